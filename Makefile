@@ -1,0 +1,102 @@
+# turtle: build, run and test. See README.md.
+#   make            build/turtle.elf and build/turtle.iso
+#   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm)
+#   make test       host unit tests + every harness case
+#   make check-<g>  one group of harness cases (e.g. make check-boot)
+#   make bench      benchmarks (emulated cycles in Bochs) -> docs/benchmarks.md
+#   make debug      QEMU with its gdb stub; prints the gdb command
+
+BUILD    ?= build
+PLATFORM ?= bochs
+CPU      ?= tigerlake
+JOBS     ?= 2
+CASES    ?=
+
+CC       := gcc
+LD       := ld
+NASM     := nasm
+PYTHON   := python3
+
+WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wundef \
+            -Wshadow -Wpointer-arith
+KCFLAGS  := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mcmodel=kernel \
+            -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-stack-protector -fno-common \
+            -fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-builtin \
+            $(WARN) -I. -MMD -MP
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+NASMFLAGS := -f elf64 -w+all -w+error
+
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard nested/*.c)
+KERNEL_ASMS := $(wildcard boot/*.asm)
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
+
+.PHONY: all setup run test unit cases bench debug clean check-% guests
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/boot/%.o: boot/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+$(BUILD)/turtle.elf: $(KERNEL_OBJS) linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/turtle.iso: $(BUILD)/turtle.elf tests/mkiso.sh
+	sh tests/mkiso.sh $@ $(BUILD)/turtle.elf ""
+
+# ---- guest test kernels (tests/guests) ----
+include tests/guests/guests.mk
+
+# ---- host unit tests (cmocka, ASan/UBSan) ----
+HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -DHOST_TEST -I. $(WARN) -Wno-missing-prototypes
+UNIT_TESTS :=
+include $(wildcard tests/unit/*.mk)
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/unit/%)
+
+define unit_rule
+$(BUILD)/unit/$(1): $$($(1)_SRCS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(HOST_CFLAGS) $$($(1)_SRCS) -lcmocka -o $$@
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+unit: setup $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# ---- set-up, harness ----
+setup:
+	@sh tests/setup.sh
+
+cases: setup all guests
+	$(PYTHON) tests/run.py -j $(JOBS) $(CASES)
+
+test: setup
+	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory unit
+	$(PYTHON) tests/run.py -j $(JOBS)
+
+check-%: setup
+	@$(MAKE) --no-print-directory all guests
+	$(PYTHON) tests/run.py -j $(JOBS) --group $*
+
+run: setup
+	@$(MAKE) --no-print-directory all guests
+	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU)
+
+bench: setup
+	@$(MAKE) --no-print-directory all guests
+	$(PYTHON) tests/run.py --bench --write-doc docs/benchmarks.md
+
+debug: setup all
+	@echo "In another terminal:  gdb $(BUILD)/turtle.elf -ex 'target remote :1234'"
+	qemu-system-x86_64 -cdrom $(BUILD)/turtle.iso -serial stdio -display none -m 256 \
+	    -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot -s -S
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(KERNEL_OBJS:.o=.d)

@@ -1,0 +1,196 @@
+/*
+ * Boot-image probing: finds the multiboot header (if any), then validates
+ * the ELF program headers or the a.out-kludge addresses against the file
+ * size. Every offset and size is checked for overflow before use, because a
+ * module is user input.
+ */
+#include "kernel/image.h"
+
+#define ELF_MAGIC           0x464c457f  /* "\x7fELF" */
+#define ELFCLASS32          1
+#define ELFCLASS64          2
+#define ELFDATA2LSB         1
+#define EM_386              3
+#define EM_X86_64           62
+#define ET_EXEC             2
+#define PT_LOAD             1
+
+struct elf64_ehdr {
+    u8 e_ident[16];
+    u16 e_type, e_machine;
+    u32 e_version;
+    u64 e_entry, e_phoff, e_shoff;
+    u32 e_flags;
+    u16 e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+} __packed;
+struct elf64_phdr {
+    u32 p_type, p_flags;
+    u64 p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align;
+} __packed;
+struct elf32_ehdr {
+    u8 e_ident[16];
+    u16 e_type, e_machine;
+    u32 e_version, e_entry, e_phoff, e_shoff, e_flags;
+    u16 e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
+} __packed;
+struct elf32_phdr {
+    u32 p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align;
+} __packed;
+_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header");
+_Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
+_Static_assert(sizeof(struct elf32_ehdr) == 52, "ELF32 header");
+_Static_assert(sizeof(struct elf32_phdr) == 32, "ELF32 program header");
+
+/* Multiboot1 header with the a.out-kludge address fields (0.6.96, 3.1.3). */
+struct mb1_header {
+    u32 magic, flags, checksum;
+    u32 header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
+} __packed;
+
+const char *image_kind_name(enum image_kind k)
+{
+    switch (k) {
+    case IMAGE_ELF64: return "ELF64";
+    case IMAGE_MULTIBOOT2: return "multiboot2";
+    case IMAGE_MULTIBOOT1: return "multiboot1";
+    }
+    return "?";
+}
+
+static u32 rd32(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
+
+/* Offset of a valid multiboot2 header, or -1. */
+static s64 find_mb2(const u8 *d, u64 size)
+{
+    for (u64 off = 0; off + 16 <= size && off < MB2_SEARCH_BYTES; off += 8) {
+        if (rd32(d + off) != MB2_HEADER_MAGIC)
+            continue;
+        u32 arch = rd32(d + off + 4), len = rd32(d + off + 8), sum = rd32(d + off + 12);
+        if ((u32)(MB2_HEADER_MAGIC + arch + len + sum) == 0 && arch == 0)
+            return (s64)off;
+    }
+    return -1;
+}
+
+static s64 find_mb1(const u8 *d, u64 size)
+{
+    for (u64 off = 0; off + 12 <= size && off < MB1_SEARCH_BYTES; off += 4) {
+        if (rd32(d + off) != MB1_HEADER_MAGIC)
+            continue;
+        if ((u32)(MB1_HEADER_MAGIC + rd32(d + off + 4) + rd32(d + off + 8)) == 0)
+            return (s64)off;
+    }
+    return -1;
+}
+
+static const char *add_segment(struct image_info *o, u64 size, u64 off, u64 filesz, u64 addr, u64 memsz)
+{
+    if (memsz == 0)
+        return NULL;
+    if (filesz > memsz)
+        return "segment file size exceeds its memory size";
+    if (off > size || filesz > size - off)
+        return "segment runs past the end of the file";
+    if (addr + memsz < addr)
+        return "segment address wraps around";
+    if (o->n_segments == IMAGE_MAX_SEGMENTS)
+        return "too many loadable segments";
+    o->segments[o->n_segments++] = (struct image_segment){ off, filesz, addr, memsz };
+    if (addr + memsz > o->load_end)
+        o->load_end = addr + memsz;
+    return NULL;
+}
+
+static const char *probe_elf(const u8 *d, u64 size, struct image_info *o)
+{
+    const char *err;
+
+    if (size < 16 || rd32(d) != ELF_MAGIC)
+        return "not an ELF file and no multiboot header";
+    if (d[5] != ELFDATA2LSB)
+        return "ELF file is not little-endian";
+    if (d[4] == ELFCLASS64) {
+        struct elf64_ehdr eh;
+        if (size < sizeof(eh))
+            return "ELF header truncated";
+        __builtin_memcpy(&eh, d, sizeof(eh));
+        if (eh.e_machine != EM_X86_64)
+            return "ELF64 file is not for x86-64";
+        if (eh.e_phentsize != sizeof(struct elf64_phdr) || eh.e_phnum == 0)
+            return "ELF file has no usable program headers";
+        if (eh.e_phoff > size || (u64)eh.e_phnum * sizeof(struct elf64_phdr) > size - eh.e_phoff)
+            return "ELF program headers run past the end of the file";
+        for (u32 i = 0; i < eh.e_phnum; i++) {
+            struct elf64_phdr ph;
+            __builtin_memcpy(&ph, d + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+            if (ph.p_type == PT_LOAD &&
+                (err = add_segment(o, size, ph.p_offset, ph.p_filesz, ph.p_paddr, ph.p_memsz)))
+                return err;
+        }
+        o->entry = eh.e_entry;
+    } else if (d[4] == ELFCLASS32) {
+        struct elf32_ehdr eh;
+        if (size < sizeof(eh))
+            return "ELF header truncated";
+        __builtin_memcpy(&eh, d, sizeof(eh));
+        if (eh.e_machine != EM_386)
+            return "ELF32 file is not for i386";
+        if (o->kind == IMAGE_ELF64)
+            return "ELF32 file without a multiboot header";
+        if (eh.e_phentsize != sizeof(struct elf32_phdr) || eh.e_phnum == 0)
+            return "ELF file has no usable program headers";
+        if (eh.e_phoff > size || (u64)eh.e_phnum * sizeof(struct elf32_phdr) > size - eh.e_phoff)
+            return "ELF program headers run past the end of the file";
+        for (u32 i = 0; i < eh.e_phnum; i++) {
+            struct elf32_phdr ph;
+            __builtin_memcpy(&ph, d + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+            if (ph.p_type == PT_LOAD &&
+                (err = add_segment(o, size, ph.p_offset, ph.p_filesz, ph.p_paddr, ph.p_memsz)))
+                return err;
+        }
+        o->entry = eh.e_entry;
+    } else {
+        return "ELF class is neither 32- nor 64-bit";
+    }
+    if (o->n_segments == 0)
+        return "ELF file has no loadable segment";
+    return NULL;
+}
+
+/* Multiboot1 a.out kludge: the header gives the load addresses (3.1.3). */
+static const char *probe_aout_kludge(const u8 *d, u64 size, u64 hoff, struct image_info *o)
+{
+    struct mb1_header h;
+
+    if (hoff + sizeof(h) > size)
+        return "multiboot1 header truncated";
+    __builtin_memcpy(&h, d + hoff, sizeof(h));
+    if (h.header_addr < h.load_addr || h.header_addr - h.load_addr > hoff)
+        return "multiboot1 header_addr/load_addr inconsistent";
+    u64 file_off = hoff - (h.header_addr - h.load_addr);
+    u64 load_size = h.load_end_addr ? (u64)h.load_end_addr - h.load_addr : size - file_off;
+    if (h.load_end_addr && h.load_end_addr < h.load_addr)
+        return "multiboot1 load_end_addr below load_addr";
+    u64 mem_end = h.bss_end_addr ? h.bss_end_addr : h.load_addr + load_size;
+    if (mem_end < h.load_addr + load_size)
+        return "multiboot1 bss_end_addr below load_end_addr";
+    o->entry = h.entry_addr;
+    return add_segment(o, size, file_off, load_size, h.load_addr, mem_end - h.load_addr);
+}
+
+const char *image_probe(const u8 *data, u64 size, struct image_info *out)
+{
+    s64 off;
+
+    *out = (struct image_info){ .kind = IMAGE_ELF64 };
+    if (size == 0)
+        return "empty module (missing file?)";
+    if ((off = find_mb2(data, size)) >= 0) {
+        out->kind = IMAGE_MULTIBOOT2;
+    } else if ((off = find_mb1(data, size)) >= 0) {
+        out->kind = IMAGE_MULTIBOOT1;
+        if (rd32(data + off + 4) & MB1_FLAG_AOUT_KLUDGE)
+            return probe_aout_kludge(data, size, (u64)off, out);
+    }
+    return probe_elf(data, size, out);
+}

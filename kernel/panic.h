@@ -1,0 +1,21 @@
+/*
+ * L0 bugs end here: panic() prints the message, the registers and a
+ * frame-pointer backtrace, then halts. Never use it for anything a guest
+ * controls: that is validated and answered architecturally instead.
+ */
+#ifndef TURTLE_PANIC_H
+#define TURTLE_PANIC_H
+
+#include "kernel/types.h"
+
+__noreturn void panic(const char *fmt, ...) __printf(1, 2);
+void print_backtrace(u64 rbp);
+
+/* An invariant of turtle itself; stays in release builds. */
+#define ASSERT(expr)                                                            \
+    do {                                                                        \
+        if (!(expr))                                                            \
+            panic("assertion failed: %s at %s:%d", #expr, __FILE__, __LINE__);  \
+    } while (0)
+
+#endif

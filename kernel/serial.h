@@ -1,0 +1,12 @@
+/* 16550 UART driver for turtle's own console (COM1, 115200 8N1, polled). */
+#ifndef TURTLE_SERIAL_H
+#define TURTLE_SERIAL_H
+
+#include "kernel/types.h"
+
+#define COM1_PORT           0x3f8
+
+void serial_init(void);
+void serial_putc(char c);
+
+#endif
