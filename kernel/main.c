@@ -9,6 +9,7 @@
 #include "kernel/kmain.h"
 #include "kernel/mm.h"
 #include "kernel/multiboot2.h"
+#include "kernel/paging.h"
 #include "kernel/panic.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
@@ -65,7 +66,9 @@ __noreturn void kmain(u64 mbi_phys, u64 cpu_has_nx)
     turtle_options_parse(boot_info.cmdline, &options, cmdline_error);
 
     mm_init(&boot_info, mbi_phys);
+    paging_init(cpu_has_nx);
     kprintf("turtle: allocator self-check: %s\n", mm_self_check() ? "ok" : "FAILED");
+    kprintf("turtle: paging self-check: %s\n", paging_self_check() ? "ok" : "FAILED");
     power_init(boot_info.rsdp_offset ? mbi_phys + boot_info.rsdp_offset : 0, boot_info.rsdp_size);
 
     if (options.fault != FAULT_NONE)

@@ -8,10 +8,14 @@
 /* Walks the saved-RBP chain (the kernel is built with frame pointers). Stops
  * at a zero or non-kernel frame, so a corrupt stack ends the trace, not the
  * panic. */
-void print_backtrace(u64 rbp)
+void print_backtrace(u64 rip, u64 rbp)
 {
+    int i = 0;
+
     kprintf("backtrace:\n");
-    for (int i = 0; i < BACKTRACE_MAX && rbp >= KERNEL_TEXT_START && IS_ALIGNED(rbp, 8); i++) {
+    if (rip)
+        kprintf("  #%d %lx\n", i++, rip);
+    for (; i < BACKTRACE_MAX && rbp >= KERNEL_TEXT_START && IS_ALIGNED(rbp, 8); i++) {
         const u64 *frame = (const u64 *)rbp;
         u64 ret = frame[1];
         if (ret < KERNEL_TEXT_START)
@@ -36,6 +40,6 @@ __noreturn void panic(const char *fmt, ...)
     kprintf("cr0=%lx cr2=%lx cr3=%lx cr4=%lx rflags=%lx rsp=%lx rbp=%lx\n",
             read_cr0(), read_cr2(), read_cr3(), read_cr4(), read_rflags(),
             (u64)__builtin_frame_address(0), rbp);
-    print_backtrace(rbp);
+    print_backtrace(0, rbp);
     halt_forever();
 }

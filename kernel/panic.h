@@ -9,7 +9,8 @@
 #include "kernel/types.h"
 
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
-void print_backtrace(u64 rbp);
+/* Prints rip (if not 0), then the return addresses of the RBP chain. */
+void print_backtrace(u64 rip, u64 rbp);
 
 /* An invariant of turtle itself; stays in release builds. */
 #define ASSERT(expr)                                                            \

@@ -8,6 +8,7 @@
 #include "kernel/mm.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
+#include "kernel/serial.h"
 #include "kernel/x86.h"
 
 #define ACPI_SLP_EN             BIT(13)
@@ -34,6 +35,7 @@ static bool qemu_debug_exit_present(void)
 __noreturn void power_off(bool failed)
 {
     cli();
+    serial_flush();
     if (qemu_debug_exit_present())
         outb(QEMU_DEBUG_EXIT_PORT, failed ? 1 : 0);
 

@@ -20,6 +20,7 @@
 #define UART_FCR_ENABLE     0x07        /* enable and clear both FIFOs */
 #define UART_MCR_DTR_RTS    0x03
 #define UART_LSR_THRE       0x20        /* transmit holding register empty */
+#define UART_LSR_TEMT       0x40        /* transmitter empty: the last bit has left */
 #define UART_CLOCK          115200
 #define UART_BAUD           115200
 
@@ -54,4 +55,13 @@ void serial_putc(char c)
     if (c == '\n')
         serial_tx('\r');
     serial_tx((u8)c);
+}
+
+void serial_flush(void)
+{
+    for (int i = 0; i < UART_SPIN_LIMIT; i++) {
+        if (inb(COM1_PORT + UART_LSR) & UART_LSR_TEMT)
+            return;
+        cpu_relax();
+    }
 }

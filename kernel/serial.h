@@ -8,5 +8,7 @@
 
 void serial_init(void);
 void serial_putc(char c);
+/* Waits (bounded) until the UART has sent everything: call before power-off. */
+void serial_flush(void);
 
 #endif

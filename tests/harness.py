@@ -1,0 +1,188 @@
+"""Boots one case in Bochs or QEMU and captures its serial console.
+
+A case names the images to boot and what the console must show. The
+runner (tests/run.py) builds the ISO, starts exactly one emulator in its
+own process group, follows the serial log until a terminal line or the
+timeout, kills that process group, and judges the log.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+TURTLE = os.path.join(BUILD, "turtle.elf")
+
+# Lines that end a run: turtle's verdict, its panic, a bare guest's summary.
+TERMINAL = re.compile(r"^(turtle: done: .*|turtle: panic: .*|SUMMARY: .*)$", re.M)
+VERDICT = re.compile(r"^turtle: done: (\d+) guests, (\d+) passed, (\d+) failed\s*$", re.M)
+
+
+@dataclass
+class Case:
+    name: str
+    group: str
+    platform: str = "bochs"            # bochs | qemu | qemu-uefi | qemu-kvm
+    cpu: str = "tigerlake"             # Bochs CPU model
+    mem: int = 256                     # MiB
+    cpus: int = 1
+    timeout: int = 120                 # wall-clock seconds
+    kernel: str = TURTLE               # the multiboot2 image GRUB boots
+    cmdline: str = ""
+    modules: list = field(default_factory=list)   # [(path, module cmdline)]
+    verdict: tuple = None              # (guests, passed, failed) expected
+    expect: list = field(default_factory=list)    # regexes that must match a line
+    forbid: list = field(default_factory=list)    # regexes that must not
+    allow_fail_lines: bool = False     # FAIL: lines are part of the expectation
+    end: str = "done"                  # done | panic | summary | poweroff
+
+
+@dataclass
+class Result:
+    case: Case
+    ok: bool
+    reasons: list
+    log_path: str
+    seconds: float
+    log: str = ""
+
+
+def case_dir(case):
+    d = os.path.join(BUILD, "cases", case.name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def build_iso(case, out):
+    args = ["sh", os.path.join(ROOT, "tests", "mkiso.sh"), out, case.kernel, case.cmdline]
+    for path, cmdline in case.modules:
+        args += [path, cmdline]
+    subprocess.run(args, check=True)
+
+
+def bochsrc(case, iso, serial):
+    return f"""megs: {case.mem}
+cpu: model={case.cpu}, count={case.cpus}, ips=10000000, reset_on_triple_fault=0, ignore_bad_msrs=0
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+clock: sync=none
+display_library: rfb, options="timeout=0"
+sound: driver=dummy
+speaker: enabled=0
+com1: enabled=1, mode=file, dev={serial}
+log: {os.path.join(os.path.dirname(serial), "bochs.log")}
+panic: action=fatal
+error: action=report
+info: action=ignore
+"""
+
+
+def emulator_command(case, d, iso, serial):
+    if case.platform == "bochs":
+        with open(os.path.join(d, "bochsrc"), "w") as f:
+            f.write(bochsrc(case, iso, serial))
+        with open(os.path.join(d, "bochs.rc"), "w") as f:
+            f.write("c\n")
+        return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
+    cmd = ["qemu-system-x86_64", "-cdrom", iso, "-serial", f"file:{serial}", "-display", "none",
+           "-m", str(case.mem), "-smp", str(case.cpus), "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if case.platform == "qemu-uefi":
+        vars_copy = os.path.join(d, "OVMF_VARS.fd")
+        with open("/usr/share/OVMF/OVMF_VARS_4M.fd", "rb") as src, open(vars_copy, "wb") as dst:
+            dst.write(src.read())
+        cmd += ["-machine", "q35",
+                "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+                "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    elif case.platform == "qemu-kvm":
+        cmd += ["-accel", "kvm", "-cpu", "host,+vmx"]
+    return cmd
+
+
+def boot(case, echo=None):
+    """Runs the case; returns (log text, seconds, timed_out)."""
+    d = case_dir(case)
+    iso = os.path.join(d, "case.iso")
+    serial = os.path.join(d, "serial.log")
+    build_iso(case, iso)
+    if os.path.exists(serial):
+        os.unlink(serial)
+    open(serial, "w").close()
+    cmd = emulator_command(case, d, iso, serial)
+    start = time.monotonic()
+    with open(os.path.join(d, "emulator.out"), "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=d)
+    timed_out = False
+    shown = 0
+    text = ""
+    try:
+        while True:
+            with open(serial, "rb") as f:
+                text = f.read().decode("utf-8", "replace").replace("\r", "")
+            if echo and len(text) > shown:
+                echo(text[shown:])
+                shown = len(text)
+            if TERMINAL.search(text) and (case.end != "poweroff"):
+                # Give the emulator a moment to power off by itself (a
+                # panic halts: nothing more will come).
+                try:
+                    if not re.search(r"^turtle: panic: ", text, re.M):
+                        proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                break
+            if proc.poll() is not None:
+                break
+            if time.monotonic() - start > case.timeout:
+                timed_out = True
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with open(serial, "rb") as f:
+        text = f.read().decode("utf-8", "replace").replace("\r", "")
+    if echo and len(text) > shown:
+        echo(text[shown:])
+    return text, time.monotonic() - start, timed_out, proc.returncode
+
+
+def judge(case, text, timed_out):
+    reasons = []
+    if timed_out:
+        reasons.append(f"timed out after {case.timeout}s")
+    if case.end == "done" and not VERDICT.search(text):
+        reasons.append("no verdict line")
+    if case.end == "panic" and not re.search(r"^turtle: panic: ", text, re.M):
+        reasons.append("no panic line")
+    if case.end == "summary" and not re.search(r"^SUMMARY: ", text, re.M):
+        reasons.append("no SUMMARY line")
+    if case.verdict is not None:
+        m = VERDICT.search(text)
+        if m and tuple(int(x) for x in m.groups()) != tuple(case.verdict):
+            reasons.append("verdict %s, expected %s" % (m.groups(), case.verdict))
+    for rx in case.expect:
+        if not re.search(rx, text, re.M):
+            reasons.append(f"missing line /{rx}/")
+    for rx in case.forbid:
+        if re.search(rx, text, re.M):
+            reasons.append(f"forbidden line /{rx}/")
+    if not case.allow_fail_lines:
+        for m in re.finditer(r"^(.*\bFAIL: .*)$", text, re.M):
+            reasons.append(m.group(1).strip())
+    if re.search(r"^turtle: panic: ", text, re.M) and case.end != "panic":
+        reasons.append("turtle panicked")
+    return reasons
+
+
+def run_case(case, echo=None):
+    text, seconds, timed_out, _ = boot(case, echo)
+    reasons = judge(case, text, timed_out)
+    return Result(case, not reasons, reasons, os.path.join(case_dir(case), "serial.log"), seconds, text)

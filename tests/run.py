@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""turtle's test runner: boots the cases of tests/cases.py in Bochs or QEMU.
+
+  tests/run.py [-j N] [--group G] [--tap] [CASE...]   run cases (all by default)
+  tests/run.py --list                                 list cases and groups
+  tests/run.py --run NAME [--platform P] [--cpu M]    boot one case, console to stdout
+  tests/run.py --bench [--write-doc FILE]             run the benchmark cases
+
+Each case's serial log is kept in build/cases/<name>/serial.log.
+Ends with the line "N passed, N failed"; exit status 0 only if none failed.
+"""
+import argparse
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases as case_list  # noqa: E402
+import harness  # noqa: E402
+
+
+def select(args):
+    all_cases = case_list.cases()
+    by_name = {c.name: c for c in all_cases}
+    if args.names:
+        missing = [n for n in args.names if n not in by_name]
+        if missing:
+            sys.exit("run.py: no such case: " + ", ".join(missing))
+        return [by_name[n] for n in args.names]
+    if args.group:
+        chosen = [c for c in all_cases if c.group == args.group]
+        if not chosen:
+            sys.exit(f"run.py: no such group: {args.group}")
+        return chosen
+    return [c for c in all_cases if c.group not in ("demo", "bench")]
+
+
+def run_cases(cases, jobs, tap):
+    results = []
+    if tap:
+        print(f"1..{len(cases)}", flush=True)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(harness.run_case, c) for c in cases]
+        for i, f in enumerate(futures, 1):
+            r = f.result()
+            results.append(r)
+            status = "ok" if r.ok else "not ok"
+            if tap:
+                print(f"{status} {i} - {r.case.name}", flush=True)
+                for why in r.reasons:
+                    print(f"  # {why}", flush=True)
+            else:
+                word = "PASS" if r.ok else "FAIL"
+                print(f"[{word}] {r.case.group}/{r.case.name} ({r.case.platform}, "
+                      f"{r.seconds:.1f}s)", flush=True)
+                for why in r.reasons:
+                    print(f"       {why}", flush=True)
+                if not r.ok:
+                    print(f"       log: {os.path.relpath(r.log_path, harness.ROOT)}", flush=True)
+    passed = sum(r.ok for r in results)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return failed == 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="case names (default: all test cases)")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--group")
+    ap.add_argument("--tap", action="store_true", help="print TAP instead of plain lines")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--run", metavar="NAME", help="boot one case and show its console")
+    ap.add_argument("--platform", help="override the case's platform (bochs, qemu, qemu-uefi, qemu-kvm)")
+    ap.add_argument("--cpu", help="override the Bochs CPU model")
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--write-doc", metavar="FILE")
+    args = ap.parse_args()
+
+    if args.list:
+        for c in case_list.cases():
+            print(f"{c.group:10} {c.name:32} {c.platform:9} {c.cpu}")
+        return 0
+    if args.run:
+        by_name = {c.name: c for c in case_list.cases()}
+        if args.run not in by_name:
+            sys.exit(f"run.py: no such case: {args.run}")
+        c = by_name[args.run]
+        if args.platform:
+            c.platform = args.platform
+        if args.cpu:
+            c.cpu = args.cpu
+        print(f"run.py: booting '{c.name}' on {c.platform}"
+              + (f" ({c.cpu})" if c.platform == "bochs" else "") + "; console follows", flush=True)
+        r = harness.run_case(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
+        print(f"\nrun.py: {'as expected' if r.ok else 'NOT as expected: ' + '; '.join(r.reasons)}"
+              f" ({r.seconds:.1f}s)")
+        return 0 if r.ok else 1
+    if args.bench:
+        import bench
+        return bench.main(args.write_doc)
+    return 0 if run_cases(select(args), max(1, args.jobs), args.tap) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
