@@ -23,7 +23,8 @@ static const char *parse_mmap(const u8 *tag, u32 size, struct boot_info *out)
         return "memory map tag too short";
     if (m->entry_size < sizeof(struct mb2_mmap_entry) || m->entry_size % 8)
         return "memory map entry size invalid";
-    for (u32 off = sizeof(*m); off + m->entry_size <= size; off += m->entry_size) {
+    /* off <= size always holds; off + entry_size could wrap a u32. */
+    for (u32 off = sizeof(*m); m->entry_size <= size - off; off += m->entry_size) {
         const struct mb2_mmap_entry *e = (const void *)(tag + off);
         if (out->n_mmap == MB2_MAX_MMAP)
             return "memory map has too many entries";

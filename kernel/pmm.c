@@ -55,6 +55,8 @@ static bool insert_free(struct pmm_ranges *p, u64 start, u64 end)
 
 bool pmm_ranges_overlaps(const struct pmm_ranges *p, u64 start, u64 end)
 {
+    if (start >= end)
+        return false;                   /* no byte to be free */
     for (u32 i = 0; i < p->n; i++)
         if (p->r[i].start < end && start < p->r[i].end)
             return true;
@@ -63,6 +65,8 @@ bool pmm_ranges_overlaps(const struct pmm_ranges *p, u64 start, u64 end)
 
 bool pmm_ranges_add(struct pmm_ranges *p, u64 start, u64 end)
 {
+    if (start > ALIGN_DOWN(~0ULL, PAGE_SIZE))
+        return true;                    /* no whole page: rounding up would wrap to 0 */
     start = ALIGN_UP(start, PAGE_SIZE);
     end = ALIGN_DOWN(end, PAGE_SIZE);
     if (start >= end)
@@ -79,7 +83,11 @@ bool pmm_ranges_add(struct pmm_ranges *p, u64 start, u64 end)
 bool pmm_ranges_reserve(struct pmm_ranges *p, u64 start, u64 end)
 {
     start = ALIGN_DOWN(start, PAGE_SIZE);
-    end = ALIGN_UP(end, PAGE_SIZE);
+    if (end > ALIGN_DOWN(~0ULL, PAGE_SIZE))
+        end = ALIGN_DOWN(~0ULL, PAGE_SIZE); /* rounding up would wrap to 0; no free
+                                               range reaches beyond this anyway */
+    else
+        end = ALIGN_UP(end, PAGE_SIZE);
     for (u32 i = 0; i < p->n; i++) {
         struct pmm_range *r = &p->r[i];
         if (r->end <= start || end <= r->start)

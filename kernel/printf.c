@@ -94,12 +94,15 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             sp.width = va_arg(ap, int);
             if (sp.width < 0) {
                 sp.left = true;
-                sp.width = -sp.width;
+                sp.width = sp.width < -256 ? 256 : -sp.width;   /* -INT_MIN overflows */
             }
             p++;
         }
-        while (*p >= '0' && *p <= '9')
-            sp.width = sp.width * 10 + (*p++ - '0');
+        while (*p >= '0' && *p <= '9') {
+            if (sp.width <= 256)        /* stop growing before int overflows */
+                sp.width = sp.width * 10 + (*p - '0');
+            p++;
+        }
         if (sp.width > 256)
             sp.width = 256;             /* bound the padding a caller can ask for */
 
