@@ -27,7 +27,7 @@ KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segme
 NASMFLAGS := -f elf64 -w+all -w+error
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard nested/*.c)
-KERNEL_ASMS := $(wildcard boot/*.asm)
+KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench debug clean check-% guests
@@ -37,7 +37,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/boot/%.o: boot/%.asm
+$(BUILD)/%.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) $< -o $@
 

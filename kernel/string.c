@@ -1,20 +1,18 @@
-/* The few C library routines the compiler may emit calls to. */
+/* The few C library routines the compiler may emit calls to. rep movsb /
+ * stosb: fast on current CPUs and one instruction each in emulators. */
 #include "kernel/mm.h"
 
 void *memset(void *dst, int c, size_t n)
 {
-    u8 *d = dst;
-    while (n--)
-        *d++ = (u8)c;
+    void *d = dst;
+    __asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    u8 *d = dst;
-    const u8 *s = src;
-    while (n--)
-        *d++ = *s++;
+    void *d = dst;
+    __asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
     return dst;
 }
 
@@ -33,4 +31,11 @@ size_t strlen(const char *s)
     while (s[n])
         n++;
     return n;
+}
+
+int strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return (unsigned char)*a - (unsigned char)*b;
 }

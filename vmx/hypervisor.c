@@ -1,7 +1,9 @@
 /*
- * hypervisor_main: from a booted kernel to running guests. Checks for VT-x,
- * validates every module, and ends every run with the verdict line and a
- * power-off.
+ * hypervisor_main: from a booted kernel to running guests and back to a
+ * verdict. Checks for VT-x and the features turtle needs, enters VMX
+ * operation, loads one guest per module (a bad module is reported by name
+ * and counted as a failed guest; the others run), runs them, prints one
+ * summary line per guest and the verdict, and powers off.
  */
 #include "kernel/image.h"
 #include "kernel/kmain.h"
@@ -9,25 +11,18 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "vmx/caps.h"
+#include "vmx/loader.h"
+#include "vmx/vmx.h"
 
 #define CPUID_1_ECX_VMX             BIT(5)
-#define FEATURE_CONTROL_LOCKED      BIT(0)
-#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+#define PIC1_DATA                   0x21
+#define PIC2_DATA                   0xa1
 
-/* Module name: the value of name= on the module's command line, else "moduleN". */
-static void module_name(const struct boot_module *m, u32 index, char *buf, u32 size)
-{
-    const char *p = m->cmdline;
-    struct cmdline_token t;
-
-    while (cmdline_next(&p, &t, NULL)) {
-        if (cmdline_key_is(&t, "name") && t.value && t.value_len) {
-            cmdline_value(&t, buf, size);
-            return;
-        }
-    }
-    ksnprintf(buf, size, "module%u", index);
-}
+struct guest guests[MAX_GUESTS];
+u32 n_guests;
+struct turtle_options turtle_opts;
+extern u64 sched_first_entry_tsc;
 
 /* True if VMXON can be used; otherwise fills reason. Enables and locks
  * IA32_FEATURE_CONTROL when the firmware left it unlocked (SDM 24.7). */
@@ -36,53 +31,190 @@ static bool vmx_available(char *reason, u32 size)
     struct cpuid_regs v = cpuid(0);
     char vendor[13];
 
-    __builtin_memcpy(vendor, &v.ebx, 4);
-    __builtin_memcpy(vendor + 4, &v.edx, 4);
-    __builtin_memcpy(vendor + 8, &v.ecx, 4);
+    memcpy(vendor, &v.ebx, 4);
+    memcpy(vendor + 4, &v.edx, 4);
+    memcpy(vendor + 8, &v.ecx, 4);
     vendor[12] = '\0';
     if (!(cpuid(1).ecx & CPUID_1_ECX_VMX)) {
         ksnprintf(reason, size, "CPUID.1:ECX.VMX is clear (CPU vendor %s)", vendor);
         return false;
     }
     u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-    if (!(fc & FEATURE_CONTROL_LOCKED)) {
-        fc |= FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
-        wrmsr(MSR_IA32_FEATURE_CONTROL, fc);
-    } else if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+    if (!(fc & FEAT_CTL_LOCKED)) {
+        wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
+    } else if (!(fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
         ksnprintf(reason, size, "disabled by firmware (IA32_FEATURE_CONTROL=%lx, locked)", fc);
         return false;
     }
     return true;
 }
 
+void guest_stop(struct guest *g, bool failed, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (g->stopped)
+        return;
+    vuart_flush(g);
+    va_start(ap, fmt);
+    kvsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
+    va_end(ap);
+    g->stopped = true;
+    g->failed = failed;
+    kprintf("turtle: guest '%s' %s: %s\n", g->name, failed ? "stopped" : "finished", g->stop_reason);
+}
+
+static const char *const exit_names[EXIT_REASON_MAX + 1] = {
+    [EXIT_REASON_EXCEPTION_NMI] = "exception",  [EXIT_REASON_EXTERNAL_INTERRUPT] = "extint",
+    [EXIT_REASON_TRIPLE_FAULT] = "triple",      [EXIT_REASON_CPUID] = "cpuid",
+    [EXIT_REASON_HLT] = "hlt",                  [EXIT_REASON_INVD] = "invd",
+    [EXIT_REASON_VMCALL] = "vmcall",            [EXIT_REASON_CR_ACCESS] = "cr",
+    [EXIT_REASON_IO_INSTRUCTION] = "io",        [EXIT_REASON_MSR_READ] = "rdmsr",
+    [EXIT_REASON_MSR_WRITE] = "wrmsr",          [EXIT_REASON_EPT_VIOLATION] = "ept",
+    [EXIT_REASON_PREEMPTION_TIMER] = "timer",   [EXIT_REASON_XSETBV] = "xsetbv",
+};
+
+static void print_summary(const struct guest *g)
+{
+    char line[384];
+    int n = ksnprintf(line, sizeof(line), "turtle: guest '%s': %s, %s; %lu exits (", g->name,
+                      g->failed ? "FAILED" : "passed", g->stop_reason, g->total_exits);
+    bool first = true;
+    for (u32 r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(line) - 32; r++) {
+        if (!g->exits[r])
+            continue;
+        if (exit_names[r])
+            n += ksnprintf(line + n, sizeof(line) - n, "%s%s %lu", first ? "" : ", ", exit_names[r], g->exits[r]);
+        else
+            n += ksnprintf(line + n, sizeof(line) - n, "%sreason%u %lu", first ? "" : ", ", r, g->exits[r]);
+        first = false;
+    }
+    kprintf("%s)\n", line);
+}
+
+static __noreturn void finish(u32 total, u32 bad_modules)
+{
+    u32 passed = 0;
+
+    for (u32 i = 0; i < n_guests; i++) {
+        print_summary(&guests[i]);
+        passed += !guests[i].failed;
+    }
+    kprintf("turtle: done: %u guests, %u passed, %u failed\n", total, passed, total - passed);
+    power_off(passed != total || bad_modules);
+}
+
+/* Attaches for=NAME modules to their guest (after all guests exist). */
+static void attach_modules(const struct boot_info *bi, u32 *bad)
+{
+    char err[96];
+
+    for (u32 i = 0; i < bi->n_modules; i++) {
+        struct module_options o;
+        if (module_options_parse(bi->modules[i].cmdline, i, &o, err, sizeof(err)) || !o.for_guest[0])
+            continue;
+        struct guest *g = NULL;
+        for (u32 k = 0; k < n_guests; k++)
+            if (!strcmp(guests[k].name, o.for_guest))
+                g = &guests[k];
+        if (!g) {
+            kprintf("turtle: error: module '%s': no guest named '%s'\n", o.name, o.for_guest);
+            (*bad)++;
+        } else if (g->n_modules == GUEST_MAX_MODULES) {
+            kprintf("turtle: error: module '%s': guest '%s' has too many modules\n", o.name, g->name);
+            (*bad)++;
+        } else {
+            g->modules[g->n_modules++] = (struct guest_module){
+                bi->modules[i].start, bi->modules[i].end, o.guest_cmdline };
+        }
+    }
+}
+
 __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_options *o,
                                 u64 tsc_entry)
 {
-    u32 guests = 0, bad = 0;
-    char name[32], reason[96];
+    char reason[96], err[96];
+    u32 total = 0, bad = 0;
+    const char *why;
 
-    (void)o;
-    (void)tsc_entry;
+    turtle_opts = *o;
     for (u32 i = 0; i < bi->n_modules; i++) {
-        const struct boot_module *m = &bi->modules[i];
-        struct image_info info;
-        module_name(m, i, name, sizeof(name));
-        const char *err = image_probe(phys_to_virt(m->start), m->end - m->start, &info);
-        guests++;
-        if (err) {
-            kprintf("turtle: error: module '%s': %s\n", name, err);
-            bad++;
+        struct module_options mo;
+        if (!module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)) && mo.for_guest[0])
             continue;
-        }
-        kprintf("turtle: module '%s': %s image, %lu KiB, entry %lx\n", name,
-                image_kind_name(info.kind), (m->end - m->start) >> 10, info.entry);
+        total++;
     }
     if (!vmx_available(reason, sizeof(reason))) {
         kprintf("turtle: error: VT-x not available: %s\n", reason);
-        kprintf("turtle: done: %u guests, 0 passed, %u failed\n", guests, guests);
-        power_off(true);
+        finish(total, 1);
     }
-    kprintf("turtle: VT-x available\n");
-    kprintf("turtle: done: %u guests, 0 passed, %u failed\n", guests, guests);
-    power_off(bad != 0 || guests != 0);
+    if ((why = vmx_caps_read())) {
+        kprintf("turtle: error: VT-x not available: this CPU has %s\n", why);
+        finish(total, 1);
+    }
+    vmx_caps_print();
+    if ((why = vmx_on())) {
+        kprintf("turtle: error: VT-x not available: %s\n", why);
+        finish(total, 1);
+    }
+    /* No interrupt sources: mask both PICs (the scheduler uses the
+     * preemption timer, not interrupts). */
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
+
+    /* Pass 1: one guest per module without for=; pass 2: their modules. */
+    struct { const struct boot_module *m; struct module_options o; } pending[MAX_GUESTS];
+    for (u32 i = 0; i < bi->n_modules; i++) {
+        struct module_options mo;
+        if ((why = module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)))) {
+            kprintf("turtle: error: module%u: %s\n", i, why);
+            bad++;
+            continue;
+        }
+        if (mo.for_guest[0])
+            continue;
+        if (n_guests == MAX_GUESTS) {
+            kprintf("turtle: error: module '%s': more than %u guests\n", mo.name, MAX_GUESTS);
+            bad++;
+            continue;
+        }
+        bool dup = false;
+        for (u32 k = 0; k < n_guests; k++)
+            dup |= !strcmp(pending[k].o.name, mo.name);
+        if (dup) {
+            kprintf("turtle: error: module '%s': a guest of that name already exists\n", mo.name);
+            bad++;
+            continue;
+        }
+        pending[n_guests].m = &bi->modules[i];
+        pending[n_guests].o = mo;
+        memcpy(guests[n_guests].name, mo.name, sizeof(mo.name));
+        guests[n_guests].index = n_guests;
+        n_guests++;
+    }
+    attach_modules(bi, &bad);
+
+    /* Load; a guest that fails to load is dropped from the run list. */
+    u32 loaded = 0;
+    for (u32 i = 0; i < n_guests; i++) {
+        struct guest *g = &guests[loaded];
+        if (loaded != i) {
+            *g = guests[i];
+            pending[loaded] = pending[i];
+        }
+        g->index = loaded;
+        if ((why = guest_load(g, pending[loaded].m, &pending[loaded].o))) {
+            kprintf("turtle: error: module '%s': %s\n", pending[loaded].o.name, why);
+            bad++;
+            memset(g, 0, sizeof(*g));
+            continue;
+        }
+        loaded++;
+    }
+    n_guests = loaded;
+
+    sched_run();
+    if (sched_first_entry_tsc)
+        kprintf("turtle: bench: boot to first L1 entry: %lu cycles\n", sched_first_entry_tsc - tsc_entry);
+    finish(total, bad);
 }

@@ -1,0 +1,37 @@
+/*
+ * Entering VMX operation (SDM Vol. 3 25.7): CR4.VMXE, the CR0/CR4 fixed
+ * bits, a VMXON region carrying the VMCS revision identifier, VMXON.
+ */
+#include "kernel/mm.h"
+#include "kernel/x86.h"
+#include "vmx/caps.h"
+#include "vmx/vmx.h"
+
+static u64 vmxon_region;
+
+const char *vmx_on(void)
+{
+    u64 cr0 = read_cr0(), cr4 = read_cr4();
+
+    /* OSFXSR: turtle saves and restores guests' x87/SSE state with FXSAVE. */
+    cr4 |= X86_CR4_VMXE | X86_CR4_OSFXSR;
+    cr0 = (cr0 | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1;
+    cr4 = (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
+    if (!(cr4 & X86_CR4_VMXE))
+        return "CR4.VMXE cannot be set";
+    write_cr0(cr0);
+    write_cr4(cr4);
+
+    vmxon_region = alloc_page();
+    if (!vmxon_region)
+        return "out of memory for the VMXON region";
+    *(u32 *)phys_to_virt(vmxon_region) = vmx_caps.revision;
+    switch (vmxon(vmxon_region)) {
+    case VMX_OK:
+        return NULL;
+    case VMX_FAIL_INVALID:
+        return "VMXON failed (VMfailInvalid)";
+    default:
+        return "VMXON failed (already in VMX operation)";
+    }
+}

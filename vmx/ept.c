@@ -1,0 +1,78 @@
+#include "kernel/mm.h"
+#include "vmx/ept.h"
+#include "vmx/vmx_arch.h"
+
+#define EPT_SHIFT(level)    (12 + 9 * ((level) - 1))
+#define EPT_INDEX(a, level) (((a) >> EPT_SHIFT(level)) & 0x1ff)
+#define EPT_TABLE           VMX_EPT_RWX_MASK    /* non-leaf: all access allowed below */
+
+u64 ept_alloc_root(void)
+{
+    return alloc_page();
+}
+
+u64 ept_make_eptp(u64 root)
+{
+    return root | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+}
+
+bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx)
+{
+    u64 *table = phys_to_virt(root);
+
+    for (int l = EPT_LEVELS; l > level; l--) {
+        u64 *e = &table[EPT_INDEX(gpa, l)];
+        if (!(*e & VMX_EPT_RWX_MASK)) {
+            u64 pa = alloc_page();
+            if (!pa)
+                return false;
+            *e = pa | EPT_TABLE;
+        } else if (*e & VMX_EPT_LARGE_PAGE_BIT) {
+            return false;
+        }
+        table = phys_to_virt(*e & EPT_ADDR_MASK);
+    }
+    u64 *leaf = &table[EPT_INDEX(gpa, level)];
+    if (*leaf & VMX_EPT_RWX_MASK)
+        return false;
+    *leaf = hpa | (rwx & VMX_EPT_RWX_MASK) | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT) |
+            (level > 1 ? VMX_EPT_LARGE_PAGE_BIT : 0);
+    return true;
+}
+
+u64 ept_lookup(u64 root, u64 gpa, int *level)
+{
+    u64 *table = phys_to_virt(root);
+
+    for (int l = EPT_LEVELS; l >= 1; l--) {
+        u64 e = table[EPT_INDEX(gpa, l)];
+        if (!(e & VMX_EPT_RWX_MASK))
+            return 0;
+        if (l == 1 || (e & VMX_EPT_LARGE_PAGE_BIT)) {
+            *level = l;
+            return e;
+        }
+        table = phys_to_virt(e & EPT_ADDR_MASK);
+    }
+    return 0;
+}
+
+static void free_level(u64 table_pa, int level)
+{
+    u64 *table = phys_to_virt(table_pa);
+
+    if (level > 1) {
+        for (int i = 0; i < EPT_ENTRIES; i++) {
+            u64 e = table[i];
+            if ((e & VMX_EPT_RWX_MASK) && !(e & VMX_EPT_LARGE_PAGE_BIT))
+                free_level(e & EPT_ADDR_MASK, level - 1);
+        }
+    }
+    free_pages(table_pa, 1);
+}
+
+void ept_free(u64 root)
+{
+    if (root)
+        free_level(root, EPT_LEVELS);
+}

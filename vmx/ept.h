@@ -1,0 +1,26 @@
+/*
+ * EPT paging structures (SDM Vol. 3 29.3.2): 4 levels, write-back leaves.
+ * Used for EPT01 (L1-physical → host-physical) and, by nested/, for EPT02.
+ */
+#ifndef TURTLE_EPT_H
+#define TURTLE_EPT_H
+
+#include "kernel/types.h"
+
+#define EPT_LEVELS          4
+#define EPT_ENTRIES         512
+#define EPT_ADDR_MASK       0x000ffffffffff000ULL
+
+/* A new empty root (PML4) page, or 0 if out of memory. */
+u64 ept_alloc_root(void);
+/* Maps one page (level 1: 4 KiB, level 2: 2 MiB) with the given RWX bits,
+ * write-back. Returns false if out of memory or something is mapped there. */
+bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx);
+/* The leaf entry for gpa (with its level), or 0 if not present. */
+u64 ept_lookup(u64 root, u64 gpa, int *level);
+/* Frees the paging-structure pages (not the memory they map). */
+void ept_free(u64 root);
+/* EPTP for a root: WB paging structures, 4-level walk (SDM 25.6.11). */
+u64 ept_make_eptp(u64 root);
+
+#endif

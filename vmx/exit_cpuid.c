@@ -1,0 +1,131 @@
+/*
+ * CPUID: the host's answer, filtered down to what turtle virtualises
+ * (docs/guests.md lists the hidden features), plus turtle's own leaves at
+ * 0x40000000.
+ */
+#include "vmx/exit.h"
+
+#define CPUID_HV_BASE           0x40000000
+#define CPUID_HV_INTERFACE      0x40000001
+#define VMCALL_INTERFACE_VERSION 1
+
+/* Leaf 1 ECX. */
+#define CPUID1_ECX_MONITOR      BIT(3)
+#define CPUID1_ECX_DS_CPL       BIT(4)
+#define CPUID1_ECX_VMX          BIT(5)
+#define CPUID1_ECX_SMX          BIT(6)
+#define CPUID1_ECX_EST          BIT(7)
+#define CPUID1_ECX_TM2          BIT(8)
+#define CPUID1_ECX_SDBG         BIT(11)
+#define CPUID1_ECX_PDCM         BIT(15)
+#define CPUID1_ECX_PCID         BIT(17)
+#define CPUID1_ECX_DCA          BIT(18)
+#define CPUID1_ECX_X2APIC       BIT(21)
+#define CPUID1_ECX_TSC_DEADLINE BIT(24)
+#define CPUID1_ECX_XSAVE        BIT(26)
+#define CPUID1_ECX_OSXSAVE      BIT(27)
+#define CPUID1_ECX_AVX          BIT(28)
+#define CPUID1_ECX_F16C         BIT(29)
+#define CPUID1_ECX_HYPERVISOR   BIT(31)
+/* Leaf 1 EDX. */
+#define CPUID1_EDX_VME          BIT(1)
+#define CPUID1_EDX_MCE          BIT(7)
+#define CPUID1_EDX_APIC         BIT(9)
+#define CPUID1_EDX_MTRR         BIT(12)
+#define CPUID1_EDX_MCA          BIT(14)
+#define CPUID1_EDX_ACPI         BIT(22)
+#define CPUID1_EDX_DS           BIT(21)
+#define CPUID1_EDX_TM           BIT(29)
+#define CPUID1_EDX_PBE          BIT(31)
+/* Leaf 7.0 EBX / ECX / EDX. */
+#define CPUID7_EBX_AVX2         BIT(5)
+#define CPUID7_EBX_INVPCID      BIT(10)
+#define CPUID7_EBX_RTM          BIT(11)
+#define CPUID7_EBX_MPX          BIT(14)
+#define CPUID7_EBX_AVX512       (BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31))
+#define CPUID7_EBX_PT           BIT(25)
+#define CPUID7_EBX_HLE          BIT(4)
+#define CPUID7_ECX_PKU          (BIT(3) | BIT(4))
+#define CPUID7_ECX_WAITPKG      BIT(5)
+#define CPUID7_ECX_CET_SS       BIT(7)
+#define CPUID7_ECX_AVX512       (BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
+#define CPUID7_ECX_LA57         BIT(16)
+#define CPUID7_EDX_CET_IBT      BIT(20)
+#define CPUID7_EDX_AVX512       (BIT(2) | BIT(3) | BIT(8) | BIT(23))
+#define CPUID7_EDX_ARCH_CAP     BIT(29)
+#define CPUID7_EDX_CORE_CAP     BIT(30)
+
+#define LEAF_THERMAL            0x06
+#define LEAF_EXT_FEATURES       0x07
+#define LEAF_PMU                0x0a
+#define LEAF_XSAVE              0x0d
+#define LEAF_PT                 0x14
+
+static void cpuid_filter(struct guest *g, u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+    switch (leaf) {
+    case 0x01:
+        r->ecx &= ~(u32)(CPUID1_ECX_MONITOR | CPUID1_ECX_DS_CPL | CPUID1_ECX_SMX | CPUID1_ECX_EST |
+                         CPUID1_ECX_TM2 | CPUID1_ECX_SDBG | CPUID1_ECX_PDCM | CPUID1_ECX_PCID |
+                         CPUID1_ECX_DCA | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE |
+                         CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
+        if (!g->nested)
+            r->ecx &= ~(u32)CPUID1_ECX_VMX;
+        r->ecx |= (u32)CPUID1_ECX_HYPERVISOR;
+        r->edx &= ~(u32)(CPUID1_EDX_MCE | CPUID1_EDX_APIC | CPUID1_EDX_MTRR | CPUID1_EDX_MCA |
+                         CPUID1_EDX_ACPI | CPUID1_EDX_DS | CPUID1_EDX_TM | CPUID1_EDX_PBE);
+        r->ebx &= 0x0000ffff;           /* one logical CPU, APIC ID 0 */
+        r->ebx |= 1u << 16;
+        break;
+    case LEAF_THERMAL:
+    case LEAF_PMU:
+    case LEAF_XSAVE:
+    case LEAF_PT:
+        r->eax = r->ebx = r->ecx = r->edx = 0;
+        break;
+    case LEAF_EXT_FEATURES:
+        if (subleaf == 0) {
+            r->ebx &= ~(u32)(CPUID7_EBX_AVX2 | CPUID7_EBX_INVPCID | CPUID7_EBX_RTM | CPUID7_EBX_HLE |
+                             CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
+            r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
+                             CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);
+            r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_ARCH_CAP |
+                             CPUID7_EDX_CORE_CAP);
+        } else {
+            r->eax = r->ebx = r->ecx = r->edx = 0;
+        }
+        break;
+    case CPUID_HV_BASE:
+        r->eax = CPUID_HV_INTERFACE;
+        __builtin_memcpy(&r->ebx, "Turt", 4);
+        __builtin_memcpy(&r->ecx, "leTu", 4);
+        __builtin_memcpy(&r->edx, "rtle", 4);
+        break;
+    case CPUID_HV_INTERFACE:
+        r->eax = VMCALL_INTERFACE_VERSION;
+        r->ebx = r->ecx = r->edx = 0;
+        break;
+    default:
+        if (leaf > CPUID_HV_BASE && leaf < 0x80000000)
+            r->eax = r->ebx = r->ecx = r->edx = 0;
+        break;
+    }
+}
+
+void handle_cpuid(struct guest *g, u64 qual)
+{
+    u32 leaf = (u32)g->regs.gpr[REG_RAX], subleaf = (u32)g->regs.gpr[REG_RCX];
+    struct cpuid_regs r;
+
+    (void)qual;
+    if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_INTERFACE)
+        r = (struct cpuid_regs){ 0 };
+    else
+        cpuid_count(leaf, subleaf, &r);
+    cpuid_filter(g, leaf, subleaf, &r);
+    g->regs.gpr[REG_RAX] = r.eax;
+    g->regs.gpr[REG_RBX] = r.ebx;
+    g->regs.gpr[REG_RCX] = r.ecx;
+    g->regs.gpr[REG_RDX] = r.edx;
+    skip_instruction();
+}

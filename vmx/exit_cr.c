@@ -1,0 +1,108 @@
+/*
+ * Control-register exits (SDM 28.2.1, Table 28-3). CR0/CR4 writes exit
+ * when they touch a bit turtle owns; turtle checks the new value as the
+ * CPU would (#GP on a reserved or inconsistent setting), keeps the guest's
+ * view in the read shadow and runs the CPU with the VMX-fixed bits forced.
+ * CR8 is emulated (CR8 exiting); CR3 exits only on CPUs that force them.
+ */
+#include "vmx/caps.h"
+#include "vmx/exit.h"
+
+#define CR_QUAL_NUM(q)      ((u32)(q) & 0xf)
+#define CR_QUAL_TYPE(q)     (((u32)(q) >> 4) & 3)
+#define CR_QUAL_REG(q)      (((u32)(q) >> 8) & 0xf)
+#define CR_QUAL_LMSW_SRC(q) ((u32)((q) >> 16) & 0xffff)
+#define CR_TYPE_MOV_TO      0
+#define CR_TYPE_MOV_FROM    1
+#define CR_TYPE_CLTS        2
+#define CR_TYPE_LMSW        3
+#define X86_CR0_TS          BIT(3)
+#define CR0_RESERVED        (~0xffffffffULL | 0x1ffaffc0ULL)   /* bits 63:32 and the SDM's reserved ones */
+#define CR8_RESERVED        (~0xfULL)
+
+/* Writes the guest's CR0: v is what the guest asked for. */
+static bool set_cr0(struct guest *g, u64 v)
+{
+    u64 old = guest_read_cr0();
+    u64 efer = vmcs_read64(GUEST_IA32_EFER);
+
+    if (v & CR0_RESERVED)
+        return false;
+    if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
+        return false;
+    if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
+        return false;
+    /* Enabling paging with LME set needs PAE (SDM 10.8.5). */
+    if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME) &&
+        !(guest_read_cr4() & X86_CR4_PAE))
+        return false;
+    vmcs_writel(CR0_READ_SHADOW, v);
+    vmcs_writel(GUEST_CR0, guest_real_cr0(v));
+    if ((old ^ v) & X86_CR0_PG)
+        guest_update_paging_mode(g);
+    return true;
+}
+
+static bool set_cr4(struct guest *g, u64 v)
+{
+    /* Bits turtle owns other than VMXE are reserved to the guest. VMXE is
+     * the guest's to set only when VT-x is shown to it. */
+    u64 reserved = vmx_cr4_owned & ~(u64)X86_CR4_VMXE;
+    reserved |= ~vmx_caps.cr4_fixed1;
+    if (!g->nested)
+        reserved |= X86_CR4_VMXE;
+    if (v & reserved)
+        return false;
+    if (!(v & X86_CR4_PAE) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA))
+        return false;
+    vmcs_writel(CR4_READ_SHADOW, v);
+    vmcs_writel(GUEST_CR4, (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    guest_update_paging_mode(g);
+    return true;
+}
+
+void handle_cr_access(struct guest *g, u64 qual)
+{
+    u32 cr = CR_QUAL_NUM(qual), reg = CR_QUAL_REG(qual);
+    bool ok = true;
+
+    switch (CR_QUAL_TYPE(qual)) {
+    case CR_TYPE_MOV_TO: {
+        u64 v = guest_reg_read(g, reg);
+        if (!guest_in_long_mode())
+            v = (u32)v;
+        if (cr == 0)
+            ok = set_cr0(g, v);
+        else if (cr == 4)
+            ok = set_cr4(g, v);
+        else if (cr == 3)
+            vmcs_writel(GUEST_CR3, v), guest_update_paging_mode(g);
+        else if (cr == 8)
+            ok = !(v & CR8_RESERVED) && (g->cr8 = v, true);
+        else
+            ok = false;
+        break;
+    }
+    case CR_TYPE_MOV_FROM:
+        if (cr == 3)
+            guest_reg_write(g, reg, vmcs_readl(GUEST_CR3));
+        else if (cr == 8)
+            guest_reg_write(g, reg, g->cr8);
+        else
+            ok = false;
+        break;
+    case CR_TYPE_CLTS:
+        ok = set_cr0(g, guest_read_cr0() & ~X86_CR0_TS);
+        break;
+    case CR_TYPE_LMSW: {
+        /* LMSW loads CR0[3:0] but cannot clear PE (SDM LMSW). */
+        u64 cr0 = guest_read_cr0(), src = CR_QUAL_LMSW_SRC(qual) & 0xf;
+        ok = set_cr0(g, (cr0 & ~0xeULL) | src | (cr0 & X86_CR0_PE));
+        break;
+    }
+    }
+    if (ok)
+        skip_instruction();
+    else
+        inject_gp0();
+}

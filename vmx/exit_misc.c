@@ -1,0 +1,195 @@
+/*
+ * The smaller exits: HLT, VMCALL, INVD, XSETBV, triple fault, EPT faults,
+ * the preemption timer, external interrupts and NMIs, intercepted
+ * exceptions, and the instructions turtle answers with a fault.
+ */
+#include "kernel/printf.h"
+#include "vmx/exit.h"
+
+#define VMCALL_CONSOLE_WRITE    0
+#define VMCALL_YIELD            1
+#define VMCALL_EXIT             2
+#define VMCALL_READ_TIME        3
+#define VMCALL_ERR_FUNCTION     ((u64)-1)
+#define VMCALL_ERR_ADDRESS      ((u64)-2)
+#define VMCALL_WRITE_MAX        4096
+#define EPT_QUAL_READ           BIT(0)
+#define EPT_QUAL_WRITE          BIT(1)
+#define EPT_QUAL_FETCH          BIT(2)
+#define VECTOR_NMI              2
+
+/* HLT: nothing in turtle interrupts a guest, so a halted guest with
+ * interrupts off would never wake: stop it. With IF=1 it yields. */
+void handle_hlt(struct guest *g, u64 qual)
+{
+    (void)qual;
+    if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF)) {
+        guest_stop(g, true, "halted with interrupts disabled at rip %lx", vmcs_readl(GUEST_RIP));
+        return;
+    }
+    skip_instruction();
+    g->yield = true;
+}
+
+static u64 vmcall_console_write(struct guest *g, u64 gpa, u64 len)
+{
+    char buf[256];
+
+    if (len > VMCALL_WRITE_MAX || gpa >= g->mem_size || len > g->mem_size - gpa)
+        return VMCALL_ERR_ADDRESS;
+    while (len) {
+        u64 n = MIN(len, sizeof(buf));
+        guest_copy_from(g, buf, gpa, n);
+        for (u64 i = 0; i < n; i++)
+            vuart_putc(g, buf[i]);
+        gpa += n;
+        len -= n;
+    }
+    return 0;
+}
+
+void handle_vmcall(struct guest *g, u64 qual)
+{
+    bool wide = guest_in_long_mode();
+    u64 nr = g->regs.gpr[REG_RAX], a1 = g->regs.gpr[REG_RBX], a2 = g->regs.gpr[REG_RCX];
+    u64 ret = 0;
+
+    (void)qual;
+    if (guest_cpl() != 0) {             /* the interface is for the guest kernel */
+        inject_ud();
+        return;
+    }
+    if (!wide) {
+        nr = (u32)nr;
+        a1 = (u32)a1;
+        a2 = (u32)a2;
+    }
+    switch (nr) {
+    case VMCALL_CONSOLE_WRITE:
+        ret = vmcall_console_write(g, a1, a2);
+        break;
+    case VMCALL_YIELD:
+        g->yield = true;
+        break;
+    case VMCALL_EXIT:
+        vuart_flush(g);
+        g->exit_status = a1;
+        guest_stop(g, a1 != 0, "exit status %lu (VMCALL)", a1);
+        return;
+    case VMCALL_READ_TIME:
+        g->regs.gpr[REG_RBX] = rdtsc();
+        g->regs.gpr[REG_RCX] = sched_ticks;
+        break;
+    default:
+        ret = VMCALL_ERR_FUNCTION;
+        break;
+    }
+    g->regs.gpr[REG_RAX] = wide ? ret : (u32)ret;
+    skip_instruction();
+}
+
+/* INVD would throw away other guests' dirty lines too: write back instead. */
+void handle_invd(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+    __asm__ __volatile__("wbinvd" ::: "memory");
+    skip_instruction();
+}
+
+/* XSAVE is hidden from guests and CR4.OSXSAVE cannot be set, so XSETBV is
+ * #UD as on a CPU without it (SDM XSETBV: #UD if CR4.OSXSAVE = 0). */
+void handle_xsetbv(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+    inject_ud();
+}
+
+void handle_triple_fault(struct guest *g, u64 qual)
+{
+    (void)qual;
+    guest_stop(g, true, "triple fault at rip %lx", vmcs_readl(GUEST_RIP));
+}
+
+void handle_ept_violation(struct guest *g, u64 qual)
+{
+    u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+
+    /* EPT01 maps all of the guest's RAM read/write/execute, so every
+     * violation is an access outside it (turtle emulates no MMIO). */
+    guest_stop(g, true, "%s guest-physical %lx outside its RAM (%lu MiB) at rip %lx",
+               qual & EPT_QUAL_FETCH ? "fetch from" : qual & EPT_QUAL_WRITE ? "write to" : "read of",
+               gpa, g->mem_size >> 20, vmcs_readl(GUEST_RIP));
+}
+
+void handle_ept_misconfig(struct guest *g, u64 qual)
+{
+    (void)qual;
+    kprintf("turtle: guest '%s': EPT misconfiguration at %lx (turtle bug)\n", g->name,
+            vmcs_read64(GUEST_PHYSICAL_ADDRESS));
+    vmcs_dump();
+    guest_stop(g, true, "EPT misconfiguration");
+}
+
+void handle_preemption_timer(struct guest *g, u64 qual)
+{
+    (void)qual;
+    g->yield = true;
+}
+
+/* turtle masks the PIC and programs no interrupt sources, so an external
+ * interrupt here is spurious: resume the guest. */
+void handle_external_interrupt(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+}
+
+void handle_exception_nmi(struct guest *g, u64 qual)
+{
+    u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+    u32 vector = info & INTR_INFO_VECTOR_MASK;
+
+    (void)qual;
+    if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
+        /* A host NMI: nothing of turtle's raises one; let it pass. */
+        return;
+    }
+    /* An intercepted exception (#AC): deliver it to the guest unchanged. */
+    if (vmcs_read32(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK) {
+        /* It hit while delivering another event: the CPU would make that a
+         * #DF; let it (the guest's handlers are its business). */
+        inject_exception(8, true, 0);
+        return;
+    }
+    inject_exception(vector, info & INTR_INFO_DELIVER_CODE_MASK,
+                     vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
+    (void)g;
+    (void)VECTOR_NMI;
+}
+
+void handle_inject_ud(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+    inject_ud();
+}
+
+void handle_inject_gp(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+    inject_gp0();
+}
+
+void handle_task_switch(struct guest *g, u64 qual)
+{
+    guest_stop(g, true, "hardware task switch (qualification %lx) is not emulated", qual);
+}
+
+void handle_ignore_signal(struct guest *g, u64 qual)
+{
+    (void)g;
+    (void)qual;
+}

@@ -1,0 +1,112 @@
+/*
+ * RDMSR/WRMSR of the MSRs the bitmap intercepts (all but the pass-through
+ * list in vmx/vmcs01.c). Each MSR turtle knows is emulated per guest; any
+ * other index raises #GP(0), as hardware does for an MSR it lacks.
+ */
+#include "vmx/caps.h"
+#include "vmx/exit.h"
+
+#define MISC_ENABLE_VALUE       0x1     /* fast strings */
+#define EFER_GUEST_WRITABLE     (EFER_SCE | EFER_LME | EFER_NXE)
+#define PAT_RESERVED_TYPES      0xf8f8f8f8f8f8f8f8ULL
+
+/* IA32_FEATURE_CONTROL as a guest sees it: nested guests find VMX enabled
+ * and the MSR locked, so they never try to write it (SDM 24.7). */
+static u64 feature_control(const struct guest *g)
+{
+    return g->nested ? (FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) : 0;
+}
+
+/* Every PAT entry must be a valid memory type: 0, 1, 4, 5, 6 or 7. */
+static bool pat_valid(u64 v)
+{
+    if (v & PAT_RESERVED_TYPES)
+        return false;
+    for (int i = 0; i < 8; i++) {
+        u8 t = (u8)(v >> (8 * i));
+        if (t == 2 || t == 3)
+            return false;
+    }
+    return true;
+}
+
+/* Nested guests read the VMX capability MSRs from nested/ (when built in). */
+bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
+
+void handle_rdmsr(struct guest *g, u64 qual)
+{
+    u32 msr = (u32)g->regs.gpr[REG_RCX];
+    u64 v;
+
+    (void)qual;
+    switch (msr) {
+    case MSR_IA32_TSC:
+        v = rdtsc();
+        break;
+    case MSR_IA32_EFER:
+        v = vmcs_read64(GUEST_IA32_EFER);
+        break;
+    case MSR_IA32_PAT:
+        v = vmcs_read64(GUEST_IA32_PAT);
+        break;
+    case MSR_IA32_MISC_ENABLE:
+        v = MISC_ENABLE_VALUE;
+        break;
+    case MSR_IA32_FEATURE_CONTROL:
+        v = feature_control(g);
+        break;
+    case MSR_IA32_DEBUGCTL:
+        v = vmcs_read64(GUEST_IA32_DEBUGCTL);
+        break;
+    default:
+        if (g->nested && nested_vmx_msr_read_hook && nested_vmx_msr_read_hook(g, msr, &v))
+            break;
+        inject_gp0();
+        return;
+    }
+    g->regs.gpr[REG_RAX] = (u32)v;
+    g->regs.gpr[REG_RDX] = v >> 32;
+    skip_instruction();
+}
+
+void handle_wrmsr(struct guest *g, u64 qual)
+{
+    u32 msr = (u32)g->regs.gpr[REG_RCX];
+    u64 v = (g->regs.gpr[REG_RDX] << 32) | (u32)g->regs.gpr[REG_RAX];
+
+    (void)qual;
+    switch (msr) {
+    case MSR_IA32_EFER: {
+        u64 old = vmcs_read64(GUEST_IA32_EFER);
+        if (v & ~(EFER_GUEST_WRITABLE | EFER_LMA))
+            goto gp;
+        /* LME may not change while paging is on (SDM 10.8.5). */
+        if ((guest_read_cr0() & X86_CR0_PG) && ((v ^ old) & EFER_LME))
+            goto gp;
+        vmcs_write64(GUEST_IA32_EFER, (v & ~EFER_LMA) | (old & EFER_LMA));
+        guest_update_paging_mode(g);
+        break;
+    }
+    case MSR_IA32_PAT:
+        if (!pat_valid(v))
+            goto gp;
+        vmcs_write64(GUEST_IA32_PAT, v);
+        break;
+    case MSR_IA32_MISC_ENABLE:
+        if (v != MISC_ENABLE_VALUE)
+            goto gp;
+        break;
+    case MSR_IA32_DEBUGCTL:
+        if (v)                          /* no LBR or BTF virtualisation */
+            goto gp;
+        break;
+    case MSR_IA32_TSC:
+    case MSR_IA32_FEATURE_CONTROL:      /* locked */
+    default:
+        goto gp;
+    }
+    skip_instruction();
+    return;
+gp:
+    inject_gp0();
+}
