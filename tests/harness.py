@@ -38,6 +38,7 @@ class Case:
     forbid: list = field(default_factory=list)    # regexes that must not
     allow_fail_lines: bool = False     # FAIL: lines are part of the expectation
     end: str = "done"                  # done | panic | summary | poweroff
+    check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
 
 
 @dataclass
@@ -177,6 +178,8 @@ def judge(case, text, timed_out):
     if not case.allow_fail_lines:
         for m in re.finditer(r"^(.*\bFAIL: .*)$", text, re.M):
             reasons.append(m.group(1).strip())
+    if case.check:
+        reasons += case.check(text)
     if re.search(r"^turtle: panic: ", text, re.M) and case.end != "panic":
         reasons.append("turtle panicked")
     return reasons
@@ -186,3 +189,61 @@ def run_case(case, echo=None):
     text, seconds, timed_out, _ = boot(case, echo)
     reasons = judge(case, text, timed_out)
     return Result(case, not reasons, reasons, os.path.join(case_dir(case), "serial.log"), seconds, text)
+
+
+RESULT_LINE = re.compile(r"^(?:\[[^\]]+\] )?(PASS|FAIL): (.*?)\s*$", re.M)
+
+
+def outcomes(text, guest=None):
+    """{test name: PASS|FAIL} from a log; with guest, only that guest's lines."""
+    out = {}
+    for line in text.splitlines():
+        if guest is not None and not line.startswith(f"[{guest}] "):
+            continue
+        m = RESULT_LINE.match(line)
+        if m:
+            out[m.group(2)] = m.group(1)
+    return out
+
+
+@dataclass
+class DiffCase:
+    """Differential test: the same guest image on bare Bochs (Bochs's own
+    VT-x is the reference) and as an L1 under turtle. Every test the bare
+    run reports must be reported under turtle with the same outcome; tests
+    named "turtle ..." exist only under turtle."""
+    name: str
+    group: str
+    bare: Case
+    nested: Case
+    guest: str                           # the guest's name under turtle
+    min_tests: int = 1
+    platform: str = "bochs"
+
+    @property
+    def cpu(self):
+        return self.bare.cpu
+
+
+def run_diff(case, echo=None):
+    start = time.monotonic()
+    rb = run_case(case.bare, echo)
+    rn = run_case(case.nested, echo)
+    reasons = [f"bare: {r}" for r in rb.reasons] + [f"turtle: {r}" for r in rn.reasons]
+    bare = outcomes(rb.log)
+    nested = outcomes(rn.log, case.guest)
+    if len(bare) < case.min_tests:
+        reasons.append(f"bare run reported {len(bare)} tests, expected at least {case.min_tests}")
+    for test, verdict in sorted(bare.items()):
+        if test not in nested:
+            reasons.append(f"'{test}' reported on bare Bochs ({verdict}) but not under turtle")
+        elif nested[test] != verdict:
+            reasons.append(f"'{test}': {verdict} on bare Bochs, {nested[test]} under turtle")
+    for test in sorted(set(nested) - set(bare)):
+        if not test.startswith("turtle "):
+            reasons.append(f"'{test}' reported only under turtle")
+    return Result(case, not reasons, reasons, rn.log_path, time.monotonic() - start, rn.log)
+
+
+def run_any(case, echo=None):
+    return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo)

@@ -1,0 +1,240 @@
+/*
+ * cpuid_msr: CPUID and MSR behaviour a guest may rely on (docs/guests.md
+ * "CPUID and MSRs", "VMCALL interface"), plus the boot contract of the
+ * entry it came through and the library's own fault catching.
+ *
+ * Tests without a prefix run on bare hardware and under turtle and must
+ * print the same PASS lines in both places. Tests named "turtle ..." run
+ * only under turtle (on_turtle()).
+ *   options: nested  (the guest's module has `nested`: VT-x is visible)
+ */
+#include "lib/guest.h"
+
+/* CPUID leaf 1 EDX: features turtle passes through from the host. */
+#define CPUID_1_EDX_FPU         BIT(0)
+#define CPUID_1_EDX_TSC         BIT(4)
+#define CPUID_1_EDX_MSR         BIT(5)
+#define CPUID_1_EDX_PAE         BIT(6)
+#define CPUID_1_EDX_CX8         BIT(8)
+#define CPUID_1_EDX_SEP         BIT(11)
+#define CPUID_1_EDX_PGE         BIT(13)
+#define CPUID_1_EDX_CMOV        BIT(15)
+#define CPUID_1_EDX_PAT         BIT(16)
+#define CPUID_1_EDX_FXSR        BIT(24)
+#define CPUID_1_EDX_SSE         BIT(25)
+#define CPUID_1_EDX_SSE2        BIT(26)
+#define CPUID_1_EDX_BASIC       (CPUID_1_EDX_FPU | CPUID_1_EDX_TSC | CPUID_1_EDX_MSR | \
+                                 CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_SEP | \
+                                 CPUID_1_EDX_PGE | CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | \
+                                 CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2)
+/* CPUID leaf 1 ECX: what turtle hides (and the bit it sets). */
+#define CPUID_1_ECX_MONITOR     BIT(3)
+#define CPUID_1_ECX_VMX         BIT(5)
+#define CPUID_1_ECX_PCID        BIT(17)
+#define CPUID_1_ECX_X2APIC      BIT(21)
+#define CPUID_1_ECX_TSC_DEADLINE BIT(24)
+#define CPUID_1_ECX_XSAVE       BIT(26)
+#define CPUID_1_ECX_OSXSAVE     BIT(27)
+#define CPUID_1_ECX_AVX         BIT(28)
+#define CPUID_1_ECX_HYPERVISOR  BIT(31)
+#define CPUID_1_ECX_HIDDEN      (CPUID_1_ECX_MONITOR | CPUID_1_ECX_PCID | CPUID_1_ECX_X2APIC | \
+                                 CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_XSAVE | \
+                                 CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX)
+#define CPUID_7_EBX_INVPCID     BIT(10)
+#define CPUID_EXT_EDX_LM        BIT(29)
+#define CPUID_EXT_EDX_RDTSCP    BIT(27)
+
+#define MSR_MISSING             0x12345678u     /* no CPU implements it */
+#define PAT_DEFAULT_PA7_WC      0x0107040600070406ull  /* power-on PAT with PA7 = WC */
+#define NONCANONICAL            0x0000800000000000ull
+#define UNMAPPED_ADDR           (64ull << 30)   /* beyond the 4 GiB the library maps */
+#define VMCALL_UNKNOWN_NR       0x7fff
+#define VMCALL_BAD_GPA          (1ull << 40)    /* far beyond any guest's RAM */
+#define VMCALL_MAX_WRITE        4096
+#define TIME_SPIN               10000
+
+static void test_boot_contract(const struct boot_params *bp)
+{
+    if (bp->entry == GUEST_ENTRY_MB2) {
+        report(bp->magic == MB2_BOOTLOADER_MAGIC, "multiboot2 entry: EAX magic");
+        report((bp->entry_cr0 & X86_CR0_PE) && !(bp->entry_cr0 & X86_CR0_PG),
+               "multiboot2 entry: CR0.PE set, CR0.PG clear");
+        report(!(bp->entry_rflags & (X86_RFLAGS_IF | X86_RFLAGS_VM)),
+               "multiboot2 entry: EFLAGS.IF and EFLAGS.VM clear");
+    } else {
+        report(bp->magic == MB2_BOOTLOADER_MAGIC, "ELF64 entry: RSI magic");
+        report((bp->entry_efer & EFER_LMA) && (bp->entry_cr0 & X86_CR0_PG) &&
+               (bp->entry_cr4 & X86_CR4_PAE), "ELF64 entry: long mode, paging on");
+    }
+    report(bp->info_error == NULL, "boot information parses");
+    /* The smallest guest (mem=2M) has 639 KiB + 1 MiB available. */
+    report(bp->mem_available >= (3u << 19), "memory map: at least 1.5 MiB available");
+}
+
+static void test_fault_catching(void)
+{
+    u64 v;
+
+    report(ud2_safe() == X86_UD, "ud2 raises #UD");
+    report(read_u64_safe(NONCANONICAL, &v) == X86_GP, "non-canonical read raises #GP");
+    report(read_u64_safe(UNMAPPED_ADDR, &v) == X86_PF, "read of an unmapped address raises #PF");
+    report(read_u64_safe((u64)(uintptr_t)&v, &v) == -1, "read of a mapped address does not fault");
+}
+
+static void test_cpuid(void)
+{
+    struct cpuid_regs r = cpuid(0);
+    u32 vendor[3] = { r.ebx, r.edx, r.ecx };
+
+    report(memcmp(vendor, "GenuineIntel", 12) == 0, "cpuid vendor GenuineIntel");
+    r = cpuid(1);
+    report((r.edx & CPUID_1_EDX_BASIC) == CPUID_1_EDX_BASIC,
+           "cpuid 1 EDX basic features (FPU TSC MSR PAE CX8 SEP PGE CMOV PAT FXSR SSE SSE2)");
+    r = cpuid(0x80000001);
+    report(r.edx & CPUID_EXT_EDX_LM, "cpuid 0x80000001 EDX long mode");
+}
+
+/* Writes val, reads it back, restores the old value. */
+static void msr_round_trip(const char *name, u32 msr, u64 val)
+{
+    u64 old = 0, back = 0;
+    int rd = rdmsr_safe(msr, &old);
+    int wr = wrmsr_safe(msr, val);
+    int rd2 = rdmsr_safe(msr, &back);
+    int restore = wrmsr_safe(msr, old);
+
+    if (!report(rd < 0 && wr < 0 && rd2 < 0 && back == val && restore < 0, "msr round trip %s", name))
+        printf("  %s (%#x): read %d write %d read-back %d = %#lx (wrote %#lx) restore %d\n",
+               name, msr, rd, wr, rd2, back, val, restore);
+}
+
+static void test_msrs(void)
+{
+    u64 v, e, t1, t2;
+    int vec;
+
+    report(rdmsr_safe(MSR_MISSING, &v) == X86_GP, "rdmsr of a missing MSR raises #GP");
+    report(wrmsr_safe(MSR_MISSING, 0) == X86_GP, "wrmsr of a missing MSR raises #GP");
+
+    vec = rdmsr_safe(MSR_IA32_TSC, &t1);
+    busy_loop(TIME_SPIN);
+    rdmsr_safe(MSR_IA32_TSC, &t2);
+    report(vec < 0 && t2 > t1, "rdmsr IA32_TSC increases");
+    t1 = rdtsc();
+    busy_loop(TIME_SPIN);
+    report(rdtsc() > t1, "rdtsc increases");
+
+    e = rdmsr(MSR_IA32_EFER);
+    report((e & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA), "EFER.LME and EFER.LMA set");
+    wrmsr(MSR_IA32_EFER, e | EFER_SCE);
+    bool set = rdmsr(MSR_IA32_EFER) & EFER_SCE;
+    wrmsr(MSR_IA32_EFER, e & ~EFER_SCE);
+    bool clear = !(rdmsr(MSR_IA32_EFER) & EFER_SCE);
+    wrmsr(MSR_IA32_EFER, e);
+    report(set && clear && rdmsr(MSR_IA32_EFER) == e, "EFER.SCE set/clear round trip");
+    report(wrmsr_safe(MSR_IA32_EFER, e | BIT(63)) == X86_GP, "EFER reserved bit write raises #GP");
+    report(rdmsr(MSR_IA32_EFER) == e, "EFER unchanged after the refused write");
+
+    msr_round_trip("IA32_SYSENTER_CS", MSR_IA32_SYSENTER_CS, 0x10);
+    msr_round_trip("IA32_SYSENTER_ESP", MSR_IA32_SYSENTER_ESP, 0x00007fffdead0000ull);
+    msr_round_trip("IA32_SYSENTER_EIP", MSR_IA32_SYSENTER_EIP, 0xffffffff81234560ull);
+    msr_round_trip("STAR", MSR_STAR, 0x0023001000000000ull);
+    msr_round_trip("LSTAR", MSR_LSTAR, 0xffffffff81000000ull);
+    msr_round_trip("CSTAR", MSR_CSTAR, 0xffffffff81000100ull);
+    msr_round_trip("SFMASK", MSR_SFMASK, 0x47700);
+    msr_round_trip("FS_BASE", MSR_FS_BASE, 0x00007f0012345000ull);
+    msr_round_trip("GS_BASE", MSR_GS_BASE, 0xffff888012340000ull);
+    msr_round_trip("KERNEL_GS_BASE", MSR_KERNEL_GS_BASE, 0xffff888000100000ull);
+    msr_round_trip("IA32_PAT", MSR_IA32_PAT, PAT_DEFAULT_PA7_WC);
+    if (cpuid(0x80000001).edx & CPUID_EXT_EDX_RDTSCP)   /* TSC_AUX exists with RDTSCP */
+        msr_round_trip("TSC_AUX", MSR_TSC_AUX, 0x123);
+    report(wrmsr_safe(MSR_LSTAR, NONCANONICAL) == X86_GP, "non-canonical LSTAR write raises #GP");
+}
+
+static void test_turtle_cpuid(bool nested)
+{
+    struct cpuid_regs r = cpuid(1);
+
+    report(r.ecx & CPUID_1_ECX_HYPERVISOR, "turtle cpuid 1 ECX hypervisor bit");
+    report(!(r.ecx & CPUID_1_ECX_HIDDEN),
+           "turtle cpuid 1 ECX hides MONITOR PCID x2APIC TSC-deadline XSAVE OSXSAVE AVX");
+    if (nested)
+        report(r.ecx & CPUID_1_ECX_VMX, "turtle cpuid 1 ECX shows VMX (nested)");
+    else
+        report(!(r.ecx & CPUID_1_ECX_VMX), "turtle cpuid 1 ECX hides VMX");
+    report(!(cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID), "turtle cpuid 7 EBX hides INVPCID");
+    r = cpuid_count(0xd, 0);
+    struct cpuid_regs r1 = cpuid_count(0xd, 1);
+    report(!(r.eax | r.ebx | r.ecx | r.edx | r1.eax | r1.ebx | r1.ecx | r1.edx), "turtle cpuid 0xd is zero");
+    r = cpuid(0x40000000);
+    u32 sig[3] = { r.ebx, r.ecx, r.edx };
+    report(r.eax == 0x40000001 && memcmp(sig, "TurtleTurtle", 12) == 0,
+           "turtle cpuid 0x40000000 signature TurtleTurtle, max leaf 0x40000001");
+    report(cpuid(0x40000001).eax == 1, "turtle cpuid 0x40000001 VMCALL interface version 1");
+}
+
+static void test_turtle_msrs(bool nested)
+{
+    u64 v = ~0ull;
+    int vec = rdmsr_safe(MSR_IA32_FEATURE_CONTROL, &v);
+
+    if (nested)
+        report(vec < 0 && (v & (FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_NO_SMX)) ==
+               (FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_NO_SMX),
+               "turtle IA32_FEATURE_CONTROL locked with VMX enabled (nested)");
+    else
+        report(vec < 0 && v == 0, "turtle IA32_FEATURE_CONTROL reads 0");
+    report(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEATURE_CONTROL_LOCK) == X86_GP,
+           "turtle IA32_FEATURE_CONTROL write raises #GP");
+    if (!nested)
+        report(rdmsr_safe(MSR_IA32_VMX_BASIC, &v) == X86_GP, "turtle IA32_VMX_BASIC raises #GP");
+    /* Bochs has no IA32_MISC_ENABLE (#GP): a turtle-only test. */
+    u64 m1 = 0, m2 = 1;
+    vec = rdmsr_safe(MSR_IA32_MISC_ENABLE, &m1);
+    report(vec < 0 && rdmsr_safe(MSR_IA32_MISC_ENABLE, &m2) < 0 && m1 == m2,
+           "turtle IA32_MISC_ENABLE reads a fixed value");
+}
+
+static const char console_msg[] = "cpuid_msr: written by vmcall console write\n";
+
+static void test_turtle_vmcalls(const struct boot_params *bp)
+{
+    struct vmcall_regs r = { VMCALL_READ_TIME, 0, 0 };
+    long ret = vmcall_regs(&r);
+    u64 tsc1 = (u64)r.rbx, ticks1 = (u64)r.rcx;
+
+    report(ret == 0 && tsc1 != 0, "turtle vmcall read time returns 0 and a TSC");
+    busy_loop(TIME_SPIN);
+    r = (struct vmcall_regs){ VMCALL_READ_TIME, 0, 0 };
+    ret = vmcall_regs(&r);
+    report(ret == 0 && (u64)r.rbx > tsc1 && (u64)r.rcx >= ticks1,
+           "turtle vmcall read time: TSC increases, ticks do not go back");
+    report(vmcall(VMCALL_YIELD, 0, 0) == 0, "turtle vmcall yield returns 0");
+    report(vmcall(VMCALL_CONSOLE_WRITE, (long)(uintptr_t)console_msg, sizeof(console_msg) - 1) == 0,
+           "turtle vmcall console write returns 0");
+    report(vmcall(VMCALL_CONSOLE_WRITE, (long)VMCALL_BAD_GPA, 8) == VMCALL_ERR_BAD_ADDRESS,
+           "turtle vmcall console write of a bad address returns -2");
+    report(vmcall(VMCALL_CONSOLE_WRITE, (long)(uintptr_t)console_msg, VMCALL_MAX_WRITE + 1) ==
+           VMCALL_ERR_BAD_ADDRESS, "turtle vmcall console write longer than 4096 returns -2");
+    report(vmcall(VMCALL_CONSOLE_WRITE, (long)(bp->mem_top - 4), 8) == VMCALL_ERR_BAD_ADDRESS,
+           "turtle vmcall console write crossing the end of RAM returns -2");
+    report(vmcall(VMCALL_UNKNOWN_NR, 0, 0) == VMCALL_ERR_UNKNOWN, "turtle vmcall unknown function returns -1");
+}
+
+void guest_main(const struct boot_params *bp)
+{
+    bool nested = cmdline_has_word(bp->cmdline, "nested");
+
+    printf("cpuid_msr: %s, %s entry\n", on_turtle() ? "on turtle" : "no turtle signature (bare hardware?)",
+           bp->entry == GUEST_ENTRY_ELF64 ? "64-bit ELF" : "multiboot2");
+    test_boot_contract(bp);
+    test_fault_catching();
+    test_cpuid();
+    test_msrs();
+    if (on_turtle()) {
+        test_turtle_cpuid(nested);
+        test_turtle_msrs(nested);
+        test_turtle_vmcalls(bp);
+    }
+    guest_exit(report_summary() ? 1 : 0);
+}
