@@ -6,7 +6,7 @@ prints them.
 """
 import os
 
-from harness import BUILD, Case
+from harness import BUILD, Case, DiffCase
 
 BANNER = r"^turtle (\d|v)\S*$"
 SELF_CHECK = r"^turtle: allocator self-check: ok$"
@@ -61,7 +61,125 @@ def boot_cases():
     return out
 
 
+GUESTS = os.path.join(BUILD, "guests")
+CPUS = ("corei7_skylake_x", "tigerlake")
+
+
+def guest(name):
+    return os.path.join(GUESTS, f"{name}.elf")
+
+
+def finished(name):
+    return rf"^turtle: guest '{name}' finished: exit status 0$"
+
+
+def interleaved(text):
+    """The three chatter guests must share the CPU: some guest's line must
+    come between two lines of another (preemption, not run-to-completion)."""
+    import re
+    order = [m.group(1) for m in re.finditer(r"^\[(c\d)\] chatter \S+ line \d+$", text, re.M)]
+    if len(order) != 60:
+        return [f"expected 60 chatter lines, got {len(order)}"]
+    switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
+    return [] if switches >= 6 else [f"guests did not interleave (only {switches} switches)"]
+
+
+def vmx_cases():
+    out = []
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        # Three guests, one CPU: all finish, the verdict counts them.
+        out.append(Case(f"vmx-basic-{tag}", "vmx", cpu=cpu, timeout=180, verdict=(3, 3, 0),
+                        modules=[(guest("hello"), "name=hello -- id=hello"),
+                                 (guest("cpuid_msr"), "name=cpuid"),
+                                 (guest("uart_exit"), "name=uart mem=4M")],
+                        expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT", finished("hello"),
+                                finished("cpuid"), finished("uart"),
+                                r"^\[cpuid\] SUMMARY: \d+ tests, 0 failures$",
+                                r"^turtle: guest 'cpuid': passed, exit status 0; \d+ exits \(.*cpuid \d+"]))
+        # The same guests on bare Bochs and under turtle must agree.
+        for g, extra in (("cpuid_msr", ""), ("uart_exit", ""), ("mb1", "mb1-hello")):
+            proto = "multiboot" if g == "mb1" else "multiboot2"
+            out.append(DiffCase(
+                f"diff-{g}-{tag}", "vmx",
+                bare=Case(f"bare-{g}-{tag}", "vmx", cpu=cpu, timeout=120, kernel=guest(g),
+                          cmdline=extra, end="summary", protocol=proto),
+                nested=Case(f"l1-{g}-{tag}", "vmx", cpu=cpu, timeout=180, verdict=(1, 1, 0),
+                            modules=[(guest(g), f"name={g} -- {extra}")]),
+                guest=g, min_tests=5))
+    out += [
+        Case("vmx-failing-guest", "vmx", timeout=180, verdict=(2, 1, 1),
+             modules=[(guest("uart_exit"), "name=bad mem=4M -- status=3"),
+                      (guest("hello"), "name=good -- id=good")],
+             expect=[r"^turtle: guest 'bad' stopped: exit status 3$", finished("good"),
+                     r"^turtle: guest 'bad': FAILED, exit status 3;"]),
+        Case("vmx-isolation", "vmx", timeout=240, verdict=(3, 2, 1),
+             modules=[(guest("isolation"), "name=prober mem=8M -- magic=0x1111aaaa other=0x2222bbbb probe=0x900000"),
+                      (guest("isolation"), "name=scanner mem=8M -- magic=0x2222bbbb other=0x1111aaaa"),
+                      (guest("hello"), "name=bystander -- id=bystander")],
+             expect=[r"^turtle: guest 'prober' stopped: read of guest-physical 900000 outside its RAM \(8 MiB\) at rip [0-9a-f]+$",
+                     finished("scanner"), finished("bystander"),
+                     r"^\[scanner\] PASS: turtle isolation"],
+             forbid=[r"still running after probe"]),
+        Case("vmx-isolation-high", "vmx", timeout=180, verdict=(2, 1, 1),
+             modules=[(guest("isolation"), "name=prober mem=4M -- magic=0x3333cccc other=0x4444dddd probe=0xfee00000"),
+                      (guest("hello"), "name=bystander -- id=bystander")],
+             expect=[r"^turtle: guest 'prober' stopped: read of guest-physical fee00000 outside its RAM",
+                     finished("bystander")],
+             forbid=[r"still running after probe"]),
+        Case("vmx-triple-fault", "vmx", timeout=180, verdict=(3, 2, 1),
+             modules=[(guest("hello"), "name=first -- id=first"),
+                      (guest("triple"), "name=crasher mem=4M"),
+                      (guest("hello"), "name=second -- id=second")],
+             expect=[r"^turtle: guest 'crasher' stopped: triple fault at rip [0-9a-f]+$",
+                     finished("first"), finished("second")],
+             forbid=[r"triple: still running"]),
+        Case("vmx-interleave", "vmx", timeout=300, verdict=(3, 3, 0), cmdline="slice=2000",
+             modules=[(guest("chatter"), f"name=c{i} mem=4M -- id=c{i}") for i in range(3)],
+             check=interleaved),
+        Case("vmx-elf64", "vmx", timeout=180, verdict=(2, 2, 0),
+             modules=[(guest("elf64"), "name=e64 -- elf64-hello"),
+                      (os.path.join(GUESTS, "cpuid_msr.elf64.elf"), "name=cpuid64")],
+             expect=[r"^turtle: guest 'e64': ELF64 image, 16 MiB, entry [0-9a-f]+ \(64-bit\)$",
+                     r"^\[e64\] SUMMARY: \d+ tests, 0 failures$", finished("e64"), finished("cpuid64")]),
+        Case("vmx-mb1", "vmx", timeout=180, verdict=(1, 1, 0),
+             modules=[(guest("mb1"), "name=mb1 -- mb1-hello")],
+             expect=[r"^turtle: guest 'mb1': multiboot1 image, 16 MiB, entry [0-9a-f]+ \(32-bit, paging off\)$",
+                     r"^\[mb1\] SUMMARY: \d+ tests, 0 failures$"]),
+        Case("vmx-bad-modules", "vmx", timeout=180, verdict=(5, 1, 4),
+             modules=[(fixture("junk.bin", b"not a kernel\n" * 50), "name=junk"),
+                      (guest("hello"), "name=toobig mem=4G"),
+                      (guest("hello"), "name=bad!name"),
+                      (guest("hello"), "name=ok -- id=ok"),
+                      (guest("hello"), "name=ok")],
+             expect=[r"^turtle: error: module 'junk': not an ELF file and no multiboot header$",
+                     r"^turtle: error: module1: bad option 'mem=4G'$",
+                     r"^turtle: error: module2: bad option 'name=bad!name'$",
+                     r"^turtle: error: module 'ok': a guest of that name already exists$",
+                     finished("ok")]),
+    ]
+    return out
+
+
+def demo_modules():
+    return [(guest("hello"), "name=alpha -- id=alpha"),
+            (guest("chatter"), "name=beta mem=4M -- id=beta"),
+            (guest("cpuid_msr"), "name=gamma")]
+
+
+def bench_pairs():
+    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1"}]
+
+
+def bench_cases():
+    return [
+        Case("bench-bare", "bench", timeout=120, kernel=guest("bench"), end="summary"),
+        Case("bench-l1", "bench", timeout=180, verdict=(1, 1, 0), modules=[(guest("bench"), "name=bench")]),
+    ]
+
+
 def cases():
-    return boot_cases() + [
-        Case("demo", "demo", timeout=600, expect=[BANNER]),
+    return boot_cases() + vmx_cases() + bench_cases() + [
+        Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
+             expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

@@ -38,6 +38,7 @@ class Case:
     forbid: list = field(default_factory=list)    # regexes that must not
     allow_fail_lines: bool = False     # FAIL: lines are part of the expectation
     end: str = "done"                  # done | panic | summary | poweroff
+    protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot
     check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
 
 
@@ -61,7 +62,8 @@ def build_iso(case, out):
     args = ["sh", os.path.join(ROOT, "tests", "mkiso.sh"), out, case.kernel, case.cmdline]
     for path, cmdline in case.modules:
         args += [path, cmdline]
-    subprocess.run(args, check=True)
+    env = dict(os.environ, MKISO_PROTOCOL=case.protocol)
+    subprocess.run(args, check=True, env=env)
 
 
 def bochsrc(case, iso, serial):

@@ -10,6 +10,7 @@
 #define VMCALL_YIELD            1
 #define VMCALL_EXIT             2
 #define VMCALL_READ_TIME        3
+#define VMCALL_EXIT_COUNT       4
 #define VMCALL_ERR_FUNCTION     ((u64)-1)
 #define VMCALL_ERR_ADDRESS      ((u64)-2)
 #define VMCALL_WRITE_MAX        4096
@@ -79,6 +80,9 @@ void handle_vmcall(struct guest *g, u64 qual)
     case VMCALL_READ_TIME:
         g->regs.gpr[REG_RBX] = rdtsc();
         g->regs.gpr[REG_RCX] = sched_ticks;
+        break;
+    case VMCALL_EXIT_COUNT:
+        g->regs.gpr[REG_RBX] = g->total_exits;
         break;
     default:
         ret = VMCALL_ERR_FUNCTION;
