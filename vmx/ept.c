@@ -76,3 +76,20 @@ void ept_free(u64 root)
     if (root)
         free_level(root, EPT_LEVELS);
 }
+
+bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx)
+{
+    int level;
+    u64 e = ept_lookup(root, gpa, &level);
+
+    if (!e)
+        return ept_map(root, gpa, hpa, 1, rwx);
+    if (level != 1)
+        return false;
+    /* Walk again to the leaf slot and overwrite it. */
+    u64 *table = phys_to_virt(root);
+    for (int l = EPT_LEVELS; l > 1; l--)
+        table = phys_to_virt(table[EPT_INDEX(gpa, l)] & EPT_ADDR_MASK);
+    table[EPT_INDEX(gpa, 1)] = hpa | (rwx & VMX_EPT_RWX_MASK) | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT);
+    return true;
+}

@@ -23,4 +23,9 @@ void ept_free(u64 root);
 /* EPTP for a root: WB paging structures, 4-level walk (SDM 25.6.11). */
 u64 ept_make_eptp(u64 root);
 
+
+
+/* Sets (or replaces) the 4 KiB leaf for gpa. False if out of memory or a
+ * large page covers gpa. */
+bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx);
 #endif

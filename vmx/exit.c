@@ -8,6 +8,10 @@
 #include "vmx/exit.h"
 
 exit_handler_t nested_vmx_instruction_hook = handle_inject_ud;
+bool (*nested_in_l2_hook)(struct guest *g);
+bool (*nested_in_vmx_operation_hook)(struct guest *g);
+void (*nested_l2_exit_hook)(struct guest *g);
+u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
 
 static void handle_vmx_instruction(struct guest *g, u64 qual)
 {
@@ -101,7 +105,7 @@ void inject_exception(u32 vector, bool has_error_code, u32 error_code)
 
 /* An exit in the middle of delivering an event (IDT-vectoring information
  * valid, SDM 28.2.4) must deliver that event again on the next entry. */
-static void requeue_vectoring_event(void)
+void requeue_vectoring_event(void)
 {
     u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 
@@ -130,6 +134,12 @@ void vmx_handle_exit(struct guest *g)
     u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
 
     g->total_exits++;
+    if (g->nvmx && nested_in_l2_hook(g)) {
+        if (reason <= EXIT_REASON_MAX)
+            g->exits[reason]++;
+        nested_l2_exit_hook(g);
+        return;
+    }
     if (reason <= EXIT_REASON_MAX)
         g->exits[reason]++;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {

@@ -37,8 +37,5 @@ void handle_ignore_signal(struct guest *g, u64 qual);
  * its emulation here when it is built in; otherwise #UD. */
 extern exit_handler_t nested_vmx_instruction_hook;
 
-/* Guest register helpers (RSP lives in the VMCS). */
-u64 guest_reg_read(struct guest *g, u32 reg);
-void guest_reg_write(struct guest *g, u32 reg, u64 v);
 
 #endif

@@ -55,6 +55,9 @@ static bool set_cr4(struct guest *g, u64 v)
         return false;
     if (!(v & X86_CR4_PAE) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA))
         return false;
+    /* CR4.VMXE cannot be cleared in VMX operation (SDM 24.8). */
+    if (!(v & X86_CR4_VMXE) && g->nvmx && nested_in_vmx_operation_hook(g))
+        return false;
     vmcs_writel(CR4_READ_SHADOW, v);
     vmcs_writel(GUEST_CR4, (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
     guest_update_paging_mode(g);

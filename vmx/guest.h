@@ -51,6 +51,8 @@ struct guest_msrs {
     u64 kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
 };
 
+struct nested_vmx;              /* nested/nested.h: VT-x as this guest sees it */
+
 struct guest {
     char name[GUEST_NAME_MAX];
     u32 index;
@@ -61,8 +63,9 @@ struct guest {
     u64 n_chunks;
     u64 ept_root;               /* EPT01 PML4, host-physical */
     u64 eptp;
-    u64 vmcs;                   /* vmcs01, host-physical */
-    bool launched;
+    u64 vmcs;                   /* the VMCS this vCPU runs on: vmcs01, or vmcs02 while in L2 */
+    bool launched;              /* ... and whether that VMCS is launched */
+    struct nested_vmx *nvmx;    /* NULL unless the guest is `nested` */
 
     struct guest_regs regs;
     u8 fxsave[512] __aligned(16);

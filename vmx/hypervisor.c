@@ -11,6 +11,7 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
@@ -157,6 +158,7 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         kprintf("turtle: error: VT-x not available: %s\n", why);
         finish(total, 1);
     }
+    nested_init();
     /* No interrupt sources: mask both PICs (the scheduler uses the
      * preemption timer, not interrupts). */
     outb(PIC1_DATA, 0xff);

@@ -8,6 +8,7 @@
 #include "kernel/image.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "nested/nested.h"
 #include "vmx/ept.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
@@ -346,6 +347,10 @@ const char *guest_load(struct guest *g, const struct boot_module *m, const struc
     if (!vmcs01_setup(g, &s)) {
         unload(g);
         return "could not build its VMCS";
+    }
+    if (g->nested && !nested_guest_init(g)) {
+        unload(g);
+        return "out of memory for its nested VMX state";
     }
     kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", g->name,
             image_kind_name(img.kind), g->mem_size >> 20, s.rip,

@@ -6,6 +6,7 @@
  */
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
@@ -71,7 +72,10 @@ static void run_slice(struct guest *g, u64 slice)
         u64 used = (rdtsc() - start) >> rate;
         if (used >= slice)
             break;
-        vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)(slice - used));
+        u64 ticks = slice - used;
+        if (g->nvmx && nested_in_l2_hook(g))
+            ticks = nested_timer_clamp_hook(g, ticks);
+        vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
         if (!sched_first_entry_tsc)
             sched_first_entry_tsc = rdtsc();
         if (vmx_enter(&g->regs, g->launched)) {
@@ -90,6 +94,10 @@ static void run_slice(struct guest *g, u64 slice)
 
 static void release(struct guest *g)
 {
+    if (g->nvmx) {
+        g->vmcs = g->nvmx->vmcs01;
+        nested_guest_free(g);
+    }
     vmclear(g->vmcs);
     if (current == g)
         current = NULL;

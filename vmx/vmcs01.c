@@ -24,8 +24,8 @@
 #define VECTOR_AC           17
 
 u64 vmx_cr0_owned, vmx_cr4_owned;
-static u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
-static u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
+u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
+u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 
 /* MSRs the guest reads and writes directly: the VMCS switches the
  * SYSENTER and FS/GS bases; turtle switches the syscall MSRs itself
@@ -94,7 +94,7 @@ static bool vmcs01_controls_init(void)
     return true;
 }
 
-static void write_host_state(void)
+void vmcs_write_host_state(void)
 {
     struct { u16 limit; u64 base; } __packed idtr;
 
@@ -221,7 +221,7 @@ bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s)
         return false;
     g->launched = false;
 
-    write_host_state();
+    vmcs_write_host_state();
     vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin_ctls);
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc_ctls);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2_ctls);

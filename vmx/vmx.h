@@ -26,6 +26,11 @@ extern struct turtle_options turtle_opts;
 const char *vmx_on(void);
 
 /* vmx/vmcs01.c */
+/* turtle's policy for every guest VMCS: controls, bitmaps (host-physical). */
+extern u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
+extern u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
+/* Writes turtle's host state into the current VMCS (vmcs01 and vmcs02). */
+void vmcs_write_host_state(void);
 bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s);
 /* The guest-visible CR0/CR4 (read shadows merged with the real values). */
 u64 guest_read_cr0(void);
@@ -40,16 +45,29 @@ void guest_update_paging_mode(struct guest *g);
 /* vmx/exit.c */
 void vmx_handle_exit(struct guest *g);
 void skip_instruction(void);
+/* Re-delivers the event an exit interrupted (IDT-vectoring info valid). */
+void requeue_vectoring_event(void);
 void inject_exception(u32 vector, bool has_error_code, u32 error_code);
 static inline void inject_gp0(void) { inject_exception(13, true, 0); }
 static inline void inject_ud(void) { inject_exception(6, false, 0); }
 u32 guest_cpl(void);
+/* Guest general registers by SDM number (RSP lives in the VMCS). */
+u64 guest_reg_read(struct guest *g, u32 reg);
+void guest_reg_write(struct guest *g, u32 reg, u64 v);
 bool guest_in_long_mode(void);
 
 /* vmx/uart.c: guest console output */
 void vuart_putc(struct guest *g, char c);
 void vuart_flush(struct guest *g);
 bool vuart_io(struct guest *g, u16 port, bool in, u32 size, u32 *val);
+
+/* Hooks nested/ installs (vmx/ knows nothing of vmcs12): the exits of a
+ * guest whose L2 is running, and the preemption-timer budget while in L2. */
+extern bool (*nested_in_l2_hook)(struct guest *g);
+extern void (*nested_l2_exit_hook)(struct guest *g);
+extern u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
+extern bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
+extern bool (*nested_in_vmx_operation_hook)(struct guest *g);
 
 /* vmx/sched.c */
 void sched_run(void);

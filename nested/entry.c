@@ -1,0 +1,119 @@
+/*
+ * VMLAUNCH / VMRESUME from L1 (SDM 27: VM entries). All checks run on
+ * vmcs12 first; then vmcs02 is built, vmcs12's VM-entry MSR-load list is
+ * applied, and the vCPU switches to vmcs02: the next vmx_enter() runs L2.
+ */
+#include "kernel/printf.h"
+#include "nested/checks.h"
+#include "nested/msr_list.h"
+#include "nested/vmcs02.h"
+#include "vmx/caps.h"
+#include "vmx/vmx.h"
+
+#define LAUNCH_STATE_CLEAR      0
+#define LAUNCH_STATE_LAUNCHED   1
+
+/* A failed VM entry after the checks of 27.2 passed (SDM 27.8): the exit
+ * reason with bit 31 set and the qualification go to vmcs12, and L1
+ * resumes from vmcs12's host state. */
+static void entry_failure(struct guest *g, u32 reason, u64 qual)
+{
+    struct vmcs12 *v = g->nvmx->vmcs12;
+
+    v->vm_exit_reason = reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
+    v->exit_qualification = qual;
+    v->vm_exit_intr_info = 0;
+    v->idt_vectoring_info_field = 0;
+    load_vmcs12_host_state(g, v);
+}
+
+/* Switches the vCPU between vmcs01 and vmcs02 (the scheduler runs
+ * whatever g->vmcs is). */
+static void switch_vmcs(struct guest *g, bool to_l2)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (to_l2) {
+        n->vmcs01_launched = g->launched;
+        g->vmcs = n->vmcs02;
+        g->launched = n->vmcs02_launched;
+    } else {
+        n->vmcs02_launched = true;
+        g->vmcs = n->vmcs01;
+        g->launched = n->vmcs01_launched;
+    }
+    n->in_l2 = to_l2;
+    if (vmptrld(g->vmcs) != VMX_OK)
+        guest_stop(g, true, "VMPTRLD of %s failed (turtle bug)", to_l2 ? "vmcs02" : "vmcs01");
+}
+
+void nested_switch_to_l1(struct guest *g)
+{
+    switch_vmcs(g, false);
+}
+
+void nested_vmx_run(struct guest *g, bool launch)
+{
+    struct nested_vmx *n = g->nvmx;
+    struct vmcs12 *v = n->vmcs12;
+    u64 qual;
+
+    if (n->current_vmptr == VMPTR_NONE) {
+        nested_vmx_fail_invalid();
+        return;
+    }
+    if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
+        nested_vmx_fail(g, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
+        return;
+    }
+    if (launch && v->launch_state != LAUNCH_STATE_CLEAR) {
+        nested_vmx_fail(g, VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+        return;
+    }
+    if (!launch && v->launch_state != LAUNCH_STATE_LAUNCHED) {
+        nested_vmx_fail(g, VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+        return;
+    }
+    if (!nested_check_controls(v)) {
+        nested_vmx_fail(g, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+        return;
+    }
+    if (!nested_check_host_state(v, vmcs_read64(GUEST_IA32_EFER) & EFER_LMA)) {
+        nested_vmx_fail(g, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+        return;
+    }
+    /* From here on the instruction completes as a VM entry or as a VM
+     * exit to L1; L1's RIP stays on VMLAUNCH/VMRESUME until the exit
+     * loads vmcs12's host RIP. */
+    if (!nested_check_guest_state(v, &qual)) {
+        entry_failure(g, EXIT_REASON_INVALID_STATE, qual);
+        return;
+    }
+    bool ept12 = nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT;
+    if (ept12 && !ept02_prepare(g, v->ept_pointer)) {
+        entry_failure(g, EXIT_REASON_INVALID_STATE, 0);
+        return;
+    }
+    struct l1_state l1 = {
+        .efer = vmcs_read64(GUEST_IA32_EFER),
+        .pat = (entry_ctls & VM_ENTRY_LOAD_IA32_PAT) ? vmcs_read64(GUEST_IA32_PAT) : 0,
+        .dr7 = vmcs_readl(GUEST_DR7),
+        .debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL),
+    };
+
+    switch_vmcs(g, true);
+    if (g->stopped)
+        return;
+    prepare_vmcs02(g, v, &l1);
+    u32 failed = msr_list_load(g, v->vm_entry_msr_load_addr, v->vm_entry_msr_load_count, true);
+    if (failed) {
+        switch_vmcs(g, false);
+        entry_failure(g, EXIT_REASON_MSR_LOAD_FAIL, failed);
+        return;
+    }
+    if (launch)
+        v->launch_state = LAUNCH_STATE_LAUNCHED;
+    n->l2_l1_timer_deadline = 0;
+    if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
+        n->l2_l1_timer_deadline = rdtsc() + ((u64)v->vmx_preemption_timer_value << vmx_caps.preemption_timer_rate) + 1;
+}

@@ -1,0 +1,118 @@
+/*
+ * EPT02: the shadow of L1's EPT12, composed with EPT01. Built lazily: it
+ * starts empty; each EPT violation in L2 walks EPT12 (in L1 memory, every
+ * entry checked as the CPU checks it, SDM 29.3.3) and either installs a
+ * 4 KiB EPT02 leaf (L2-physical → L1-physical → host-physical, with
+ * EPT12's permissions) or reports the violation or misconfiguration L1
+ * must see. An EPT12 mapping to L1-physical memory L1 does not have is
+ * never installed: L1 gets an EPT violation instead. INVEPT, VMXOFF and a
+ * new EPTP12 drop EPT02 (and its hardware translations).
+ */
+#include "kernel/mm.h"
+#include "nested/nested.h"
+#include "vmx/ept.h"
+#include "vmx/vmx.h"
+
+#define EPT12_ADDR              0x000ffffffffff000ULL
+#define EPT_QUAL_ACCESS         0x7ULL          /* bits 2:0: read, write, fetch */
+#define EPT_QUAL_PERMS_SHIFT    3               /* bits 5:3: what the entry allowed */
+#define EPT_QUAL_KEEP           (BIT(7) | BIT(8) | BIT(12))  /* GLA valid, GLA kind, NMI unblocking */
+#define EPT_R                   BIT(0)
+#define EPT_W                   BIT(1)
+#define EPT_X                   BIT(2)
+#define EPT_PS                  BIT(7)
+
+void ept02_drop(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!n->ept02_root)
+        return;
+    invept(VMX_EPT_EXTENT_CONTEXT, ept_make_eptp(n->ept02_root));
+    ept_free(n->ept02_root);
+    n->ept02_root = 0;
+    n->ept02_eptp12 = 0;
+}
+
+bool ept02_prepare(struct guest *g, u64 eptp12)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (n->ept02_root && n->ept02_eptp12 != eptp12)
+        ept02_drop(g);
+    if (!n->ept02_root) {
+        n->ept02_root = ept_alloc_root();
+        if (!n->ept02_root)
+            return false;
+        n->ept02_eptp12 = eptp12;
+    }
+    return true;
+}
+
+/* EPT misconfiguration conditions of one entry (SDM 29.3.3.1). */
+static bool misconfigured(u64 e, int level, bool leaf)
+{
+    u64 rwx = e & 7;
+    u32 width = nested_phys_addr_width();
+
+    if ((rwx & EPT_W) && !(rwx & EPT_R))
+        return true;
+    if (rwx == EPT_X && !(nested_ept_vpid_cap & VMX_EPT_EXECUTE_ONLY_BIT))
+        return true;
+    if ((e & EPT12_ADDR) >> width)
+        return true;
+    if (!leaf && (e & 0xf8))                    /* bits 7:3 reserved in non-leaf entries */
+        return true;
+    if (leaf) {
+        u64 mt = (e >> 3) & 7;
+        if (mt == 2 || mt == 3 || mt == 7)
+            return true;
+        if (level == 3 && !(nested_ept_vpid_cap & VMX_EPT_1GB_PAGE_BIT))
+            return true;
+        u64 size = 1ULL << (12 + 9 * (level - 1));
+        if (level > 1 && (e & EPT12_ADDR & (size - 1)))
+            return true;                        /* large-page frame bits must be zero */
+    }
+    return false;
+}
+
+enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12)
+{
+    struct nested_vmx *n = g->nvmx;
+    u64 table = n->vmcs12->ept_pointer & EPT12_ADDR, perms = 7, e = 0;
+    u64 access = hw_qual & EPT_QUAL_ACCESS;
+
+    *qual12 = access | (hw_qual & EPT_QUAL_KEEP);
+    for (int level = 4; level >= 1; level--) {
+        u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+        if (!guest_copy_from(g, &e, at, 8))
+            return EPT02_MISCONFIG;             /* paging structure outside L1 RAM */
+        if (!(e & 7))
+            return EPT02_VIOLATION;             /* not present: bits 5:3 stay 0 */
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & EPT_PS));
+        if (misconfigured(e, level, leaf))
+            return EPT02_MISCONFIG;
+        perms &= e & 7;
+        if (!leaf) {
+            table = e & EPT12_ADDR;
+            continue;
+        }
+        u64 size = 1ULL << (12 + 9 * (level - 1));
+        u64 l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
+        if (access & ~perms) {
+            *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
+            return EPT02_VIOLATION;
+        }
+        u64 hpa = guest_gpa_to_hpa(g, l1_gpa & ~(PAGE_SIZE - 1));
+        if (!hpa || l1_gpa >= g->mem_size) {
+            *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
+            return EPT02_OUTSIDE_L1;
+        }
+        if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms)) {
+            guest_stop(g, true, "out of memory for EPT02");
+            return EPT02_FIXED;
+        }
+        return EPT02_FIXED;
+    }
+    return EPT02_MISCONFIG;
+}

@@ -1,0 +1,338 @@
+/*
+ * Exits while L2 runs (the hot path of docs/nested.md). First: is this
+ * L0's own business (EPT02 faults, turtle's timer, turtle's devices when
+ * L1 did not ask)? Otherwise: did L1 ask for it (nested_exit_wanted())? If
+ * so, nested_vmx_vmexit() copies L2's state and the exit information into
+ * vmcs12 and resumes L1 at vmcs12's host RIP; if not, turtle handles it as
+ * it would for L1 itself, on vmcs02.
+ */
+#include "kernel/printf.h"
+#include "nested/checks.h"
+#include "nested/msr_list.h"
+#include "nested/vmcs02.h"
+#include "vmx/caps.h"
+#include "vmx/exit.h"
+
+#define IO_QUAL_SIZE(q)     (((q) & 7) + 1)
+#define IO_QUAL_PORT(q)     ((u16)((q) >> 16))
+#define CR_QUAL_NUM(q)      ((u32)(q) & 0xf)
+#define CR_QUAL_TYPE(q)     (((u32)(q) >> 4) & 3)
+#define CR_QUAL_REG(q)      (((u32)(q) >> 8) & 0xf)
+#define CR_QUAL_LMSW_SRC(q) ((u64)((q) >> 16) & 0xffff)
+#define VECTOR_PF           14
+#define X86_CR0_TS          BIT(3)
+#define HOST_AR_CODE64      0xa09b
+#define HOST_AR_CODE32      0xc09b
+#define HOST_AR_DATA        0xc093
+#define HOST_AR_TSS         0x008b
+#define AR_UNUSABLE         0x10000
+#define DR7_RESET           0x400
+
+static bool bitmap_bit(struct guest *g, u64 page, u32 bit)
+{
+    u8 byte = 0xff;                     /* outside L1 RAM: every bit set */
+    guest_copy_from(g, &byte, page + bit / 8, 1);
+    return byte & (1u << (bit % 8));
+}
+
+static bool io_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
+{
+    u32 proc = v->cpu_based_vm_exec_control;
+
+    if (!(proc & CPU_BASED_USE_IO_BITMAPS))
+        return proc & CPU_BASED_UNCOND_IO_EXITING;
+    u32 port = IO_QUAL_PORT(qual), size = (u32)IO_QUAL_SIZE(qual);
+    for (u32 p = port; p < port + size; p++) {
+        if (p > 0xffff)
+            return true;                /* wrap-around exits (SDM 26.1.3) */
+        if (bitmap_bit(g, p < 0x8000 ? v->io_bitmap_a : v->io_bitmap_b, p & 0x7fff))
+            return true;
+    }
+    return false;
+}
+
+static bool msr_wanted(struct guest *g, const struct vmcs12 *v, bool write)
+{
+    u32 msr = (u32)g->regs.gpr[REG_RCX];
+
+    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS))
+        return true;
+    u32 base = write ? 2048 : 0;
+    if (msr <= 0x1fff)
+        return bitmap_bit(g, v->msr_bitmap, (base + msr / 8) * 8 + msr % 8);
+    if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+        return bitmap_bit(g, v->msr_bitmap, (base + 1024 + (msr & 0x1fff) / 8) * 8 + msr % 8);
+    return true;
+}
+
+/* MOV to CR0/CR4 exits to L1 when it changes a bit L1 owns away from L1's
+ * read shadow (SDM 26.1.3); CLTS and LMSW likewise for their bits. */
+static bool cr_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
+{
+    u32 cr = CR_QUAL_NUM(qual), type = CR_QUAL_TYPE(qual);
+    u32 proc = v->cpu_based_vm_exec_control;
+
+    switch (type) {
+    case 0: {                           /* MOV to CR */
+        u64 val = guest_reg_read(g, CR_QUAL_REG(qual));
+        if (cr == 0)
+            return (val ^ v->cr0_read_shadow) & v->cr0_guest_host_mask;
+        if (cr == 4)
+            return (val ^ v->cr4_read_shadow) & v->cr4_guest_host_mask;
+        if (cr == 3)
+            return proc & CPU_BASED_CR3_LOAD_EXITING;
+        if (cr == 8)
+            return proc & CPU_BASED_CR8_LOAD_EXITING;
+        return true;
+    }
+    case 1:                             /* MOV from CR */
+        if (cr == 3)
+            return proc & CPU_BASED_CR3_STORE_EXITING;
+        if (cr == 8)
+            return proc & CPU_BASED_CR8_STORE_EXITING;
+        return true;
+    case 2:                             /* CLTS */
+        return (v->cr0_guest_host_mask & X86_CR0_TS) && (v->cr0_read_shadow & X86_CR0_TS);
+    default: {                          /* LMSW */
+        u64 src = CR_QUAL_LMSW_SRC(qual), mask = v->cr0_guest_host_mask;
+        if ((mask & X86_CR0_PE) && (src & X86_CR0_PE) && !(v->cr0_read_shadow & X86_CR0_PE))
+            return true;
+        return (mask & 0xe) & (src ^ v->cr0_read_shadow);
+    }
+    }
+}
+
+static bool exception_wanted(const struct vmcs12 *v)
+{
+    u32 info = vmcs_read32(VM_EXIT_INTR_INFO), vec = info & INTR_INFO_VECTOR_MASK;
+
+    if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+        return v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING;
+    if (vec == VECTOR_PF) {
+        /* #PF: bit 14 decides, inverted when the error code does not
+         * match (SDM 26.2). */
+        u32 pfec = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+        bool match = (pfec & v->page_fault_error_code_mask) == v->page_fault_error_code_match;
+        return !!(v->exception_bitmap & BIT(VECTOR_PF)) == match;
+    }
+    return v->exception_bitmap & BIT(vec);
+}
+
+/* Does L1 want this exit (its vmcs12 controls say so)? */
+static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reason, u64 qual)
+{
+    u32 proc = v->cpu_based_vm_exec_control, proc2 = nested_proc2(v);
+
+    switch (reason) {
+    case EXIT_REASON_EXCEPTION_NMI:         return exception_wanted(v);
+    case EXIT_REASON_EXTERNAL_INTERRUPT:    return v->pin_based_vm_exec_control & PIN_BASED_EXT_INTR_MASK;
+    case EXIT_REASON_INTERRUPT_WINDOW:      return proc & CPU_BASED_INTR_WINDOW_EXITING;
+    case EXIT_REASON_NMI_WINDOW:            return proc & CPU_BASED_NMI_WINDOW_EXITING;
+    case EXIT_REASON_HLT:                   return proc & CPU_BASED_HLT_EXITING;
+    case EXIT_REASON_INVLPG:                return proc & CPU_BASED_INVLPG_EXITING;
+    case EXIT_REASON_RDPMC:                 return proc & CPU_BASED_RDPMC_EXITING;
+    case EXIT_REASON_RDTSC:
+    case EXIT_REASON_RDTSCP:                return proc & CPU_BASED_RDTSC_EXITING;
+    case EXIT_REASON_CR_ACCESS:             return cr_wanted(g, v, qual);
+    case EXIT_REASON_DR_ACCESS:             return proc & CPU_BASED_MOV_DR_EXITING;
+    case EXIT_REASON_IO_INSTRUCTION:        return io_wanted(g, v, qual);
+    case EXIT_REASON_MSR_READ:              return msr_wanted(g, v, false);
+    case EXIT_REASON_MSR_WRITE:             return msr_wanted(g, v, true);
+    case EXIT_REASON_MWAIT_INSTRUCTION:     return proc & CPU_BASED_MWAIT_EXITING;
+    case EXIT_REASON_MONITOR_INSTRUCTION:   return proc & CPU_BASED_MONITOR_EXITING;
+    case EXIT_REASON_MONITOR_TRAP_FLAG:     return proc & CPU_BASED_MONITOR_TRAP_FLAG;
+    case EXIT_REASON_PAUSE_INSTRUCTION:     return proc & CPU_BASED_PAUSE_EXITING;
+    case EXIT_REASON_GDTR_IDTR:
+    case EXIT_REASON_LDTR_TR:               return proc2 & SECONDARY_EXEC_DESC;
+    case EXIT_REASON_WBINVD:                return proc2 & SECONDARY_EXEC_WBINVD_EXITING;
+    case EXIT_REASON_RDRAND:                return proc2 & SECONDARY_EXEC_RDRAND_EXITING;
+    case EXIT_REASON_RDSEED:                return proc2 & SECONDARY_EXEC_RDSEED_EXITING;
+    default:
+        /* CPUID, GETSEC, INVD, VMCALL and the VMX instructions, XSETBV,
+         * task switches, triple faults: unconditional for L1 too. */
+        return true;
+    }
+}
+
+/* SDM 28.5: loading host state, from vmcs12 into vmcs01's guest state. */
+void load_vmcs12_host_state(struct guest *g, struct vmcs12 *v)
+{
+    bool host64 = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+    u64 efer = vmcs_read64(GUEST_IA32_EFER);
+
+    if (g->nvmx->in_l2)
+        nested_switch_to_l1(g);
+    vmcs_writel(CR0_READ_SHADOW, v->host_cr0);
+    vmcs_writel(GUEST_CR0, guest_real_cr0(v->host_cr0));
+    vmcs_writel(CR4_READ_SHADOW, v->host_cr4);
+    vmcs_writel(GUEST_CR4, v->host_cr4 | X86_CR4_VMXE);
+    vmcs_writel(GUEST_CR3, v->host_cr3);
+    vmcs_writel(GUEST_DR7, DR7_RESET);
+    vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+    vmcs_write32(GUEST_SYSENTER_CS, v->host_ia32_sysenter_cs);
+    vmcs_writel(GUEST_SYSENTER_ESP, v->host_ia32_sysenter_esp);
+    vmcs_writel(GUEST_SYSENTER_EIP, v->host_ia32_sysenter_eip);
+    if (v->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER)
+        efer = v->host_ia32_efer;
+    else
+        efer = host64 ? efer | EFER_LMA | EFER_LME : efer & ~(EFER_LMA | EFER_LME);
+    vmcs_write64(GUEST_IA32_EFER, efer);
+    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && (entry_ctls & VM_ENTRY_LOAD_IA32_PAT))
+        vmcs_write64(GUEST_IA32_PAT, v->host_ia32_pat);
+    u32 entry = vmcs_read32(VM_ENTRY_CONTROLS);
+    vmcs_write32(VM_ENTRY_CONTROLS, host64 ? entry | VM_ENTRY_IA32E_MODE : entry & ~VM_ENTRY_IA32E_MODE);
+
+    /* Segments (SDM 28.5.2): flat, limit 4 GiB; null selectors unusable
+     * (but SS and CS). */
+    const u32 sels[] = { GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+                         GUEST_FS_SELECTOR, GUEST_GS_SELECTOR };
+    const u16 vals[] = { v->host_es_selector, v->host_cs_selector, v->host_ss_selector,
+                         v->host_ds_selector, v->host_fs_selector, v->host_gs_selector };
+    for (u32 i = 0; i < ARRAY_SIZE(sels); i++) {
+        u32 idx = (sels[i] - GUEST_ES_SELECTOR) / 2;
+        u32 ar = sels[i] == GUEST_CS_SELECTOR ? (host64 ? HOST_AR_CODE64 : HOST_AR_CODE32) : HOST_AR_DATA;
+        if (!vals[i] && sels[i] != GUEST_CS_SELECTOR && !(sels[i] == GUEST_SS_SELECTOR))
+            ar |= AR_UNUSABLE;
+        __vmcs_write(GUEST_ES_SELECTOR + 2 * idx, vals[i]);
+        __vmcs_write(GUEST_ES_LIMIT + 2 * idx, 0xffffffff);
+        __vmcs_write(GUEST_ES_AR_BYTES + 2 * idx, ar);
+        __vmcs_write(GUEST_ES_BASE + 2 * idx, 0);
+    }
+    vmcs_writel(GUEST_FS_BASE, v->host_fs_base);
+    vmcs_writel(GUEST_GS_BASE, v->host_gs_base);
+    vmcs_write16(GUEST_TR_SELECTOR, v->host_tr_selector);
+    vmcs_writel(GUEST_TR_BASE, v->host_tr_base);
+    vmcs_write32(GUEST_TR_LIMIT, 0x67);
+    vmcs_write32(GUEST_TR_AR_BYTES, HOST_AR_TSS);
+    vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+    vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
+    vmcs_writel(GUEST_GDTR_BASE, v->host_gdtr_base);
+    vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+    vmcs_writel(GUEST_IDTR_BASE, v->host_idtr_base);
+    vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+    vmcs_writel(GUEST_RIP, v->host_rip);
+    vmcs_writel(GUEST_RSP, v->host_rsp);
+    vmcs_writel(GUEST_RFLAGS, X86_RFLAGS_FIXED);
+    vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+    vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+    vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+    guest_update_paging_mode(g);
+
+    if (msr_list_load(g, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
+        /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
+        v->abort = 4;
+        guest_stop(g, true, "VMX abort: VM-exit MSR-load list entry failed");
+    }
+}
+
+void nested_vmx_vmexit(struct guest *g, u32 reason, u64 qual, bool from_hw)
+{
+    struct nested_vmx *n = g->nvmx;
+    struct vmcs12 *v = n->vmcs12;
+
+    n->reflected++;
+    sync_vmcs02_to_vmcs12(g, v);
+    if (from_hw)
+        copy_exit_info(v);
+    else
+        v->exit_qualification = qual;
+    v->vm_exit_reason = reason;
+    if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) &&
+        (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)) {
+        u64 now = rdtsc(), d = n->l2_l1_timer_deadline;
+        v->vmx_preemption_timer_value = now >= d ? 0 : (u32)((d - now) >> vmx_caps.preemption_timer_rate);
+    }
+    if (!msr_list_store(g, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
+        load_vmcs12_host_state(g, v);
+        v->abort = 1;
+        guest_stop(g, true, "VMX abort: VM-exit MSR-store list entry failed");
+        return;
+    }
+    load_vmcs12_host_state(g, v);
+}
+
+/* An L2 exit that L1 did not ask for, handled as turtle handles it for L1
+ * (its devices, its MSRs, its CR bits), with vmcs02 current. */
+static void l0_handles(struct guest *g, u32 reason, u64 qual)
+{
+    switch (reason) {
+    case EXIT_REASON_IO_INSTRUCTION:    handle_io(g, qual); break;
+    case EXIT_REASON_MSR_READ:          handle_rdmsr(g, qual); break;
+    case EXIT_REASON_MSR_WRITE:         handle_wrmsr(g, qual); break;
+    case EXIT_REASON_CR_ACCESS:         handle_cr_access(g, qual); break;
+    case EXIT_REASON_HLT:               handle_hlt(g, qual); break;
+    case EXIT_REASON_EXCEPTION_NMI:     handle_exception_nmi(g, qual); break;
+    case EXIT_REASON_EXTERNAL_INTERRUPT: break;
+    case EXIT_REASON_RDPMC:             inject_gp0(); break;
+    case EXIT_REASON_MWAIT_INSTRUCTION:
+    case EXIT_REASON_MONITOR_INSTRUCTION: inject_ud(); break;
+    default:
+        guest_stop(g, true, "L2 exit %u that neither L1 nor turtle handles", reason);
+        break;
+    }
+}
+
+void nested_l2_exit(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u32 full = vmcs_read32(VM_EXIT_REASON);
+    u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
+    u64 qual = vmcs_readl(EXIT_QUALIFICATION), qual12;
+
+    n->l2_exits++;
+    if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+        /* vmcs02 was refused although vmcs12 passed turtle's checks:
+         * report it to L1 as the failed entry it is. */
+        kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", g->name, reason);
+        vmcs_dump();
+        nested_switch_to_l1(g);
+        n->vmcs12->vm_exit_reason = full;
+        n->vmcs12->exit_qualification = qual;
+        load_vmcs12_host_state(g, n->vmcs12);
+        return;
+    }
+    switch (reason) {
+    case EXIT_REASON_PREEMPTION_TIMER:
+        if (n->l2_l1_timer_deadline && rdtsc() >= n->l2_l1_timer_deadline) {
+            nested_vmx_vmexit(g, reason, 0, true);
+        } else {
+            requeue_vectoring_event();
+            g->yield = true;            /* turtle's slice */
+        }
+        return;
+    case EXIT_REASON_EPT_VIOLATION:
+        if (!(nested_proc2(n->vmcs12) & SECONDARY_EXEC_ENABLE_EPT)) {
+            handle_ept_violation(g, qual);      /* L2 physical = L1 physical */
+            return;
+        }
+        switch (ept02_fault(g, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual, &qual12)) {
+        case EPT02_FIXED:
+            requeue_vectoring_event();  /* the event the fault interrupted */
+            return;
+        case EPT02_MISCONFIG:
+            nested_vmx_vmexit(g, EXIT_REASON_EPT_MISCONFIG, 0, true);
+            n->vmcs12->exit_qualification = 0;
+            return;
+        case EPT02_VIOLATION:
+        case EPT02_OUTSIDE_L1:
+            nested_vmx_vmexit(g, EXIT_REASON_EPT_VIOLATION, 0, true);
+            n->vmcs12->exit_qualification = qual12;
+            return;
+        }
+        return;
+    case EXIT_REASON_EPT_MISCONFIG:
+        kprintf("turtle: nested: '%s': EPT02 misconfiguration (turtle bug)\n", g->name);
+        vmcs_dump();
+        guest_stop(g, true, "EPT02 misconfiguration");
+        return;
+    default:
+        break;
+    }
+    if (nested_exit_wanted(g, n->vmcs12, reason, qual)) {
+        nested_vmx_vmexit(g, reason, qual, true);
+    } else {
+        requeue_vectoring_event();
+        l0_handles(g, reason, qual);
+    }
+}

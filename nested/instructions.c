@@ -1,0 +1,376 @@
+/*
+ * The VMX instructions executed by L1 (SDM Vol. 3 32.3, "Operation" of
+ * each). Order of checks as the SDM gives it: #UD conditions, then #GP(0)
+ * for CPL > 0, then operand checks ending in VMfailInvalid or
+ * VMfailValid(error). Only when every check passed does state change.
+ * VMLAUNCH/VMRESUME are in nested/entry.c.
+ */
+#include "kernel/mm.h"
+#include "kernel/printf.h"
+#include "nested/nested.h"
+#include "vmx/exit.h"
+#include "vmx/gva.h"
+
+#define RFLAGS_ARITH    (X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | \
+                         X86_RFLAGS_SF | X86_RFLAGS_OF)
+#define SHADOW_VMCS_BIT BIT(31)
+
+/* --- results (SDM 32.2 "conventions") ------------------------------------ */
+
+static void set_arith_flags(u64 set)
+{
+    vmcs_writel(GUEST_RFLAGS, (vmcs_readl(GUEST_RFLAGS) & ~RFLAGS_ARITH) | set);
+    skip_instruction();
+}
+
+void nested_vmx_succeed(void)
+{
+    set_arith_flags(0);
+}
+
+void nested_vmx_fail_invalid(void)
+{
+    set_arith_flags(X86_RFLAGS_CF);
+}
+
+/* VMfail(error): VMfailValid with the error in the current vmcs12, or
+ * VMfailInvalid when there is no current VMCS. */
+void nested_vmx_fail(struct guest *g, u32 error)
+{
+    if (g->nvmx->current_vmptr == VMPTR_NONE) {
+        nested_vmx_fail_invalid();
+        return;
+    }
+    g->nvmx->vmcs12->vm_instruction_error = error;
+    set_arith_flags(X86_RFLAGS_ZF);
+}
+
+/* --- operands ---------------------------------------------------------------- */
+
+static bool long_mode_64(void)
+{
+    return guest_in_long_mode();
+}
+
+/* Reads the 64-bit memory operand (VMXON, VMCLEAR, VMPTRLD). */
+static bool read_ptr_operand(struct guest *g, u64 *ptr)
+{
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+    u64 gla;
+    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, &gla))
+        return false;
+    return guest_read_linear(g, gla, ptr, 8);
+}
+
+/* A VMCS/VMXON pointer must be 4 KiB aligned and within the physical
+ * address width (SDM 32.3, VMXON/VMCLEAR/VMPTRLD). */
+static bool ptr_valid(u64 pa)
+{
+    return IS_ALIGNED(pa, PAGE_SIZE) && (pa >> nested_phys_addr_width()) == 0;
+}
+
+/* The first 32 bits of a region; memory outside L1's RAM reads as ones. */
+static u32 region_revision(struct guest *g, u64 pa)
+{
+    u32 rev = 0xffffffff;
+    guest_copy_from(g, &rev, pa, 4);
+    return rev;
+}
+
+static bool cr_fixed_bits_ok(void)
+{
+    u64 cr0 = guest_read_cr0(), cr4 = guest_read_cr4();
+    u64 f0 = nested_cr0_fixed0(false);
+    return (cr0 & f0) == f0 && (cr4 & vmx_caps_cr4_fixed0()) == vmx_caps_cr4_fixed0() &&
+           !(cr4 & ~nested_cr4_fixed1());
+}
+
+/* The #UD conditions shared by every VMX instruction but VMXON. */
+static bool vmx_mode_ok(void)
+{
+    if (!(guest_read_cr0() & X86_CR0_PE) || (vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_VM))
+        return false;
+    if ((vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && !guest_in_long_mode())
+        return false;
+    return true;
+}
+
+/* --- the instructions ---------------------------------------------------------- */
+
+static void handle_vmxon(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u64 ptr;
+
+    if (!n || !vmx_mode_ok() || !(guest_read_cr4() & X86_CR4_VMXE)) {
+        inject_ud();
+        return;
+    }
+    if (n->vmxon) {
+        if (guest_cpl() > 0)
+            inject_gp0();
+        else
+            nested_vmx_fail(g, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+        return;
+    }
+    if (guest_cpl() > 0 || !cr_fixed_bits_ok()) {
+        inject_gp0();
+        return;
+    }
+    if (!read_ptr_operand(g, &ptr))
+        return;
+    if (!ptr_valid(ptr) || region_revision(g, ptr) != VMCS12_REVISION) {
+        nested_vmx_fail_invalid();
+        return;
+    }
+    n->vmxon = true;
+    n->vmxon_ptr = ptr;
+    n->current_vmptr = VMPTR_NONE;
+    n->vmcs12 = NULL;
+    nested_vmx_succeed();
+}
+
+static void handle_vmxoff(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    n->vmxon = false;
+    n->current_vmptr = VMPTR_NONE;
+    n->vmcs12 = NULL;
+    ept02_drop(g);
+    nested_vmx_succeed();
+}
+
+static void handle_vmclear(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u64 ptr;
+
+    if (!read_ptr_operand(g, &ptr))
+        return;
+    if (!ptr_valid(ptr)) {
+        nested_vmx_fail(g, VMXERR_VMCLEAR_INVALID_ADDRESS);
+        return;
+    }
+    if (ptr == n->vmxon_ptr) {
+        nested_vmx_fail(g, VMXERR_VMCLEAR_VMXON_POINTER);
+        return;
+    }
+    /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
+    u32 clear = 0;
+    guest_copy_to(g, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
+    if (ptr == n->current_vmptr) {
+        n->current_vmptr = VMPTR_NONE;
+        n->vmcs12 = NULL;
+    }
+    nested_vmx_succeed();
+}
+
+static void handle_vmptrld(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u64 ptr;
+
+    if (!read_ptr_operand(g, &ptr))
+        return;
+    if (!ptr_valid(ptr)) {
+        nested_vmx_fail(g, VMXERR_VMPTRLD_INVALID_ADDRESS);
+        return;
+    }
+    if (ptr == n->vmxon_ptr) {
+        nested_vmx_fail(g, VMXERR_VMPTRLD_VMXON_POINTER);
+        return;
+    }
+    /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
+     * VMCS shadowing is not shown to L1. */
+    u32 rev = region_revision(g, ptr);
+    if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION || (rev & SHADOW_VMCS_BIT) ||
+        ptr + PAGE_SIZE > g->mem_size) {
+        nested_vmx_fail(g, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+        return;
+    }
+    n->current_vmptr = ptr;
+    n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(g, ptr));
+    nested_vmx_succeed();
+}
+
+static void handle_vmptrst(struct guest *g)
+{
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+    u64 gla, v = g->nvmx->current_vmptr;
+
+    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, &gla) ||
+        !guest_write_linear(g, gla, &v, 8))
+        return;
+    nested_vmx_succeed();
+}
+
+/* The field encoding from reg2; in 64-bit mode bits 63:32 must be zero. */
+static bool field_operand(struct guest *g, u32 info, u32 *field)
+{
+    u64 v = guest_reg_read(g, INSN_INFO_REG2(info));
+
+    if (!long_mode_64())
+        v = (u32)v;
+    *field = (u32)v;
+    return (v >> 32) == 0;
+}
+
+static void handle_vmread(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
+    u32 size = long_mode_64() ? 8 : 4;
+    u64 v;
+
+    if (n->current_vmptr == VMPTR_NONE) {
+        nested_vmx_fail_invalid();
+        return;
+    }
+    if (!field_operand(g, info, &field) || !vmcs12_read(n->vmcs12, field, &v)) {
+        nested_vmx_fail(g, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+        return;
+    }
+    if (INSN_INFO_IS_REG(info)) {
+        guest_reg_write(g, INSN_INFO_REG1(info), size == 8 ? v : (u32)v);
+    } else {
+        u64 gla;
+        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, &gla) ||
+            !guest_write_linear(g, gla, &v, size))
+            return;
+    }
+    nested_vmx_succeed();
+}
+
+static void handle_vmwrite(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
+    u32 size = long_mode_64() ? 8 : 4;
+    u64 v = 0;
+
+    if (n->current_vmptr == VMPTR_NONE) {
+        nested_vmx_fail_invalid();
+        return;
+    }
+    if (INSN_INFO_IS_REG(info)) {
+        v = guest_reg_read(g, INSN_INFO_REG1(info));
+    } else {
+        u64 gla;
+        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, &gla) ||
+            !guest_read_linear(g, gla, &v, size))
+            return;
+    }
+    if (size == 4)
+        v = (u32)v;
+    if (!field_operand(g, info, &field) || vmcs12_field_offset(field) < 0) {
+        nested_vmx_fail(g, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+        return;
+    }
+    /* IA32_VMX_MISC[29] is shown, so read-only fields are writable too
+     * (SDM 25.11.2); the check stays for when it is not. */
+    if (vmcs12_field_read_only(field) && !(nested_vmx_misc() & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
+        nested_vmx_fail(g, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+        return;
+    }
+    vmcs12_write(n->vmcs12, field, v);
+    nested_vmx_succeed();
+}
+
+/* INVEPT / INVVPID: the type from reg2, a 16-byte descriptor in memory. */
+static bool inv_operands(struct guest *g, u64 *type, u64 desc[2])
+{
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+    u64 gla;
+
+    *type = guest_reg_read(g, INSN_INFO_REG2(info));
+    if (!long_mode_64())
+        *type = (u32)*type;
+    return insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 16, &gla) &&
+           guest_read_linear(g, gla, desc, 16);
+}
+
+static void handle_invept(struct guest *g)
+{
+    u64 type, desc[2];
+
+    if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_EPT) || !(nested_ept_vpid_cap & VMX_EPT_INVEPT_BIT)) {
+        inject_ud();
+        return;
+    }
+    if (!inv_operands(g, &type, desc))
+        return;
+    bool ok = (type == VMX_EPT_EXTENT_CONTEXT && (nested_ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT) &&
+               nested_eptp_valid(desc[0])) ||
+              (type == VMX_EPT_EXTENT_GLOBAL && (nested_ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT));
+    if (!ok) {
+        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        return;
+    }
+    ept02_drop(g);              /* EPT02 is rebuilt from EPT12 on demand */
+    nested_vmx_succeed();
+}
+
+static bool is_canonical(u64 a)
+{
+    return ((s64)(a << 16) >> 16) == (s64)a;
+}
+
+static void handle_invvpid(struct guest *g)
+{
+    u64 type, desc[2];
+
+    if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VPID) || !(nested_ept_vpid_cap & VMX_VPID_INVVPID_BIT)) {
+        inject_ud();
+        return;
+    }
+    if (!inv_operands(g, &type, desc))
+        return;
+    u16 vpid = (u16)desc[0];
+    bool ok = type <= VMX_VPID_EXTENT_SINGLE_NON_GLOBAL &&
+              (nested_ept_vpid_cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type)) &&
+              (desc[0] >> 16) == 0;
+    if (ok && type != VMX_VPID_EXTENT_ALL_CONTEXT && vpid == 0)
+        ok = false;
+    if (ok && type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR && !is_canonical(desc[1]))
+        ok = false;
+    if (!ok) {
+        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        return;
+    }
+    /* All of L1's VPIDs map to vpid02: flushing it covers every type. */
+    invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, g->nvmx->vpid02, 0);
+    nested_vmx_succeed();
+}
+
+void nested_vmx_instruction(struct guest *g, u64 qual)
+{
+    u32 reason = vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASON_BASIC_MASK;
+
+    (void)qual;
+    if (reason == EXIT_REASON_VMON) {
+        handle_vmxon(g);
+        return;
+    }
+    if (!g->nvmx || !g->nvmx->vmxon || !vmx_mode_ok() || reason == EXIT_REASON_VMFUNC) {
+        inject_ud();
+        return;
+    }
+    if (guest_cpl() > 0) {
+        inject_gp0();
+        return;
+    }
+    switch (reason) {
+    case EXIT_REASON_VMOFF:     handle_vmxoff(g); break;
+    case EXIT_REASON_VMCLEAR:   handle_vmclear(g); break;
+    case EXIT_REASON_VMPTRLD:   handle_vmptrld(g); break;
+    case EXIT_REASON_VMPTRST:   handle_vmptrst(g); break;
+    case EXIT_REASON_VMREAD:    handle_vmread(g); break;
+    case EXIT_REASON_VMWRITE:   handle_vmwrite(g); break;
+    case EXIT_REASON_VMLAUNCH:  nested_vmx_run(g, true); break;
+    case EXIT_REASON_VMRESUME:  nested_vmx_run(g, false); break;
+    case EXIT_REASON_INVEPT:    handle_invept(g); break;
+    case EXIT_REASON_INVVPID:   handle_invvpid(g); break;
+    default:                    inject_ud(); break;
+    }
+}

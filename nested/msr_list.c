@@ -1,0 +1,89 @@
+/*
+ * MSR lists. Each entry is {u32 index, u32 reserved (must be 0), u64 value}.
+ * turtle accepts the MSRs it switches per vCPU (the syscall MSRs, written to
+ * the CPU directly) and those that live in the VMCS (SYSENTER_*, EFER, PAT);
+ * any other index fails the entry, as a CPU would for a write that faults
+ * (SDM 27.4: FS/GS base, x2APIC and SMM MSRs are never allowed).
+ */
+#include "kernel/x86.h"
+#include "nested/msr_list.h"
+#include "vmx/vmx.h"
+
+struct msr_entry {
+    u32 index;
+    u32 reserved;
+    u64 value;
+} __packed;
+_Static_assert(sizeof(struct msr_entry) == 16, "MSR-list entry (SDM Table 25-15)");
+
+static bool canonical(u64 a)
+{
+    return ((s64)(a << 16) >> 16) == (s64)a;
+}
+
+static bool write_msr(u32 index, u64 v)
+{
+    switch (index) {
+    case MSR_KERNEL_GS_BASE: case MSR_LSTAR: case MSR_CSTAR:
+        if (!canonical(v))
+            return false;
+        wrmsr(index, v);
+        return true;
+    case MSR_STAR: case MSR_SFMASK: case MSR_TSC_AUX:
+        wrmsr(index, index == MSR_TSC_AUX ? (u32)v : v);
+        return true;
+    case MSR_IA32_SYSENTER_CS:
+        vmcs_write32(GUEST_SYSENTER_CS, v);
+        return true;
+    case MSR_IA32_SYSENTER_ESP:
+        vmcs_writel(GUEST_SYSENTER_ESP, v);
+        return canonical(v);
+    case MSR_IA32_SYSENTER_EIP:
+        vmcs_writel(GUEST_SYSENTER_EIP, v);
+        return canonical(v);
+    default:
+        return false;
+    }
+}
+
+static bool read_msr(u32 index, u64 *v)
+{
+    switch (index) {
+    case MSR_KERNEL_GS_BASE: case MSR_LSTAR: case MSR_CSTAR: case MSR_STAR: case MSR_SFMASK:
+    case MSR_TSC_AUX:
+        *v = rdmsr(index);
+        return true;
+    case MSR_IA32_SYSENTER_CS:  *v = vmcs_read32(GUEST_SYSENTER_CS); return true;
+    case MSR_IA32_SYSENTER_ESP: *v = vmcs_readl(GUEST_SYSENTER_ESP); return true;
+    case MSR_IA32_SYSENTER_EIP: *v = vmcs_readl(GUEST_SYSENTER_EIP); return true;
+    case MSR_IA32_EFER:         *v = vmcs_read64(GUEST_IA32_EFER); return true;
+    case MSR_IA32_PAT:          *v = vmcs_read64(GUEST_IA32_PAT); return true;
+    case MSR_IA32_TSC:          *v = rdtsc(); return true;
+    default:                    return false;
+    }
+}
+
+u32 msr_list_load(struct guest *g, u64 addr, u32 count, bool l2)
+{
+    (void)l2;
+    for (u32 i = 0; i < count; i++) {
+        struct msr_entry e;
+        if (!guest_copy_from(g, &e, addr + (u64)i * sizeof(e), sizeof(e)) || e.reserved ||
+            !write_msr(e.index, e.value))
+            return i + 1;
+    }
+    return 0;
+}
+
+bool msr_list_store(struct guest *g, u64 addr, u32 count)
+{
+    for (u32 i = 0; i < count; i++) {
+        struct msr_entry e;
+        u64 at = addr + (u64)i * sizeof(e);
+        u64 value;
+        if (!guest_copy_from(g, &e, at, sizeof(e)) || e.reserved || !read_msr(e.index, &value))
+            return false;
+        guest_copy_to(g, at + 8, &value, 8);
+    }
+    return true;
+}

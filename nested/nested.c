@@ -1,0 +1,81 @@
+/*
+ * Wiring: nested/ installs its handlers in vmx/'s hooks, and gives each
+ * `nested` guest its nested state, vmcs02 and merged MSR bitmap.
+ */
+#include "kernel/mm.h"
+#include "nested/nested.h"
+#include "vmx/caps.h"
+#include "vmx/exit.h"
+#include "vmx/vmx.h"
+
+#define VPID02_BASE     0x100           /* L1s use VPIDs 1..MAX_GUESTS */
+
+static bool in_l2(struct guest *g)
+{
+    return g->nvmx->in_l2;
+}
+
+/* While L2 runs, the timer fires at turtle's slice or L1's own timer for
+ * L2, whichever comes first. */
+static u64 timer_clamp(struct guest *g, u64 ticks)
+{
+    u64 d = g->nvmx->l2_l1_timer_deadline, now = rdtsc();
+
+    if (!d)
+        return ticks;
+    u64 left = d > now ? (d - now) >> vmx_caps.preemption_timer_rate : 0;
+    return MIN(ticks, left);
+}
+
+static bool in_vmx_operation(struct guest *g)
+{
+    return g->nvmx->vmxon;
+}
+
+void nested_init(void)
+{
+    nested_in_vmx_operation_hook = in_vmx_operation;
+    nested_caps_init();
+    nested_vmx_instruction_hook = nested_vmx_instruction;
+    nested_vmx_msr_read_hook = nested_vmx_msr_read;
+    nested_in_l2_hook = in_l2;
+    nested_l2_exit_hook = nested_l2_exit;
+    nested_timer_clamp_hook = timer_clamp;
+}
+
+bool nested_guest_init(struct guest *g)
+{
+    u64 page = alloc_page();
+    struct nested_vmx *n;
+
+    _Static_assert(sizeof(struct nested_vmx) <= PAGE_SIZE, "nested state fits a page");
+    if (!page)
+        return false;
+    n = phys_to_virt(page);
+    n->current_vmptr = VMPTR_NONE;
+    n->vmcs01 = g->vmcs;
+    n->vmcs02 = alloc_page();
+    n->msr_bitmap02 = alloc_page();
+    n->vpid02 = (u16)(VPID02_BASE + g->index);
+    if (!n->vmcs02 || !n->msr_bitmap02)
+        return false;
+    *(u32 *)phys_to_virt(n->vmcs02) = vmx_caps.revision;
+    if (vmclear(n->vmcs02) != VMX_OK)
+        return false;
+    g->nvmx = n;
+    return true;
+}
+
+void nested_guest_free(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!n)
+        return;
+    ept02_drop(g);
+    vmclear(n->vmcs02);
+    free_pages(n->vmcs02, 1);
+    free_pages(n->msr_bitmap02, 1);
+    g->nvmx = NULL;
+    free_pages(virt_to_phys_direct(n), 1);
+}

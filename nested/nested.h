@@ -1,0 +1,88 @@
+/*
+ * VT-x emulation for L1 guests ("nested VMX"): what nested/ offers to vmx/.
+ *
+ * Names follow KVM: vmcs12 is L1's VMCS, in L1 memory, in KVM's layout
+ * (nested/vmcs12.h); vmcs02 is the hardware VMCS turtle builds from vmcs01's
+ * policy and vmcs12 to run L2; EPT12 is L1's EPT for L2; EPT02 the shadow
+ * EPT turtle builds from EPT12 and EPT01. docs/nested.md explains the flow.
+ */
+#ifndef TURTLE_NESTED_H
+#define TURTLE_NESTED_H
+
+#include "nested/vmcs12.h"
+#include "vmx/guest.h"
+
+#define VMPTR_NONE      (~0ULL)
+
+struct nested_vmx {
+    bool vmxon;
+    u64 vmxon_ptr;              /* L1-physical */
+    u64 current_vmptr;          /* L1-physical address of the current vmcs12, or VMPTR_NONE */
+    struct vmcs12 *vmcs12;      /* that vmcs12, through turtle's direct map of L1 RAM */
+
+    bool in_l2;                 /* L2 is the context on this vCPU */
+    u64 vmcs01;                 /* host-physical; g->vmcs while L1 runs */
+    bool vmcs01_launched;
+    u64 vmcs02;                 /* host-physical; g->vmcs while L2 runs */
+    bool vmcs02_launched;
+    u16 vpid02;
+
+    u64 ept02_root;             /* shadow of EPT12 (0: none built) */
+    u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
+    u64 l2_l1_timer_deadline;   /* L1's preemption timer for L2, in TSC (0: off) */
+
+    u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
+    u64 l2_exits;               /* exits taken while in L2 */
+    u64 reflected;              /* of those, reflected to L1 */
+};
+
+/* Called once VMX is on; installs nested/'s handlers in vmx/'s hooks. */
+void nested_init(void);
+/* Prepares a nested guest (vmcs01 already built). False if out of memory. */
+bool nested_guest_init(struct guest *g);
+void nested_guest_free(struct guest *g);
+
+/* nested/caps.c: the VMX capability MSRs L1 reads. */
+bool nested_vmx_msr_read(struct guest *g, u32 msr, u64 *v);
+
+/* nested/instructions.c */
+void nested_vmx_instruction(struct guest *g, u64 qual);
+void nested_vmx_succeed(void);
+void nested_vmx_fail_invalid(void);
+void nested_vmx_fail(struct guest *g, u32 error);
+
+/* nested/entry.c: VMLAUNCH / VMRESUME. */
+void nested_vmx_run(struct guest *g, bool launch);
+
+/* nested/exit.c: an exit while L2 runs; reflect it to L1 or handle it. */
+void nested_l2_exit(struct guest *g);
+/* Emulated VM exit to L1 (reason and qualification already in vmcs12, or
+ * taken from vmcs02 when from_hw). */
+void nested_vmx_vmexit(struct guest *g, u32 reason, u64 qual, bool from_hw);
+/* Loads vmcs12's host state into vmcs01 (VM exit and failed VM entry). */
+void load_vmcs12_host_state(struct guest *g, struct vmcs12 *v12);
+
+void nested_switch_to_l1(struct guest *g);
+
+/* nested/ept02.c */
+/* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
+ * an EPT violation / misconfiguration with the given qualification. */
+enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
+enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12);
+void ept02_drop(struct guest *g);
+bool ept02_prepare(struct guest *g, u64 eptp12);
+bool nested_eptp_valid(u64 eptp12);
+
+/* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */
+extern u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
+extern u32 nested_exit_allowed, nested_entry_allowed;
+extern u64 nested_ept_vpid_cap;
+void nested_caps_init(void);
+u64 nested_cr0_fixed0(bool unrestricted);
+u64 nested_cr4_fixed1(void);
+u32 nested_phys_addr_width(void);
+u64 nested_vmx_misc(void);
+u64 vmx_caps_cr4_fixed0(void);
+u64 vmx_caps_cr0_fixed1(void);
+
+#endif
