@@ -161,6 +161,39 @@ def vmx_cases():
     return out
 
 
+TURTLE = os.path.join(BUILD, "turtle.elf")
+
+
+def nested_cases():
+    out = []
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        # turtle as an L1 of turtle, running an L2 test guest to completion.
+        out.append(Case(f"turtle-on-turtle-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
+                        modules=[(TURTLE, "name=l1 nested mem=64M"),
+                                 (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")],
+                        expect=[r"^\[l1\] turtle: vmx: revision 11e57ed0, EPT",
+                                r"^\[l1\] \[l2\] PASS: turtle cpuid 0x40000000 signature",
+                                r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
+                                r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$",
+                                r"^turtle: guest 'l1' finished: exit status 0 \(VMCALL\)$",
+                                r"^turtle: guest 'l1': passed, .*reason20 \d+.*reason24 \d+"]))
+        # A nested guest sees VT-x: CPUID.1:ECX.VMX and FEATURE_CONTROL locked on.
+        out.append(Case(f"nested-cpuid-{tag}", "nested", cpu=cpu, timeout=180, verdict=(1, 1, 0),
+                        modules=[(guest("cpuid_msr"), "name=n nested -- nested")],
+                        expect=[r"^\[n\] PASS: turtle cpuid 1 ECX shows VMX",
+                                r"^\[n\] SUMMARY: \d+ tests, 0 failures$"]))
+    # turtle on turtle on turtle: three levels of turtle, L3 guest.
+    out.append(Case("turtle-on-turtle-on-turtle", "nested", timeout=600, verdict=(1, 1, 0),
+                    modules=[(TURTLE, "name=l1 nested mem=96M"),
+                             (TURTLE, "for=l1 -- name=l2 nested mem=48M"),
+                             (guest("hello"), "for=l1 -- for=l2 -- name=l3 mem=4M -- id=l3")],
+                    expect=[r"^\[l1\] \[l2\] \[l3\] l3: goodbye$",
+                            r"^\[l1\] \[l2\] turtle: done: 1 guests, 1 passed, 0 failed$",
+                            r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$"]))
+    return out
+
+
 def demo_modules():
     return [(guest("hello"), "name=alpha -- id=alpha"),
             (guest("chatter"), "name=beta mem=4M -- id=beta"),
@@ -179,7 +212,7 @@ def bench_cases():
 
 
 def cases():
-    return boot_cases() + vmx_cases() + bench_cases() + [
+    return boot_cases() + vmx_cases() + nested_cases() + bench_cases() + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

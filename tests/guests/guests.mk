@@ -8,15 +8,22 @@
 #   the mb1 guest      a 32-bit ELF with a multiboot1 header (lib32 objects)
 # GUESTS_ALSO_ELF64 also get NAME.elf64.elf: the same test built for the
 # 64-bit entry, so the whole suite can run through either protocol.
+# GUESTS_VMX are multiboot2 guests that are small hypervisors themselves:
+# NAME.elf links NAME_PARTS (NAME.c plus more files) and the VMX library
+# (lib/vmx.c, lib/vmx_stub.asm), compiled with the repository root on the
+# include path for vmx/vmcs_fields.h and vmx/vmx_arch.h.
 # Include this from the top Makefile (it uses BUILD, CC, LD, NASM, WARN).
 
 GUEST_DIR        := tests/guests
 GUEST_BUILD      := $(BUILD)/guests
 
-GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello
+GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello
+GUESTS_VMX        := vmx_suite vmx_bench
+vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_ept
+vmx_bench_PARTS   := vmx_bench
 
 GUEST_CFLAGS   := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
                   -mno-mmx -mno-sse -mno-sse2 -fno-stack-protector -fno-common \
@@ -36,8 +43,11 @@ GUEST_MB2HDR     := $(GUEST_BUILD)/lib64/mb2hdr.o
 GUEST_LD64       := $(GUEST_DIR)/lib/guest.ld
 GUEST_LD32       := $(GUEST_DIR)/lib/mb1.ld
 
+GUEST_LIBVMX_OBJS := $(GUEST_BUILD)/libvmx/vmx.o $(GUEST_BUILD)/libvmx/vmx_stub.o
+
 GUEST_IMAGES := $(GUESTS_MB2:%=$(GUEST_BUILD)/%.elf) $(GUESTS_ELF64:%=$(GUEST_BUILD)/%.elf) \
-                $(GUESTS_MB1:%=$(GUEST_BUILD)/%.elf) $(GUESTS_ALSO_ELF64:%=$(GUEST_BUILD)/%.elf64.elf)
+                $(GUESTS_MB1:%=$(GUEST_BUILD)/%.elf) $(GUESTS_ALSO_ELF64:%=$(GUEST_BUILD)/%.elf64.elf) \
+                $(GUESTS_VMX:%=$(GUEST_BUILD)/%.elf)
 
 guests: $(GUEST_IMAGES)
 
@@ -56,6 +66,18 @@ $(GUEST_BUILD)/lib32/%.o: $(GUEST_DIR)/lib/%.c
 $(GUEST_BUILD)/lib32/%.o: $(GUEST_DIR)/lib/%.asm
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf32 $(GUEST_NASMFLAGS) $< -o $@
+
+$(GUEST_BUILD)/libvmx/%.o: $(GUEST_DIR)/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS64) -I. -c $< -o $@
+
+$(GUEST_BUILD)/libvmx/%.o: $(GUEST_DIR)/lib/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 $(GUEST_NASMFLAGS) $< -o $@
+
+$(GUEST_BUILD)/objvmx/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS64) -I. -c $< -o $@
 
 $(GUEST_BUILD)/obj64/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -76,6 +98,9 @@ $(foreach g,$(GUESTS_ELF64),$(eval $(call guest_link,$(GUEST_BUILD)/$(g).elf,_st
     $(GUEST_BUILD)/obj64/$(g).o)))
 $(foreach g,$(GUESTS_ALSO_ELF64),$(eval $(call guest_link,$(GUEST_BUILD)/$(g).elf64.elf,_start64,\
     $(GUEST_BUILD)/obj64/$(g).o)))
+
+$(foreach g,$(GUESTS_VMX),$(eval $(call guest_link,$(GUEST_BUILD)/$(g).elf,_start32,\
+    $(GUEST_MB2HDR) $($(g)_PARTS:%=$(GUEST_BUILD)/objvmx/%.o) $(GUEST_LIBVMX_OBJS))))
 
 $(GUESTS_MB1:%=$(GUEST_BUILD)/%.elf): $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/obj32/%.o $(GUEST_LIB32_OBJS) $(GUEST_LD32)
 	$(LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_LD32) -o $@ $< $(GUEST_LIB32_OBJS)

@@ -1,0 +1,48 @@
+/*
+ * vmx_suite: the parts of the suite (one file per area) and the reporting
+ * helpers they share. See vmx_suite.c for the whole picture.
+ */
+#ifndef GUEST_VMX_SUITE_H
+#define GUEST_VMX_SUITE_H
+
+#include "lib/vmx.h"
+
+/* An address in no guest's RAM on any test platform, inside the 4 GiB the
+ * library maps and below every physical-address width (bare Bochs: reads
+ * as all ones). */
+#define ADDR_BEYOND_RAM         0xc0000000ull
+
+/* vmx_suite_instr.c */
+void caps_tests(void);                  /* before VMXON */
+void outside_vmx_tests(void);           /* CR4.VMXE = 0, then 1, no VMXON yet */
+void vmxon_tests(void);                 /* leaves L1 in VMX root operation */
+extern const struct vmx_test instr_tests[];
+extern const size_t n_instr_tests;
+
+/* vmx_suite_launch.c */
+extern const struct vmx_test launch_tests[];
+extern const size_t n_launch_tests;
+
+/* vmx_suite_exits.c */
+extern const struct vmx_test exit_tests[];
+extern const size_t n_exit_tests;
+
+/* vmx_suite_ept.c */
+extern const struct vmx_test ept_tests[];
+extern const size_t n_ept_tests;
+void turtle_ept_tests(u64 mem_top);
+
+/* Reporting: each prints PASS/FAIL for name and details when it fails. */
+bool expect_ok(int status, const char *name);
+bool expect_fail_invalid(int status, const char *name);
+bool expect_fail_valid(int status, u32 error, const char *name);
+bool expect_vector(int vector, int want, const char *name);
+
+/* A second VMCS page besides the runner's, initialised (revision, VMCLEARed). */
+u64 scratch_vmcs(void);
+/* The runner's test VMCS made current (VMCLEAR + VMPTRLD), no L2 state. */
+void load_clean_vmcs(u64 pa);
+/* VMPTRST, or 0 if VMPTRST itself failed. */
+u64 current_vmcs(void);
+
+#endif
