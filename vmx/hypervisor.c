@@ -73,6 +73,12 @@ static const char *const exit_names[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_IO_INSTRUCTION] = "io",        [EXIT_REASON_MSR_READ] = "rdmsr",
     [EXIT_REASON_MSR_WRITE] = "wrmsr",          [EXIT_REASON_EPT_VIOLATION] = "ept",
     [EXIT_REASON_PREEMPTION_TIMER] = "timer",   [EXIT_REASON_XSETBV] = "xsetbv",
+    [EXIT_REASON_VMCLEAR] = "vmclear",          [EXIT_REASON_VMLAUNCH] = "vmlaunch",
+    [EXIT_REASON_VMPTRLD] = "vmptrld",          [EXIT_REASON_VMPTRST] = "vmptrst",
+    [EXIT_REASON_VMREAD] = "vmread",            [EXIT_REASON_VMRESUME] = "vmresume",
+    [EXIT_REASON_VMWRITE] = "vmwrite",          [EXIT_REASON_VMOFF] = "vmxoff",
+    [EXIT_REASON_VMON] = "vmxon",               [EXIT_REASON_INVEPT] = "invept",
+    [EXIT_REASON_INVVPID] = "invvpid",          [EXIT_REASON_EPT_MISCONFIG] = "eptmisc",
 };
 
 static void print_summary(const struct guest *g)
@@ -139,11 +145,29 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     const char *why;
 
     turtle_opts = *o;
+    /* Every module is checked first, VT-x or not, so a bad one is reported
+     * by name on any machine. */
+    bool usable[MB2_MAX_MODULES];
     for (u32 i = 0; i < bi->n_modules; i++) {
         struct module_options mo;
-        if (!module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)) && mo.for_guest[0])
+        struct image_info img;
+        usable[i] = false;
+        if ((why = module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)))) {
+            kprintf("turtle: error: module%u: %s\n", i, why);
+            total++;
+            bad++;
+            continue;
+        }
+        if (mo.for_guest[0])
             continue;
         total++;
+        if ((why = image_probe(phys_to_virt(bi->modules[i].start),
+                               bi->modules[i].end - bi->modules[i].start, &img))) {
+            kprintf("turtle: error: module '%s': %s\n", mo.name, why);
+            bad++;
+            continue;
+        }
+        usable[i] = true;
     }
     if (!vmx_available(reason, sizeof(reason))) {
         kprintf("turtle: error: VT-x not available: %s\n", reason);
@@ -164,17 +188,13 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     outb(PIC1_DATA, 0xff);
     outb(PIC2_DATA, 0xff);
 
-    /* Pass 1: one guest per module without for=; pass 2: their modules. */
+    /* One guest per usable module; then the for= modules attach to them. */
     struct { const struct boot_module *m; struct module_options o; } pending[MAX_GUESTS];
     for (u32 i = 0; i < bi->n_modules; i++) {
         struct module_options mo;
-        if ((why = module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)))) {
-            kprintf("turtle: error: module%u: %s\n", i, why);
-            bad++;
+        if (!usable[i])
             continue;
-        }
-        if (mo.for_guest[0])
-            continue;
+        module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err));
         if (n_guests == MAX_GUESTS) {
             kprintf("turtle: error: module '%s': more than %u guests\n", mo.name, MAX_GUESTS);
             bad++;
