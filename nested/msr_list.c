@@ -29,8 +29,13 @@ static bool write_msr(u32 index, u64 v)
             return false;
         wrmsr(index, v);
         return true;
-    case MSR_STAR: case MSR_SFMASK: case MSR_TSC_AUX:
-        wrmsr(index, index == MSR_TSC_AUX ? (u32)v : v);
+    case MSR_SFMASK: case MSR_TSC_AUX:
+        if (v >> 32)                    /* bits 63:32 reserved: WRMSR would #GP */
+            return false;
+        wrmsr(index, v);
+        return true;
+    case MSR_STAR:
+        wrmsr(index, v);
         return true;
     case MSR_IA32_SYSENTER_CS:
         vmcs_write32(GUEST_SYSENTER_CS, v);

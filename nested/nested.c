@@ -32,8 +32,21 @@ static bool in_vmx_operation(struct guest *g)
     return g->nvmx->vmxon;
 }
 
+/* While L2 runs, the CR0/CR4 bits L1 owns keep vmcs12's value in the CPU. */
+static u64 cr_real(struct guest *g, u32 cr, u64 v)
+{
+    const struct vmcs12 *v12 = g->nvmx->vmcs12;
+
+    if (!g->nvmx->in_l2)
+        return v;
+    if (cr == 0)
+        return (v & ~v12->cr0_guest_host_mask) | (v12->guest_cr0 & v12->cr0_guest_host_mask);
+    return (v & ~v12->cr4_guest_host_mask) | (v12->guest_cr4 & v12->cr4_guest_host_mask);
+}
+
 void nested_init(void)
 {
+    nested_cr_real_hook = cr_real;
     nested_in_vmx_operation_hook = in_vmx_operation;
     nested_caps_init();
     nested_vmx_instruction_hook = nested_vmx_instruction;

@@ -20,8 +20,10 @@
 #define CR0_RESERVED        (~0xffffffffULL | 0x1ffaffc0ULL)   /* bits 63:32 and the SDM's reserved ones */
 #define CR8_RESERVED        (~0xfULL)
 
-/* Writes the guest's CR0: v is what the guest asked for. */
-static bool set_cr0(struct guest *g, u64 v)
+/* Writes the guest's CR0: v is what the guest asked for (it becomes the
+ * read shadow); real is what the CPU runs with before turtle's fixed bits
+ * (the same as v, except for bits an L1 owns over its L2). */
+static bool guest_set_cr0(struct guest *g, u64 v, u64 real_v)
 {
     u64 old = guest_read_cr0();
     u64 efer = vmcs_read64(GUEST_IA32_EFER);
@@ -37,13 +39,13 @@ static bool set_cr0(struct guest *g, u64 v)
         !(guest_read_cr4() & X86_CR4_PAE))
         return false;
     vmcs_writel(CR0_READ_SHADOW, v);
-    vmcs_writel(GUEST_CR0, guest_real_cr0(v));
+    vmcs_writel(GUEST_CR0, guest_real_cr0(real_v));
     if ((old ^ v) & X86_CR0_PG)
         guest_update_paging_mode(g);
     return true;
 }
 
-static bool set_cr4(struct guest *g, u64 v)
+static bool guest_set_cr4(struct guest *g, u64 v, u64 real_v)
 {
     /* Bits turtle owns other than VMXE are reserved to the guest. VMXE is
      * the guest's to set only when VT-x is shown to it. */
@@ -59,9 +61,23 @@ static bool set_cr4(struct guest *g, u64 v)
     if (!(v & X86_CR4_VMXE) && g->nvmx && nested_in_vmx_operation_hook(g))
         return false;
     vmcs_writel(CR4_READ_SHADOW, v);
-    vmcs_writel(GUEST_CR4, (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    vmcs_writel(GUEST_CR4, (real_v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
     guest_update_paging_mode(g);
     return true;
+}
+
+/* The real CR0/CR4 value for what the guest wrote: an L2's bits that its L1
+ * owns keep the value L1 gave them (nested/ installs this). */
+u64 (*nested_cr_real_hook)(struct guest *g, u32 cr, u64 v);
+
+static bool set_cr0(struct guest *g, u64 v)
+{
+    return guest_set_cr0(g, v, nested_cr_real_hook && g->nvmx ? nested_cr_real_hook(g, 0, v) : v);
+}
+
+static bool set_cr4(struct guest *g, u64 v)
+{
+    return guest_set_cr4(g, v, nested_cr_real_hook && g->nvmx ? nested_cr_real_hook(g, 4, v) : v);
 }
 
 void handle_cr_access(struct guest *g, u64 qual)

@@ -68,6 +68,7 @@ extern void (*nested_l2_exit_hook)(struct guest *g);
 extern u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
 extern bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
 extern bool (*nested_in_vmx_operation_hook)(struct guest *g);
+extern u64 (*nested_cr_real_hook)(struct guest *g, u32 cr, u64 v);
 
 /* vmx/sched.c */
 void sched_run(void);
