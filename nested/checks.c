@@ -107,15 +107,17 @@ static bool check_entry_event(const struct vmcs12 *v)
         return false;
     if (CC(type == INTR_TYPE_NMI_INTR && vec != 2) ||
         CC(type == INTR_TYPE_HARD_EXCEPTION && vec > 31) ||
-        CC(type == INTR_TYPE_OTHER_EVENT && (vec != 0 ||
-            !(v->cpu_based_vm_exec_control & CPU_BASED_MONITOR_TRAP_FLAG))))
+        CC(type == INTR_TYPE_OTHER_EVENT && (vec != 0 || !(nested_proc_allowed & CPU_BASED_MONITOR_TRAP_FLAG))))
         return false;
-    if (info & INTR_INFO_DELIVER_CODE_MASK) {
-        bool code_vec = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21;
-        if (CC(!pe) || CC(type != INTR_TYPE_HARD_EXCEPTION) || CC(!code_vec) ||
-            CC(v->vm_entry_exception_error_code & 0xffff8000u))
-            return false;
-    }
+    /* Deliver-error-code is 1 exactly for a hardware exception that pushes
+     * one, in protected mode (or without unrestricted guest). */
+    bool ug = nested_proc2(v) & SECONDARY_EXEC_UNRESTRICTED_GUEST;
+    bool code_vec = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21;
+    bool needs_code = (!ug || pe) && type == INTR_TYPE_HARD_EXCEPTION && code_vec;
+    if (CC(!!(info & INTR_INFO_DELIVER_CODE_MASK) != needs_code))
+        return false;
+    if ((info & INTR_INFO_DELIVER_CODE_MASK) && CC(v->vm_entry_exception_error_code & 0xffff8000u))
+        return false;
     if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
          type == INTR_TYPE_PRIV_SW_EXCEPTION) &&
         CC(v->vm_entry_instruction_len == 0 || v->vm_entry_instruction_len > 15))
@@ -272,7 +274,7 @@ static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted
     return true;
 }
 
-bool nested_check_guest_state(const struct vmcs12 *v, u64 *qual)
+bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual)
 {
     u32 proc2 = nested_proc2(v);
     bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
@@ -334,9 +336,11 @@ bool nested_check_guest_state(const struct vmcs12 *v, u64 *qual)
      * ~0 must be a valid region that is not a shadow VMCS; turtle does
      * not use it. Qualification 4 (SDM 27.8). */
     if (v->vmcs_link_pointer != ~0ULL) {
+        u32 rev = 0xffffffff;
         *qual = 4;
-        if (CC(!page_addr_ok(v->vmcs_link_pointer)))
-            return false;
+        guest_copy_from(g, &rev, v->vmcs_link_pointer, 4);
+        if (CC(!page_addr_ok(v->vmcs_link_pointer)) || CC(rev != VMCS12_REVISION))
+            return false;                       /* bit 31 (shadow) must match: 0 */
         *qual = 0;
     }
     return true;

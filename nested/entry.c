@@ -85,7 +85,7 @@ void nested_vmx_run(struct guest *g, bool launch)
     /* From here on the instruction completes as a VM entry or as a VM
      * exit to L1; L1's RIP stays on VMLAUNCH/VMRESUME until the exit
      * loads vmcs12's host RIP. */
-    if (!nested_check_guest_state(v, &qual)) {
+    if (!nested_check_guest_state(g, v, &qual)) {
         entry_failure(g, EXIT_REASON_INVALID_STATE, qual);
         return;
     }

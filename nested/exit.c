@@ -140,7 +140,6 @@ static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reas
     case EXIT_REASON_MSR_WRITE:             return msr_wanted(g, v, true);
     case EXIT_REASON_MWAIT_INSTRUCTION:     return proc & CPU_BASED_MWAIT_EXITING;
     case EXIT_REASON_MONITOR_INSTRUCTION:   return proc & CPU_BASED_MONITOR_EXITING;
-    case EXIT_REASON_MONITOR_TRAP_FLAG:     return proc & CPU_BASED_MONITOR_TRAP_FLAG;
     case EXIT_REASON_PAUSE_INSTRUCTION:     return proc & CPU_BASED_PAUSE_EXITING;
     case EXIT_REASON_GDTR_IDTR:
     case EXIT_REASON_LDTR_TR:               return proc2 & SECONDARY_EXEC_DESC;

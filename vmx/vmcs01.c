@@ -44,14 +44,16 @@ static void msr_bitmap_allow(u8 *bitmap, u32 msr)
     bitmap[2048 + base + bit / 8] &= (u8)~(1u << (bit % 8));
 }
 
-/* One-time: the controls and the shared bitmaps. */
+/* One-time: the controls and the shared bitmaps. No NMI exiting: turtle
+ * enables no NMI source, and NMI exiting would change what IRET does to
+ * NMI blocking in the guest (SDM 26.3), which an L2 under a nested guest
+ * would notice. */
 static bool vmcs01_controls_init(void)
 {
     const struct vmx_caps *c = &vmx_caps;
 
     if (!vmx_adjust_controls("pin-based", &c->pin,
-                             PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
-                             PIN_BASED_VMX_PREEMPTION_TIMER, 0, &pin_ctls) ||
+                             PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &pin_ctls) ||
         !vmx_adjust_controls("processor-based", &c->proc,
                              CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS |
                              CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS |
