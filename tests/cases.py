@@ -183,6 +183,19 @@ def nested_cases():
                         modules=[(guest("cpuid_msr"), "name=n nested -- nested")],
                         expect=[r"^\[n\] PASS: turtle cpuid 1 ECX shows VMX",
                                 r"^\[n\] SUMMARY: \d+ tests, 0 failures$"]))
+    # The VMX test suite (an L1 hypervisor) on bare Bochs and as a nested L1
+    # under turtle: every test must have the same outcome.
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        out.append(DiffCase(
+            f"diff-vmx_suite-{tag}", "nested",
+            bare=Case(f"bare-vmx_suite-{tag}", "nested", cpu=cpu, timeout=180, kernel=guest("vmx_suite"),
+                      end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+            nested=Case(f"l1-vmx_suite-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
+                        modules=[(guest("vmx_suite"), "name=vmx_suite nested mem=32M")],
+                        expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$",
+                                r"^\[vmx_suite\] PASS: turtle EPT12 mapping beyond L1 RAM"]),
+            guest="vmx_suite", min_tests=200))
     # turtle on turtle on turtle: three levels of turtle, L3 guest.
     out.append(Case("turtle-on-turtle-on-turtle", "nested", timeout=600, verdict=(1, 1, 0),
                     modules=[(TURTLE, "name=l1 nested mem=96M"),
@@ -201,13 +214,17 @@ def demo_modules():
 
 
 def bench_pairs():
-    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1"}]
+    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1"},
+            {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1"}]
 
 
 def bench_cases():
     return [
         Case("bench-bare", "bench", timeout=120, kernel=guest("bench"), end="summary"),
         Case("bench-l1", "bench", timeout=180, verdict=(1, 1, 0), modules=[(guest("bench"), "name=bench")]),
+        Case("bench-vmx-bare", "bench", timeout=120, kernel=guest("vmx_bench"), end="summary"),
+        Case("bench-vmx-l1", "bench", timeout=300, verdict=(1, 1, 0),
+             modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),
     ]
 
 

@@ -22,7 +22,8 @@ GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello
 GUESTS_VMX        := vmx_suite vmx_bench
-vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_ept
+vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_events \
+                     vmx_suite_ept
 vmx_bench_PARTS   := vmx_bench
 
 GUEST_CFLAGS   := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \

@@ -14,8 +14,10 @@
  *                       VMPTRST, VMREAD/VMWRITE and their failures
  *   vmx_suite_launch.c  VMLAUNCH/VMRESUME failures (control, host, guest
  *                       state, MSR loading) and launch state
- *   vmx_suite_exits.c   L2 running: exits, controls, bitmaps, injection,
- *                       guest-state round trip, MSR lists
+ *   vmx_suite_exits.c   L2 running: instruction exits, CR shadows, I/O and
+ *                       MSR bitmaps, guest-state round trip, MSR lists
+ *   vmx_suite_events.c  exceptions, triple fault, event injection, interrupt
+ *                       window, preemption timer, MTF
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
@@ -59,6 +61,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(instr_tests, n_instr_tests);
     vmx_run_tests(launch_tests, n_launch_tests);
     vmx_run_tests(exit_tests, n_exit_tests);
+    vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
     if (turtle)
         turtle_ept_tests(bp->mem_top);

@@ -26,6 +26,14 @@ extern const size_t n_launch_tests;
 /* vmx_suite_exits.c */
 extern const struct vmx_test exit_tests[];
 extern const size_t n_exit_tests;
+/* Is this exit `reason`? If not, reports FAIL with the exit's details. */
+bool exit_is(const char *test, const struct vmx_exit *e, u32 reason);
+/* The usual last exit: L2 returned (VMCALL VMX_L2_DONE); else a FAIL. Returns VMX_STOP. */
+enum vmx_action expect_done(const char *test, const struct vmx_exit *e);
+
+/* vmx_suite_events.c */
+extern const struct vmx_test event_tests[];
+extern const size_t n_event_tests;
 
 /* vmx_suite_ept.c */
 extern const struct vmx_test ept_tests[];

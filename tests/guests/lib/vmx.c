@@ -389,8 +389,6 @@ static bool current_is_test_vmcs(void)
     return vmptrst(&cur) == VMX_OK && cur == vmx_test_vmcs();
 }
 
-void vmx_set_launched(bool launched) { test_vmcs_launched = launched; }
-
 void vmx_vmcs_setup(void (*guest)(void))
 {
     static bool idt_built;

@@ -201,6 +201,7 @@ void vmx_init_vmcs_region(void *page);
 
 /* ---- running L2 ---- */
 #define VMX_L2_DONE         0x600d      /* RAX of the VMCALL after an L2 function returns */
+#define VMX_L2_RUNAWAY      0xdead      /* RAX of the VMCALL when L2 faults in a loop */
 
 /* L2's general registers as the exit stub saves them (RSP is in the VMCS). */
 struct vmx_gprs {
@@ -208,14 +209,22 @@ struct vmx_gprs {
     u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+enum vmx_enter_mode {
+    VMX_ENTER_LAUNCH = 0,
+    VMX_ENTER_RESUME = 1,
+    VMX_ENTER_LAUNCH_MOV_SS = 2,        /* VMLAUNCH right after MOV SS */
+    VMX_ENTER_KEEP_HOST = 4,            /* or-ed in: HOST_RSP/RIP are already right */
+};
+
 /*
  * lib/vmx_stub.asm:
  *   int vmx_enter(struct vmx_gprs *gprs, int mode);
  * loads L2's registers from *gprs, sets HOST_RSP/HOST_RIP of the current
- * VMCS, and executes VMLAUNCH (resume == 0) or VMRESUME. Returns 0 after a
- * VM exit (including a VM-entry failure, which is an exit), with L2's
- * registers in *gprs; VMX_FAIL_INVALID / VMX_FAIL_VALID if the instruction
- * failed (L2 never ran).
+ * VMCS (unless VMX_ENTER_KEEP_HOST: the same call site at the same stack
+ * depth as the previous entry), and executes VMLAUNCH or VMRESUME (enum
+ * vmx_enter_mode). Returns 0 after a VM exit (including a VM-entry failure,
+ * which is an exit), with L2's registers in *gprs; VMX_FAIL_INVALID /
+ * VMX_FAIL_VALID if the instruction failed (L2 never ran).
  */
 int vmx_enter(struct vmx_gprs *gprs, int mode);
 
@@ -231,16 +240,15 @@ struct vmx_exit {
     int count;                  /* how many exits this test has seen before this one */
 };
 
-static inline u32 vmx_basic_reason(const struct vmx_exit *e) { return e->reason & VMX_EXIT_REASON_BASIC_MASK; }
-
 enum vmx_action {
     VMX_RESUME,                 /* VMRESUME L2 (the handler has set up whatever it needs) */
     VMX_STOP,                   /* end the test */
 };
 
 /*
- * One test of a table. Either `l1` (a plain L1 test: runs in VMX root with
- * no current VMCS, must leave none current) or `guest` + `exit_handler`:
+ * One test of a table. Either `l1` (plain L1 code: starts in VMX root
+ * operation with no current VMCS; the runner VMCLEARs whatever it leaves
+ * current) or `guest` + `exit_handler`:
  * the runner builds a fresh default VMCS for `guest`, calls `init` (may be
  * NULL) to adjust it, launches L2 and calls `exit_handler` after every exit
  * (and after a VMLAUNCH/VMRESUME that fails: e->status != VMX_OK) until it
@@ -264,20 +272,13 @@ void vmx_run_tests(const struct vmx_test *tests, size_t n);
 void vmx_vmcs_setup(void (*guest)(void));
 /* Launch (first time) or resume L2 and fill *e; returns e->status. */
 int vmx_run_l2(struct vmx_exit *e);
-/* The same with the instruction chosen by the caller (vmx_enter's mode). */
-enum vmx_enter_mode {
-    VMX_ENTER_LAUNCH = 0,
-    VMX_ENTER_RESUME = 1,
-    VMX_ENTER_LAUNCH_MOV_SS = 2,        /* VMLAUNCH right after MOV SS */
-};
+/* The same with the instruction chosen by the caller. */
 int vmx_run_l2_mode(struct vmx_exit *e, enum vmx_enter_mode mode);
 /* Skip the instruction that caused the exit (GUEST_RIP += instruction length). */
 void vmx_skip_instruction(struct vmx_exit *e);
 /* VMCLEAR the test VMCS (no current VMCS afterwards). */
 void vmx_vmcs_teardown(void);
-/* Tells the runner the test VMCS's launch state after a test VMCLEARed it itself. */
-void vmx_set_launched(bool launched);
-/* The test VMCS's physical address, and whether it has been launched. */
+/* The test VMCS's physical address. */
 u64 vmx_test_vmcs(void);
 
 /* Is this exit the VMCALL an L2 function makes when it returns? */
@@ -313,7 +314,6 @@ static inline u64 l2_vmcall(u64 code)
     return code;
 }
 
-static inline void l2_set_cr0(unsigned long v) { __asm__ __volatile__("mov %0, %%cr0" :: "r"(v) : "memory"); }
 static inline unsigned long read_cr3(void)
 {
     unsigned long v;

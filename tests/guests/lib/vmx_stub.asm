@@ -6,7 +6,9 @@
 ;   VMX_ENTER_LAUNCH_MOV_SS (2): VMLAUNCH right after MOV SS (blocking by
 ;   MOV SS, SDM 31.3 VMLAUNCH: VMfailValid 26).
 ;   Sets HOST_RSP/HOST_RIP of the current VMCS so that a VM exit lands in
-;   vmx_exit_stub on this call's stack. Returns 0 after a VM exit with L2's
+;   vmx_exit_stub on this call's stack, unless mode has VMX_ENTER_KEEP_HOST
+;   (4) or-ed in: then the caller guarantees that the current VMCS already
+;   holds them (the same call site, the same stack depth: a benchmark loop). Returns 0 after a VM exit with L2's
 ;   registers stored in *gprs, VMX_FAIL_INVALID (1) if the instruction
 ;   failed with CF = 1, VMX_FAIL_VALID (2) with ZF = 1.
 ;
@@ -19,6 +21,7 @@ VMX_FAIL_INVALID    equ 1
 VMX_FAIL_VALID      equ 2
 VMX_ENTER_RESUME    equ 1
 VMX_ENTER_LAUNCH_MOV_SS equ 2
+VMX_ENTER_KEEP_HOST equ 4
 VMX_L2_DONE         equ 0x600d          ; lib/vmx.h
 VMX_L2_RUNAWAY      equ 0xdead          ; lib/vmx.h
 L2_EVENT_RUNAWAY    equ 64              ; events before L2 gives up
@@ -53,10 +56,9 @@ global vmx_exit_stub
 global vmx_l2_return
 global l2_isr_table
 global l2_event
-global l2_mtf_guest
-global l2_mtf_guest_second
 global l2_state_guest
 global l2_state_guest_vmcall
+global l2_state_rbx_after
 
 section .text
 bits 64
@@ -69,12 +71,16 @@ vmx_enter:
     push r14
     push r15
     push rdi                            ; gprs: [HOST_RSP] in vmx_exit_stub
+    test esi, VMX_ENTER_KEEP_HOST
+    jnz .host_set
     mov eax, HOST_RSP_ENC
     vmwrite rax, rsp
     lea rdx, [rel vmx_exit_stub]
     mov eax, HOST_RIP_ENC
     vmwrite rax, rdx
-    mov r8d, esi                        ; mode, kept in the flags below
+.host_set:
+    mov r8d, esi
+    and r8d, ~VMX_ENTER_KEEP_HOST
     cmp r8d, VMX_ENTER_RESUME
     je .resume
     cmp r8d, VMX_ENTER_LAUNCH_MOV_SS
@@ -92,8 +98,8 @@ vmx_enter:
     mov ss, ax                          ; blocks events until after the next instruction
     vmlaunch
 .failed:
-    ; CF = 1: VMfailInvalid, ZF = 1: VMfailValid. Only RAX/RCX are touched
-    ; before the test, and MOV does not change the flags.
+    ; CF = 1: VMfailInvalid, else ZF = 1: VMfailValid (a VMLAUNCH or
+    ; VMRESUME that succeeds never gets here). MOV and CMOV keep the flags.
     mov eax, VMX_FAIL_VALID
     mov ecx, VMX_FAIL_INVALID
     cmovc eax, ecx
@@ -222,18 +228,10 @@ l2_isr_common:
 
 ; ---- L2 functions whose instruction addresses the tests must know ----
 
-; Monitor trap flag: the first instruction is a 1-byte NOP; an MTF exit
-; after it reports GUEST_RIP = l2_mtf_guest_second.
-l2_mtf_guest:
-    nop
-l2_mtf_guest_second:
-    nop
-    nop
-    ret
-
 ; Guest-state round trip: loads known values, then VMCALL at a known RIP
 ; with CF set (RFLAGS = 0x3) and RSP lowered by 64.
 ;   RAX = 0x5ca1ab1e (the VMCALL code), RBX..R15 = 0x1111_0000_0000_00NN.
+;   After the VMCALL, RBX (as L1 left it) is stored in l2_state_rbx_after.
 l2_state_guest:
     push rbx
     push rbp
@@ -260,6 +258,7 @@ l2_state_guest:
     stc
 l2_state_guest_vmcall:
     vmcall
+    mov [rel l2_state_rbx_after], rbx   ; what L1 left in RBX
     add rsp, 16
     pop r15
     pop r14
@@ -281,3 +280,4 @@ l2_isr_table:
 section .bss
 align 16
 l2_event:   resq 6
+l2_state_rbx_after: resq 1
