@@ -73,6 +73,7 @@ bool nested_guest_init(struct guest *g)
     if (!n->vmcs02 || !n->msr_bitmap02)
         return false;
     *(u32 *)phys_to_virt(n->vmcs02) = vmx_caps.revision;
+    memcpy(phys_to_virt(n->msr_bitmap02), phys_to_virt(msr_bitmap), PAGE_SIZE);
     if (vmclear(n->vmcs02) != VMX_OK)
         return false;
     g->nvmx = n;

@@ -38,21 +38,36 @@ static u64 v12(const struct vmcs12 *v, u32 field)
     return x;
 }
 
-/* L0's MSR bitmap OR L1's (a set bit exits). Without L1 MSR bitmaps
- * every MSR access is L1's, so every bit is set. */
+/* vmcs02's MSR bitmap: turtle's, where every MSR exits except the few
+ * turtle passes through (vmx/vmcs01.c); each of those exits too if L1's
+ * bitmap says so (or L1 uses no MSR bitmap). Only those bits can differ
+ * from turtle's, so only they are recomputed on each entry, not the page. */
+static bool l1_bit(struct guest *g, const struct vmcs12 *v, u32 offset, u32 msr)
+{
+    u32 bit = msr & 0x1fff;
+    u8 byte = 0xff;
+
+    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS))
+        return true;
+    guest_copy_from(g, &byte, v->msr_bitmap + offset + bit / 8, 1);
+    return byte & (1u << (bit % 8));
+}
+
 static void merge_msr_bitmap(struct guest *g, const struct vmcs12 *v)
 {
-    u64 *dst = phys_to_virt(g->nvmx->msr_bitmap02);
-    const u64 *l0 = phys_to_virt(msr_bitmap);
+    u8 *dst = phys_to_virt(g->nvmx->msr_bitmap02);
 
-    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) ||
-        v->msr_bitmap + PAGE_SIZE > g->mem_size) {
-        memset(dst, 0xff, PAGE_SIZE);
-        return;
+    for (u32 i = 0; i < vmx_passthrough_msr_count; i++) {
+        u32 msr = vmx_passthrough_msrs[i], bit = msr & 0x1fff;
+        u32 base = msr >= 0xc0000000 ? 1024 : 0;
+        for (u32 w = 0; w <= 2048; w += 2048) {
+            u8 *b = &dst[w + base + bit / 8];
+            if (l1_bit(g, v, w + base, msr))
+                *b |= (u8)(1u << (bit % 8));
+            else
+                *b &= (u8)~(1u << (bit % 8));
+        }
     }
-    const u64 *l1 = phys_to_virt(guest_gpa_to_hpa(g, v->msr_bitmap));
-    for (u32 i = 0; i < PAGE_SIZE / 8; i++)
-        dst[i] = l0[i] | l1[i];
 }
 
 /* CR0/CR4: the guest/host mask is L1's plus turtle's; the read shadow

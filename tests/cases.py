@@ -214,7 +214,7 @@ def demo_modules():
 
 
 def bench_pairs():
-    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1"},
+    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "boot": True},
             {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1"}]
 
 

@@ -30,11 +30,12 @@ u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 /* MSRs the guest reads and writes directly: the VMCS switches the
  * SYSENTER and FS/GS bases; turtle switches the syscall MSRs itself
  * (vmx/sched.c). Everything else exits (vmx/exit_msr.c). */
-static const u32 passthrough_msrs[] = {
+const u32 vmx_passthrough_msrs[] = {
     MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
     MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
     MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_TSC_AUX,
 };
+const u32 vmx_passthrough_msr_count = ARRAY_SIZE(vmx_passthrough_msrs);
 
 static void msr_bitmap_allow(u8 *bitmap, u32 msr)
 {
@@ -91,8 +92,8 @@ static bool vmcs01_controls_init(void)
     memset(phys_to_virt(msr_bitmap), 0xff, PAGE_SIZE);
     memset(phys_to_virt(io_bitmap_a), 0xff, PAGE_SIZE);     /* every port exits */
     memset(phys_to_virt(io_bitmap_b), 0xff, PAGE_SIZE);
-    for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-        msr_bitmap_allow(phys_to_virt(msr_bitmap), passthrough_msrs[i]);
+    for (u32 i = 0; i < ARRAY_SIZE(vmx_passthrough_msrs); i++)
+        msr_bitmap_allow(phys_to_virt(msr_bitmap), vmx_passthrough_msrs[i]);
     return true;
 }
 

@@ -29,6 +29,9 @@ const char *vmx_on(void);
 /* turtle's policy for every guest VMCS: controls, bitmaps (host-physical). */
 extern u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 extern u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
+/* The MSRs guests access without exits (everything else exits). */
+extern const u32 vmx_passthrough_msrs[];
+extern const u32 vmx_passthrough_msr_count;
 /* Writes turtle's host state into the current VMCS (vmcs01 and vmcs02). */
 void vmcs_write_host_state(void);
 bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s);
