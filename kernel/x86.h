@@ -127,6 +127,12 @@ static inline u64 read_rflags(void)
     return v;
 }
 
+/* A 48-bit canonical address: bits 63:47 all equal (SDM Vol. 1 3.3.7.1). */
+static inline bool is_canonical(u64 a)
+{
+    return ((s64)(a << 16) >> 16) == (s64)a;
+}
+
 static inline void invlpg(u64 va) { __asm__ __volatile__("invlpg (%0)" :: "r"(va) : "memory"); }
 static inline void cpu_relax(void) { __asm__ __volatile__("pause"); }
 static inline void cli(void) { __asm__ __volatile__("cli" ::: "memory"); }

@@ -7,6 +7,7 @@
  * read off turtle's console.
  */
 #include "kernel/printf.h"
+#include "kernel/x86.h"
 #include "nested/checks.h"
 #include "vmx/vmx.h"
 
@@ -37,11 +38,6 @@ static bool checks_verbose = true;
 #define EFER_RESERVED       (~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
 #define MSR_LIST_ALIGN      16
 #define GUEST_ACTIVITY_MAX  GUEST_ACTIVITY_HLT
-
-static bool canonical(u64 a)
-{
-    return ((s64)(a << 16) >> 16) == (s64)a;
-}
 
 static bool within_width(u64 pa)
 {
@@ -168,7 +164,7 @@ bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
         CC((v->host_cr4 & vmx_caps_cr4_fixed0()) != vmx_caps_cr4_fixed0()) ||
         CC(v->host_cr4 & ~nested_cr4_fixed1()) || CC(!within_width(v->host_cr3)))
         return false;
-    if (CC(!canonical(v->host_ia32_sysenter_esp)) || CC(!canonical(v->host_ia32_sysenter_eip)))
+    if (CC(!is_canonical(v->host_ia32_sysenter_esp)) || CC(!is_canonical(v->host_ia32_sysenter_eip)))
         return false;
     if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && CC(!pat_ok(v->host_ia32_pat)))
         return false;
@@ -188,10 +184,10 @@ bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
     if (CC(host64 != l1_long_mode))
         return false;
     if (host64) {
-        if (CC(!(v->host_cr4 & X86_CR4_PAE)) || CC(!canonical(v->host_rip)) ||
-            CC(!canonical(v->host_fs_base)) || CC(!canonical(v->host_gs_base)) ||
-            CC(!canonical(v->host_gdtr_base)) || CC(!canonical(v->host_idtr_base)) ||
-            CC(!canonical(v->host_tr_base)))
+        if (CC(!(v->host_cr4 & X86_CR4_PAE)) || CC(!is_canonical(v->host_rip)) ||
+            CC(!is_canonical(v->host_fs_base)) || CC(!is_canonical(v->host_gs_base)) ||
+            CC(!is_canonical(v->host_gdtr_base)) || CC(!is_canonical(v->host_idtr_base)) ||
+            CC(!is_canonical(v->host_tr_base)))
             return false;
     } else {
         if (CC(v->vm_entry_controls & VM_ENTRY_IA32E_MODE) || CC(v->host_rip >> 32) ||
@@ -236,12 +232,12 @@ static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted
     /* TR */
     if (CC(tr.sel & 4) || CC(tr.ar & AR_UNUSABLE) || CC(tr.ar & AR_S) || CC(!(tr.ar & AR_P)) ||
         CC(ia32e ? AR_TYPE(tr.ar) != 11 : (AR_TYPE(tr.ar) != 11 && AR_TYPE(tr.ar) != 3)) ||
-        CC(!limit_g_ok(&tr)) || CC(tr.ar & AR_RESERVED) || CC(!canonical(tr.base)))
+        CC(!limit_g_ok(&tr)) || CC(tr.ar & AR_RESERVED) || CC(!is_canonical(tr.base)))
         return false;
     /* LDTR */
     if (!(ldtr.ar & AR_UNUSABLE) &&
         (CC(ldtr.sel & 4) || CC(AR_TYPE(ldtr.ar) != 2) || CC(ldtr.ar & AR_S) || CC(!(ldtr.ar & AR_P)) ||
-         CC(!limit_g_ok(&ldtr)) || CC(ldtr.ar & AR_RESERVED) || CC(!canonical(ldtr.base))))
+         CC(!limit_g_ok(&ldtr)) || CC(ldtr.ar & AR_RESERVED) || CC(!is_canonical(ldtr.base))))
         return false;
     /* CS */
     if (CC(cs.ar & AR_UNUSABLE) || CC(!(cs.ar & AR_S)) || CC(!(cs.ar & AR_P)) ||
@@ -262,7 +258,7 @@ static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted
     /* DS ES FS GS */
     for (u32 i = 0; i < ARRAY_SIZE(data); i++) {
         const struct seg12 *s = &data[i];
-        if (i >= 2 ? CC(!canonical(s->base)) : CC(s->base >> 32))
+        if (i >= 2 ? CC(!is_canonical(s->base)) : CC(s->base >> 32))
             return false;
         if (s->ar & AR_UNUSABLE)
             continue;
@@ -292,7 +288,7 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
         return false;
     if ((v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) && CC(v->guest_dr7 >> 32))
         return false;
-    if (CC(!canonical(v->guest_sysenter_esp)) || CC(!canonical(v->guest_sysenter_eip)))
+    if (CC(!is_canonical(v->guest_sysenter_esp)) || CC(!is_canonical(v->guest_sysenter_eip)))
         return false;
     if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && CC(!pat_ok(v->guest_ia32_pat)))
         return false;
@@ -304,11 +300,11 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
     }
     if (!check_segments(v, ia32e, ug))
         return false;
-    if (CC(!canonical(v->guest_gdtr_base)) || CC(!canonical(v->guest_idtr_base)) ||
+    if (CC(!is_canonical(v->guest_gdtr_base)) || CC(!is_canonical(v->guest_idtr_base)) ||
         CC(v->guest_gdtr_limit >> 16) || CC(v->guest_idtr_limit >> 16))
         return false;
     bool cs_l = ia32e && (v->guest_cs_ar_bytes & AR_L);
-    if (CC(cs_l ? !canonical(v->guest_rip) : (v->guest_rip >> 32) != 0))
+    if (CC(cs_l ? !is_canonical(v->guest_rip) : (v->guest_rip >> 32) != 0))
         return false;
     u64 rf = v->guest_rflags;
     if (CC(rf & RFLAGS_RESERVED) || CC(!(rf & X86_RFLAGS_FIXED)))

@@ -7,6 +7,7 @@
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "kernel/x86.h"
 #include "nested/nested.h"
 #include "vmx/exit.h"
 #include "vmx/gva.h"
@@ -309,11 +310,6 @@ static void handle_invept(struct guest *g)
     }
     ept02_drop(g);              /* EPT02 is rebuilt from EPT12 on demand */
     nested_vmx_succeed();
-}
-
-static bool is_canonical(u64 a)
-{
-    return ((s64)(a << 16) >> 16) == (s64)a;
 }
 
 static void handle_invvpid(struct guest *g)

@@ -16,16 +16,11 @@ struct msr_entry {
 } __packed;
 _Static_assert(sizeof(struct msr_entry) == 16, "MSR-list entry (SDM Table 25-15)");
 
-static bool canonical(u64 a)
-{
-    return ((s64)(a << 16) >> 16) == (s64)a;
-}
-
 static bool write_msr(u32 index, u64 v)
 {
     switch (index) {
     case MSR_KERNEL_GS_BASE: case MSR_LSTAR: case MSR_CSTAR:
-        if (!canonical(v))
+        if (!is_canonical(v))
             return false;
         wrmsr(index, v);
         return true;
@@ -42,10 +37,10 @@ static bool write_msr(u32 index, u64 v)
         return true;
     case MSR_IA32_SYSENTER_ESP:
         vmcs_writel(GUEST_SYSENTER_ESP, v);
-        return canonical(v);
+        return is_canonical(v);
     case MSR_IA32_SYSENTER_EIP:
         vmcs_writel(GUEST_SYSENTER_EIP, v);
-        return canonical(v);
+        return is_canonical(v);
     default:
         return false;
     }

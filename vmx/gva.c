@@ -25,11 +25,6 @@
 #define VECTOR_SS           12
 #define SEG_SS              2
 
-static bool is_canonical(u64 a)
-{
-    return ((s64)(a << 16) >> 16) == (s64)a;
-}
-
 bool insn_operand_address(struct guest *g, u32 info, u64 disp, u32 len, u64 *gla)
 {
     u32 asize = INSN_INFO_ADDR_SIZE(info), seg = INSN_INFO_SEG(info);
