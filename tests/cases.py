@@ -94,6 +94,7 @@ def vmx_cases():
                                  (guest("cpuid_msr"), "name=cpuid"),
                                  (guest("uart_exit"), "name=uart mem=4M")],
                         expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT", finished("hello"),
+                                r"^\[uart\] rep outsb ok$",
                                 finished("cpuid"), finished("uart"),
                                 r"^\[cpuid\] SUMMARY: \d+ tests, 0 failures$",
                                 r"^turtle: guest 'cpuid': passed, exit status 0; \d+ exits \(.*cpuid \d+"]))

@@ -1,15 +1,77 @@
 /*
  * Port I/O: every port exits (I/O bitmaps all ones). COM1 is the guest's
  * virtual UART, port 0xf4 its debug-exit device; every other port reads as
- * all ones and drops writes, as an empty ISA bus does.
+ * all ones and drops writes, as an empty ISA bus does. String I/O
+ * (INS/OUTS, with or without REP) is emulated through the guest's own
+ * segmentation and paging (vmx/gva.c).
  */
 #include "vmx/exit.h"
+#include "vmx/gva.h"
 
 #define DEBUG_EXIT_PORT     0xf4
 #define IO_QUAL_SIZE(q)     (((q) & 7) + 1)         /* 1, 2 or 4 bytes */
 #define IO_QUAL_IN          BIT(3)
 #define IO_QUAL_STRING      BIT(4)
+#define IO_QUAL_REP         BIT(5)
 #define IO_QUAL_PORT(q)     ((u16)((q) >> 16))
+#define X86_RFLAGS_DF       BIT(10)
+#define STRING_IO_BATCH     256     /* elements per exit; REP resumes for the rest */
+
+/* One port access. False if it ended the guest (the debug-exit port). */
+static bool port_access(struct guest *g, u16 port, bool in, u32 size, u32 *val)
+{
+    if (vuart_io(g, port, in, size, val))
+        return true;
+    if (port == DEBUG_EXIT_PORT && !in) {
+        vuart_flush(g);
+        g->exit_status = *val;
+        guest_stop(g, *val != 0, "exit status %u", *val);
+        return false;
+    }
+    if (in)
+        *val = 0xffffffff;              /* open bus */
+    return true;
+}
+
+/* INS/OUTS (SDM 28.2.5: the linear address of the first element is in
+ * GUEST_LINEAR_ADDRESS; the address size is in the instruction info). */
+static void string_io(struct guest *g, u64 qual, u16 port, u32 size, bool in)
+{
+    u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+    u32 asize = INSN_INFO_ADDR_SIZE(info);
+    u64 amask = asize == 0 ? 0xffff : asize == 1 ? 0xffffffffULL : ~0ULL;
+    bool rep = qual & IO_QUAL_REP;
+    u64 count = rep ? g->regs.gpr[REG_RCX] & amask : 1;
+    s64 step = (vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_DF) ? -(s64)size : (s64)size;
+    u64 gla = vmcs_readl(GUEST_LINEAR_ADDRESS);
+    u32 reg = in ? REG_RDI : REG_RSI;
+    u64 done = 0, n = MIN(count, (u64)STRING_IO_BATCH);
+    bool ok = true;
+
+    for (; done < n && ok; done++, gla += (u64)step) {
+        u32 val = 0;
+        if (in) {
+            ok = port_access(g, port, true, size, &val) && guest_write_linear(g, gla, &val, size);
+        } else {
+            ok = guest_read_linear(g, gla, &val, size) && port_access(g, port, false, size, &val);
+        }
+        if (!ok && !g->stopped)
+            break;                      /* a fault was injected: this element did not happen */
+    }
+    if (g->stopped)
+        return;
+    u64 ptr = g->regs.gpr[reg];
+    g->regs.gpr[reg] = (ptr & ~amask) | ((ptr + (u64)step * done) & amask);
+    if (rep) {
+        u64 rcx = g->regs.gpr[REG_RCX];
+        g->regs.gpr[REG_RCX] = (rcx & ~amask) | ((rcx - done) & amask);
+    }
+    /* Finished (or never started): next instruction. Otherwise RIP stays
+     * and the REP instruction exits again for the rest, as after an
+     * interrupt on hardware; a fault leaves RIP for the handler. */
+    if (ok && (!rep || done == count))
+        skip_instruction();
+}
 
 void handle_io(struct guest *g, u64 qual)
 {
@@ -20,20 +82,11 @@ void handle_io(struct guest *g, u64 qual)
     u32 val = in ? 0 : (u32)g->regs.gpr[REG_RAX] & mask;
 
     if (qual & IO_QUAL_STRING) {
-        /* INS/OUTS would need the guest's segmentation and paging to
-         * emulate; none of turtle's devices needs them. */
-        guest_stop(g, true, "string I/O (INS/OUTS) to port %x is not emulated", port);
+        string_io(g, qual, port, size, in);
         return;
     }
-    if (!vuart_io(g, port, in, size, &val)) {
-        if (port == DEBUG_EXIT_PORT && !in) {
-            vuart_flush(g);
-            g->exit_status = val;
-            guest_stop(g, val != 0, "exit status %u", val);
-            return;
-        }
-        val = 0xffffffff;               /* open bus */
-    }
+    if (!port_access(g, port, in, size, &val))
+        return;
     if (in) {
         u64 rax = g->regs.gpr[REG_RAX];
         /* A 32-bit IN zero-extends into RAX; 8/16-bit ones merge. */

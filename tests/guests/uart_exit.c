@@ -25,7 +25,47 @@
 #define DIVISOR_9600    12      /* 115200 / 9600 */
 #define DIVISOR_115200  1
 
+#define OPEN_BUS_PORT   0x2f0   /* nothing decodes it on Bochs or turtle: reads all ones */
+
 static u8 rd(int reg) { return inb((u16)(COM1_PORT + reg)); }
+
+/* String I/O (INS/OUTS with REP): the register updates the SDM gives, the
+ * bytes written to memory, and (on the console) the line sent. */
+static void string_io_tests(void)
+{
+    /* Short enough for the 16-byte transmit FIFO of a real 16550. */
+    static const char line[] = "rep outsb ok\n";
+    static u8 buf[16];
+    u64 rsi = (u64)(uintptr_t)line, rcx = sizeof(line) - 1, rdi, cnt;
+
+    serial_drain();
+    __asm__ __volatile__("cld; rep outsb" : "+S"(rsi), "+c"(rcx) : "d"((u16)COM1_PORT) : "memory");
+    serial_drain();
+    report(rcx == 0 && rsi == (u64)(uintptr_t)line + sizeof(line) - 1,
+           "rep outsb to COM1 advances RSI by the count and clears RCX");
+
+    memset(buf, 0x11, sizeof(buf));
+    rdi = (u64)(uintptr_t)buf;
+    cnt = 8;
+    __asm__ __volatile__("cld; rep insb" : "+D"(rdi), "+c"(cnt) : "d"((u16)OPEN_BUS_PORT) : "memory");
+    bool all_ff = true;
+    for (int i = 0; i < 8; i++)
+        all_ff &= buf[i] == 0xff;
+    report(all_ff && buf[8] == 0x11 && cnt == 0 && rdi == (u64)(uintptr_t)buf + 8,
+           "rep insb from an open-bus port stores 0xff bytes and stops at the count");
+
+    rdi = (u64)(uintptr_t)&buf[15];
+    cnt = 1;
+    serial_drain();
+    __asm__ __volatile__("std; rep insb; cld" : "+D"(rdi), "+c"(cnt) : "d"((u16)(COM1_PORT + UART_LSR)) : "memory");
+    report((buf[15] & UART_LSR_EMPTY) == UART_LSR_EMPTY && rdi == (u64)(uintptr_t)&buf[14],
+           "insb with DF=1 reads LSR and moves RDI down");
+
+    rcx = 0;
+    rsi = (u64)(uintptr_t)line;
+    __asm__ __volatile__("cld; rep outsb" : "+S"(rsi), "+c"(rcx) : "d"((u16)COM1_PORT) : "memory");
+    report(rsi == (u64)(uintptr_t)line, "rep outsb with RCX=0 does nothing");
+}
 static void wr(int reg, u8 v) { outb((u16)(COM1_PORT + reg), v); }
 
 void guest_main(const struct boot_params *bp)
@@ -64,6 +104,7 @@ void guest_main(const struct boot_params *bp)
     u8 lsr = rd(UART_LSR);
     report((lsr & UART_LSR_EMPTY) == UART_LSR_EMPTY, "uart LSR has THRE and TEMT set");
 
+    string_io_tests();
     for (int i = 1; i <= 3; i++)
         printf("uart_exit: line %d\n", i);
     printf("uart_exit: exiting with status %lu\n", (unsigned long)status);
