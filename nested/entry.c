@@ -3,6 +3,7 @@
  * vmcs12 first; then vmcs02 is built, vmcs12's VM-entry MSR-load list is
  * applied, and the vCPU switches to vmcs02: the next vmx_enter() runs L2.
  */
+#include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "nested/checks.h"
 #include "nested/msr_list.h"
@@ -18,13 +19,13 @@
  * resumes from vmcs12's host state. */
 static void entry_failure(struct guest *g, u32 reason, u64 qual)
 {
-    struct vmcs12 *v = g->nvmx->vmcs12;
+    struct vmcs12 *v = &g->nvmx->cached12;
 
     v->vm_exit_reason = reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
     v->exit_qualification = qual;
     v->vm_exit_intr_info = 0;
     v->idt_vectoring_info_field = 0;
-    load_vmcs12_host_state(g, v);
+    load_vmcs12_host_state(g);
 }
 
 /* Switches the vCPU between vmcs01 and vmcs02 (the scheduler runs
@@ -55,13 +56,16 @@ void nested_switch_to_l1(struct guest *g)
 void nested_vmx_run(struct guest *g, bool launch)
 {
     struct nested_vmx *n = g->nvmx;
-    struct vmcs12 *v = n->vmcs12;
+    struct vmcs12 *v = &n->cached12;
     u64 qual;
 
     if (n->current_vmptr == VMPTR_NONE) {
         nested_vmx_fail_invalid();
         return;
     }
+    /* Everything below works on one copy, checked once (no second read
+     * of L1 memory can see other values). */
+    memcpy(v, n->vmcs12, sizeof(*v));
     if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
         nested_vmx_fail(g, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
         return;
@@ -111,8 +115,10 @@ void nested_vmx_run(struct guest *g, bool launch)
         entry_failure(g, EXIT_REASON_MSR_LOAD_FAIL, failed);
         return;
     }
-    if (launch)
+    if (launch) {
         v->launch_state = LAUNCH_STATE_LAUNCHED;
+        n->vmcs12->launch_state = LAUNCH_STATE_LAUNCHED;
+    }
     n->l2_l1_timer_deadline = 0;
     if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
         n->l2_l1_timer_deadline = rdtsc() + ((u64)v->vmx_preemption_timer_value << vmx_caps.preemption_timer_rate) + 1;

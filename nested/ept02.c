@@ -79,7 +79,7 @@ static bool misconfigured(u64 e, int level, bool leaf)
 enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12)
 {
     struct nested_vmx *n = g->nvmx;
-    u64 table = n->vmcs12->ept_pointer & EPT12_ADDR, perms = 7, e = 0;
+    u64 table = n->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
     u64 access = hw_qual & EPT_QUAL_ACCESS;
 
     *qual12 = access | (hw_qual & EPT_QUAL_KEEP);

@@ -6,6 +6,7 @@
  * vmcs12 and resumes L1 at vmcs12's host RIP; if not, turtle handles it as
  * it would for L1 itself, on vmcs02.
  */
+#include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "nested/checks.h"
 #include "nested/msr_list.h"
@@ -154,13 +155,15 @@ static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reas
 }
 
 /* SDM 28.5: loading host state, from vmcs12 into vmcs01's guest state. */
-void load_vmcs12_host_state(struct guest *g, struct vmcs12 *v)
+void load_vmcs12_host_state(struct guest *g)
 {
+    struct vmcs12 *v = &g->nvmx->cached12;
     bool host64 = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
     u64 efer = vmcs_read64(GUEST_IA32_EFER);
 
     if (g->nvmx->in_l2)
         nested_switch_to_l1(g);
+    memcpy(g->nvmx->vmcs12, v, sizeof(*v));
     vmcs_writel(CR0_READ_SHADOW, v->host_cr0);
     vmcs_writel(GUEST_CR0, guest_real_cr0(v->host_cr0));
     vmcs_writel(CR4_READ_SHADOW, v->host_cr4);
@@ -220,22 +223,21 @@ void load_vmcs12_host_state(struct guest *g, struct vmcs12 *v)
 
     if (msr_list_load(g, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
-        v->abort = 4;
+        g->nvmx->vmcs12->abort = 4;
         guest_stop(g, true, "VMX abort: VM-exit MSR-load list entry failed");
     }
 }
 
-void nested_vmx_vmexit(struct guest *g, u32 reason, u64 qual, bool from_hw)
+void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
 {
     struct nested_vmx *n = g->nvmx;
-    struct vmcs12 *v = n->vmcs12;
+    struct vmcs12 *v = &n->cached12;
 
     n->reflected++;
     sync_vmcs02_to_vmcs12(g, v);
-    if (from_hw)
-        copy_exit_info(v);
-    else
-        v->exit_qualification = qual;
+    copy_exit_info(v);
+    if (qual)
+        v->exit_qualification = *qual;
     v->vm_exit_reason = reason;
     if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) &&
         (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)) {
@@ -243,12 +245,12 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, u64 qual, bool from_hw)
         v->vmx_preemption_timer_value = now >= d ? 0 : (u32)((d - now) >> vmx_caps.preemption_timer_rate);
     }
     if (!msr_list_store(g, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
-        load_vmcs12_host_state(g, v);
         v->abort = 1;
+        load_vmcs12_host_state(g);
         guest_stop(g, true, "VMX abort: VM-exit MSR-store list entry failed");
         return;
     }
-    load_vmcs12_host_state(g, v);
+    load_vmcs12_host_state(g);
 }
 
 /* An L2 exit that L1 did not ask for, handled as turtle handles it for L1
@@ -285,23 +287,22 @@ void nested_l2_exit(struct guest *g)
          * report it to L1 as the failed entry it is. */
         kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", g->name, reason);
         vmcs_dump();
-        nested_switch_to_l1(g);
-        n->vmcs12->vm_exit_reason = full;
-        n->vmcs12->exit_qualification = qual;
-        load_vmcs12_host_state(g, n->vmcs12);
+        n->cached12.vm_exit_reason = full;
+        n->cached12.exit_qualification = qual;
+        load_vmcs12_host_state(g);
         return;
     }
     switch (reason) {
     case EXIT_REASON_PREEMPTION_TIMER:
         if (n->l2_l1_timer_deadline && rdtsc() >= n->l2_l1_timer_deadline) {
-            nested_vmx_vmexit(g, reason, 0, true);
+            nested_vmx_vmexit(g, reason, NULL);
         } else {
             requeue_vectoring_event();
             g->yield = true;            /* turtle's slice */
         }
         return;
     case EXIT_REASON_EPT_VIOLATION:
-        if (!(nested_proc2(n->vmcs12) & SECONDARY_EXEC_ENABLE_EPT)) {
+        if (!(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
             handle_ept_violation(g, qual);      /* L2 physical = L1 physical */
             return;
         }
@@ -310,13 +311,12 @@ void nested_l2_exit(struct guest *g)
             requeue_vectoring_event();  /* the event the fault interrupted */
             return;
         case EPT02_MISCONFIG:
-            nested_vmx_vmexit(g, EXIT_REASON_EPT_MISCONFIG, 0, true);
-            n->vmcs12->exit_qualification = 0;
+            qual12 = 0;
+            nested_vmx_vmexit(g, EXIT_REASON_EPT_MISCONFIG, &qual12);
             return;
         case EPT02_VIOLATION:
         case EPT02_OUTSIDE_L1:
-            nested_vmx_vmexit(g, EXIT_REASON_EPT_VIOLATION, 0, true);
-            n->vmcs12->exit_qualification = qual12;
+            nested_vmx_vmexit(g, EXIT_REASON_EPT_VIOLATION, &qual12);
             return;
         }
         return;
@@ -328,8 +328,8 @@ void nested_l2_exit(struct guest *g)
     default:
         break;
     }
-    if (nested_exit_wanted(g, n->vmcs12, reason, qual)) {
-        nested_vmx_vmexit(g, reason, qual, true);
+    if (nested_exit_wanted(g, &n->cached12, reason, qual)) {
+        nested_vmx_vmexit(g, reason, NULL);
     } else {
         requeue_vectoring_event();
         l0_handles(g, reason, qual);

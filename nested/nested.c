@@ -35,7 +35,7 @@ static bool in_vmx_operation(struct guest *g)
 /* While L2 runs, the CR0/CR4 bits L1 owns keep vmcs12's value in the CPU. */
 static u64 cr_real(struct guest *g, u32 cr, u64 v)
 {
-    const struct vmcs12 *v12 = g->nvmx->vmcs12;
+    const struct vmcs12 *v12 = &g->nvmx->cached12;
 
     if (!g->nvmx->in_l2)
         return v;

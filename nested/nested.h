@@ -19,6 +19,10 @@ struct nested_vmx {
     u64 vmxon_ptr;              /* L1-physical */
     u64 current_vmptr;          /* L1-physical address of the current vmcs12, or VMPTR_NONE */
     struct vmcs12 *vmcs12;      /* that vmcs12, through turtle's direct map of L1 RAM */
+    /* While L2 runs, the vmcs12 that passed the entry checks. L1 memory
+     * (which L2 may be able to write) is not read again until the exit,
+     * which writes this copy back (KVM's cached_vmcs12). */
+    struct vmcs12 cached12;
 
     bool in_l2;                 /* L2 is the context on this vCPU */
     u64 vmcs01;                 /* host-physical; g->vmcs while L1 runs */
@@ -56,11 +60,12 @@ void nested_vmx_run(struct guest *g, bool launch);
 
 /* nested/exit.c: an exit while L2 runs; reflect it to L1 or handle it. */
 void nested_l2_exit(struct guest *g);
-/* Emulated VM exit to L1 (reason and qualification already in vmcs12, or
- * taken from vmcs02 when from_hw). */
-void nested_vmx_vmexit(struct guest *g, u32 reason, u64 qual, bool from_hw);
-/* Loads vmcs12's host state into vmcs01 (VM exit and failed VM entry). */
-void load_vmcs12_host_state(struct guest *g, struct vmcs12 *v12);
+/* Emulated VM exit to L1: the exit information comes from vmcs02, with
+ * the reason given and the qualification replaced when qual is not NULL. */
+void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual);
+/* Publishes cached12 to L1 memory and loads its host state into vmcs01
+ * (VM exit and failed VM entry). */
+void load_vmcs12_host_state(struct guest *g);
 
 void nested_switch_to_l1(struct guest *g);
 
