@@ -65,6 +65,7 @@ void nested_vmx_run(struct guest *g, bool launch)
     }
     /* Everything below works on one copy, checked once (no second read
      * of L1 memory can see other values). */
+    shadow_sync_from_shadow(g);
     memcpy(v, n->vmcs12, sizeof(*v));
     if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
         nested_vmx_fail(g, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);

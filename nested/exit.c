@@ -220,6 +220,7 @@ void load_vmcs12_host_state(struct guest *g)
     vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
     guest_update_paging_mode(g);
+    shadow_sync_to_shadow(g);           /* L1 reads the exit through its shadow VMCS */
 
     if (msr_list_load(g, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */

@@ -43,6 +43,7 @@ void nested_vmx_fail(struct guest *g, u32 error)
         return;
     }
     g->nvmx->vmcs12->vm_instruction_error = error;
+    shadow_write_field(g, VM_INSTRUCTION_ERROR, error);
     set_arith_flags(X86_RFLAGS_ZF);
 }
 
@@ -135,6 +136,8 @@ static void handle_vmxoff(struct guest *g)
 {
     struct nested_vmx *n = g->nvmx;
 
+    shadow_sync_from_shadow(g);
+    shadow_off(g);
     n->vmxon = false;
     n->current_vmptr = VMPTR_NONE;
     n->vmcs12 = NULL;
@@ -156,6 +159,10 @@ static void handle_vmclear(struct guest *g)
     if (ptr == n->vmxon_ptr) {
         nested_vmx_fail(g, VMXERR_VMCLEAR_VMXON_POINTER);
         return;
+    }
+    if (ptr == n->current_vmptr) {
+        shadow_sync_from_shadow(g);
+        shadow_off(g);
     }
     /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
     u32 clear = 0;
@@ -190,8 +197,10 @@ static void handle_vmptrld(struct guest *g)
         nested_vmx_fail(g, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
     }
+    shadow_sync_from_shadow(g);         /* the previous vmcs12, if any */
     n->current_vmptr = ptr;
     n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(g, ptr));
+    shadow_sync_to_shadow(g);
     nested_vmx_succeed();
 }
 
@@ -275,6 +284,8 @@ static void handle_vmwrite(struct guest *g)
         return;
     }
     vmcs12_write(n->vmcs12, field, v);
+    vmcs12_read(n->vmcs12, field, &v);  /* as truncated to the field's width */
+    shadow_write_field(g, field, v);
     nested_vmx_succeed();
 }
 

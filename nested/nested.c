@@ -4,6 +4,7 @@
  */
 #include "kernel/mm.h"
 #include "nested/nested.h"
+#include "nested/vmcs02.h"
 #include "vmx/caps.h"
 #include "vmx/exit.h"
 #include "vmx/vmx.h"
@@ -49,6 +50,8 @@ void nested_init(void)
     nested_cr_real_hook = cr_real;
     nested_in_vmx_operation_hook = in_vmx_operation;
     nested_caps_init();
+    shadow_init();
+    vmcs02_init();
     nested_vmx_instruction_hook = nested_vmx_instruction;
     nested_vmx_msr_read_hook = nested_vmx_msr_read;
     nested_in_l2_hook = in_l2;
@@ -77,7 +80,7 @@ bool nested_guest_init(struct guest *g)
     if (vmclear(n->vmcs02) != VMX_OK)
         return false;
     g->nvmx = n;
-    return true;
+    return shadow_guest_init(g);
 }
 
 void nested_guest_free(struct guest *g)
@@ -90,6 +93,10 @@ void nested_guest_free(struct guest *g)
     vmclear(n->vmcs02);
     free_pages(n->vmcs02, 1);
     free_pages(n->msr_bitmap02, 1);
+    if (n->shadow_vmcs) {
+        vmclear(n->shadow_vmcs);
+        free_pages(n->shadow_vmcs, 1);
+    }
     g->nvmx = NULL;
     free_pages(virt_to_phys_direct(n), 1);
 }

@@ -29,6 +29,7 @@ struct nested_vmx {
     bool vmcs01_launched;
     u64 vmcs02;                 /* host-physical; g->vmcs while L2 runs */
     bool vmcs02_launched;
+    bool vmcs02_host_written;
     u16 vpid02;
 
     u64 ept02_root;             /* shadow of EPT12 (0: none built) */
@@ -36,6 +37,8 @@ struct nested_vmx {
     u64 l2_l1_timer_deadline;   /* L1's preemption timer for L2, in TSC (0: off) */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
+    u64 shadow_vmcs;            /* hardware shadow VMCS for L1 (0: no shadowing) */
+    bool shadow_active;         /* vmcs01 links it and uses the VMREAD/VMWRITE bitmaps */
     u64 l2_exits;               /* exits taken while in L2 */
     u64 reflected;              /* of those, reflected to L1 */
 };
@@ -68,6 +71,15 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual);
 void load_vmcs12_host_state(struct guest *g);
 
 void nested_switch_to_l1(struct guest *g);
+
+/* nested/shadow.c: VMCS shadowing (all run with vmcs01 current). */
+void shadow_init(void);
+bool shadow_guest_init(struct guest *g);
+bool shadow_active(const struct guest *g);
+void shadow_sync_to_shadow(struct guest *g);
+void shadow_sync_from_shadow(struct guest *g);
+void shadow_off(struct guest *g);
+void shadow_write_field(struct guest *g, u32 field, u64 value);
 
 /* nested/ept02.c */
 /* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as

@@ -31,6 +31,21 @@ static const u32 guest_fields[] = {
 
 static const u32 pdptr_fields[] = { GUEST_PDPTR0, GUEST_PDPTR1, GUEST_PDPTR2, GUEST_PDPTR3 };
 
+/* guest_fields resolved to vmcs12 offsets and widths once, so the copies
+ * on every nested entry and exit move bytes rather than look fields up. */
+static struct {
+    u16 offset;
+    u16 width;
+} guest_slots[ARRAY_SIZE(guest_fields)];
+
+void vmcs02_init(void)
+{
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
+        guest_slots[i].offset = (u16)vmcs12_field_offset(guest_fields[i]);
+        guest_slots[i].width = (u16)vmcs12_field_width(guest_fields[i]);
+    }
+}
+
 static u64 v12(const struct vmcs12 *v, u32 field)
 {
     u64 x = 0;
@@ -42,27 +57,29 @@ static u64 v12(const struct vmcs12 *v, u32 field)
  * turtle passes through (vmx/vmcs01.c); each of those exits too if L1's
  * bitmap says so (or L1 uses no MSR bitmap). Only those bits can differ
  * from turtle's, so only they are recomputed on each entry, not the page. */
-static bool l1_bit(struct guest *g, const struct vmcs12 *v, u32 offset, u32 msr)
+static bool l1_bit(const u8 *l1_bitmap, u32 offset, u32 msr)
 {
     u32 bit = msr & 0x1fff;
-    u8 byte = 0xff;
-
-    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS))
-        return true;
-    guest_copy_from(g, &byte, v->msr_bitmap + offset + bit / 8, 1);
-    return byte & (1u << (bit % 8));
+    return !l1_bitmap || (l1_bitmap[offset + bit / 8] & (1u << (bit % 8)));
 }
 
 static void merge_msr_bitmap(struct guest *g, const struct vmcs12 *v)
 {
     u8 *dst = phys_to_virt(g->nvmx->msr_bitmap02);
+    const u8 *l1 = NULL;                /* NULL: every MSR exits to L1 */
+
+    /* The checks made the address page aligned; outside L1 RAM it reads
+     * as all ones, i.e. NULL. */
+    if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) &&
+        v->msr_bitmap < g->mem_size)
+        l1 = phys_to_virt(guest_gpa_to_hpa(g, v->msr_bitmap));
 
     for (u32 i = 0; i < vmx_passthrough_msr_count; i++) {
         u32 msr = vmx_passthrough_msrs[i], bit = msr & 0x1fff;
         u32 base = msr >= 0xc0000000 ? 1024 : 0;
         for (u32 w = 0; w <= 2048; w += 2048) {
             u8 *b = &dst[w + base + bit / 8];
-            if (l1_bit(g, v, w + base, msr))
+            if (l1_bit(l1, w + base, msr))
                 *b |= (u8)(1u << (bit % 8));
             else
                 *b &= (u8)~(1u << (bit % 8));
@@ -91,9 +108,16 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
     bool ept12 = proc2_12 & SECONDARY_EXEC_ENABLE_EPT;
     bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
 
-    vmcs_write_host_state();
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-        __vmcs_write(guest_fields[i], v12(v, guest_fields[i]));
+    /* turtle's host state never changes: written once per vmcs02. */
+    if (!n->vmcs02_host_written) {
+        vmcs_write_host_state();
+        n->vmcs02_host_written = true;
+    }
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
+        u64 x = 0;
+        memcpy(&x, (const u8 *)v + guest_slots[i].offset, guest_slots[i].width);
+        __vmcs_write(guest_fields[i], x);
+    }
     prepare_crs(v);
     vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 
@@ -170,8 +194,10 @@ void sync_vmcs02_to_vmcs12(struct guest *g, struct vmcs12 *v)
     u32 proc2_12 = nested_proc2(v);
 
     (void)g;
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-        vmcs12_write(v, guest_fields[i], __vmcs_read(guest_fields[i]));
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
+        u64 x = __vmcs_read(guest_fields[i]);
+        memcpy((u8 *)v + guest_slots[i].offset, &x, guest_slots[i].width);
+    }
     v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
     v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_cr4_owned,

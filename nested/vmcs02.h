@@ -10,6 +10,7 @@ struct l1_state {
     u64 efer, pat, dr7, debugctl;
 };
 
+void vmcs02_init(void);
 /* With vmcs02 current. */
 void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_state *l1);
 void sync_vmcs02_to_vmcs12(struct guest *g, struct vmcs12 *v);

@@ -6,6 +6,10 @@
 #   ELF64 guests       NAME.elf = the X.elf64 variant: no multiboot header,
 #                      e_entry = _start64 (turtle only)
 #   the mb1 guest      a 32-bit ELF with a multiboot1 header (lib32 objects)
+#   GUESTS_VMX32       32-bit multiboot1 guests like mb1 that run VMX code:
+#                      NAME.elf links NAME_PARTS32 (NAME.c, NAME_*.asm) and
+#                      the lib32 objects, with the repository root on the
+#                      include path for vmx/vmcs_fields.h and vmx/vmx_arch.h
 # GUESTS_ALSO_ELF64 also get NAME.elf64.elf: the same test built for the
 # 64-bit entry, so the whole suite can run through either protocol.
 # GUESTS_VMX are multiboot2 guests that are small hypervisors themselves:
@@ -25,6 +29,8 @@ GUESTS_VMX        := vmx_suite vmx_bench
 vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_events \
                      vmx_suite_ept
 vmx_bench_PARTS   := vmx_bench
+GUESTS_VMX32      := vmx32
+vmx32_PARTS32     := vmx32 vmx32_asm
 
 GUEST_CFLAGS   := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
                   -mno-mmx -mno-sse -mno-sse2 -fno-stack-protector -fno-common \
@@ -48,7 +54,7 @@ GUEST_LIBVMX_OBJS := $(GUEST_BUILD)/libvmx/vmx.o $(GUEST_BUILD)/libvmx/vmx_stub.
 
 GUEST_IMAGES := $(GUESTS_MB2:%=$(GUEST_BUILD)/%.elf) $(GUESTS_ELF64:%=$(GUEST_BUILD)/%.elf) \
                 $(GUESTS_MB1:%=$(GUEST_BUILD)/%.elf) $(GUESTS_ALSO_ELF64:%=$(GUEST_BUILD)/%.elf64.elf) \
-                $(GUESTS_VMX:%=$(GUEST_BUILD)/%.elf)
+                $(GUESTS_VMX:%=$(GUEST_BUILD)/%.elf) $(GUESTS_VMX32:%=$(GUEST_BUILD)/%.elf)
 
 guests: $(GUEST_IMAGES)
 
@@ -88,6 +94,14 @@ $(GUEST_BUILD)/obj32/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS32) -c $< -o $@
 
+$(GUEST_BUILD)/obj32vmx/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS32) -I. -c $< -o $@
+
+$(GUEST_BUILD)/obj32vmx/%.o: $(GUEST_DIR)/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf32 $(GUEST_NASMFLAGS) $< -o $@
+
 # $(call guest_link,OUT,ENTRY,OBJS): one 64-bit guest image.
 define guest_link
 $(1): $(3) $(GUEST_LIB64_OBJS) $(GUEST_LD64)
@@ -105,5 +119,13 @@ $(foreach g,$(GUESTS_VMX),$(eval $(call guest_link,$(GUEST_BUILD)/$(g).elf,_star
 
 $(GUESTS_MB1:%=$(GUEST_BUILD)/%.elf): $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/obj32/%.o $(GUEST_LIB32_OBJS) $(GUEST_LD32)
 	$(LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_LD32) -o $@ $< $(GUEST_LIB32_OBJS)
+
+# $(call guest_link32,NAME): one 32-bit VMX guest image.
+define guest_link32
+$(GUEST_BUILD)/$(1).elf: $($(1)_PARTS32:%=$(GUEST_BUILD)/obj32vmx/%.o) $(GUEST_LIB32_OBJS) $(GUEST_LD32)
+	$$(LD) -m elf_i386 $$(GUEST_LDFLAGS) -T $(GUEST_LD32) -o $$@ $($(1)_PARTS32:%=$(GUEST_BUILD)/obj32vmx/%.o) \
+	    $(GUEST_LIB32_OBJS)
+endef
+$(foreach g,$(GUESTS_VMX32),$(eval $(call guest_link32,$(g))))
 
 -include $(wildcard $(GUEST_BUILD)/*/*.d)

@@ -1,0 +1,181 @@
+/*
+ * Hardware VMCS shadowing for L1 (SDM 25.10, 26.10): L1's VMREAD/VMWRITE
+ * of the hot fields go to a shadow VMCS without an exit, so a reflected L2
+ * exit costs two L0 exits (the exit and L1's VMRESUME) instead of one per
+ * field L1 touches. vmcs12 in L1 memory stays the state of record: the
+ * shadow is filled from it when L1 makes a vmcs12 current and after every
+ * emulated exit, and copied back before turtle reads vmcs12 (VMLAUNCH,
+ * VMRESUME, VMCLEAR, VMPTRLD of another, VMXOFF).
+ *
+ * Only 16-bit, 32-bit and natural-width fields are shadowed: a 64-bit
+ * field's _HIGH half would otherwise exit and read a stale vmcs12.
+ */
+#include "kernel/mm.h"
+#include "nested/nested.h"
+#include "vmx/caps.h"
+#include "vmx/vmx.h"
+
+/* Fields L1 reads and writes through the shadow. */
+static const u32 shadow_rw[] = {
+    GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
+    VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INSTRUCTION_LEN, VM_ENTRY_EXCEPTION_ERROR_CODE,
+    CPU_BASED_VM_EXEC_CONTROL, EXCEPTION_BITMAP, GUEST_CR0, GUEST_CR3, GUEST_CR4,
+    CR0_READ_SHADOW, CR4_READ_SHADOW, GUEST_CS_SELECTOR, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES,
+    GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_ES_BASE, GUEST_FS_BASE, GUEST_GS_BASE,
+    VMX_PREEMPTION_TIMER_VALUE, HOST_RSP,
+};
+/* Exit information: L1 reads it without exits; its writes still exit. */
+static const u32 shadow_ro[] = {
+    VM_EXIT_REASON, EXIT_QUALIFICATION, VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO,
+    VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO_FIELD,
+    IDT_VECTORING_ERROR_CODE, GUEST_LINEAR_ADDRESS, VM_INSTRUCTION_ERROR,
+};
+
+#define N_RW    ARRAY_SIZE(shadow_rw)
+#define N_ALL   (ARRAY_SIZE(shadow_rw) + ARRAY_SIZE(shadow_ro))
+
+/* Where each shadowed field sits in vmcs12, resolved once: the copies on
+ * the exit path then move bytes instead of looking fields up. */
+static struct {
+    u32 field;
+    u16 offset;
+    u16 width;
+} slots[N_ALL];
+
+static u64 vmread_bitmap, vmwrite_bitmap;
+static bool shadowing;
+
+static void clear_bit(u64 page, u32 field)
+{
+    u8 *b = phys_to_virt(page);
+    b[(field & 0x7fff) / 8] &= (u8)~(1u << (field % 8));
+}
+
+void shadow_init(void)
+{
+    /* turtle writes exit information into the shadow: that needs
+     * "VMWRITE to any supported field" (IA32_VMX_MISC[29]). */
+    if (!(vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_SHADOW_VMCS) ||
+        !(vmx_caps.misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS))
+        return;
+    vmread_bitmap = alloc_page();
+    vmwrite_bitmap = alloc_page();
+    if (!vmread_bitmap || !vmwrite_bitmap)
+        return;
+    memset(phys_to_virt(vmread_bitmap), 0xff, PAGE_SIZE);
+    memset(phys_to_virt(vmwrite_bitmap), 0xff, PAGE_SIZE);
+    for (u32 i = 0; i < ARRAY_SIZE(shadow_rw); i++) {
+        clear_bit(vmread_bitmap, shadow_rw[i]);
+        clear_bit(vmwrite_bitmap, shadow_rw[i]);
+    }
+    for (u32 i = 0; i < ARRAY_SIZE(shadow_ro); i++)
+        clear_bit(vmread_bitmap, shadow_ro[i]);
+    for (u32 i = 0; i < N_ALL; i++) {
+        u32 f = i < N_RW ? shadow_rw[i] : shadow_ro[i - N_RW];
+        slots[i].field = f;
+        slots[i].offset = (u16)vmcs12_field_offset(f);
+        slots[i].width = (u16)vmcs12_field_width(f);
+    }
+    shadowing = true;
+}
+
+bool shadow_guest_init(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!shadowing)
+        return true;
+    n->shadow_vmcs = alloc_page();
+    if (!n->shadow_vmcs)
+        return false;
+    *(u32 *)phys_to_virt(n->shadow_vmcs) = vmx_caps.revision | BIT(31);   /* shadow-VMCS indicator */
+    return vmclear(n->shadow_vmcs) == VMX_OK;
+}
+
+/* Runs with vmcs01 current and leaves it current. */
+static void copy(struct guest *g, bool to_shadow)
+{
+    struct nested_vmx *n = g->nvmx;
+    u8 *v12 = (u8 *)n->vmcs12;
+
+    if (vmptrld(n->shadow_vmcs) != VMX_OK) {
+        guest_stop(g, true, "VMPTRLD of the shadow VMCS failed (turtle bug)");
+        return;
+    }
+    for (u32 i = 0; i < (to_shadow ? N_ALL : N_RW); i++) {
+        u64 v = 0;
+        if (to_shadow) {
+            memcpy(&v, v12 + slots[i].offset, slots[i].width);
+            __vmcs_write(slots[i].field, v);
+        } else {
+            v = __vmcs_read(slots[i].field);
+            memcpy(v12 + slots[i].offset, &v, slots[i].width);
+        }
+    }
+    if (vmptrld(n->vmcs01) != VMX_OK)
+        guest_stop(g, true, "VMPTRLD of vmcs01 failed (turtle bug)");
+}
+
+/* After turtle changed one vmcs12 field on L1's behalf (an emulated
+ * VMWRITE, a VMfail's error number): the same value into the shadow, if
+ * the field is shadowed. Other shadowed fields keep what L1 wrote. */
+void shadow_write_field(struct guest *g, u32 field, u64 value)
+{
+    struct nested_vmx *n = g->nvmx;
+    bool shadowed = false;
+
+    if (!n->shadow_active)
+        return;
+    for (u32 i = 0; i < N_ALL; i++)
+        shadowed |= slots[i].field == field;
+    if (!shadowed)
+        return;
+    if (vmptrld(n->shadow_vmcs) != VMX_OK) {
+        guest_stop(g, true, "VMPTRLD of the shadow VMCS failed (turtle bug)");
+        return;
+    }
+    __vmcs_write(field, value);
+    if (vmptrld(n->vmcs01) != VMX_OK)
+        guest_stop(g, true, "VMPTRLD of vmcs01 failed (turtle bug)");
+}
+
+bool shadow_active(const struct guest *g)
+{
+    return g->nvmx->shadow_active;
+}
+
+/* vmcs12 → shadow; turns shadowing on in vmcs01 (L1 has a current VMCS). */
+void shadow_sync_to_shadow(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!n->shadow_vmcs || n->current_vmptr == VMPTR_NONE)
+        return;
+    copy(g, true);
+    if (!n->shadow_active) {
+        vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_SHADOW_VMCS);
+        vmcs_write64(VMCS_LINK_POINTER, n->shadow_vmcs);
+        vmcs_write64(VMREAD_BITMAP, vmread_bitmap);
+        vmcs_write64(VMWRITE_BITMAP, vmwrite_bitmap);
+        n->shadow_active = true;
+    }
+}
+
+/* shadow → vmcs12, so turtle reads what L1 wrote. */
+void shadow_sync_from_shadow(struct guest *g)
+{
+    if (g->nvmx->shadow_active)
+        copy(g, false);
+}
+
+/* L1 no longer has a current VMCS (VMCLEAR of it, VMXOFF). */
+void shadow_off(struct guest *g)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!n->shadow_active)
+        return;
+    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & ~SECONDARY_EXEC_SHADOW_VMCS);
+    vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+    n->shadow_active = false;
+}
