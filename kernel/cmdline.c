@@ -172,8 +172,8 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
             } else {
                 o->slice = v;
             }
-        } else if (cmdline_key_is(&t, "verbose") && !t.value) {
-            o->verbose = true;
+        } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
+            o->small_frames = true;
         } else {
             bad(err, "unknown option", &t);
             errors++;

@@ -7,7 +7,7 @@
  * turtle's options (docs/architecture.md has the same list):
  *   fault=ud|pf|gp|de|bp   raise that exception in turtle after boot (tests the dump)
  *   slice=N                scheduling slice in preemption-timer ticks
- *   verbose                log every VM exit (slow)
+ *   small_frames           back guest RAM with 4 KiB frames only (tests EPT01's 4 KiB path)
  */
 #ifndef TURTLE_CMDLINE_H
 #define TURTLE_CMDLINE_H
@@ -45,7 +45,7 @@ enum turtle_fault {
 struct turtle_options {
     enum turtle_fault fault;
     u64 slice;                  /* 0 = default */
-    bool verbose;
+    bool small_frames;
 };
 
 /* Parses turtle's command line. Every bad token is reported through err()

@@ -58,8 +58,8 @@ struct guest {
     u32 index;
     u16 vpid;
     bool nested;                /* VT-x shown to this guest (docs/nested.md) */
-    u64 mem_size;               /* bytes, a multiple of 2 MiB */
-    u64 *chunks;                /* host-physical base of each 2 MiB of RAM */
+    u64 mem_size;               /* bytes, a multiple of 4 KiB */
+    u64 *chunks;                /* per 2 MiB of RAM: a 2 MiB frame, or a list of 4 KiB frames */
     u64 n_chunks;
     u64 ept_root;               /* EPT01 PML4, host-physical */
     u64 eptp;
@@ -93,6 +93,10 @@ extern u32 n_guests;
 /* Guest memory (vmx/guest_mem.c). Addresses are guest-physical; every copy
  * is bounds-checked against mem_size and returns false if it does not fit. */
 bool guest_mem_alloc(struct guest *g, u64 size);
+/* Maps all of the guest's RAM into an EPT (RWX, write-back). */
+bool guest_mem_map(struct guest *g, u64 ept_root);
+/* Test knob (command line `small_frames`): back guests with 4 KiB frames only. */
+extern bool turtle_small_frames;
 void guest_mem_free(struct guest *g);
 bool guest_copy_to(struct guest *g, u64 gpa, const void *src, u64 len);
 bool guest_copy_from(struct guest *g, void *dst, u64 gpa, u64 len);

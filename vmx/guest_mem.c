@@ -1,23 +1,70 @@
 /*
- * Guest RAM: 2 MiB frames from the allocator, one per 2 MiB of
- * guest-physical space, so EPT01 maps it with large pages. Copies walk the
- * frame table and refuse anything that leaves [0, mem_size).
+ * Guest RAM. Each 2 MiB of guest-physical space is one "chunk": a 2 MiB
+ * frame from the allocator when one is free (EPT01 maps it with a large
+ * page), otherwise, and for a partial last chunk, a list of 4 KiB frames
+ * (mapped with 4 KiB pages). Copies walk the chunk table and refuse
+ * anything that leaves [0, mem_size).
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "vmx/ept.h"
 #include "vmx/guest.h"
+
+#define CHUNK_SPLIT         BIT(0)      /* chunk is a page listing 4 KiB frames */
+#define FRAMES_PER_CHUNK    (LARGE_PAGE_SIZE / PAGE_SIZE)
+
+static bool chunk_split(u64 c) { return c & CHUNK_SPLIT; }
+static u64 *chunk_frames(u64 c) { return phys_to_virt(c & ~CHUNK_SPLIT); }
+
+/* A chunk of 4 KiB frames covering `bytes` (<= 2 MiB) of guest RAM. */
+static u64 alloc_split_chunk(u64 bytes)
+{
+    u64 list = alloc_page();
+    if (!list)
+        return 0;
+    u64 *frames = phys_to_virt(list);
+    for (u64 i = 0; i < bytes / PAGE_SIZE; i++) {
+        frames[i] = alloc_page();
+        if (!frames[i]) {
+            for (u64 k = 0; k < i; k++)
+                free_pages(frames[k], 1);
+            free_pages(list, 1);
+            return 0;
+        }
+    }
+    return list | CHUNK_SPLIT;
+}
+
+static void free_chunk(u64 c)
+{
+    if (!chunk_split(c)) {
+        free_pages(c, FRAMES_PER_CHUNK);
+        return;
+    }
+    u64 *frames = chunk_frames(c);
+    for (u64 i = 0; i < FRAMES_PER_CHUNK; i++)
+        if (frames[i])
+            free_pages(frames[i], 1);
+    free_pages(c & ~CHUNK_SPLIT, 1);
+}
 
 bool guest_mem_alloc(struct guest *g, u64 size)
 {
-    g->n_chunks = size / LARGE_PAGE_SIZE;
+    g->n_chunks = ALIGN_UP(size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE;
     u64 table_pages = ALIGN_UP(g->n_chunks * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
     u64 table = alloc_pages(table_pages, PAGE_SIZE);
     if (!table)
         return false;
     g->chunks = phys_to_virt(table);
     for (u64 i = 0; i < g->n_chunks; i++) {
-        g->chunks[i] = alloc_pages(LARGE_PAGE_SIZE / PAGE_SIZE, LARGE_PAGE_SIZE);
-        if (!g->chunks[i]) {
+        u64 bytes = MIN(LARGE_PAGE_SIZE, size - i * LARGE_PAGE_SIZE);
+        u64 c = 0;
+        if (bytes == LARGE_PAGE_SIZE && !turtle_small_frames)
+            c = alloc_pages(FRAMES_PER_CHUNK, LARGE_PAGE_SIZE);
+        if (!c)
+            c = alloc_split_chunk(bytes);   /* fragmented, or a partial chunk */
+        g->chunks[i] = c;
+        if (!c) {
             g->n_chunks = i;
             guest_mem_free(g);
             return false;
@@ -32,18 +79,38 @@ void guest_mem_free(struct guest *g)
     if (!g->chunks)
         return;
     for (u64 i = 0; i < g->n_chunks; i++)
-        free_pages(g->chunks[i], LARGE_PAGE_SIZE / PAGE_SIZE);
+        free_chunk(g->chunks[i]);
     u64 table_pages = ALIGN_UP(MAX(g->n_chunks, 1) * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
     free_pages(virt_to_phys_direct(g->chunks), table_pages);
     g->chunks = NULL;
     g->n_chunks = 0;
 }
 
+bool guest_mem_map(struct guest *g, u64 ept_root)
+{
+    for (u64 i = 0; i < g->n_chunks; i++) {
+        u64 c = g->chunks[i], gpa = i * LARGE_PAGE_SIZE;
+        if (!chunk_split(c)) {
+            if (!ept_map(ept_root, gpa, c, 2, VMX_EPT_RWX_MASK))
+                return false;
+            continue;
+        }
+        u64 *frames = chunk_frames(c);
+        for (u64 k = 0; k < FRAMES_PER_CHUNK && frames[k]; k++)
+            if (!ept_map(ept_root, gpa + k * PAGE_SIZE, frames[k], 1, VMX_EPT_RWX_MASK))
+                return false;
+    }
+    return true;
+}
+
 u64 guest_gpa_to_hpa(const struct guest *g, u64 gpa)
 {
     if (gpa >= g->mem_size)
         return 0;
-    return g->chunks[gpa / LARGE_PAGE_SIZE] + gpa % LARGE_PAGE_SIZE;
+    u64 c = g->chunks[gpa / LARGE_PAGE_SIZE];
+    if (!chunk_split(c))
+        return c + gpa % LARGE_PAGE_SIZE;
+    return chunk_frames(c)[(gpa % LARGE_PAGE_SIZE) / PAGE_SIZE] + gpa % PAGE_SIZE;
 }
 
 static bool in_ram(const struct guest *g, u64 gpa, u64 len)
@@ -51,12 +118,20 @@ static bool in_ram(const struct guest *g, u64 gpa, u64 len)
     return gpa < g->mem_size && len <= g->mem_size - gpa;
 }
 
-/* Calls fn on each host-contiguous piece of [gpa, gpa + len). */
+/* Bytes from gpa that are contiguous in host memory. */
+static u64 contiguous(const struct guest *g, u64 gpa)
+{
+    if (chunk_split(g->chunks[gpa / LARGE_PAGE_SIZE]))
+        return PAGE_SIZE - gpa % PAGE_SIZE;
+    return LARGE_PAGE_SIZE - gpa % LARGE_PAGE_SIZE;
+}
+
+/* Runs body on each host-contiguous piece of [gpa, gpa + len). */
 #define FOR_EACH_PIECE(g, gpa, len, host, n, body)                              \
     do {                                                                        \
         u64 _gpa = (gpa), _left = (len);                                        \
         while (_left) {                                                         \
-            u64 n = MIN(_left, LARGE_PAGE_SIZE - _gpa % LARGE_PAGE_SIZE);      \
+            u64 n = MIN(_left, contiguous((g), _gpa));                          \
             u8 *host = phys_to_virt(guest_gpa_to_hpa((g), _gpa));               \
             body;                                                               \
             _gpa += n;                                                          \

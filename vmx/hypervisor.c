@@ -23,6 +23,7 @@
 struct guest guests[MAX_GUESTS];
 u32 n_guests;
 struct turtle_options turtle_opts;
+bool turtle_small_frames;
 extern u64 sched_first_entry_tsc;
 
 /* True if VMXON can be used; otherwise fills reason. Enables and locks
@@ -145,6 +146,7 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     const char *why;
 
     turtle_opts = *o;
+    turtle_small_frames = o->small_frames;
     /* Every module is checked first, VT-x or not, so a bad one is reported
      * by name on any machine. */
     bool usable[MB2_MAX_MODULES];

@@ -49,7 +49,7 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
             u64 v;
             if (!parse_size(t.value, t.value_len, &v) || v < GUEST_MEM_MIN || v > GUEST_MEM_MAX)
                 goto bad;
-            o->mem = ALIGN_UP(v, LARGE_PAGE_SIZE);
+            o->mem = ALIGN_UP(v, PAGE_SIZE);
         } else if (cmdline_key_is(&t, "nested") && !t.value) {
             o->nested = true;
         } else if (cmdline_key_is(&t, "for") && t.value && t.value_len &&
@@ -229,7 +229,7 @@ static bool build_long_mode(struct guest *g, u64 at, struct guest_boot_state *s)
     guest_copy_to(g, pml4, &e, 8);
     e = pd | PTE_P_W;
     guest_copy_to(g, pdpt, &e, 8);      /* RAM <= 1 GiB: one page directory */
-    for (u64 i = 0; i < g->mem_size / LARGE_PAGE_SIZE; i++) {
+    for (u64 i = 0; i < ALIGN_UP(g->mem_size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE; i++) {
         e = (i * LARGE_PAGE_SIZE) | PTE_P_W | PTE_PS_BIT;
         guest_copy_to(g, pd + i * 8, &e, 8);
     }
@@ -266,9 +266,8 @@ static bool map_ram(struct guest *g)
     g->ept_root = ept_alloc_root();
     if (!g->ept_root)
         return false;
-    for (u64 i = 0; i < g->n_chunks; i++)
-        if (!ept_map(g->ept_root, i * LARGE_PAGE_SIZE, g->chunks[i], 2, VMX_EPT_RWX_MASK))
-            return false;
+    if (!guest_mem_map(g, g->ept_root))
+        return false;
     g->eptp = ept_make_eptp(g->ept_root);
     return true;
 }

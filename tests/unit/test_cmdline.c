@@ -313,13 +313,13 @@ static void test_options_good(void **state)
 	assert_int_equal(parse_opts("", &o), 0);
 	assert_int_equal(o.fault, FAULT_NONE);
 	assert_int_equal(o.slice, 0);
-	assert_false(o.verbose);
+	assert_false(o.small_frames);
 	assert_int_equal(n_msgs, 0);
 
-	assert_int_equal(parse_opts("  fault=pf slice=1000\tverbose ", &o), 0);
+	assert_int_equal(parse_opts("  fault=pf slice=1000\tsmall_frames ", &o), 0);
 	assert_int_equal(o.fault, FAULT_PF);
 	assert_int_equal(o.slice, 1000);
-	assert_true(o.verbose);
+	assert_true(o.small_frames);
 	assert_int_equal(n_msgs, 0);
 
 	for (u32 i = 0; i < ARRAY_SIZE(faults); i++) {
@@ -343,8 +343,8 @@ static void test_options_good(void **state)
 	assert_int_equal(o.slice, 4);
 
 	/* Whatever follows `--` is not turtle's. */
-	assert_int_equal(parse_opts("verbose -- fault=xx bogus", &o), 0);
-	assert_true(o.verbose);
+	assert_int_equal(parse_opts("small_frames -- fault=xx bogus", &o), 0);
+	assert_true(o.small_frames);
 	assert_int_equal(o.fault, FAULT_NONE);
 	assert_int_equal(n_msgs, 0);
 }
@@ -379,7 +379,7 @@ static void test_options_bad(void **state)
 	/* Several at once: each named, each counted; the good ones still apply
 	 * and a bad one keeps the option's default (or earlier value). */
 	const char *line = "fault=gp bogus fault=PF slice=0 slice=4294967296 slice=-1 slice= "
-			   "verbose=1 fault slice=7 slice=9x fault= =x extra=\"a b\" verbose";
+			   "small_frames=1 fault slice=7 slice=9x fault= =x extra=\"a b\" small_frames";
 	assert_int_equal(parse_opts(line, &o), 12);
 	assert_int_equal(n_msgs, 12);
 	expect_msg(0, "unknown option", "bogus");
@@ -388,7 +388,7 @@ static void test_options_bad(void **state)
 	expect_msg(3, "bad slice", "slice=4294967296");
 	expect_msg(4, "bad slice", "slice=-1");
 	expect_msg(5, "bad slice", "slice=");
-	expect_msg(6, "unknown option", "verbose=1");
+	expect_msg(6, "unknown option", "small_frames=1");
 	expect_msg(7, "unknown option", "fault");
 	expect_msg(8, "bad slice", "slice=9x");
 	expect_msg(9, "unknown fault", "fault=");
@@ -396,12 +396,12 @@ static void test_options_bad(void **state)
 	expect_msg(11, "unknown option", "extra=\"a b");
 	assert_int_equal(o.fault, FAULT_GP);
 	assert_int_equal(o.slice, 7);
-	assert_true(o.verbose);
+	assert_true(o.small_frames);
 
 	/* No callback: still counted. */
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(turtle_options_parse("bogus fault=zz verbose", &o, NULL), 2);
-	assert_true(o.verbose);
+	assert_int_equal(turtle_options_parse("bogus fault=zz small_frames", &o, NULL), 2);
+	assert_true(o.small_frames);
 }
 
 static void test_options_long_token(void **state)
@@ -450,7 +450,7 @@ static void count_error(const char *msg)
 static void test_fuzz(void **state)
 {
 	static const char *const pieces[] = {
-		"fault", "slice", "verbose", "=", "\"", " ", "\t", "--", "-", "pf", "0x",
+		"fault", "slice", "small_frames", "=", "\"", " ", "\t", "--", "-", "pf", "0x",
 		"1", "9", "4294967295", "x", "\n", "==", "none", "K",
 	};
 
