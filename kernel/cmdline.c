@@ -174,6 +174,9 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
             }
         } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
             o->small_frames = true;
+        } else if (cmdline_key_is(&t, "guests") && t.value && t.value_len &&
+                   t.value_len < sizeof(o->guests)) {
+            cmdline_value(&t, o->guests, sizeof(o->guests));
         } else {
             bad(err, "unknown option", &t);
             errors++;

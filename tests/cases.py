@@ -52,6 +52,14 @@ def boot_cases():
     junk = fixture("junk.bin", b"this is not a kernel image\n" * 40)
     empty = fixture("empty.bin", b"")
     trunc = fixture("truncated.elf", b"\x7fELF\x02\x01\x01" + b"\0" * 20)
+    # A module file GRUB cannot find never reaches turtle; guests= names it.
+    out.append(Case("missing-module", "boot", platform="qemu", timeout=60,
+                    cmdline="guests=present,absent",
+                    modules=[(fixture("present.bin", b"junk\n" * 8), "name=present"),
+                             (os.path.join(FIXTURES, "no-such-file.elf"), "name=absent")],
+                    verdict=(2, 0, 2),
+                    expect=[r"^turtle: error: module 'absent': missing \(listed in guests= but not loaded\)$",
+                            r"^turtle: boot loader .*, 1 modules"]))
     out.append(Case("bad-modules", "boot", platform="qemu", timeout=60,
                     modules=[(junk, "name=junk"), (empty, "name=nothing"), (trunc, "name=cut")],
                     verdict=(3, 0, 3),

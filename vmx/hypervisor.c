@@ -112,6 +112,40 @@ static __noreturn void finish(u32 total, u32 bad_modules)
     power_off(passed != total || bad_modules);
 }
 
+/* guests=a,b,c on turtle's command line: each name must be some module's
+ * (guest or for=) name. A missing one, typically a file the boot loader
+ * could not find, is reported by name. Returns how many are missing. */
+static u32 check_listed_guests(const struct boot_info *bi, const char *list)
+{
+    char name[GUEST_NAME_MAX], err[96];
+    u32 missing = 0;
+
+    while (*list) {
+        u32 n = 0;
+        while (*list && *list != ',') {
+            if (n + 1 < sizeof(name))
+                name[n++] = *list;
+            list++;
+        }
+        name[n] = '\0';
+        if (*list == ',')
+            list++;
+        if (!n)
+            continue;
+        bool found = false;
+        for (u32 i = 0; i < bi->n_modules && !found; i++) {
+            struct module_options mo;
+            found = !module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err)) &&
+                    !strcmp(mo.name, name);
+        }
+        if (!found) {
+            kprintf("turtle: error: module '%s': missing (listed in guests= but not loaded)\n", name);
+            missing++;
+        }
+    }
+    return missing;
+}
+
 /* Attaches for=NAME modules to their guest (after all guests exist). */
 static void attach_modules(const struct boot_info *bi, u32 *bad)
 {
@@ -171,6 +205,9 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         }
         usable[i] = true;
     }
+    u32 missing = check_listed_guests(bi, o->guests);
+    total += missing;
+    bad += missing;
     if (!vmx_available(reason, sizeof(reason))) {
         kprintf("turtle: error: VT-x not available: %s\n", reason);
         finish(total, 1);

@@ -501,6 +501,25 @@ static void test_fuzz(void **state)
 	}
 }
 
+/* guests=: the list is kept as written; an empty or over-long one is refused. */
+static void test_options_guests(void **state)
+{
+	struct turtle_options o;
+	char long_list[200];
+
+	(void)state;
+	assert_int_equal(turtle_options_parse("guests=alpha,beta,l1", &o, NULL), 0);
+	assert_string_equal(o.guests, "alpha,beta,l1");
+	assert_int_equal(turtle_options_parse("slice=5", &o, NULL), 0);
+	assert_string_equal(o.guests, "");
+	assert_int_equal(turtle_options_parse("guests=", &o, NULL), 1);
+	memset(long_list, 'a', sizeof(long_list) - 1);
+	long_list[sizeof(long_list) - 1] = '\0';
+	memcpy(long_list, "guests=", 7);
+	assert_int_equal(turtle_options_parse(long_list, &o, NULL), 1);
+	assert_string_equal(o.guests, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_options_good),
 		cmocka_unit_test(test_options_bad),
 		cmocka_unit_test(test_options_long_token),
+		cmocka_unit_test(test_options_guests),
 		cmocka_unit_test(test_fuzz),
 	};
 
