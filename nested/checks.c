@@ -6,6 +6,7 @@
  * pointer). CC() logs the text of the failed check, so a refusal can be
  * read off turtle's console.
  */
+#include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "nested/checks.h"
@@ -328,6 +329,27 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
         return false;
     if (CC(v->guest_pending_dbg_exceptions & ~0x1500fULL))
         return false;
+    /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
+     * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set
+     * where present (SDM 27.3.1.6). Qualification 2. */
+    if ((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !ia32e) {
+        u64 pdpte[4] = { 0 };
+        u64 reserved = 0x1e6ULL | ~((1ULL << nested_phys_addr_width()) - 1);
+        if (proc2 & SECONDARY_EXEC_ENABLE_EPT) {
+            pdpte[0] = v->guest_pdptr0;
+            pdpte[1] = v->guest_pdptr1;
+            pdpte[2] = v->guest_pdptr2;
+            pdpte[3] = v->guest_pdptr3;
+        } else if (!guest_copy_from(g, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte))) {
+            memset(pdpte, 0xff, sizeof(pdpte));     /* outside L1 RAM: all ones */
+        }
+        for (u32 i = 0; i < 4; i++) {
+            if ((pdpte[i] & 1) && CC(pdpte[i] & reserved)) {
+                *qual = 2;
+                return false;
+            }
+        }
+    }
     /* The VMCS link pointer: VMCS shadowing is not shown, so anything but
      * ~0 must be a valid region that is not a shadow VMCS; turtle does
      * not use it. Qualification 4 (SDM 27.8). */

@@ -116,10 +116,10 @@ void nested_vmx_run(struct guest *g, bool launch)
         entry_failure(g, EXIT_REASON_MSR_LOAD_FAIL, failed);
         return;
     }
-    if (launch) {
-        v->launch_state = LAUNCH_STATE_LAUNCHED;
-        n->vmcs12->launch_state = LAUNCH_STATE_LAUNCHED;
-    }
+    /* The VMCS becomes "launched" only once the CPU has entered L2 (SDM
+     * 27.3: after the guest state loaded): nested_l2_exit() marks it at
+     * the first exit, unless that exit is a failed entry. */
+    n->launch_pending = launch;
     n->l2_l1_timer_deadline = 0;
     if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
         n->l2_l1_timer_deadline = rdtsc() + ((u64)v->vmx_preemption_timer_value << vmx_caps.preemption_timer_rate) + 1;

@@ -283,6 +283,9 @@ void nested_l2_exit(struct guest *g)
     u64 qual = vmcs_readl(EXIT_QUALIFICATION), qual12;
 
     n->l2_exits++;
+    if (n->launch_pending && !(full & VMX_EXIT_REASONS_FAILED_VMENTRY))
+        n->cached12.launch_state = 1;
+    n->launch_pending = false;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
         /* vmcs02 was refused although vmcs12 passed turtle's checks:
          * report it to L1 as the failed entry it is. */

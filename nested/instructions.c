@@ -59,7 +59,7 @@ static bool read_ptr_operand(struct guest *g, u64 *ptr)
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u64 gla;
-    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, &gla))
+    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, false, &gla))
         return false;
     return guest_read_linear(g, gla, ptr, 8);
 }
@@ -209,7 +209,7 @@ static void handle_vmptrst(struct guest *g)
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u64 gla, v = g->nvmx->current_vmptr;
 
-    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, &gla) ||
+    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, true, &gla) ||
         !guest_write_linear(g, gla, &v, 8))
         return;
     nested_vmx_succeed();
@@ -245,7 +245,7 @@ static void handle_vmread(struct guest *g)
         guest_reg_write(g, INSN_INFO_REG1(info), size == 8 ? v : (u32)v);
     } else {
         u64 gla;
-        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, &gla) ||
+        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, true, &gla) ||
             !guest_write_linear(g, gla, &v, size))
             return;
     }
@@ -267,7 +267,7 @@ static void handle_vmwrite(struct guest *g)
         v = guest_reg_read(g, INSN_INFO_REG1(info));
     } else {
         u64 gla;
-        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, &gla) ||
+        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, false, &gla) ||
             !guest_read_linear(g, gla, &v, size))
             return;
     }
@@ -298,7 +298,7 @@ static bool inv_operands(struct guest *g, u64 *type, u64 desc[2])
     *type = guest_reg_read(g, INSN_INFO_REG2(info));
     if (!long_mode_64())
         *type = (u32)*type;
-    return insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 16, &gla) &&
+    return insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 16, false, &gla) &&
            guest_read_linear(g, gla, desc, 16);
 }
 

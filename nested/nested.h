@@ -30,6 +30,7 @@ struct nested_vmx {
     u64 vmcs02;                 /* host-physical; g->vmcs while L2 runs */
     bool vmcs02_launched;
     bool vmcs02_host_written;
+    bool launch_pending;        /* VMLAUNCH: mark vmcs12 launched at the first L2 exit */
     u16 vpid02;
 
     u64 ept02_root;             /* shadow of EPT12 (0: none built) */

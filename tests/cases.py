@@ -219,6 +219,17 @@ def nested_cases():
                         expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$",
                                 r"^\[vmx_suite\] PASS: turtle EPT12 mapping beyond L1 RAM"]),
             guest="vmx_suite", min_tests=200))
+    # The same kind of suite with the L1 hypervisor in 32-bit protected mode:
+    # operand decoding with 32/16-bit addressing, segments, PAE L2.
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        out.append(DiffCase(
+            f"diff-vmx32-{tag}", "nested",
+            bare=Case(f"bare-vmx32-{tag}", "nested", cpu=cpu, timeout=180, kernel=guest("vmx32"),
+                      protocol="multiboot", end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+            nested=Case(f"l1-vmx32-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
+                        modules=[(guest("vmx32"), "name=vmx32 nested mem=16M")]),
+            guest="vmx32", min_tests=90))
     # turtle on turtle on turtle: three levels of turtle, L3 guest.
     out.append(Case("turtle-on-turtle-on-turtle", "nested", timeout=600, verdict=(1, 1, 0),
                     modules=[(TURTLE, "name=l1 nested mem=96M"),

@@ -25,7 +25,38 @@
 #define VECTOR_SS           12
 #define SEG_SS              2
 
-bool insn_operand_address(struct guest *g, u32 info, u64 disp, u32 len, u64 *gla)
+#define AR_TYPE_ACCESSED    BIT(0)
+#define AR_TYPE_WRITABLE    BIT(1)          /* data: writable; code: readable */
+#define AR_TYPE_EXPAND_DOWN BIT(2)          /* data only */
+#define AR_TYPE_CODE        BIT(3)
+#define AR_DB               BIT(14)
+#define AR_UNUSABLE         BIT(16)
+
+/* The segment checks of a protected-mode memory access (SDM Vol. 3 5.3,
+ * 5.4): usable, a type that allows the access, and the offsets
+ * [ea, ea + len) inside the limit, expand-down segments included. */
+static bool segment_allows(u32 seg, u64 ea, u32 len, bool write)
+{
+    u32 ar = (u32)__vmcs_read(GUEST_ES_AR_BYTES + 2 * seg);
+    u64 limit = (u32)__vmcs_read(GUEST_ES_LIMIT + 2 * seg), last = ea + len - 1;
+    u32 type = ar & 0xf;
+
+    if (ar & AR_UNUSABLE)
+        return false;
+    if (type & AR_TYPE_CODE) {
+        if (write || !(type & AR_TYPE_WRITABLE))
+            return false;               /* code is never writable; execute-only is not readable */
+    } else if (write && !(type & AR_TYPE_WRITABLE)) {
+        return false;
+    }
+    if (!(type & AR_TYPE_CODE) && (type & AR_TYPE_EXPAND_DOWN)) {
+        u64 upper = (ar & AR_DB) ? 0xffffffffULL : 0xffffULL;
+        return ea > limit && last <= upper;
+    }
+    return last <= limit;
+}
+
+bool insn_operand_address(struct guest *g, u32 info, u64 disp, u32 len, bool write, u64 *gla)
 {
     u32 asize = INSN_INFO_ADDR_SIZE(info), seg = INSN_INFO_SEG(info);
     u64 ea = disp, mask = asize == 0 ? 0xffff : asize == 1 ? 0xffffffffULL : ~0ULL;
@@ -46,8 +77,7 @@ bool insn_operand_address(struct guest *g, u32 info, u64 disp, u32 len, u64 *gla
         }
         return true;
     }
-    u32 limit = (u32)__vmcs_read(GUEST_ES_LIMIT + 2 * seg);
-    if (ea + len - 1 > limit) {                 /* expand-up segments only */
+    if (!segment_allows(seg, ea, len, write)) {
         inject_exception(seg == SEG_SS ? VECTOR_SS : 13, true, 0);
         return false;
     }

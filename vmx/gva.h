@@ -22,11 +22,13 @@
 #define INSN_INFO_BASE_INVALID(i)   (((i) >> 27) & 1)
 #define INSN_INFO_REG2(i)           (((i) >> 28) & 0xf)
 
-/* The linear address of an instruction's memory operand, from the
- * instruction information and the displacement in the exit qualification.
- * Returns false (after injecting #GP(0)/#SS(0)) if the address is not
- * canonical in 64-bit mode or outside the segment limit otherwise. */
-bool insn_operand_address(struct guest *g, u32 info, u64 displacement, u32 len, u64 *gla);
+/* The linear address of an instruction's len-byte memory operand (write:
+ * the instruction stores to it), from the instruction information and the
+ * displacement in the exit qualification. Returns false, after injecting
+ * #GP(0) or #SS(0), if the address is not canonical in 64-bit mode, or
+ * otherwise if the segment is unusable, of a type that forbids the access,
+ * or too small (expand-down segments included). */
+bool insn_operand_address(struct guest *g, u32 info, u64 displacement, u32 len, bool write, u64 *gla);
 
 /* Copy to/from guest linear memory. On a fault the right exception is
  * injected and false returned; the caller then leaves the instruction. */

@@ -15,9 +15,11 @@
  * expand-down, SS); VMREAD/VMWRITE widths in 32-bit mode (64-bit fields
  * through full and _HIGH encodings, 16-bit and natural-width fields,
  * memory operands); VMLAUNCH/VMRESUME of a 32-bit L2 on L1's page tables
- * (CPUID and VMCALL exits, registers both ways, host state after exit,
- * entry failures); INVEPT/INVVPID when the capability MSRs show them;
- * VMXOFF, then #UD. No command-line options.
+ * and on PAE paging (CPUID and VMCALL exits, registers both ways, host
+ * state after exit, entry failures, PDPTE checks); INVEPT/INVVPID when the
+ * capability MSRs show them; VMXOFF, then #UD. No command-line options.
+ * Test names are stable; a failing test prints what it saw on a
+ * "vmx32: NAME: got ..." line before its FAIL line.
  */
 #include "lib/mb1.h"
 #include "vmx/vmcs_fields.h"
@@ -101,6 +103,8 @@ static u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 static struct idt_gate32 idt[32] __attribute__((aligned(16)));
 static struct tss32 tss __attribute__((aligned(16)));
 static u32 page_dir[1024] __attribute__((aligned(PAGE_4K)));
+static u64 pae_pdpt[4] __attribute__((aligned(32)));           /* L2's PAE paging */
+static u64 pae_pd[512] __attribute__((aligned(PAGE_4K)));
 
 /* VMX regions and test memory. */
 static u8 vmxon_region[PAGE_4K] __attribute__((aligned(PAGE_4K)));
@@ -275,7 +279,8 @@ static u32 vmcs_r(u32 field)
 
 static const char *status_name(int st)
 {
-    return st == VMX_OK ? "ok" : st == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid";
+    return st == VMX_OK ? "ok" : st == VMX_FAIL_INVALID ? "VMfailInvalid" : st == VMX_FAIL_VALID ? "VMfailValid" :
+           "no result";
 }
 
 /* ---- enabling VMX ---- */
@@ -762,10 +767,12 @@ static void test_vmptrst_forms(void)
     check(v == X86_GP && err == 0 && *scratch == 0x5555555555555555ULL,
           "vmx32 VMPTRST ES:[ebx] through a read-only data segment: #GP(0)", "%d, error %#x", v, err);
     o.b = (u32)(uintptr_t)scratch;
+    *scratch = 0x5555555555555555ULL;
     v = catch(op_vmptrst_cs, &o, &err);
     check(v == X86_GP && err == 0 && *scratch == 0x5555555555555555ULL,
           "vmx32 VMPTRST CS:[ebx] (a code segment): #GP(0)", "%d, error %#x", v, err);
     o.a = 0;
+    *scratch = 0x5555555555555555ULL;
     v = catch(op_vmptrst_es, &o, &err);
     check(v == X86_GP && err == 0 && *scratch == 0x5555555555555555ULL,
           "vmx32 VMPTRST ES:[ebx] through a null ES: #GP(0)", "%d, error %#x", v, err);
@@ -1029,7 +1036,6 @@ static void test_entry_failures(void)
     u32 reason;
     int st;
 
-    vmcs_w(VM_ENTRY_CONTROLS, ctl_adjust(caps.entry, 0) & ~VM_ENTRY_IA32E_MODE);
     st = enter_l2(true, &reason);
     check(failed_valid(st, VMXERR_VMRESUME_NONLAUNCHED_VMCS), "vmx32 VMRESUME of a clear VMCS: VMfailValid 5",
           "%s, error %u", status_name(st), instr_error());
@@ -1146,6 +1152,76 @@ static void test_l2(void)
           "%s, error %u", status_name(st), instr_error());
 }
 
+/* VMCLEAR + VMPTRLD + the default VMCS with L2 on PAE paging. */
+static bool setup_pae_vmcs(void)
+{
+    static u64 p;
+
+    p = vmcs_ptr;
+    if (vmclear_at(&p) != VMX_OK || vmptrld_at(&p) != VMX_OK)
+        return false;
+    setup_vmcs();
+    vmcs_w(GUEST_CR3, (u32)(uintptr_t)pae_pdpt);
+    vmcs_w(GUEST_CR4, read_cr4() | X86_CR4_PAE);
+    memset(&l2_regs, 0, sizeof(l2_regs));
+    vmx32_l2_echo = 0;
+    return true;
+}
+
+/*
+ * The same L2 program under PAE paging (CR4.PAE, no EPT): the PDPTEs come
+ * from L2's CR3 at VM entry. Then a PDPTE with a reserved bit set: the
+ * entry fails (exit reason 33, qualification 2: PDPTE loading, SDM 27.8)
+ * and leaves the VMCS clear, so the next VMLAUNCH is still a launch.
+ */
+static void test_l2_pae(void)
+{
+    u32 reason, qual;
+    int st;
+
+    for (u32 i = 0; i < 512; i++)
+        pae_pd[i] = ((u64)i << 21) | 0x83;          /* P, R/W, PS: 2 MiB pages, 1 GiB */
+    pae_pdpt[0] = (u32)(uintptr_t)pae_pd | 1;
+    pae_pdpt[1] = pae_pdpt[2] = pae_pdpt[3] = 0;
+
+    if (!report(setup_pae_vmcs(), "vmx32 VMCLEAR + VMPTRLD for a PAE L2"))
+        return;
+    st = enter_l2(false, &reason);
+    if (!check(st == VMX_OK && reason == EXIT_REASON_CPUID, "vmx32 VMLAUNCH of a PAE L2: CPUID exit",
+               "%s, error %u, reason %#x", status_name(st), st == VMX_FAIL_VALID ? instr_error() : 0, reason))
+        return;
+    l2_regs.eax = L1_CPUID_EAX;
+    l2_regs.edx = L1_CPUID_EDX;
+    skip_instruction();
+    st = enter_l2(true, &reason);
+    check(st == VMX_OK && reason == EXIT_REASON_VMCALL && l2_regs.eax == L2_CODE_REGS && l2_regs.ebx == L2_EBX &&
+          l2_regs.esi == L1_CPUID_EAX && l2_regs.edi == L1_CPUID_EDX,
+          "vmx32 PAE L2: VMCALL exit with L2's registers", "%s, reason %#x, EAX %#x EBX %#x ESI %#x EDI %#x",
+          status_name(st), reason, l2_regs.eax, l2_regs.ebx, l2_regs.esi, l2_regs.edi);
+    if (st != VMX_OK || reason != EXIT_REASON_VMCALL)
+        return;
+    l2_regs.ebx = L1_ECHO_EBX;
+    skip_instruction();
+    st = enter_l2(true, &reason);
+    check(st == VMX_OK && reason == EXIT_REASON_VMCALL && l2_regs.eax == L2_CODE_ECHO &&
+          vmx32_l2_echo == L1_ECHO_EBX, "vmx32 PAE L2: L1's EBX reached L2 and its store", "%s, reason %#x, %#x",
+          status_name(st), reason, vmx32_l2_echo);
+
+    pae_pdpt[3] = (u32)(uintptr_t)pae_pd | 1 | BIT(1);    /* bits 2:1 are reserved */
+    if (!setup_pae_vmcs())
+        return;
+    st = enter_l2(false, &reason);
+    qual = st == VMX_OK ? vmcs_r(EXIT_QUALIFICATION) : 0xffffffff;
+    check(st == VMX_OK && reason == (VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE) && qual == 2,
+          "vmx32 VMLAUNCH of a PAE L2 with a reserved PDPTE bit: entry-failure exit 33, qualification 2",
+          "%s, reason %#x, qual %#x", status_name(st), reason, qual);
+    pae_pdpt[3] = 0;
+    st = enter_l2(false, &reason);
+    check(st == VMX_OK && reason == EXIT_REASON_CPUID,
+          "vmx32 VMLAUNCH after the PDPTE entry failure: the VMCS is still clear (CPUID exit)",
+          "%s, error %u, reason %#x", status_name(st), st == VMX_FAIL_VALID ? instr_error() : 0, reason);
+}
+
 /* ---- INVEPT / INVVPID ---- */
 static int invept32(u32 type, const void *desc)
 {
@@ -1174,6 +1250,36 @@ static void expect_type(int st, bool supported, const char *name)
           supported ? "" : "not ");
 }
 
+/*
+ * The 16-byte descriptor through ES with a small limit: ending at the limit
+ * (ok), crossing it (#GP(0)). Not tested: an unsupported type with such a
+ * descriptor. The SDM's pseudocode checks the type before it reads the
+ * descriptor (VMfailValid 28); Bochs reads the descriptor first (#GP(0)).
+ */
+static void inv_limit_tests(void (*fn)(void *), const char *insn, u32 type)
+{
+    static u32 desc[4];
+    char name[128];
+    struct op o;
+    u32 err;
+    int v;
+
+    memset(desc, 0, sizeof(desc));
+    gdt_set_base(SEL_ES_SMALL, (u32)(uintptr_t)desc - (ES_SMALL_LIMIT - 15));
+    load_gdt();
+    o = (struct op){ .a = SEL_ES_SMALL, .b = ES_SMALL_LIMIT - 15, .c = type };
+    v = catch(fn, &o, &err);
+    snprintf(name, sizeof(name), "vmx32 %s ES:[ebx] with the descriptor ending at the ES limit", insn);
+    check(v < 0 && o.status == VMX_OK, name, "vector %d, %s", v, status_name(o.status));
+
+    gdt_set_base(SEL_ES_SMALL, (u32)(uintptr_t)down_area);
+    load_gdt();
+    o.b = ES_SMALL_LIMIT - 7;
+    v = catch(fn, &o, &err);
+    snprintf(name, sizeof(name), "vmx32 %s ES:[ebx] with the descriptor crossing the ES limit: #GP(0)", insn);
+    check(v == X86_GP && err == 0, name, "%d, error %#x, %s", v, err, status_name(o.status));
+}
+
 static void test_invept_invvpid(void)
 {
     static u32 desc[4];
@@ -1192,6 +1298,8 @@ static void test_invept_invvpid(void)
         st = invept32(VMX_EPT_EXTENT_GLOBAL, desc);
         expect_type(st, cap & VMX_EPT_EXTENT_GLOBAL_BIT,
                     "vmx32 INVEPT all-context (per EPT_VPID_CAP)");
+        if (cap & VMX_EPT_EXTENT_GLOBAL_BIT)
+            inv_limit_tests(op_invept_es, "INVEPT all-context", VMX_EPT_EXTENT_GLOBAL);
     } else {
         printf("SKIP: vmx32 INVEPT (not supported)\n");
     }
@@ -1220,6 +1328,8 @@ static void test_invept_invvpid(void)
         st = invvpid32(VMX_VPID_EXTENT_SINGLE_CONTEXT, desc);
         expect_type(st, cap & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT,
                     "vmx32 INVVPID single-context of VPID 1 (per EPT_VPID_CAP)");
+        if (cap & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
+            inv_limit_tests(op_invvpid_es, "INVVPID all-context", VMX_VPID_EXTENT_ALL_CONTEXT);
         desc[2] = 0x1000;                   /* linear address */
         st = invvpid32(VMX_VPID_EXTENT_INDIVIDUAL_ADDR, desc);
         expect_type(st, cap & VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT,
@@ -1240,7 +1350,7 @@ static void test_vmxoff(void)
     st = vmclear_at(&p);
     check(st == VMX_OK, "vmx32 VMCLEAR of the launched VMCS ok", "%s", status_name(st));
     st = vmxoff();
-    check(st == VMX_OK, "vmx32 VMXOFF ok", "%s", status_name(st));
+    check(st == VMX_OK, "vmx32 VMXOFF after the tests ok", "%s", status_name(st));
     o.a = GUEST_RIP;
     o.b = 0;
     v = catch(op_vmread, &o, &err);
@@ -1269,6 +1379,7 @@ __noreturn void mb1_main(u32 magic, u32 info)
     test_vmptrst_forms();
     test_vmread_vmwrite();
     test_l2();
+    test_l2_pae();
     test_invept_invvpid();
     test_vmxoff();
     guest_exit(report_summary() ? 1 : 0);
