@@ -126,7 +126,7 @@ static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reas
 
     switch (reason) {
     case EXIT_REASON_EXCEPTION_NMI:         return exception_wanted(v);
-    case EXIT_REASON_EXTERNAL_INTERRUPT:    return v->pin_based_vm_exec_control & PIN_BASED_EXT_INTR_MASK;
+    case EXIT_REASON_EXTERNAL_INTERRUPT:    return false;   /* turtle's own (it delivers none to L1) */
     case EXIT_REASON_INTERRUPT_WINDOW:      return proc & CPU_BASED_INTR_WINDOW_EXITING;
     case EXIT_REASON_NMI_WINDOW:            return proc & CPU_BASED_NMI_WINDOW_EXITING;
     case EXIT_REASON_HLT:                   return proc & CPU_BASED_HLT_EXITING;

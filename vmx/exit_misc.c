@@ -17,7 +17,6 @@
 #define EPT_QUAL_READ           BIT(0)
 #define EPT_QUAL_WRITE          BIT(1)
 #define EPT_QUAL_FETCH          BIT(2)
-#define VECTOR_NMI              2
 
 /* HLT: nothing in turtle interrupts a guest, so a halted guest with
  * interrupts off would never wake: stop it. With IF=1 it yields. */
@@ -157,20 +156,17 @@ void handle_exception_nmi(struct guest *g, u64 qual)
 
     (void)qual;
     if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
-        /* A host NMI: nothing of turtle's raises one; let it pass. */
+        /* Only with an L1's NMI exiting for its L2 (turtle sets none
+         * itself): such an exit is reflected before it gets here. */
         return;
     }
-    /* An intercepted exception (#AC): deliver it to the guest unchanged. */
-    if (vmcs_read32(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK) {
-        /* It hit while delivering another event: the CPU would make that a
-         * #DF; let it (the guest's handlers are its business). */
-        inject_exception(8, true, 0);
-        return;
-    }
+    /* An intercepted exception (#AC): deliver it to the guest unchanged.
+     * #AC is a benign exception (SDM Table 6-5): if it hit while another
+     * event was being delivered, the two are handled serially, so this
+     * injection replaces the re-queued event, which recurs afterwards. */
     inject_exception(vector, info & INTR_INFO_DELIVER_CODE_MASK,
                      vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
     (void)g;
-    (void)VECTOR_NMI;
 }
 
 void handle_inject_ud(struct guest *g, u64 qual)
