@@ -7,7 +7,8 @@
 #                      e_entry = _start64 (turtle only)
 #   the mb1 guest      a 32-bit ELF with a multiboot1 header (lib32 objects)
 #   GUESTS_VMX32       32-bit multiboot1 guests like mb1 that run VMX code:
-#                      NAME.elf links NAME_PARTS32 (NAME.c, NAME_*.asm) and
+#                      NAME.elf links NAME_PARTS32 (NAME.c, NAME_*.c,
+#                      NAME_*.asm; NAME.h for what they share) and
 #                      the lib32 objects, with the repository root on the
 #                      include path for vmx/vmcs_fields.h and vmx/vmx_arch.h
 # GUESTS_ALSO_ELF64 also get NAME.elf64.elf: the same test built for the
@@ -26,11 +27,11 @@ GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello
 GUESTS_VMX        := vmx_suite vmx_bench
-vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_events \
-                     vmx_suite_ept
+vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_exits_access \
+                     vmx_suite_exits_state vmx_suite_events vmx_suite_ept
 vmx_bench_PARTS   := vmx_bench
 GUESTS_VMX32      := vmx32
-vmx32_PARTS32     := vmx32 vmx32_asm
+vmx32_PARTS32     := vmx32 vmx32_vmxon vmx32_rw vmx32_l2 vmx32_inv vmx32_asm
 
 GUEST_CFLAGS   := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mno-red-zone \
                   -mno-mmx -mno-sse -mno-sse2 -fno-stack-protector -fno-common \

@@ -18,11 +18,11 @@
 
 HOST_RSP_ENC        equ 0x6c14          ; vmx/vmcs_fields.h
 HOST_RIP_ENC        equ 0x6c16
-SEL_DATA            equ 0x10            ; vmx32.c's GDT
+SEL_DATA            equ 0x10            ; vmx32.h's GDT (vmx32_gdt)
 VMX_FAIL_INVALID    equ 1
 VMX_FAIL_VALID      equ 2
 
-; struct vmx32_gprs (vmx32.c)
+; struct vmx32_gprs (vmx32.h)
 G_EAX   equ 0
 G_EBX   equ 4
 G_ECX   equ 8

@@ -14,8 +14,11 @@
  *                       VMPTRST, VMREAD/VMWRITE and their failures
  *   vmx_suite_launch.c  VMLAUNCH/VMRESUME failures (control, host, guest
  *                       state, MSR loading) and launch state
- *   vmx_suite_exits.c   L2 running: instruction exits, CR shadows, I/O and
- *                       MSR bitmaps, guest-state round trip, MSR lists
+ *   vmx_suite_exits.c   L2 running: VMCALL, CPUID, instruction exits, TSC
+ *                       offsetting, and the table of exit tests
+ *   vmx_suite_exits_access.c  CR3 exiting, CR0/CR4 masks and read shadows,
+ *                       I/O exits and bitmaps, MSR bitmaps
+ *   vmx_suite_exits_state.c   guest-state round trip, MSR lists, EFER
  *   vmx_suite_events.c  exceptions, triple fault, event injection, interrupt
  *                       window, preemption timer, MTF
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
