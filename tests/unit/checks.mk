@@ -1,0 +1,2 @@
+UNIT_TESTS += test_checks
+test_checks_SRCS := tests/unit/test_checks.c nested/checks.c nested/vmcs12_fields.c

@@ -1,0 +1,274 @@
+/*
+ * Host tests of the VM-entry checks turtle runs on L1's vmcs12
+ * (nested/checks.c): a valid vmcs12 passes; each kind of bad field fails
+ * the check the SDM puts it under, with the right qualification; and a
+ * fuzz of random field values never crashes (ASan/UBSan) and never lets a
+ * value through that the checks are there to stop.
+ *
+ * The capability values stand in for a CPU like Bochs's tigerlake model.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "nested/checks.h"
+#include "kernel/x86.h"
+#include "vmx/vmx_arch.h"
+
+/* --- stand-ins for the rest of turtle ------------------------------------- */
+
+u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
+u32 nested_exit_allowed, nested_entry_allowed;
+u64 nested_ept_vpid_cap;
+static u8 l1_ram[64 << 10];             /* the L1 memory the checks may read */
+static int check_messages;
+
+int kprintf(const char *fmt, ...) { (void)fmt; check_messages++; return 0; }
+u64 nested_cr0_fixed0(bool ug) { return ug ? 0x20 : 0x80000021; }
+u64 vmx_caps_cr0_fixed1(void) { return 0xffffffff; }
+u64 vmx_caps_cr4_fixed0(void) { return 0x2000; }
+u64 nested_cr4_fixed1(void) { return 0x1727ff; }
+u32 nested_phys_addr_width(void) { return 39; }
+u64 nested_vmx_misc(void) { return VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_SHADOW_RO_FIELDS; }
+
+bool guest_copy_from(struct guest *g, void *dst, u64 gpa, u64 len)
+{
+    (void)g;
+    if (gpa >= sizeof(l1_ram) || len > sizeof(l1_ram) - gpa)
+        return false;
+    memcpy(dst, l1_ram + gpa, len);
+    return true;
+}
+
+static void set_caps(void)
+{
+    nested_pin_allowed = 0x16 | PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER;
+    /* As nested/caps.c shows them: no TPR shadow, no NMI window. */
+    nested_proc_allowed = CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR | CPU_BASED_INTR_WINDOW_EXITING |
+                          CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_HLT_EXITING |
+                          CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING |
+                          CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |
+                          CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
+                          CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
+                          CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+                          CPU_BASED_USE_IO_BITMAPS | CPU_BASED_MONITOR_TRAP_FLAG |
+                          CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
+                          CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
+    nested_proc2_allowed = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID |
+                           SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_DESC |
+                           SECONDARY_EXEC_ENABLE_RDTSCP;
+    nested_exit_allowed = 0x36dff | VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+                          VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT;
+    nested_entry_allowed = 0x11ff | VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT;
+    nested_ept_vpid_cap = VMX_EPT_PAGE_WALK_4_BIT | VMX_EPTP_WB_BIT | VMX_EPT_2MB_PAGE_BIT |
+                          VMX_EPT_INVEPT_BIT | VMX_EPT_EXTENT_CONTEXT_BIT;
+}
+
+/* A vmcs12 as a 64-bit L1 sets it up for a 64-bit L2 (turtle-as-L1 style). */
+static void valid_vmcs12(struct vmcs12 *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->pin_based_vm_exec_control = 0x16 | PIN_BASED_EXT_INTR_MASK;
+    v->cpu_based_vm_exec_control = 0x04006172 | CPU_BASED_HLT_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
+    v->secondary_vm_exec_control = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
+    v->ept_pointer = 0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+    v->virtual_processor_id = 1;
+    v->vm_exit_controls = 0x36dfb | VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER;
+    v->vm_entry_controls = 0x11fb | VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER;
+    v->host_cr0 = 0x80050033;
+    v->host_cr4 = 0x22a0;
+    v->host_cr3 = 0x1000;
+    v->host_ia32_efer = EFER_LME | EFER_LMA;
+    v->host_cs_selector = 0x08;
+    v->host_ss_selector = v->host_ds_selector = v->host_es_selector = 0x10;
+    v->host_tr_selector = 0x18;
+    v->host_rip = 0xffffffff80100000ULL;
+    v->guest_cr0 = 0x80000031;
+    v->guest_cr4 = 0x2020;
+    v->guest_cr3 = 0x2000;
+    v->guest_ia32_efer = EFER_LME | EFER_LMA;
+    v->guest_cs_selector = 0x08;
+    v->guest_cs_ar_bytes = 0xa09b;
+    v->guest_cs_limit = 0xffffffff;
+    v->guest_ss_selector = v->guest_ds_selector = v->guest_es_selector = 0x10;
+    v->guest_ss_ar_bytes = v->guest_ds_ar_bytes = v->guest_es_ar_bytes = 0xc093;
+    v->guest_ss_limit = v->guest_ds_limit = v->guest_es_limit = 0xffffffff;
+    v->guest_fs_ar_bytes = v->guest_gs_ar_bytes = 0x10000;
+    v->guest_tr_selector = 0x18;
+    v->guest_tr_ar_bytes = 0x8b;
+    v->guest_tr_limit = 0x67;
+    v->guest_ldtr_ar_bytes = 0x10000;
+    v->guest_rflags = 0x2;
+    v->guest_rip = 0x100000;
+    v->vmcs_link_pointer = ~0ULL;
+}
+
+static bool all_pass(const struct vmcs12 *v, u64 *qual)
+{
+    return nested_check_controls(v) && nested_check_host_state(v, true) &&
+           nested_check_guest_state(NULL, v, qual);
+}
+
+static void test_valid_passes(void **state)
+{
+    struct vmcs12 v;
+    u64 qual = 99;
+
+    (void)state;
+    set_caps();
+    valid_vmcs12(&v);
+    check_messages = 0;
+    assert_true(all_pass(&v, &qual));
+    assert_int_equal(qual, 0);
+    assert_int_equal(check_messages, 0);
+}
+
+/* One bad field at a time: which check refuses it. */
+enum area { CONTROLS, HOST, GUEST };
+
+static enum area refused_by(const struct vmcs12 *v, u64 *qual)
+{
+    if (!nested_check_controls(v))
+        return CONTROLS;
+    if (!nested_check_host_state(v, true))
+        return HOST;
+    assert_false(nested_check_guest_state(NULL, v, qual));
+    return GUEST;
+}
+
+#define BAD(area_, qual_, stmt)                                                 \
+    do {                                                                        \
+        struct vmcs12 v;                                                        \
+        u64 q = 99;                                                             \
+        valid_vmcs12(&v);                                                       \
+        stmt;                                                                   \
+        assert_int_equal(refused_by(&v, &q), area_);                            \
+        if (area_ == GUEST)                                                     \
+            assert_int_equal(q, qual_);                                         \
+    } while (0)
+
+static void test_each_refusal(void **state)
+{
+    (void)state;
+    set_caps();
+    /* Controls (VMfailValid 7). */
+    BAD(CONTROLS, 0, v.pin_based_vm_exec_control |= BIT(31));
+    BAD(CONTROLS, 0, v.pin_based_vm_exec_control &= ~0x16u);
+    BAD(CONTROLS, 0, v.cpu_based_vm_exec_control |= CPU_BASED_TPR_SHADOW);
+    BAD(CONTROLS, 0, v.secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS);
+    BAD(CONTROLS, 0, v.cr3_target_count = 1);
+    BAD(CONTROLS, 0, (v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS, v.io_bitmap_a = 0x1234));
+    BAD(CONTROLS, 0, (v.cpu_based_vm_exec_control |= CPU_BASED_USE_MSR_BITMAPS, v.msr_bitmap = 1ULL << 40));
+    BAD(CONTROLS, 0, v.ept_pointer = 0x5000 | 2 | VMX_EPTP_PWL_4);          /* memory type 2 */
+    BAD(CONTROLS, 0, v.ept_pointer = 0x5000 | VMX_EPTP_MT_WB | 0x20);       /* 5-level walk */
+    BAD(CONTROLS, 0, v.ept_pointer |= BIT(6));                              /* A/D not shown */
+    BAD(CONTROLS, 0, v.secondary_vm_exec_control = SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    BAD(CONTROLS, 0, v.virtual_processor_id = 0);
+    BAD(CONTROLS, 0, (v.vm_entry_msr_load_count = 2, v.vm_entry_msr_load_addr = 0x1008));
+    BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_RESERVED);
+    BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 13);
+    BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 3);
+    BAD(CONTROLS, 0, (v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x80,
+                      v.vm_entry_instruction_len = 0));
+    /* Host state (VMfailValid 8). */
+    BAD(HOST, 0, v.host_cr4 &= ~0x2000ULL);
+    BAD(HOST, 0, v.host_cs_selector = 0);
+    BAD(HOST, 0, v.host_tr_selector = 0);
+    BAD(HOST, 0, v.host_ss_selector = 0x13);
+    BAD(HOST, 0, v.host_rip = 0x0000800000000000ULL);
+    BAD(HOST, 0, v.vm_exit_controls &= ~VM_EXIT_HOST_ADDR_SPACE_SIZE);
+    BAD(HOST, 0, v.host_ia32_efer = 0);
+    BAD(HOST, 0, v.host_gdtr_base = 0xdead000000000000ULL);
+    /* Guest state (VM-entry failure, qualification 0 / 2 / 4). */
+    BAD(GUEST, 0, v.guest_rflags = 0);
+    BAD(GUEST, 0, v.guest_rflags |= X86_RFLAGS_VM);
+    BAD(GUEST, 0, v.guest_cr0 &= ~(u64)X86_CR0_PE);
+    BAD(GUEST, 0, v.guest_tr_ar_bytes |= 0x10000);
+    BAD(GUEST, 0, v.guest_cs_ar_bytes = 0x0093);
+    BAD(GUEST, 0, v.guest_activity_state = 5);
+    BAD(GUEST, 0, v.guest_interruptibility_info = GUEST_INTR_STATE_STI);
+    BAD(GUEST, 0, v.guest_rip = 0x0000800000000000ULL);
+    BAD(GUEST, 0, v.guest_ia32_efer = EFER_LME);
+    BAD(GUEST, 0, v.guest_gdtr_limit = 0x10000);
+    BAD(GUEST, 4, v.vmcs_link_pointer = 0x1234);
+    BAD(GUEST, 4, v.vmcs_link_pointer = 0x3000);        /* no revision there */
+    /* 32-bit PAE L2 without EPT: PDPTEs come from L1 memory at CR3. */
+    BAD(GUEST, 2, ({
+        u64 pdpte = 0x1000 | 1 | BIT(1);                /* reserved bit 1 */
+        v.vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
+        v.vm_entry_controls &= ~VM_ENTRY_LOAD_IA32_EFER;
+        v.secondary_vm_exec_control = SECONDARY_EXEC_ENABLE_VPID;
+        v.guest_cs_ar_bytes = 0xc09b;
+        v.guest_cr3 = 0x4000;
+        memset(l1_ram + 0x4000, 0, 32);
+        memcpy(l1_ram + 0x4000 + 24, &pdpte, 8);
+    }));
+}
+
+static u64 rng_state = 0x9e3779b97f4a7c15ULL;
+static u64 rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Random field values: the checks never crash, and whatever passes them
+ * has the properties turtle relies on when it builds vmcs02. */
+static void test_fuzz(void **state)
+{
+    u32 encodings[256], n = 0, passed = 0;
+
+    (void)state;
+    set_caps();
+    for (u32 e = 0; e < 0x8000 && n < 256; e++)
+        if (vmcs12_field_offset(e) >= 0 && !(e & 1))
+            encodings[n++] = e;
+    assert_true(n > 100);
+    for (int iter = 0; iter < 100000; iter++) {
+        struct vmcs12 v;
+        u64 q;
+        valid_vmcs12(&v);
+        int k = 1 + (int)(rnd() % 4);
+        for (int i = 0; i < k; i++) {
+            u64 r = rnd();
+            u64 val = (r & 3) == 0 ? rnd() : (r & 3) == 1 ? (rnd() & 0xff) : (r & 3) == 2 ? ~0ULL : BIT(rnd() % 64);
+            u64 cur = 0;
+            u32 e = encodings[rnd() % n];
+            vmcs12_read(&v, e, &cur);
+            vmcs12_write(&v, e, (r & 4) ? (cur ^ val) : val);
+        }
+        if (!all_pass(&v, &q))
+            continue;
+        passed++;
+        u32 proc2 = nested_proc2(&v);
+        assert_int_equal(v.pin_based_vm_exec_control & ~nested_pin_allowed, 0);
+        assert_int_equal(v.cpu_based_vm_exec_control & ~nested_proc_allowed, 0);
+        assert_int_equal(proc2 & ~nested_proc2_allowed, 0);
+        assert_int_equal(v.cr3_target_count, 0);
+        if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
+            assert_true(nested_eptp_valid(v.ept_pointer));
+        assert_true(v.host_cs_selector && v.host_tr_selector);
+        assert_int_equal(v.guest_rflags & X86_RFLAGS_VM, 0);
+        assert_true(v.guest_rflags & X86_RFLAGS_FIXED);
+        assert_true(v.guest_activity_state <= GUEST_ACTIVITY_HLT);
+        assert_true(v.vmcs_link_pointer == ~0ULL || (v.vmcs_link_pointer & 0xfff) == 0);
+    }
+    print_message("checks fuzz: %u of 100000 mutated vmcs12s passed every check\n", passed);
+    assert_true(passed > 1000);         /* the fuzz also reaches the accepting path */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_passes),
+        cmocka_unit_test(test_each_refusal),
+        cmocka_unit_test(test_fuzz),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
