@@ -189,6 +189,15 @@ def judge(case, text, timed_out):
 
 def run_case(case, echo=None):
     text, seconds, timed_out, _ = boot(case, echo)
+    if not text.strip() and not timed_out:
+        # The emulator died before the firmware printed anything (for
+        # instance two Bochs instances racing for the same display port):
+        # that is the machine, not the case. One more try, reported.
+        out = os.path.join(case_dir(case), "emulator.out")
+        with open(out, errors="replace") as f:
+            why = f.read()[-300:].strip().replace("\n", " | ")
+        print(f"harness: {case.name}: emulator ended with no output ({why}); retrying once", flush=True)
+        text, seconds, timed_out, _ = boot(case, echo)
     reasons = judge(case, text, timed_out)
     return Result(case, not reasons, reasons, os.path.join(case_dir(case), "serial.log"), seconds, text)
 
