@@ -229,7 +229,7 @@ static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted
     u32 cs_type = AR_TYPE(cs.ar);
 
     if (CC(v->guest_rflags & X86_RFLAGS_VM))
-        return !(v->guest_rflags & X86_RFLAGS_VM);      /* virtual-8086 guests are not supported */
+        return false;                   /* virtual-8086 L2s are not supported */
     /* TR */
     if (CC(tr.sel & 4) || CC(tr.ar & AR_UNUSABLE) || CC(tr.ar & AR_S) || CC(!(tr.ar & AR_P)) ||
         CC(ia32e ? AR_TYPE(tr.ar) != 11 : (AR_TYPE(tr.ar) != 11 && AR_TYPE(tr.ar) != 3)) ||

@@ -90,16 +90,20 @@ void handle_cr_access(struct guest *g, u64 qual)
         u64 v = guest_reg_read(g, reg);
         if (!guest_in_long_mode())
             v = (u32)v;
-        if (cr == 0)
+        if (cr == 0) {
             ok = set_cr0(g, v);
-        else if (cr == 4)
+        } else if (cr == 4) {
             ok = set_cr4(g, v);
-        else if (cr == 3)
-            vmcs_writel(GUEST_CR3, v), guest_update_paging_mode(g);
-        else if (cr == 8)
-            ok = !(v & CR8_RESERVED) && (g->cr8 = v, true);
-        else
+        } else if (cr == 3) {
+            vmcs_writel(GUEST_CR3, v);
+            guest_update_paging_mode(g);
+        } else if (cr == 8) {
+            ok = !(v & CR8_RESERVED);   /* TPR: bits 63:4 reserved */
+            if (ok)
+                g->cr8 = v;
+        } else {
             ok = false;
+        }
         break;
     }
     case CR_TYPE_MOV_FROM:

@@ -121,9 +121,9 @@ static u32 guest_mmap(const struct guest *g, struct mem_region *r)
     return 3;
 }
 
-/* Multiboot2 information (Multiboot2 spec 3.6) at guest-physical base.
+/* Multiboot2 information (Multiboot2 spec 3.6); position-independent.
  * mod_gpa[i] are the guest-physical copies of the guest's modules. */
-static void build_mb2_info(const struct guest *g, u64 base, const u64 *mod_gpa)
+static void build_mb2_info(const struct guest *g, const u64 *mod_gpa)
 {
     struct mem_region r[3];
     u32 n = guest_mmap(g, r);
@@ -162,7 +162,6 @@ static void build_mb2_info(const struct guest *g, u64 base, const u64 *mod_gpa)
     info_align(MB2_TAG_ALIGN);
     info_put(&end, sizeof(end));
     ((struct mb2_info_header *)info.data)->total_size = info.len;
-    (void)base;
 }
 
 /* Multiboot1 information (Multiboot 0.6.96, 3.3). */
@@ -316,7 +315,7 @@ const char *guest_load(struct guest *g, const struct boot_module *m, const struc
     if (img.kind == IMAGE_MULTIBOOT1)
         build_mb1_info(g, at, mod_gpa);
     else
-        build_mb2_info(g, at, mod_gpa);
+        build_mb2_info(g, mod_gpa);
     if (info.overflow || at + info.len > g->mem_size || at >= (1ULL << 32) ||
         !guest_copy_to(g, at, info.data, info.len)) {
         unload(g);
