@@ -25,8 +25,11 @@ void print_backtrace(u64 rip, u64 rbp)
     }
 }
 
+void (*panic_guest_state_hook)(void);
+
 __noreturn void panic(const char *fmt, ...)
 {
+    static bool in_panic;
     va_list ap;
     u64 rbp;
 
@@ -41,5 +44,9 @@ __noreturn void panic(const char *fmt, ...)
             read_cr0(), read_cr2(), read_cr3(), read_cr4(), read_rflags(),
             (u64)__builtin_frame_address(0), rbp);
     print_backtrace(0, rbp);
+    if (panic_guest_state_hook && !in_panic) {
+        in_panic = true;                /* a fault in the dump must not loop */
+        panic_guest_state_hook();
+    }
     halt_forever();
 }

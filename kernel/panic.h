@@ -9,6 +9,9 @@
 #include "kernel/types.h"
 
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
+/* Set by the hypervisor: prints the guest state turtle was working on
+ * (kernel/ itself knows nothing of guests). Called once, from panic(). */
+extern void (*panic_guest_state_hook)(void);
 /* Prints rip (if not 0), then the return addresses of the RBP chain. */
 void print_backtrace(u64 rip, u64 rbp);
 

@@ -4,6 +4,7 @@
  * stops. Switching guests switches what VMX does not: the current VMCS,
  * the x87/SSE state and the syscall MSRs.
  */
+#include "kernel/panic.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "nested/nested.h"
@@ -106,12 +107,23 @@ static void release(struct guest *g)
     guest_mem_free(g);
 }
 
+/* panic(): the guest turtle was running, and its current VMCS. */
+static void dump_current_guest(void)
+{
+    if (!current)
+        return;
+    kprintf("guest '%s' (%s):\n", current->name,
+            current->nvmx && current->vmcs != current->nvmx->vmcs01 ? "in L2, vmcs02" : "vmcs01");
+    vmcs_dump();
+}
+
 void sched_run(void)
 {
     u64 slice = turtle_opts.slice ? turtle_opts.slice : DEFAULT_SLICE;
     u32 next = 0;
 
     have_tsc_aux = cpuid(0x80000001).edx & CPUID_EXT_RDTSCP;
+    panic_guest_state_hook = dump_current_guest;
     for (u32 i = 0; i < n_guests; i++) {
         /* A fresh x87/SSE state: FCW 0x37f, MXCSR 0x1f80 (SDM 10.5.1). */
         guests[i].fxsave[0] = 0x7f;
