@@ -319,7 +319,9 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
         CC(act == GUEST_ACTIVITY_HLT && !(nested_vmx_misc() & VMX_MISC_ACTIVITY_HLT)) ||
         CC(act == GUEST_ACTIVITY_HLT && AR_DPL(v->guest_ss_ar_bytes) != 0))
         return false;
-    if (CC(intr & ~0x1fu) ||
+    /* Bits 2 (SMI blocking: no SMM here) and 4 (enclave interruption: no
+     * SGX shown) must be 0, like every reserved bit. */
+    if (CC(intr & ~(u32)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) ||
         CC((intr & GUEST_INTR_STATE_STI) && (intr & GUEST_INTR_STATE_MOV_SS)) ||
         CC(!(rf & X86_RFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
         CC((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_EXT_INTR &&
@@ -327,7 +329,9 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
         CC((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_NMI_INTR &&
            (intr & GUEST_INTR_STATE_MOV_SS)))
         return false;
-    if (CC(v->guest_pending_dbg_exceptions & ~0x1500fULL))
+    /* B3:B0, BS (14) and enabled-breakpoint (12); bit 16 (RTM) is not
+     * allowed since RTM is not shown. */
+    if (CC(v->guest_pending_dbg_exceptions & ~0x500fULL))
         return false;
     /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
      * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set

@@ -120,7 +120,6 @@ void nested_vmx_run(struct guest *g, bool launch)
      * 27.3: after the guest state loaded): nested_l2_exit() marks it at
      * the first exit, unless that exit is a failed entry. */
     n->launch_pending = launch;
-    n->l2_l1_timer_deadline = 0;
-    if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
-        n->l2_l1_timer_deadline = rdtsc() + ((u64)v->vmx_preemption_timer_value << vmx_caps.preemption_timer_rate) + 1;
+    n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
+    n->l1_timer_left = v->vmx_preemption_timer_value;
 }

@@ -240,11 +240,8 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
     if (qual)
         v->exit_qualification = *qual;
     v->vm_exit_reason = reason;
-    if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) &&
-        (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)) {
-        u64 now = rdtsc(), d = n->l2_l1_timer_deadline;
-        v->vmx_preemption_timer_value = now >= d ? 0 : (u32)((d - now) >> vmx_caps.preemption_timer_rate);
-    }
+    if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) && n->l1_timer_on)
+        v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
     if (!msr_list_store(g, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
         v->abort = 1;
         load_vmcs12_host_state(g);
@@ -283,6 +280,12 @@ void nested_l2_exit(struct guest *g)
     u64 qual = vmcs_readl(EXIT_QUALIFICATION), qual12;
 
     n->l2_exits++;
+    /* L1's timer for L2 counts down only while L2 ran: from the last
+     * entry to this exit (a TSC reading brackets just that). */
+    if (n->l1_timer_on) {
+        u64 ran = (rdtsc() - n->timer_armed_tsc) >> vmx_caps.preemption_timer_rate;
+        n->l1_timer_left -= MIN(ran, n->l1_timer_left);
+    }
     if (n->launch_pending && !(full & VMX_EXIT_REASONS_FAILED_VMENTRY))
         n->cached12.launch_state = 1;
     n->launch_pending = false;
@@ -298,7 +301,7 @@ void nested_l2_exit(struct guest *g)
     }
     switch (reason) {
     case EXIT_REASON_PREEMPTION_TIMER:
-        if (n->l2_l1_timer_deadline && rdtsc() >= n->l2_l1_timer_deadline) {
+        if (n->l1_timer_on && n->l1_timer_left == 0) {
             nested_vmx_vmexit(g, reason, NULL);
         } else {
             requeue_vectoring_event();

@@ -16,16 +16,14 @@ static bool in_l2(struct guest *g)
     return g->nvmx->in_l2;
 }
 
-/* While L2 runs, the timer fires at turtle's slice or L1's own timer for
- * L2, whichever comes first. */
+/* While L2 runs, the timer fires at turtle's slice or at L1's own timer
+ * for L2, whichever comes first. Called just before each entry to L2. */
 static u64 timer_clamp(struct guest *g, u64 ticks)
 {
-    u64 d = g->nvmx->l2_l1_timer_deadline, now = rdtsc();
+    struct nested_vmx *n = g->nvmx;
 
-    if (!d)
-        return ticks;
-    u64 left = d > now ? (d - now) >> vmx_caps.preemption_timer_rate : 0;
-    return MIN(ticks, left);
+    n->timer_armed_tsc = rdtsc();
+    return n->l1_timer_on ? MIN(ticks, n->l1_timer_left) : ticks;
 }
 
 static bool in_vmx_operation(struct guest *g)

@@ -35,7 +35,9 @@ struct nested_vmx {
 
     u64 ept02_root;             /* shadow of EPT12 (0: none built) */
     u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
-    u64 l2_l1_timer_deadline;   /* L1's preemption timer for L2, in TSC (0: off) */
+    bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
+    u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
+    u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
     u64 shadow_vmcs;            /* hardware shadow VMCS for L1 (0: no shadowing) */

@@ -236,6 +236,16 @@ def nested_cases():
             nested=Case(f"l1-vmx32-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
                         modules=[(guest("vmx32"), "name=vmx32 nested mem=16M")]),
             guest="vmx32", min_tests=90))
+    # A hostile L1: hundreds of vmcs12s with random control and guest-state
+    # fields, L2 sandboxed by EPT12. Every answer must be architectural, and
+    # turtle must neither stop the L1 nor need the hardware to refuse vmcs02.
+    for cpu, seed in (("tigerlake", 1), ("corei7_skylake_x", 2)):
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        out.append(Case(f"vmx-fuzz-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
+                        modules=[(guest("vmx_fuzz"), f"name=fuzz nested mem=32M -- seed={seed} iters=400")],
+                        expect=[r"^\[fuzz\] PASS: turtle fuzz: \d+ iterations completed",
+                                r"^\[fuzz\] SUMMARY: \d+ tests, 0 failures$"],
+                        forbid=[r"hardware refused vmcs02"]))
     # turtle on turtle on turtle: three levels of turtle, L3 guest.
     out.append(Case("turtle-on-turtle-on-turtle", "nested", timeout=600, verdict=(1, 1, 0),
                     modules=[(TURTLE, "name=l1 nested mem=96M"),

@@ -191,6 +191,9 @@ static void test_each_refusal(void **state)
     BAD(GUEST, 0, v.guest_cs_ar_bytes = 0x0093);
     BAD(GUEST, 0, v.guest_activity_state = 5);
     BAD(GUEST, 0, v.guest_interruptibility_info = GUEST_INTR_STATE_STI);
+    BAD(GUEST, 0, v.guest_interruptibility_info = BIT(2));             /* SMI blocking outside SMM */
+    BAD(GUEST, 0, v.guest_interruptibility_info = BIT(4));             /* enclave: no SGX */
+    BAD(GUEST, 0, v.guest_pending_dbg_exceptions = BIT(16));           /* RTM: not shown */
     BAD(GUEST, 0, v.guest_rip = 0x0000800000000000ULL);
     BAD(GUEST, 0, v.guest_ia32_efer = EFER_LME);
     BAD(GUEST, 0, v.guest_gdtr_limit = 0x10000);
