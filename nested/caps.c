@@ -16,6 +16,7 @@
 #define MISC_MSR_LIST_512           0       /* bits 27:25 = 0: 512 entries */
 
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
+static u32 phys_addr_width;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
 
@@ -23,6 +24,7 @@ void nested_caps_init(void)
 {
     const struct vmx_caps *c = &vmx_caps;
 
+    phys_addr_width = cpuid(0x80000008).eax & 0xff;
     nested_pin_allowed = PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR | PIN_BASED_EXT_INTR_MASK |
                          PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER;
     nested_pin_allowed &= c->pin.may_be_1;
@@ -89,9 +91,10 @@ u64 vmx_caps_cr0_fixed1(void)
     return vmx_caps.cr0_fixed1;
 }
 
+/* MAXPHYADDR, read once (CPUID is an exit when turtle itself is nested). */
 u32 nested_phys_addr_width(void)
 {
-    return cpuid(0x80000008).eax & 0xff;
+    return phys_addr_width;
 }
 
 static u64 ctl(u32 must_be_1, u32 may_be_1)

@@ -12,13 +12,25 @@
 #include "nested/checks.h"
 #include "vmx/vmx.h"
 
-static bool checks_verbose = true;
+/* A hostile L1 can fail checks in a loop: the console gets the first
+ * CHECK_MESSAGES_MAX of them, then one line saying the rest are dropped. */
+#define CHECK_MESSAGES_MAX  200
+static u32 check_messages;
+
+static void check_failed(const char *text)
+{
+    if (check_messages < CHECK_MESSAGES_MAX)
+        kprintf("turtle: nested: VM-entry check failed: %s\n", text);
+    else if (check_messages == CHECK_MESSAGES_MAX)
+        kprintf("turtle: nested: further VM-entry check messages suppressed\n");
+    check_messages++;
+}
 
 #define CC(expr)                                                                \
     ({                                                                          \
         bool _failed = (expr);                                                  \
-        if (_failed && checks_verbose)                                          \
-            kprintf("turtle: nested: VM-entry check failed: %s\n", #expr);      \
+        if (_failed)                                                            \
+            check_failed(#expr);                                                \
         _failed;                                                                \
     })
 
@@ -65,11 +77,19 @@ static bool pat_ok(u64 v)
     return true;
 }
 
+/* At most 512 entries (IA32_VMX_MISC[27:25] = 0 shows 512): turtle walks
+ * the list itself, and a longer one would hold the CPU for as long as L1
+ * likes. The end must not wrap. */
+#define MSR_LIST_MAX        512
+
 static bool msr_list_ok(u32 count, u64 addr)
 {
     if (!count)
         return true;
-    return IS_ALIGNED(addr, MSR_LIST_ALIGN) && within_width(addr + (u64)count * 16 - 1);
+    if (count > MSR_LIST_MAX || !IS_ALIGNED(addr, MSR_LIST_ALIGN))
+        return false;
+    u64 last = addr + (u64)count * 16 - 1;
+    return last > addr && within_width(last);
 }
 
 u32 nested_proc2(const struct vmcs12 *v)

@@ -39,7 +39,7 @@ static void switch_vmcs(struct guest *g, bool to_l2)
         g->vmcs = n->vmcs02;
         g->launched = n->vmcs02_launched;
     } else {
-        n->vmcs02_launched = true;
+        n->vmcs02_launched = g->launched;   /* set by the scheduler after a real entry */
         g->vmcs = n->vmcs01;
         g->launched = n->vmcs01_launched;
     }
@@ -120,6 +120,13 @@ void nested_vmx_run(struct guest *g, bool launch)
      * 27.3: after the guest state loaded): nested_l2_exit() marks it at
      * the first exit, unless that exit is a failed entry. */
     n->launch_pending = launch;
+    /* Without VPID in vmcs12, L1 expects every VM entry to flush L2's
+     * linear translations; with it, a new VPID12 must not see the old
+     * one's (all of L1's L2s share vpid02). SDM 29.4.3.3. */
+    u16 vpid12 = (nested_proc2(v) & SECONDARY_EXEC_ENABLE_VPID) ? v->virtual_processor_id : 0;
+    if ((proc2_ctls & SECONDARY_EXEC_ENABLE_VPID) && (!vpid12 || vpid12 != n->last_vpid12))
+        invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, n->vpid02, 0);
+    n->last_vpid12 = vpid12;
     n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
     n->l1_timer_left = v->vmx_preemption_timer_value;
 }

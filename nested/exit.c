@@ -76,6 +76,8 @@ static bool cr_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
     switch (type) {
     case 0: {                           /* MOV to CR */
         u64 val = guest_reg_read(g, CR_QUAL_REG(qual));
+        if (!guest_in_long_mode())
+            val = (u32)val;
         if (cr == 0)
             return (val ^ v->cr0_read_shadow) & v->cr0_guest_host_mask;
         if (cr == 4)
@@ -292,10 +294,17 @@ void nested_l2_exit(struct guest *g)
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
         /* vmcs02 was refused although vmcs12 passed turtle's checks:
          * report it to L1 as the failed entry it is. */
-        kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", g->name, reason);
-        vmcs_dump();
+        /* turtle's checks should have caught it: say so, but only a few
+         * times, so a hostile L1 cannot flood the console. */
+        static u32 dumps;
+        if (dumps++ < 4) {
+            kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", g->name, reason);
+            vmcs_dump();
+        }
         n->cached12.vm_exit_reason = full;
         n->cached12.exit_qualification = qual;
+        n->cached12.vm_exit_intr_info = 0;
+        n->cached12.idt_vectoring_info_field = 0;
         load_vmcs12_host_state(g);
         return;
     }

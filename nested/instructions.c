@@ -49,11 +49,6 @@ void nested_vmx_fail(struct guest *g, u32 error)
 
 /* --- operands ---------------------------------------------------------------- */
 
-static bool long_mode_64(void)
-{
-    return guest_in_long_mode();
-}
-
 /* Reads the 64-bit memory operand (VMXON, VMCLEAR, VMPTRLD). */
 static bool read_ptr_operand(struct guest *g, u64 *ptr)
 {
@@ -220,7 +215,7 @@ static bool field_operand(struct guest *g, u32 info, u32 *field)
 {
     u64 v = guest_reg_read(g, INSN_INFO_REG2(info));
 
-    if (!long_mode_64())
+    if (!guest_in_long_mode())
         v = (u32)v;
     *field = (u32)v;
     return (v >> 32) == 0;
@@ -230,7 +225,7 @@ static void handle_vmread(struct guest *g)
 {
     struct nested_vmx *n = g->nvmx;
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
-    u32 size = long_mode_64() ? 8 : 4;
+    u32 size = guest_in_long_mode() ? 8 : 4;
     u64 v;
 
     if (n->current_vmptr == VMPTR_NONE) {
@@ -256,7 +251,7 @@ static void handle_vmwrite(struct guest *g)
 {
     struct nested_vmx *n = g->nvmx;
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
-    u32 size = long_mode_64() ? 8 : 4;
+    u32 size = guest_in_long_mode() ? 8 : 4;
     u64 v = 0;
 
     if (n->current_vmptr == VMPTR_NONE) {
@@ -289,33 +284,40 @@ static void handle_vmwrite(struct guest *g)
     nested_vmx_succeed();
 }
 
-/* INVEPT / INVVPID: the type from reg2, a 16-byte descriptor in memory. */
-static bool inv_operands(struct guest *g, u64 *type, u64 desc[2])
+/* INVEPT / INVVPID: the type from reg2 (checked first, SDM 32.3), then a
+ * 16-byte descriptor in memory. */
+static u64 inv_type(struct guest *g)
+{
+    u64 type = guest_reg_read(g, INSN_INFO_REG2(vmcs_read32(VMX_INSTRUCTION_INFO)));
+    return guest_in_long_mode() ? type : (u32)type;
+}
+
+static bool inv_descriptor(struct guest *g, u64 desc[2])
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u64 gla;
 
-    *type = guest_reg_read(g, INSN_INFO_REG2(info));
-    if (!long_mode_64())
-        *type = (u32)*type;
     return insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 16, false, &gla) &&
            guest_read_linear(g, gla, desc, 16);
 }
 
 static void handle_invept(struct guest *g)
 {
-    u64 type, desc[2];
+    u64 desc[2];
 
     if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_EPT) || !(nested_ept_vpid_cap & VMX_EPT_INVEPT_BIT)) {
         inject_ud();
         return;
     }
-    if (!inv_operands(g, &type, desc))
+    u64 type = inv_type(g);
+    if (!((type == VMX_EPT_EXTENT_CONTEXT && (nested_ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT)) ||
+          (type == VMX_EPT_EXTENT_GLOBAL && (nested_ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT)))) {
+        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
-    bool ok = (type == VMX_EPT_EXTENT_CONTEXT && (nested_ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT) &&
-               nested_eptp_valid(desc[0])) ||
-              (type == VMX_EPT_EXTENT_GLOBAL && (nested_ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT));
-    if (!ok) {
+    }
+    if (!inv_descriptor(g, desc))
+        return;
+    if (type == VMX_EPT_EXTENT_CONTEXT && !nested_eptp_valid(desc[0])) {
         nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
@@ -325,18 +327,22 @@ static void handle_invept(struct guest *g)
 
 static void handle_invvpid(struct guest *g)
 {
-    u64 type, desc[2];
+    u64 desc[2];
 
     if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VPID) || !(nested_ept_vpid_cap & VMX_VPID_INVVPID_BIT)) {
         inject_ud();
         return;
     }
-    if (!inv_operands(g, &type, desc))
+    u64 type = inv_type(g);
+    if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
+        !(nested_ept_vpid_cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type))) {
+        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        return;
+    }
+    if (!inv_descriptor(g, desc))
         return;
     u16 vpid = (u16)desc[0];
-    bool ok = type <= VMX_VPID_EXTENT_SINGLE_NON_GLOBAL &&
-              (nested_ept_vpid_cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type)) &&
-              (desc[0] >> 16) == 0;
+    bool ok = (desc[0] >> 16) == 0;
     if (ok && type != VMX_VPID_EXTENT_ALL_CONTEXT && vpid == 0)
         ok = false;
     if (ok && type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR && !is_canonical(desc[1]))

@@ -68,17 +68,21 @@ bool nested_guest_init(struct guest *g)
     n = phys_to_virt(page);
     n->current_vmptr = VMPTR_NONE;
     n->vmcs01 = g->vmcs;
+    n->vpid02 = (u16)(VPID02_BASE + g->index);
+    g->nvmx = n;                        /* from here nested_guest_free() undoes it all */
     n->vmcs02 = alloc_page();
     n->msr_bitmap02 = alloc_page();
-    n->vpid02 = (u16)(VPID02_BASE + g->index);
-    if (!n->vmcs02 || !n->msr_bitmap02)
+    if (!n->vmcs02 || !n->msr_bitmap02) {
+        nested_guest_free(g);
         return false;
+    }
     *(u32 *)phys_to_virt(n->vmcs02) = vmx_caps.revision;
     memcpy(phys_to_virt(n->msr_bitmap02), phys_to_virt(msr_bitmap), PAGE_SIZE);
-    if (vmclear(n->vmcs02) != VMX_OK)
+    if (vmclear(n->vmcs02) != VMX_OK || !shadow_guest_init(g)) {
+        nested_guest_free(g);
         return false;
-    g->nvmx = n;
-    return shadow_guest_init(g);
+    }
+    return true;
 }
 
 void nested_guest_free(struct guest *g)
@@ -88,9 +92,12 @@ void nested_guest_free(struct guest *g)
     if (!n)
         return;
     ept02_drop(g);
-    vmclear(n->vmcs02);
-    free_pages(n->vmcs02, 1);
-    free_pages(n->msr_bitmap02, 1);
+    if (n->vmcs02) {
+        vmclear(n->vmcs02);
+        free_pages(n->vmcs02, 1);
+    }
+    if (n->msr_bitmap02)
+        free_pages(n->msr_bitmap02, 1);
     if (n->shadow_vmcs) {
         vmclear(n->shadow_vmcs);
         free_pages(n->shadow_vmcs, 1);

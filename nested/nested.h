@@ -32,6 +32,7 @@ struct nested_vmx {
     bool vmcs02_host_written;
     bool launch_pending;        /* VMLAUNCH: mark vmcs12 launched at the first L2 exit */
     u16 vpid02;
+    u16 last_vpid12;            /* VPID12 of the last entry (0: VPID off) */
 
     u64 ept02_root;             /* shadow of EPT12 (0: none built) */
     u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
@@ -78,7 +79,6 @@ void nested_switch_to_l1(struct guest *g);
 /* nested/shadow.c: VMCS shadowing (all run with vmcs01 current). */
 void shadow_init(void);
 bool shadow_guest_init(struct guest *g);
-bool shadow_active(const struct guest *g);
 void shadow_sync_to_shadow(struct guest *g);
 void shadow_sync_from_shadow(struct guest *g);
 void shadow_off(struct guest *g);

@@ -139,11 +139,6 @@ void shadow_write_field(struct guest *g, u32 field, u64 value)
         guest_stop(g, true, "VMPTRLD of vmcs01 failed (turtle bug)");
 }
 
-bool shadow_active(const struct guest *g)
-{
-    return g->nvmx->shadow_active;
-}
-
 /* vmcs12 → shadow; turns shadowing on in vmcs01 (L1 has a current VMCS). */
 void shadow_sync_to_shadow(struct guest *g)
 {

@@ -155,9 +155,11 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_HLT_EXITING))
         proc &= ~CPU_BASED_HLT_EXITING;     /* a halted L2 waits for the timer */
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+    /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
-                             SECONDARY_EXEC_RDSEED_EXITING)) | proc2_ctls;
+                             SECONDARY_EXEC_RDSEED_EXITING)) |
+                (proc2_ctls & ~SECONDARY_EXEC_ENABLE_RDTSCP);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
     vmcs_write32(VM_EXIT_CONTROLS, exit_ctls);
     vmcs_write32(VM_ENTRY_CONTROLS, (entry_ctls & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
@@ -213,6 +215,9 @@ void sync_vmcs02_to_vmcs12(struct guest *g, struct vmcs12 *v)
     if (proc2_12 & SECONDARY_EXEC_ENABLE_EPT)
         for (u32 i = 0; i < 4; i++)
             vmcs12_write(v, pdptr_fields[i], __vmcs_read(pdptr_fields[i]));
+    /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
+    v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
+                           (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);
     /* The VM-entry event was delivered, or is in IDT-vectoring info now. */
     v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }

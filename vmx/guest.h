@@ -49,6 +49,7 @@ struct guest_module {
 /* Switched by turtle on every guest change: VMX does not load these. */
 struct guest_msrs {
     u64 kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
+    u64 dr[4], dr6;             /* debug registers (DR7 is in the VMCS) */
 };
 
 struct nested_vmx;              /* nested/nested.h: VT-x as this guest sees it */

@@ -20,8 +20,24 @@ u64 sched_first_entry_tsc;
 static struct guest *current;
 static bool have_tsc_aux;
 
+#define DEFINE_DR(n)                                                            \
+    static u64 read_dr##n(void) { u64 v; __asm__ __volatile__("mov %%dr" #n ", %0" : "=r"(v)); return v; } \
+    static void write_dr##n(u64 v) { __asm__ __volatile__("mov %0, %%dr" #n :: "r"(v)); }
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
 static void save_msrs(struct guest_msrs *m)
 {
+    /* DR0-3 and DR6 are guest-owned (no MOV-DR exiting); DR7 is in the VMCS. */
+    m->dr[0] = read_dr0();
+    m->dr[1] = read_dr1();
+    m->dr[2] = read_dr2();
+    m->dr[3] = read_dr3();
+    m->dr6 = read_dr6();
     m->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
     m->star = rdmsr(MSR_STAR);
     m->lstar = rdmsr(MSR_LSTAR);
@@ -33,6 +49,11 @@ static void save_msrs(struct guest_msrs *m)
 
 static void load_msrs(const struct guest_msrs *m)
 {
+    write_dr0(m->dr[0]);
+    write_dr1(m->dr[1]);
+    write_dr2(m->dr[2]);
+    write_dr3(m->dr[3]);
+    write_dr6(m->dr6 ? m->dr6 : 0xffff0ff0);    /* DR6's reset value for a new guest */
     wrmsr(MSR_KERNEL_GS_BASE, m->kernel_gs_base);
     wrmsr(MSR_STAR, m->star);
     wrmsr(MSR_LSTAR, m->lstar);
@@ -88,7 +109,10 @@ static void run_slice(struct guest *g, u64 slice)
             guest_stop(g, true, "VM entry failed (VM-instruction error %lu)", err);
             return;
         }
-        g->launched = true;
+        /* A VMCS is launched once an entry succeeded: not by an exit that
+         * reports a failed entry (SDM 27.8). */
+        if (!(vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASONS_FAILED_VMENTRY))
+            g->launched = true;
         vmx_handle_exit(g);
     }
 }
