@@ -22,6 +22,14 @@
 #define EPT_X                   BIT(2)
 #define EPT_PS                  BIT(7)
 
+/* EPT02 may hold at most this many paging-structure pages: an L1 whose
+ * EPT12 aliases a small region over a huge L2 space would otherwise make
+ * turtle allocate without end. Past it, EPT02 starts again empty. */
+static u64 ept02_budget(const struct guest *g)
+{
+    return 64 + 2 * (g->mem_size / LARGE_PAGE_SIZE);
+}
+
 void ept02_drop(struct guest *g)
 {
     struct nested_vmx *n = g->nvmx;
@@ -32,6 +40,7 @@ void ept02_drop(struct guest *g)
     ept_free(n->ept02_root);
     n->ept02_root = 0;
     n->ept02_eptp12 = 0;
+    n->ept02_pages = 0;
 }
 
 bool ept02_prepare(struct guest *g, u64 eptp12)
@@ -45,6 +54,7 @@ bool ept02_prepare(struct guest *g, u64 eptp12)
         if (!n->ept02_root)
             return false;
         n->ept02_eptp12 = eptp12;
+        n->ept02_pages = 1;
     }
     return true;
 }
@@ -108,10 +118,22 @@ enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qua
             *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
             return EPT02_OUTSIDE_L1;
         }
+        if (n->ept02_pages >= ept02_budget(g)) {
+            /* Start over (vmcs02 is current: point it at the new root). */
+            u64 eptp12 = n->ept02_eptp12;
+            ept02_drop(g);
+            if (!ept02_prepare(g, eptp12)) {
+                guest_stop(g, true, "out of memory for EPT02");
+                return EPT02_FIXED;
+            }
+            vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
+        }
+        u64 before = ept_table_pages;
         if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms)) {
             guest_stop(g, true, "out of memory for EPT02");
             return EPT02_FIXED;
         }
+        n->ept02_pages += ept_table_pages - before;
         return EPT02_FIXED;
     }
     return EPT02_MISCONFIG;

@@ -36,6 +36,7 @@ struct nested_vmx {
 
     u64 ept02_root;             /* shadow of EPT12 (0: none built) */
     u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
+    u64 ept02_pages;            /* its paging-structure pages (bounded by a budget) */
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
     u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */

@@ -6,9 +6,13 @@
 #define EPT_INDEX(a, level) (((a) >> EPT_SHIFT(level)) & 0x1ff)
 #define EPT_TABLE           VMX_EPT_RWX_MASK    /* non-leaf: all access allowed below */
 
+u64 ept_table_pages;
+
 u64 ept_alloc_root(void)
 {
-    return alloc_page();
+    u64 pa = alloc_page();
+    ept_table_pages += pa != 0;
+    return pa;
 }
 
 u64 ept_make_eptp(u64 root)
@@ -26,6 +30,7 @@ bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx)
             u64 pa = alloc_page();
             if (!pa)
                 return false;
+            ept_table_pages++;
             *e = pa | EPT_TABLE;
         } else if (*e & VMX_EPT_LARGE_PAGE_BIT) {
             return false;
@@ -69,6 +74,7 @@ static void free_level(u64 table_pa, int level)
         }
     }
     free_pages(table_pa, 1);
+    ept_table_pages--;
 }
 
 void ept_free(u64 root)

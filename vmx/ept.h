@@ -11,6 +11,9 @@
 #define EPT_ENTRIES         512
 #define EPT_ADDR_MASK       0x000ffffffffff000ULL
 
+/* Paging-structure pages of all EPTs, for per-EPT budgets. */
+extern u64 ept_table_pages;
+
 /* A new empty root (PML4) page, or 0 if out of memory. */
 u64 ept_alloc_root(void);
 /* Maps one page (level 1: 4 KiB, level 2: 2 MiB) with the given RWX bits,
