@@ -138,3 +138,29 @@ enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qua
     }
     return EPT02_MISCONFIG;
 }
+
+/* L2-physical → L1-physical through EPT12, for turtle's own reads of L2
+ * memory (PDPTEs on an L2 CR write turtle handles). Read-only: nothing is
+ * installed; false if EPT12 does not map gpa readable. */
+bool ept12_translate(struct guest *g, u64 l2_gpa, u64 *l1_gpa)
+{
+    u64 table = g->nvmx->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
+
+    for (int level = 4; level >= 1; level--) {
+        u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+        if (!guest_copy_from(g, &e, at, 8) || !(e & 7))
+            return false;
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & EPT_PS));
+        if (misconfigured(e, level, leaf))
+            return false;
+        perms &= e & 7;
+        if (!leaf) {
+            table = e & EPT12_ADDR;
+            continue;
+        }
+        u64 size = 1ULL << (12 + 9 * (level - 1));
+        *l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
+        return (perms & EPT_R) && *l1_gpa < g->mem_size;
+    }
+    return false;
+}

@@ -258,7 +258,15 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
 static void l0_handles(struct guest *g, u32 reason, u64 qual)
 {
     switch (reason) {
-    case EXIT_REASON_IO_INSTRUCTION:    handle_io(g, qual); break;
+    case EXIT_REASON_IO_INSTRUCTION:
+        /* INS/OUTS of an L2 behind EPT12 would need every access of the
+         * page walk translated by EPT12 too: turtle gives such an exit to
+         * L1 instead of touching L1 memory the L2 cannot address. */
+        if ((qual & BIT(4)) && (nested_proc2(&g->nvmx->cached12) & SECONDARY_EXEC_ENABLE_EPT))
+            nested_vmx_vmexit(g, reason, NULL);
+        else
+            handle_io(g, qual);
+        break;
     case EXIT_REASON_MSR_READ:          handle_rdmsr(g, qual); break;
     case EXIT_REASON_MSR_WRITE:         handle_wrmsr(g, qual); break;
     case EXIT_REASON_CR_ACCESS:         handle_cr_access(g, qual); break;

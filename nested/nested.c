@@ -3,6 +3,7 @@
  * `nested` guest its nested state, vmcs02 and merged MSR bitmap.
  */
 #include "kernel/mm.h"
+#include "nested/checks.h"
 #include "nested/nested.h"
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
@@ -43,8 +44,22 @@ static u64 cr_real(struct guest *g, u32 cr, u64 v)
     return (v & ~v12->cr4_guest_host_mask) | (v12->guest_cr4 & v12->cr4_guest_host_mask);
 }
 
+/* Where turtle reads L2 memory for itself: with EPT12 an L2-physical
+ * address means what EPT12 says; without, it is L1-physical. */
+static bool l2_gpa(struct guest *g, u64 gpa, u64 *l1)
+{
+    struct nested_vmx *n = g->nvmx;
+
+    if (!n->in_l2 || !(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
+        *l1 = gpa;
+        return true;
+    }
+    return ept12_translate(g, gpa, l1);
+}
+
 void nested_init(void)
 {
+    nested_gpa_hook = l2_gpa;
     nested_cr_real_hook = cr_real;
     nested_in_vmx_operation_hook = in_vmx_operation;
     nested_caps_init();

@@ -91,6 +91,7 @@ void shadow_write_field(struct guest *g, u32 field, u64 value);
 enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12);
 void ept02_drop(struct guest *g);
+bool ept12_translate(struct guest *g, u64 l2_gpa, u64 *l1_gpa);
 bool ept02_prepare(struct guest *g, u64 eptp12);
 bool nested_eptp_valid(u64 eptp12);
 

@@ -10,6 +10,7 @@
 exit_handler_t nested_vmx_instruction_hook = handle_inject_ud;
 bool (*nested_in_l2_hook)(struct guest *g);
 bool (*nested_in_vmx_operation_hook)(struct guest *g);
+bool (*nested_gpa_hook)(struct guest *g, u64 gpa, u64 *l1_gpa);
 void (*nested_l2_exit_hook)(struct guest *g);
 u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
 

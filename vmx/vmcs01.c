@@ -271,8 +271,10 @@ void guest_update_paging_mode(struct guest *g)
     /* PAE paging outside IA-32e mode: with EPT the CPU takes the PDPTEs
      * from the VMCS at entry (SDM 28.3.2.4), so load them as MOV CR did. */
     if ((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !lma) {
-        u64 pdpte[4] = { 0 };
-        guest_copy_from(g, pdpte, vmcs_readl(GUEST_CR3) & ~0x1fULL, sizeof(pdpte));
+        u64 pdpte[4] = { 0 }, at = vmcs_readl(GUEST_CR3) & ~0x1fULL;
+        /* An L2's CR3 is L2-physical: its L1's EPT12 says where it is. */
+        if (!g->nvmx || nested_gpa_hook(g, at, &at))
+            guest_copy_from(g, pdpte, at, sizeof(pdpte));
         vmcs_write64(GUEST_PDPTR0, pdpte[0]);
         vmcs_write64(GUEST_PDPTR1, pdpte[1]);
         vmcs_write64(GUEST_PDPTR2, pdpte[2]);

@@ -72,6 +72,9 @@ extern u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
 extern bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
 extern bool (*nested_in_vmx_operation_hook)(struct guest *g);
 extern u64 (*nested_cr_real_hook)(struct guest *g, u32 cr, u64 v);
+/* The guest-physical address turtle should read for gpa in the current
+ * context (an L2's goes through its L1's EPT12). False: not mapped. */
+extern bool (*nested_gpa_hook)(struct guest *g, u64 gpa, u64 *l1_gpa);
 
 /* vmx/sched.c */
 void sched_run(void);
