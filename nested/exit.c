@@ -231,7 +231,13 @@ void load_vmcs12_host_state(struct guest *g)
     }
 }
 
-void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
+/* An exception turtle raised in L2 that L1 intercepts: its exit info. */
+struct exit_exception {
+    u64 qual;
+    u32 intr_info, error_code;
+};
+
+static void vmexit(struct guest *g, u32 reason, const u64 *qual, const struct exit_exception *exc)
 {
     struct nested_vmx *n = g->nvmx;
     struct vmcs12 *v = &n->cached12;
@@ -241,6 +247,12 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
     copy_exit_info(v);
     if (qual)
         v->exit_qualification = *qual;
+    if (exc) {
+        v->exit_qualification = exc->qual;
+        v->vm_exit_intr_info = exc->intr_info;
+        v->vm_exit_intr_error_code = exc->error_code;
+        v->idt_vectoring_info_field = 0;
+    }
     v->vm_exit_reason = reason;
     if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) && n->l1_timer_on)
         v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
@@ -251,6 +263,38 @@ void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
         return;
     }
     load_vmcs12_host_state(g);
+}
+
+void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
+{
+    vmexit(g, reason, qual, NULL);
+}
+
+/* turtle, handling an L2 exit for L1, may have injected a fault into L2
+ * (#GP for an MSR, #UD, #PF from an INS/OUTS operand...). If L1's
+ * exception bitmap wants that vector, the CPU would have given L1 an
+ * exception exit instead (SDM 26.2): do that. A reflected #PF leaves
+ * L2's CR2 alone; the address goes in the exit qualification. */
+static void reflect_injected_exception(struct guest *g, u32 ev_before, u64 cr2_before)
+{
+    const struct vmcs12 *v = &g->nvmx->cached12;
+    u32 ev = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+
+    if (ev == ev_before || !(ev & INTR_INFO_VALID_MASK) ||
+        (ev & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_HARD_EXCEPTION)
+        return;
+    u32 vec = ev & INTR_INFO_VECTOR_MASK;
+    u32 err = (ev & INTR_INFO_DELIVER_CODE_MASK) ? vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE) : 0;
+    bool wanted = vec == VECTOR_PF
+        ? !!(v->exception_bitmap & BIT(VECTOR_PF)) ==
+              ((err & v->page_fault_error_code_mask) == v->page_fault_error_code_match)
+        : !!(v->exception_bitmap & BIT(vec));
+    if (!wanted)
+        return;
+    struct exit_exception exc = { vec == VECTOR_PF ? g->regs.cr2 : 0, ev, err };
+    g->regs.cr2 = cr2_before;
+    vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+    vmexit(g, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
 }
 
 /* An L2 exit that L1 did not ask for, handled as turtle handles it for L1
@@ -356,6 +400,10 @@ void nested_l2_exit(struct guest *g)
         nested_vmx_vmexit(g, reason, NULL);
     } else {
         requeue_vectoring_event();
+        u32 ev_before = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+        u64 cr2_before = g->regs.cr2;
         l0_handles(g, reason, qual);
+        if (!g->stopped && n->in_l2)
+            reflect_injected_exception(g, ev_before, cr2_before);
     }
 }

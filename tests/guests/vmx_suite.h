@@ -38,6 +38,7 @@ bool has_cr3_exiting(void), cr3_exiting_optional(void), has_uncond_io(void), has
      has_msr_bitmaps(void), msr_bitmaps_optional(void), has_efer_save(void);
 void init_cr3(void), init_no_cr3(void), init_cr0(void), init_cr4(void), init_io_uncond(void),
      init_io_bitmap(void), init_msr_bitmap(void), init_no_msr_bitmap(void), init_state(void),
+     init_msr_gp_intercept(void), l2_rdmsr_absent(void),
      init_msr_lists(void), init_efer(void);
 void l2_cr3(void), l2_cr0(void), l2_cr4(void), l2_io_uncond(void), l2_io_bitmap(void), l2_msr_bitmap(void),
      l2_rdmsr_esp(void), l2_state_guest(void) /* lib/vmx_stub.asm */, l2_msr_lists(void), l2_efer(void);
@@ -45,6 +46,7 @@ enum vmx_action cr3_exit(struct vmx_exit *e), no_cr3_exit(struct vmx_exit *e), c
                 cr4_exit(struct vmx_exit *e), io_uncond_exit(struct vmx_exit *e),
                 io_bitmap_exit(struct vmx_exit *e), msr_bitmap_exit(struct vmx_exit *e),
                 no_msr_bitmap_exit(struct vmx_exit *e), state_exit(struct vmx_exit *e),
+                msr_gp_intercept_exit(struct vmx_exit *e),
                 msr_lists_exit(struct vmx_exit *e), efer_exit(struct vmx_exit *e);
 
 /* vmx_suite_events.c */

@@ -329,6 +329,7 @@ const struct vmx_test exit_tests[] = {
     { "I/O bitmaps", has_io_bitmaps, NULL, init_io_bitmap, l2_io_bitmap, io_bitmap_exit },
     { "MSR bitmaps", has_msr_bitmaps, NULL, init_msr_bitmap, l2_msr_bitmap, msr_bitmap_exit },
     { "no MSR bitmaps", msr_bitmaps_optional, NULL, init_no_msr_bitmap, l2_rdmsr_esp, no_msr_bitmap_exit },
+    { "MSR #GP", has_msr_bitmaps, NULL, init_msr_gp_intercept, l2_rdmsr_absent, msr_gp_intercept_exit },
     { "descriptor-table exiting", has_desc_exiting, NULL, init_desc, l2_desc, desc_exit },
     { "INVLPG exiting", has_invlpg_exiting, NULL, init_invlpg, l2_invlpg, invlpg_exit },
     { "MOV-DR exiting", has_mov_dr_exiting, NULL, init_mov_dr, l2_mov_dr, mov_dr_exit },

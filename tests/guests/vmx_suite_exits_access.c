@@ -291,6 +291,28 @@ enum vmx_action msr_bitmap_exit(struct vmx_exit *e)
     return e->status == VMX_OK ? VMX_RESUME : VMX_STOP;
 }
 
+/* An MSR inside the low bitmap range that no CPU model here implements:
+ * with its read bit clear, RDMSR does not exit but raises #GP in L2,
+ * which L1 intercepts through its exception bitmap (SDM 26.1.3, 26.2). */
+#define MSR_ABSENT_IN_RANGE     0x1ff0
+
+void l2_rdmsr_absent(void) { exit_seen[0] = rdmsr(MSR_ABSENT_IN_RANGE); }
+
+void init_msr_gp_intercept(void)
+{
+    vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | (1u << 13));
+}
+
+enum vmx_action msr_gp_intercept_exit(struct vmx_exit *e)
+{
+    if (e->count == 0) {
+        report(exit_is("MSR #GP", e, EXIT_REASON_EXCEPTION_NMI) && e->intr_info == 0x80000b0d &&
+               e->intr_error == 0 && e->regs->rcx == MSR_ABSENT_IN_RANGE,
+               "RDMSR of an absent MSR with its bitmap bit clear: #GP reaches L1's exception bitmap (0x80000b0d)");
+    }
+    return VMX_STOP;
+}
+
 void l2_rdmsr_esp(void) { exit_seen[0] = rdmsr(MSR_IA32_SYSENTER_ESP); }
 bool msr_bitmaps_optional(void) { return !(vmx_ctl_required(vmx_caps.proc) & CPU_BASED_USE_MSR_BITMAPS); }
 void init_no_msr_bitmap(void) { vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS); }
