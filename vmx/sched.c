@@ -111,7 +111,7 @@ static void run_slice(struct guest *g, u64 slice)
         }
         /* A VMCS is launched once an entry succeeded: not by an exit that
          * reports a failed entry (SDM 27.8). */
-        if (!(vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASONS_FAILED_VMENTRY))
+        if (!g->launched && !(vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASONS_FAILED_VMENTRY))
             g->launched = true;
         vmx_handle_exit(g);
     }
