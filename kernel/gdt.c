@@ -1,22 +1,15 @@
 #include "kernel/gdt.h"
-
-#define IST_STACK_SIZE      8192
-
-static u64 gdt[5] __aligned(16);
-static struct tss64 tss __aligned(16);
-static u8 ist1_stack[IST_STACK_SIZE] __aligned(16);
+#include "kernel/percpu.h"
 
 struct gdt_ptr {
     u16 limit;
     u64 base;
 } __packed;
 
-u64 gdt_base(void) { return (u64)gdt; }
-u64 tss_base(void) { return (u64)&tss; }
-
-void gdt_init(void)
+void gdt_init(struct percpu *cpu)
 {
-    u64 base = (u64)&tss, limit = sizeof(tss) - 1;
+    u64 *gdt = cpu->gdt;
+    u64 base = (u64)&cpu->tss, limit = sizeof(cpu->tss) - 1;
 
     gdt[0] = 0;
     gdt[1] = 0x00af9a000000ffffULL;     /* 64-bit code, DPL 0 */
@@ -26,10 +19,10 @@ void gdt_init(void)
              (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
     gdt[4] = base >> 32;
 
-    tss.ist[0] = (u64)(ist1_stack + sizeof(ist1_stack));
-    tss.iomap_base = sizeof(tss);       /* no I/O permission bitmap */
+    cpu->tss.ist[0] = (u64)(cpu->ist1_stack + sizeof(cpu->ist1_stack));
+    cpu->tss.iomap_base = sizeof(cpu->tss);     /* no I/O permission bitmap */
 
-    struct gdt_ptr p = { sizeof(gdt) - 1, (u64)gdt };
+    struct gdt_ptr p = { sizeof(cpu->gdt) - 1, (u64)gdt };
     __asm__ __volatile__(
         "lgdt %0\n\t"
         "pushq %1\n\t"

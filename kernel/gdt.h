@@ -1,5 +1,6 @@
-/* turtle's GDT and TSS. The TSS gives the double-fault/NMI handlers a known
- * stack (IST1) and a non-null TR, which VMX host state requires. */
+/* A CPU's GDT and TSS (in its struct percpu). The TSS gives the
+ * double-fault/NMI handlers a known stack (IST1) and a non-null TR, which
+ * VMX host state requires. */
 #ifndef TURTLE_GDT_H
 #define TURTLE_GDT_H
 
@@ -20,8 +21,8 @@ struct tss64 {
 } __packed;
 _Static_assert(sizeof(struct tss64) == 104, "64-bit TSS (SDM 8.7)");
 
-void gdt_init(void);
-u64 gdt_base(void);
-u64 tss_base(void);
+struct percpu;
+/* Builds and loads cpu's GDT and TSS (LGDT, segment reloads, LTR). */
+void gdt_init(struct percpu *cpu);
 
 #endif

@@ -13,9 +13,6 @@
 #define GATE_INTERRUPT      0x8e        /* present, DPL 0, 64-bit interrupt gate */
 #define KERNEL_CS           0x08
 #define IST_DOUBLE_FAULT    1           /* kernel/gdt.c: TSS IST1 */
-#define VECTOR_DF           8
-#define VECTOR_NMI          2
-#define VECTOR_PF           14
 
 struct idt_gate {
     u16 offset_low;

@@ -4,12 +4,12 @@
  * over to the hypervisor (vmx/), which never returns.
  */
 #include "kernel/cmdline.h"
-#include "kernel/gdt.h"
 #include "kernel/idt.h"
 #include "kernel/kmain.h"
 #include "kernel/mm.h"
 #include "kernel/multiboot2.h"
 #include "kernel/paging.h"
+#include "kernel/percpu.h"
 #include "kernel/panic.h"
 #include "kernel/power.h"
 #include "kernel/printf.h"
@@ -47,7 +47,7 @@ __noreturn void kmain(u64 mbi_phys, u64 cpu_has_nx)
 
     serial_init();
     kprintf("turtle " TURTLE_VERSION "\n");
-    gdt_init();
+    percpu_init_boot();
     idt_init();
 
     const char *err = NULL;

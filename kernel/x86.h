@@ -10,6 +10,7 @@
 /* Control-register bits (SDM Vol. 3 2.5). */
 #define X86_CR0_PE          BIT(0)      /* protection enable */
 #define X86_CR0_MP          BIT(1)
+#define X86_CR0_TS          BIT(3)      /* task switched */
 #define X86_CR0_ET          BIT(4)
 #define X86_CR0_NE          BIT(5)      /* native FPU error reporting */
 #define X86_CR0_WP          BIT(16)     /* supervisor write protect */
@@ -21,6 +22,28 @@
 #define X86_CR4_OSFXSR      BIT(9)
 #define X86_CR4_VMXE        BIT(13)     /* VMX enable */
 #define X86_CR4_OSXSAVE     BIT(18)
+
+/* Exception vectors (SDM Vol. 3A Table 6-1). */
+#define VECTOR_DE           0           /* divide error */
+#define VECTOR_DB           1           /* debug */
+#define VECTOR_NMI          2
+#define VECTOR_BP           3           /* breakpoint (INT3) */
+#define VECTOR_OF           4           /* overflow (INTO) */
+#define VECTOR_BR           5           /* BOUND range exceeded */
+#define VECTOR_UD           6           /* invalid opcode */
+#define VECTOR_NM           7           /* device not available */
+#define VECTOR_DF           8           /* double fault */
+#define VECTOR_TS           10          /* invalid TSS */
+#define VECTOR_NP           11          /* segment not present */
+#define VECTOR_SS           12          /* stack-segment fault */
+#define VECTOR_GP           13          /* general protection */
+#define VECTOR_PF           14          /* page fault */
+#define VECTOR_MF           16          /* x87 floating-point error */
+#define VECTOR_AC           17          /* alignment check */
+#define VECTOR_MC           18          /* machine check */
+#define VECTOR_XM           19          /* SIMD floating-point */
+#define VECTOR_VE           20          /* virtualization exception */
+#define VECTOR_CP           21          /* control protection */
 
 /* RFLAGS bits (SDM Vol. 1 3.4.3). */
 #define X86_RFLAGS_CF       BIT(0)
@@ -151,5 +174,21 @@ static inline __noreturn void halt_forever(void)
         __asm__ __volatile__("mov %%" #seg ", %0" : "=r"(_v));                  \
         _v;                                                                     \
     })
+
+/* Debug registers (SDM Vol. 3B 18.2). */
+#define DR6_EVENT_BITS      0xe00fULL   /* B0-B3, BD, BS, BT: what a #DB reports */
+#define DR6_RESET           0xffff0ff0ULL
+#define DR7_RESET           0x400ULL
+#define DEFINE_DR_ACCESS(n)                                                         \
+    static inline u64 read_dr##n(void)                                              \
+    { u64 v; __asm__ __volatile__("mov %%dr" #n ", %0" : "=r"(v)); return v; }      \
+    static inline void write_dr##n(u64 v)                                           \
+    { __asm__ __volatile__("mov %0, %%dr" #n :: "r"(v)); }
+DEFINE_DR_ACCESS(0)
+DEFINE_DR_ACCESS(1)
+DEFINE_DR_ACCESS(2)
+DEFINE_DR_ACCESS(3)
+DEFINE_DR_ACCESS(6)
+#undef DEFINE_DR_ACCESS
 
 #endif

@@ -78,7 +78,7 @@ u64 nested_cr0_fixed0(bool unrestricted)
 /* CR4 bits L1 may set in VMX operation: the CPU's, minus what turtle hides. */
 u64 nested_cr4_fixed1(void)
 {
-    return vmx_caps.cr4_fixed1 & ~(vmx_cr4_owned & ~(u64)X86_CR4_VMXE);
+    return vmx_caps.cr4_fixed1 & ~(vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE);
 }
 
 u64 vmx_caps_cr4_fixed0(void)
@@ -109,9 +109,9 @@ u64 nested_vmx_misc(void)
            VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;       /* CR3-target count 0 */
 }
 
-bool nested_vmx_msr_read(struct guest *g, u32 msr, u64 *v)
+bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v)
 {
-    (void)g;
+    (void)vcpu;
     switch (msr) {
     case IA32_VMX_BASIC:
         *v = VMCS12_REVISION | ((u64)VMCS12_SIZE << VMX_BASIC_VMCS_SIZE_SHIFT) |

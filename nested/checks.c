@@ -36,15 +36,6 @@ static void check_failed(const char *text)
 
 #define X86_CR4_PCIDE       BIT(17)
 #define RFLAGS_RESERVED     (~0x3fffffULL | BIT(15) | BIT(5) | BIT(3))
-#define AR_TYPE(ar)         ((ar) & 0xf)
-#define AR_S                BIT(4)
-#define AR_DPL(ar)          (((ar) >> 5) & 3)
-#define AR_P                BIT(7)
-#define AR_L                BIT(13)
-#define AR_DB               BIT(14)
-#define AR_G                BIT(15)
-#define AR_UNUSABLE         BIT(16)
-#define AR_RESERVED         (0xf00ULL | ~0x1ffffULL)
 #define INTR_TYPE(i)        ((i) & INTR_INFO_INTR_TYPE_MASK)
 #define INTR_VECTOR(i)      ((i) & INTR_INFO_VECTOR_MASK)
 #define INTR_RESERVED       0x7ffff000u
@@ -291,7 +282,7 @@ static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted
     return true;
 }
 
-bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual)
+bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
 {
     u32 proc2 = nested_proc2(v);
     bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
@@ -364,7 +355,7 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
             pdpte[1] = v->guest_pdptr1;
             pdpte[2] = v->guest_pdptr2;
             pdpte[3] = v->guest_pdptr3;
-        } else if (!guest_copy_from(g, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte))) {
+        } else if (!guest_copy_from(vm, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte))) {
             memset(pdpte, 0xff, sizeof(pdpte));     /* outside L1 RAM: all ones */
         }
         for (u32 i = 0; i < 4; i++) {
@@ -380,7 +371,7 @@ bool nested_check_guest_state(struct guest *g, const struct vmcs12 *v, u64 *qual
     if (v->vmcs_link_pointer != ~0ULL) {
         u32 rev = 0xffffffff;
         *qual = 4;
-        guest_copy_from(g, &rev, v->vmcs_link_pointer, 4);
+        guest_copy_from(vm, &rev, v->vmcs_link_pointer, 4);
         if (CC(!page_addr_ok(v->vmcs_link_pointer)) || CC(rev != VMCS12_REVISION))
             return false;                       /* bit 31 (shadow) must match: 0 */
         *qual = 0;

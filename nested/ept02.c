@@ -14,25 +14,18 @@
 #include "vmx/vmx.h"
 
 #define EPT12_ADDR              0x000ffffffffff000ULL
-#define EPT_QUAL_ACCESS         0x7ULL          /* bits 2:0: read, write, fetch */
-#define EPT_QUAL_PERMS_SHIFT    3               /* bits 5:3: what the entry allowed */
-#define EPT_QUAL_KEEP           (BIT(7) | BIT(8) | BIT(12))  /* GLA valid, GLA kind, NMI unblocking */
-#define EPT_R                   BIT(0)
-#define EPT_W                   BIT(1)
-#define EPT_X                   BIT(2)
-#define EPT_PS                  BIT(7)
 
 /* EPT02 may hold at most this many paging-structure pages: an L1 whose
  * EPT12 aliases a small region over a huge L2 space would otherwise make
  * turtle allocate without end. Past it, EPT02 starts again empty. */
-static u64 ept02_budget(const struct guest *g)
+static u64 ept02_budget(const struct vcpu *vcpu)
 {
-    return 64 + 2 * (g->mem_size / LARGE_PAGE_SIZE);
+    return 64 + 2 * (vcpu->vm->mem_size / LARGE_PAGE_SIZE);
 }
 
-void ept02_drop(struct guest *g)
+void ept02_drop(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (!n->ept02_root)
         return;
@@ -43,12 +36,12 @@ void ept02_drop(struct guest *g)
     n->ept02_pages = 0;
 }
 
-bool ept02_prepare(struct guest *g, u64 eptp12)
+bool ept02_prepare(struct vcpu *vcpu, u64 eptp12)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (n->ept02_root && n->ept02_eptp12 != eptp12)
-        ept02_drop(g);
+        ept02_drop(vcpu);
     if (!n->ept02_root) {
         n->ept02_root = ept_alloc_root();
         if (!n->ept02_root)
@@ -65,9 +58,9 @@ static bool misconfigured(u64 e, int level, bool leaf)
     u64 rwx = e & 7;
     u32 width = nested_phys_addr_width();
 
-    if ((rwx & EPT_W) && !(rwx & EPT_R))
+    if ((rwx & VMX_EPT_WRITABLE_MASK) && !(rwx & VMX_EPT_READABLE_MASK))
         return true;
-    if (rwx == EPT_X && !(nested_ept_vpid_cap & VMX_EPT_EXECUTE_ONLY_BIT))
+    if (rwx == VMX_EPT_EXECUTABLE_MASK && !(nested_ept_vpid_cap & VMX_EPT_EXECUTE_ONLY_BIT))
         return true;
     if ((e & EPT12_ADDR) >> width)
         return true;
@@ -86,20 +79,20 @@ static bool misconfigured(u64 e, int level, bool leaf)
     return false;
 }
 
-enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12)
+enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u64 table = n->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
     u64 access = hw_qual & EPT_QUAL_ACCESS;
 
     *qual12 = access | (hw_qual & EPT_QUAL_KEEP);
     for (int level = 4; level >= 1; level--) {
         u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-        if (!guest_copy_from(g, &e, at, 8))
+        if (!guest_copy_from(vcpu->vm, &e, at, 8))
             return EPT02_MISCONFIG;             /* paging structure outside L1 RAM */
         if (!(e & 7))
             return EPT02_VIOLATION;             /* not present: bits 5:3 stay 0 */
-        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & EPT_PS));
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
         if (misconfigured(e, level, leaf))
             return EPT02_MISCONFIG;
         perms &= e & 7;
@@ -113,27 +106,25 @@ enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qua
             *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
             return EPT02_VIOLATION;
         }
-        u64 hpa = guest_gpa_to_hpa(g, l1_gpa & ~(PAGE_SIZE - 1));
-        if (!hpa || l1_gpa >= g->mem_size) {
+        u64 hpa = guest_gpa_to_hpa(vcpu->vm, l1_gpa & ~(PAGE_SIZE - 1));
+        if (!hpa || l1_gpa >= vcpu->vm->mem_size) {
             *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
             return EPT02_OUTSIDE_L1;
         }
-        if (n->ept02_pages >= ept02_budget(g)) {
+        if (n->ept02_pages >= ept02_budget(vcpu)) {
             /* Start over (vmcs02 is current: point it at the new root). */
             u64 eptp12 = n->ept02_eptp12;
-            ept02_drop(g);
-            if (!ept02_prepare(g, eptp12)) {
-                guest_stop(g, true, "out of memory for EPT02");
+            ept02_drop(vcpu);
+            if (!ept02_prepare(vcpu, eptp12)) {
+                vm_stop(vcpu->vm, true, "out of memory for EPT02");
                 return EPT02_FIXED;
             }
             vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
         }
-        u64 before = ept_table_pages;
-        if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms)) {
-            guest_stop(g, true, "out of memory for EPT02");
+        if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms, &n->ept02_pages)) {
+            vm_stop(vcpu->vm, true, "out of memory for EPT02");
             return EPT02_FIXED;
         }
-        n->ept02_pages += ept_table_pages - before;
         return EPT02_FIXED;
     }
     return EPT02_MISCONFIG;
@@ -142,15 +133,15 @@ enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qua
 /* L2-physical → L1-physical through EPT12, for turtle's own reads of L2
  * memory (PDPTEs on an L2 CR write turtle handles). Read-only: nothing is
  * installed; false if EPT12 does not map gpa readable. */
-bool ept12_translate(struct guest *g, u64 l2_gpa, u64 *l1_gpa)
+bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa)
 {
-    u64 table = g->nvmx->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
+    u64 table = vcpu->nvmx->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
 
     for (int level = 4; level >= 1; level--) {
         u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-        if (!guest_copy_from(g, &e, at, 8) || !(e & 7))
+        if (!guest_copy_from(vcpu->vm, &e, at, 8) || !(e & 7))
             return false;
-        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & EPT_PS));
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
         if (misconfigured(e, level, leaf))
             return false;
         perms &= e & 7;
@@ -160,7 +151,7 @@ bool ept12_translate(struct guest *g, u64 l2_gpa, u64 *l1_gpa)
         }
         u64 size = 1ULL << (12 + 9 * (level - 1));
         *l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
-        return (perms & EPT_R) && *l1_gpa < g->mem_size;
+        return (perms & VMX_EPT_READABLE_MASK) && *l1_gpa < vcpu->vm->mem_size;
     }
     return false;
 }

@@ -14,31 +14,23 @@
 #include "vmx/caps.h"
 #include "vmx/exit.h"
 
-#define IO_QUAL_SIZE(q)     (((q) & 7) + 1)
-#define IO_QUAL_PORT(q)     ((u16)((q) >> 16))
-#define CR_QUAL_NUM(q)      ((u32)(q) & 0xf)
-#define CR_QUAL_TYPE(q)     (((u32)(q) >> 4) & 3)
-#define CR_QUAL_REG(q)      (((u32)(q) >> 8) & 0xf)
-#define CR_QUAL_LMSW_SRC(q) ((u64)((q) >> 16) & 0xffff)
-#define VECTOR_PF           14
-#define X86_CR0_TS          BIT(3)
-#define HOST_AR_CODE64      0xa09b
-#define HOST_AR_CODE32      0xc09b
-#define HOST_AR_DATA        0xc093
-#define HOST_AR_TSS         0x008b
-#define AR_UNUSABLE         0x10000
-#define DR7_RESET           0x400
 
-static bool bitmap_bit(struct guest *g, u64 page, u32 bit)
+static bool bitmap_bit(struct vcpu *vcpu, u64 page, u32 bit)
 {
     u8 byte = 0xff;                     /* outside L1 RAM: every bit set */
-    guest_copy_from(g, &byte, page + bit / 8, 1);
+    guest_copy_from(vcpu->vm, &byte, page + bit / 8, 1);
     return byte & (1u << (bit % 8));
 }
 
-static bool io_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
+static bool io_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u64 qual)
 {
     u32 proc = v->cpu_based_vm_exec_control;
+
+    /* INS/OUTS of an L2 behind EPT12 would need every access of the page
+     * walk translated by EPT12 too: turtle gives such an exit to L1
+     * instead of touching L1 memory the L2 cannot address. */
+    if ((qual & IO_QUAL_STRING) && (nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT))
+        return true;
 
     if (!(proc & CPU_BASED_USE_IO_BITMAPS))
         return proc & CPU_BASED_UNCOND_IO_EXITING;
@@ -46,36 +38,36 @@ static bool io_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
     for (u32 p = port; p < port + size; p++) {
         if (p > 0xffff)
             return true;                /* wrap-around exits (SDM 26.1.3) */
-        if (bitmap_bit(g, p < 0x8000 ? v->io_bitmap_a : v->io_bitmap_b, p & 0x7fff))
+        if (bitmap_bit(vcpu, p < 0x8000 ? v->io_bitmap_a : v->io_bitmap_b, p & 0x7fff))
             return true;
     }
     return false;
 }
 
-static bool msr_wanted(struct guest *g, const struct vmcs12 *v, bool write)
+static bool msr_wanted(struct vcpu *vcpu, const struct vmcs12 *v, bool write)
 {
-    u32 msr = (u32)g->regs.gpr[REG_RCX];
+    u32 msr = (u32)vcpu->regs.gpr[REG_RCX];
 
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS))
         return true;
     u32 base = write ? 2048 : 0;
     if (msr <= 0x1fff)
-        return bitmap_bit(g, v->msr_bitmap, (base + msr / 8) * 8 + msr % 8);
+        return bitmap_bit(vcpu, v->msr_bitmap, (base + msr / 8) * 8 + msr % 8);
     if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-        return bitmap_bit(g, v->msr_bitmap, (base + 1024 + (msr & 0x1fff) / 8) * 8 + msr % 8);
+        return bitmap_bit(vcpu, v->msr_bitmap, (base + 1024 + (msr & 0x1fff) / 8) * 8 + msr % 8);
     return true;
 }
 
 /* MOV to CR0/CR4 exits to L1 when it changes a bit L1 owns away from L1's
  * read shadow (SDM 26.1.3); CLTS and LMSW likewise for their bits. */
-static bool cr_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
+static bool cr_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u64 qual)
 {
     u32 cr = CR_QUAL_NUM(qual), type = CR_QUAL_TYPE(qual);
     u32 proc = v->cpu_based_vm_exec_control;
 
     switch (type) {
     case 0: {                           /* MOV to CR */
-        u64 val = guest_reg_read(g, CR_QUAL_REG(qual));
+        u64 val = guest_reg_read(vcpu, CR_QUAL_REG(qual));
         if (!guest_in_long_mode())
             val = (u32)val;
         if (cr == 0)
@@ -105,24 +97,30 @@ static bool cr_wanted(struct guest *g, const struct vmcs12 *v, u64 qual)
     }
 }
 
+/* Does L1's exception bitmap want this exception? For #PF, bit 14 decides,
+ * inverted when the error code does not match (SDM 26.2). */
+bool nested_exception_wanted(const struct vmcs12 *v, u32 vector, u32 error_code)
+{
+    if (vector == VECTOR_PF) {
+        bool match = (error_code & v->page_fault_error_code_mask) == v->page_fault_error_code_match;
+        return !!(v->exception_bitmap & BIT(VECTOR_PF)) == match;
+    }
+    return v->exception_bitmap & BIT(vector);
+}
+
 static bool exception_wanted(const struct vmcs12 *v)
 {
-    u32 info = vmcs_read32(VM_EXIT_INTR_INFO), vec = info & INTR_INFO_VECTOR_MASK;
+    u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
 
     if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
         return v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING;
-    if (vec == VECTOR_PF) {
-        /* #PF: bit 14 decides, inverted when the error code does not
-         * match (SDM 26.2). */
-        u32 pfec = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
-        bool match = (pfec & v->page_fault_error_code_mask) == v->page_fault_error_code_match;
-        return !!(v->exception_bitmap & BIT(VECTOR_PF)) == match;
-    }
-    return v->exception_bitmap & BIT(vec);
+    return nested_exception_wanted(v, info & INTR_INFO_VECTOR_MASK,
+                                   (info & INTR_INFO_VECTOR_MASK) == VECTOR_PF ?
+                                   vmcs_read32(VM_EXIT_INTR_ERROR_CODE) : 0);
 }
 
 /* Does L1 want this exit (its vmcs12 controls say so)? */
-static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reason, u64 qual)
+static bool nested_exit_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u32 reason, u64 qual)
 {
     u32 proc = v->cpu_based_vm_exec_control, proc2 = nested_proc2(v);
 
@@ -136,11 +134,11 @@ static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reas
     case EXIT_REASON_RDPMC:                 return proc & CPU_BASED_RDPMC_EXITING;
     case EXIT_REASON_RDTSC:
     case EXIT_REASON_RDTSCP:                return proc & CPU_BASED_RDTSC_EXITING;
-    case EXIT_REASON_CR_ACCESS:             return cr_wanted(g, v, qual);
+    case EXIT_REASON_CR_ACCESS:             return cr_wanted(vcpu, v, qual);
     case EXIT_REASON_DR_ACCESS:             return proc & CPU_BASED_MOV_DR_EXITING;
-    case EXIT_REASON_IO_INSTRUCTION:        return io_wanted(g, v, qual);
-    case EXIT_REASON_MSR_READ:              return msr_wanted(g, v, false);
-    case EXIT_REASON_MSR_WRITE:             return msr_wanted(g, v, true);
+    case EXIT_REASON_IO_INSTRUCTION:        return io_wanted(vcpu, v, qual);
+    case EXIT_REASON_MSR_READ:              return msr_wanted(vcpu, v, false);
+    case EXIT_REASON_MSR_WRITE:             return msr_wanted(vcpu, v, true);
     case EXIT_REASON_MWAIT_INSTRUCTION:     return proc & CPU_BASED_MWAIT_EXITING;
     case EXIT_REASON_MONITOR_INSTRUCTION:   return proc & CPU_BASED_MONITOR_EXITING;
     case EXIT_REASON_PAUSE_INSTRUCTION:     return proc & CPU_BASED_PAUSE_EXITING;
@@ -157,15 +155,16 @@ static bool nested_exit_wanted(struct guest *g, const struct vmcs12 *v, u32 reas
 }
 
 /* SDM 28.5: loading host state, from vmcs12 into vmcs01's guest state. */
-void load_vmcs12_host_state(struct guest *g)
+void load_vmcs12_host_state(struct vcpu *vcpu)
 {
-    struct vmcs12 *v = &g->nvmx->cached12;
+    struct vmcs12 *v = &vcpu->nvmx->cached12;
     bool host64 = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
     u64 efer = vmcs_read64(GUEST_IA32_EFER);
 
-    if (g->nvmx->in_l2)
-        nested_switch_to_l1(g);
-    memcpy(g->nvmx->vmcs12, v, sizeof(*v));
+    if (vcpu->guest_mode)
+        nested_switch_to_l1(vcpu);
+    event_cancel_injection(&vcpu->events);  /* L2's events end with L2 */
+    memcpy(vcpu->nvmx->vmcs12, v, sizeof(*v));
     vmcs_writel(CR0_READ_SHADOW, v->host_cr0);
     vmcs_writel(GUEST_CR0, guest_real_cr0(v->host_cr0));
     vmcs_writel(CR4_READ_SHADOW, v->host_cr4);
@@ -181,7 +180,7 @@ void load_vmcs12_host_state(struct guest *g)
     else
         efer = host64 ? efer | EFER_LMA | EFER_LME : efer & ~(EFER_LMA | EFER_LME);
     vmcs_write64(GUEST_IA32_EFER, efer);
-    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && (entry_ctls & VM_ENTRY_LOAD_IA32_PAT))
+    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
         vmcs_write64(GUEST_IA32_PAT, v->host_ia32_pat);
     u32 entry = vmcs_read32(VM_ENTRY_CONTROLS);
     vmcs_write32(VM_ENTRY_CONTROLS, host64 ? entry | VM_ENTRY_IA32E_MODE : entry & ~VM_ENTRY_IA32E_MODE);
@@ -194,7 +193,7 @@ void load_vmcs12_host_state(struct guest *g)
                          v->host_ds_selector, v->host_fs_selector, v->host_gs_selector };
     for (u32 i = 0; i < ARRAY_SIZE(sels); i++) {
         u32 idx = (sels[i] - GUEST_ES_SELECTOR) / 2;
-        u32 ar = sels[i] == GUEST_CS_SELECTOR ? (host64 ? HOST_AR_CODE64 : HOST_AR_CODE32) : HOST_AR_DATA;
+        u32 ar = sels[i] == GUEST_CS_SELECTOR ? (host64 ? AR_CODE64 : AR_CODE32) : AR_DATA;
         if (!vals[i] && sels[i] != GUEST_CS_SELECTOR && !(sels[i] == GUEST_SS_SELECTOR))
             ar |= AR_UNUSABLE;
         __vmcs_write(GUEST_ES_SELECTOR + 2 * idx, vals[i]);
@@ -207,7 +206,7 @@ void load_vmcs12_host_state(struct guest *g)
     vmcs_write16(GUEST_TR_SELECTOR, v->host_tr_selector);
     vmcs_writel(GUEST_TR_BASE, v->host_tr_base);
     vmcs_write32(GUEST_TR_LIMIT, 0x67);
-    vmcs_write32(GUEST_TR_AR_BYTES, HOST_AR_TSS);
+    vmcs_write32(GUEST_TR_AR_BYTES, AR_TSS_BUSY);
     vmcs_write16(GUEST_LDTR_SELECTOR, 0);
     vmcs_write32(GUEST_LDTR_AR_BYTES, AR_UNUSABLE);
     vmcs_writel(GUEST_GDTR_BASE, v->host_gdtr_base);
@@ -221,13 +220,13 @@ void load_vmcs12_host_state(struct guest *g)
     vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
     vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-    guest_update_paging_mode(g);
-    shadow_sync_to_shadow(g);           /* L1 reads the exit through its shadow VMCS */
+    guest_update_paging_mode(vcpu);
+    shadow_sync_to_shadow(vcpu);           /* L1 reads the exit through its shadow VMCS */
 
-    if (msr_list_load(g, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
+    if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
-        g->nvmx->vmcs12->abort = 4;
-        guest_stop(g, true, "VMX abort: VM-exit MSR-load list entry failed");
+        vcpu->nvmx->vmcs12->abort = 4;
+        vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-load list entry failed");
     }
 }
 
@@ -235,15 +234,16 @@ void load_vmcs12_host_state(struct guest *g)
 struct exit_exception {
     u64 qual;
     u32 intr_info, error_code;
+    u32 idt_vectoring_info, idt_vectoring_error_code;
 };
 
-static void vmexit(struct guest *g, u32 reason, const u64 *qual, const struct exit_exception *exc)
+static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct exit_exception *exc)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = &n->cached12;
 
     n->reflected++;
-    sync_vmcs02_to_vmcs12(g, v);
+    sync_vmcs02_to_vmcs12(vcpu, v);
     copy_exit_info(v);
     if (qual)
         v->exit_qualification = *qual;
@@ -251,87 +251,137 @@ static void vmexit(struct guest *g, u32 reason, const u64 *qual, const struct ex
         v->exit_qualification = exc->qual;
         v->vm_exit_intr_info = exc->intr_info;
         v->vm_exit_intr_error_code = exc->error_code;
-        v->idt_vectoring_info_field = 0;
+        v->idt_vectoring_info_field = exc->idt_vectoring_info;
+        v->idt_vectoring_error_code = exc->idt_vectoring_error_code;
     }
     v->vm_exit_reason = reason;
     if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) && n->l1_timer_on)
         v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
-    if (!msr_list_store(g, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
+    if (!msr_list_store(vcpu, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
         v->abort = 1;
-        load_vmcs12_host_state(g);
-        guest_stop(g, true, "VMX abort: VM-exit MSR-store list entry failed");
+        load_vmcs12_host_state(vcpu);
+        vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-store list entry failed");
         return;
     }
-    load_vmcs12_host_state(g);
+    load_vmcs12_host_state(vcpu);
 }
 
-void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual)
+void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
 {
-    vmexit(g, reason, qual, NULL);
+    vmexit(vcpu, reason, qual, NULL);
 }
 
-/* turtle, handling an L2 exit for L1, may have injected a fault into L2
- * (#GP for an MSR, #UD, #PF from an INS/OUTS operand...). If L1's
- * exception bitmap wants that vector, the CPU would have given L1 an
- * exception exit instead (SDM 26.2): do that. A reflected #PF leaves
- * L2's CR2 alone; the address goes in the exit qualification. */
-static void reflect_injected_exception(struct guest *g, u32 ev_before, u64 cr2_before)
+/*
+ * Events turtle queued for L2 while handling an exit L1 did not want (#GP
+ * for an MSR, #UD, #PF from an INS/OUTS operand...). If L1's exception
+ * bitmap wants the vector, the CPU would have given L1 an exception exit
+ * instead (SDM 26.2): do that. A reflected #PF leaves L2's CR2 alone; the
+ * address goes in the exit qualification (the queue holds it as the
+ * exception's payload). Interrupts and NMIs for L1 are not queued while
+ * L2 runs (turtle delivers none yet).
+ */
+void nested_check_events(struct vcpu *vcpu)
 {
-    const struct vmcs12 *v = &g->nvmx->cached12;
-    u32 ev = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+    struct vcpu_events *ev = &vcpu->events;
+    const struct vmcs12 *v = &vcpu->nvmx->cached12;
+    struct pending_exception *e = &ev->exception;
 
-    if (ev == ev_before || !(ev & INTR_INFO_VALID_MASK) ||
-        (ev & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_HARD_EXCEPTION)
+    if (!e->pending || !nested_exception_wanted(v, e->vector, e->error_code))
         return;
-    u32 vec = ev & INTR_INFO_VECTOR_MASK;
-    u32 err = (ev & INTR_INFO_DELIVER_CODE_MASK) ? vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE) : 0;
-    bool wanted = vec == VECTOR_PF
-        ? !!(v->exception_bitmap & BIT(VECTOR_PF)) ==
-              ((err & v->page_fault_error_code_mask) == v->page_fault_error_code_match)
-        : !!(v->exception_bitmap & BIT(vec));
-    if (!wanted)
-        return;
-    struct exit_exception exc = { vec == VECTOR_PF ? g->regs.cr2 : 0, ev, err };
-    g->regs.cr2 = cr2_before;
-    vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-    vmexit(g, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
+    u32 info = e->vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK |
+               (e->has_error_code ? INTR_INFO_DELIVER_CODE_MASK : 0);
+    struct exit_exception exc = { e->has_payload ? e->payload : 0, info,
+                                  e->has_error_code ? e->error_code : 0, 0, 0 };
+    /* The exception arose while delivering another event: that event is
+     * what IDT-vectoring information reports (SDM 27.2.4). */
+    if (ev->reinject) {
+        exc.idt_vectoring_info = ev->reinject_info;
+        exc.idt_vectoring_error_code = ev->reinject_error_code;
+    }
+    vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
 }
 
-/* An L2 exit that L1 did not ask for, handled as turtle handles it for L1
- * (its devices, its MSRs, its CR bits), with vmcs02 current. */
-static void l0_handles(struct guest *g, u32 reason, u64 qual)
+/* Exits L0 must handle whatever L1 asked for: turtle's own faults (EPT02),
+ * its time slice, failed entries of vmcs02. NESTED_EXIT_L0 when the exit
+ * table should run; NESTED_EXIT_DONE when handled here. */
+static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_result *r)
 {
+    struct nested_vmx *n = vcpu->nvmx;
+    u64 qual12;
+
     switch (reason) {
-    case EXIT_REASON_IO_INSTRUCTION:
-        /* INS/OUTS of an L2 behind EPT12 would need every access of the
-         * page walk translated by EPT12 too: turtle gives such an exit to
-         * L1 instead of touching L1 memory the L2 cannot address. */
-        if ((qual & BIT(4)) && (nested_proc2(&g->nvmx->cached12) & SECONDARY_EXEC_ENABLE_EPT))
-            nested_vmx_vmexit(g, reason, NULL);
-        else
-            handle_io(g, qual);
-        break;
-    case EXIT_REASON_MSR_READ:          handle_rdmsr(g, qual); break;
-    case EXIT_REASON_MSR_WRITE:         handle_wrmsr(g, qual); break;
-    case EXIT_REASON_CR_ACCESS:         handle_cr_access(g, qual); break;
-    case EXIT_REASON_HLT:               handle_hlt(g, qual); break;
-    case EXIT_REASON_EXCEPTION_NMI:     handle_exception_nmi(g, qual); break;
-    case EXIT_REASON_EXTERNAL_INTERRUPT: break;
-    case EXIT_REASON_RDPMC:             inject_gp0(); break;
-    case EXIT_REASON_MWAIT_INSTRUCTION:
-    case EXIT_REASON_MONITOR_INSTRUCTION: inject_ud(); break;
+    case EXIT_REASON_PREEMPTION_TIMER:
+        if (n->l1_timer_on && n->l1_timer_left == 0)
+            return false;               /* L1's timer for L2: L1's exit */
+        *r = NESTED_EXIT_L0;            /* turtle's slice */
+        return true;
+    case EXIT_REASON_EXTERNAL_INTERRUPT:
+        *r = NESTED_EXIT_L0;            /* turtle's own (it delivers none to L1) */
+        return true;
+    case EXIT_REASON_EPT_VIOLATION:
+        if (!(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
+            *r = NESTED_EXIT_L0;        /* L2 physical = L1 physical: EPT01's fault */
+            return true;
+        }
+        *r = NESTED_EXIT_DONE;
+        switch (ept02_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual, &qual12)) {
+        case EPT02_FIXED:
+            requeue_vectoring_event(vcpu);  /* the event the fault interrupted */
+            break;
+        case EPT02_MISCONFIG:
+            qual12 = 0;
+            nested_vmx_vmexit(vcpu, EXIT_REASON_EPT_MISCONFIG, &qual12);
+            break;
+        case EPT02_VIOLATION:
+        case EPT02_OUTSIDE_L1:
+            nested_vmx_vmexit(vcpu, EXIT_REASON_EPT_VIOLATION, &qual12);
+            break;
+        }
+        return true;
+    case EXIT_REASON_EPT_MISCONFIG:
+        kprintf("turtle: nested: '%s': EPT02 misconfiguration (turtle bug)\n", vcpu->vm->name);
+        vmcs_dump();
+        vm_stop(vcpu->vm, true, "EPT02 misconfiguration");
+        *r = NESTED_EXIT_DONE;
+        return true;
     default:
-        guest_stop(g, true, "L2 exit %u that neither L1 nor turtle handles", reason);
-        break;
+        return false;
     }
 }
 
-void nested_l2_exit(struct guest *g)
+/* vmcs02 was refused although vmcs12 passed turtle's checks: report it to
+ * L1 as the failed entry it is, and say so (a few times only, so a hostile
+ * L1 cannot flood the console). */
+static void vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual)
 {
-    struct nested_vmx *n = g->nvmx;
-    u32 full = vmcs_read32(VM_EXIT_REASON);
+    struct nested_vmx *n = vcpu->nvmx;
+    static u32 dumps;
+
+    if (dumps++ < 4) {
+        kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", vcpu->vm->name,
+                full & VMX_EXIT_REASON_BASIC_MASK);
+        vmcs_dump();
+    }
+    n->cached12.vm_exit_reason = full;
+    n->cached12.exit_qualification = qual;
+    n->cached12.vm_exit_intr_info = 0;
+    n->cached12.idt_vectoring_info_field = 0;
+    load_vmcs12_host_state(vcpu);
+}
+
+/*
+ * The nested decision for one exit while L2 runs (KVM's
+ * nested_vmx_reflect_vmexit): L0 wants it (EPT02, turtle's timer) ->
+ * handled here or by vmx/'s table; L1 wants it (its vmcs12 controls) ->
+ * reflected; neither -> vmx/'s table, in L2's context, as turtle handles
+ * it for L1 itself. Faults the table injects into L2 go through
+ * nested_check_events() before the next entry.
+ */
+enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
+{
+    struct nested_vmx *n = vcpu->nvmx;
     u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
-    u64 qual = vmcs_readl(EXIT_QUALIFICATION), qual12;
+    enum nested_exit_result r;
 
     n->l2_exits++;
     /* L1's timer for L2 counts down only while L2 ran: from the last
@@ -344,66 +394,14 @@ void nested_l2_exit(struct guest *g)
         n->cached12.launch_state = 1;
     n->launch_pending = false;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-        /* vmcs02 was refused although vmcs12 passed turtle's checks:
-         * report it to L1 as the failed entry it is. */
-        /* turtle's checks should have caught it: say so, but only a few
-         * times, so a hostile L1 cannot flood the console. */
-        static u32 dumps;
-        if (dumps++ < 4) {
-            kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", g->name, reason);
-            vmcs_dump();
-        }
-        n->cached12.vm_exit_reason = full;
-        n->cached12.exit_qualification = qual;
-        n->cached12.vm_exit_intr_info = 0;
-        n->cached12.idt_vectoring_info_field = 0;
-        load_vmcs12_host_state(g);
-        return;
+        vmcs02_entry_failed(vcpu, full, qual);
+        return NESTED_EXIT_DONE;
     }
-    switch (reason) {
-    case EXIT_REASON_PREEMPTION_TIMER:
-        if (n->l1_timer_on && n->l1_timer_left == 0) {
-            nested_vmx_vmexit(g, reason, NULL);
-        } else {
-            requeue_vectoring_event();
-            g->yield = true;            /* turtle's slice */
-        }
-        return;
-    case EXIT_REASON_EPT_VIOLATION:
-        if (!(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
-            handle_ept_violation(g, qual);      /* L2 physical = L1 physical */
-            return;
-        }
-        switch (ept02_fault(g, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual, &qual12)) {
-        case EPT02_FIXED:
-            requeue_vectoring_event();  /* the event the fault interrupted */
-            return;
-        case EPT02_MISCONFIG:
-            qual12 = 0;
-            nested_vmx_vmexit(g, EXIT_REASON_EPT_MISCONFIG, &qual12);
-            return;
-        case EPT02_VIOLATION:
-        case EPT02_OUTSIDE_L1:
-            nested_vmx_vmexit(g, EXIT_REASON_EPT_VIOLATION, &qual12);
-            return;
-        }
-        return;
-    case EXIT_REASON_EPT_MISCONFIG:
-        kprintf("turtle: nested: '%s': EPT02 misconfiguration (turtle bug)\n", g->name);
-        vmcs_dump();
-        guest_stop(g, true, "EPT02 misconfiguration");
-        return;
-    default:
-        break;
+    if (l0_wants(vcpu, reason, qual, &r))
+        return r;
+    if (nested_exit_wanted(vcpu, &n->cached12, reason, qual)) {
+        nested_vmx_vmexit(vcpu, reason, NULL);
+        return NESTED_EXIT_DONE;
     }
-    if (nested_exit_wanted(g, &n->cached12, reason, qual)) {
-        nested_vmx_vmexit(g, reason, NULL);
-    } else {
-        requeue_vectoring_event();
-        u32 ev_before = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
-        u64 cr2_before = g->regs.cr2;
-        l0_handles(g, reason, qual);
-        if (!g->stopped && n->in_l2)
-            reflect_injected_exception(g, ev_before, cr2_before);
-    }
+    return NESTED_EXIT_L0;
 }

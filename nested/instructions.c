@@ -36,27 +36,27 @@ void nested_vmx_fail_invalid(void)
 
 /* VMfail(error): VMfailValid with the error in the current vmcs12, or
  * VMfailInvalid when there is no current VMCS. */
-void nested_vmx_fail(struct guest *g, u32 error)
+void nested_vmx_fail(struct vcpu *vcpu, u32 error)
 {
-    if (g->nvmx->current_vmptr == VMPTR_NONE) {
+    if (vcpu->nvmx->current_vmptr == VMPTR_NONE) {
         nested_vmx_fail_invalid();
         return;
     }
-    g->nvmx->vmcs12->vm_instruction_error = error;
-    shadow_write_field(g, VM_INSTRUCTION_ERROR, error);
+    vcpu->nvmx->vmcs12->vm_instruction_error = error;
+    shadow_write_field(vcpu, VM_INSTRUCTION_ERROR, error);
     set_arith_flags(X86_RFLAGS_ZF);
 }
 
 /* --- operands ---------------------------------------------------------------- */
 
 /* Reads the 64-bit memory operand (VMXON, VMCLEAR, VMPTRLD). */
-static bool read_ptr_operand(struct guest *g, u64 *ptr)
+static bool read_ptr_operand(struct vcpu *vcpu, u64 *ptr)
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u64 gla;
-    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, false, &gla))
+    if (!insn_operand_address(vcpu, info, vmcs_readl(EXIT_QUALIFICATION), 8, false, &gla))
         return false;
-    return guest_read_linear(g, gla, ptr, 8);
+    return guest_read_linear(vcpu, gla, ptr, 8);
 }
 
 /* A VMCS/VMXON pointer must be 4 KiB aligned and within the physical
@@ -67,10 +67,10 @@ static bool ptr_valid(u64 pa)
 }
 
 /* The first 32 bits of a region; memory outside L1's RAM reads as ones. */
-static u32 region_revision(struct guest *g, u64 pa)
+static u32 region_revision(struct vcpu *vcpu, u64 pa)
 {
     u32 rev = 0xffffffff;
-    guest_copy_from(g, &rev, pa, 4);
+    guest_copy_from(vcpu->vm, &rev, pa, 4);
     return rev;
 }
 
@@ -94,29 +94,29 @@ static bool vmx_mode_ok(void)
 
 /* --- the instructions ---------------------------------------------------------- */
 
-static void handle_vmxon(struct guest *g)
+static void handle_vmxon(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
     if (!n || !vmx_mode_ok() || !(guest_read_cr4() & X86_CR4_VMXE)) {
-        inject_ud();
+        inject_ud(vcpu);
         return;
     }
     if (n->vmxon) {
         if (guest_cpl() > 0)
-            inject_gp0();
+            inject_gp0(vcpu);
         else
-            nested_vmx_fail(g, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+            nested_vmx_fail(vcpu, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
         return;
     }
     if (guest_cpl() > 0 || !cr_fixed_bits_ok()) {
-        inject_gp0();
+        inject_gp0(vcpu);
         return;
     }
-    if (!read_ptr_operand(g, &ptr))
+    if (!read_ptr_operand(vcpu, &ptr))
         return;
-    if (!ptr_valid(ptr) || region_revision(g, ptr) != VMCS12_REVISION) {
+    if (!ptr_valid(ptr) || region_revision(vcpu, ptr) != VMCS12_REVISION) {
         nested_vmx_fail_invalid();
         return;
     }
@@ -127,41 +127,41 @@ static void handle_vmxon(struct guest *g)
     nested_vmx_succeed();
 }
 
-static void handle_vmxoff(struct guest *g)
+static void handle_vmxoff(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
-    shadow_sync_from_shadow(g);
-    shadow_off(g);
+    shadow_sync_from_shadow(vcpu);
+    shadow_off(vcpu);
     n->vmxon = false;
     n->current_vmptr = VMPTR_NONE;
     n->vmcs12 = NULL;
-    ept02_drop(g);
+    ept02_drop(vcpu);
     nested_vmx_succeed();
 }
 
-static void handle_vmclear(struct guest *g)
+static void handle_vmclear(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(g, &ptr))
+    if (!read_ptr_operand(vcpu, &ptr))
         return;
     if (!ptr_valid(ptr)) {
-        nested_vmx_fail(g, VMXERR_VMCLEAR_INVALID_ADDRESS);
+        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS);
         return;
     }
     if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(g, VMXERR_VMCLEAR_VMXON_POINTER);
+        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_VMXON_POINTER);
         return;
     }
     if (ptr == n->current_vmptr) {
-        shadow_sync_from_shadow(g);
-        shadow_off(g);
+        shadow_sync_from_shadow(vcpu);
+        shadow_off(vcpu);
     }
     /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
     u32 clear = 0;
-    guest_copy_to(g, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
+    guest_copy_to(vcpu->vm, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
     if (ptr == n->current_vmptr) {
         n->current_vmptr = VMPTR_NONE;
         n->vmcs12 = NULL;
@@ -169,51 +169,51 @@ static void handle_vmclear(struct guest *g)
     nested_vmx_succeed();
 }
 
-static void handle_vmptrld(struct guest *g)
+static void handle_vmptrld(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(g, &ptr))
+    if (!read_ptr_operand(vcpu, &ptr))
         return;
     if (!ptr_valid(ptr)) {
-        nested_vmx_fail(g, VMXERR_VMPTRLD_INVALID_ADDRESS);
+        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS);
         return;
     }
     if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(g, VMXERR_VMPTRLD_VMXON_POINTER);
+        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_VMXON_POINTER);
         return;
     }
     /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
      * VMCS shadowing is not shown to L1. */
-    u32 rev = region_revision(g, ptr);
+    u32 rev = region_revision(vcpu, ptr);
     if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION || (rev & SHADOW_VMCS_BIT) ||
-        ptr + PAGE_SIZE > g->mem_size) {
-        nested_vmx_fail(g, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+        ptr + PAGE_SIZE > vcpu->vm->mem_size) {
+        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
     }
-    shadow_sync_from_shadow(g);         /* the previous vmcs12, if any */
+    shadow_sync_from_shadow(vcpu);         /* the previous vmcs12, if any */
     n->current_vmptr = ptr;
-    n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(g, ptr));
-    shadow_sync_to_shadow(g);
+    n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
+    shadow_sync_to_shadow(vcpu);
     nested_vmx_succeed();
 }
 
-static void handle_vmptrst(struct guest *g)
+static void handle_vmptrst(struct vcpu *vcpu)
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
-    u64 gla, v = g->nvmx->current_vmptr;
+    u64 gla, v = vcpu->nvmx->current_vmptr;
 
-    if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 8, true, &gla) ||
-        !guest_write_linear(g, gla, &v, 8))
+    if (!insn_operand_address(vcpu, info, vmcs_readl(EXIT_QUALIFICATION), 8, true, &gla) ||
+        !guest_write_linear(vcpu, gla, &v, 8))
         return;
     nested_vmx_succeed();
 }
 
 /* The field encoding from reg2; in 64-bit mode bits 63:32 must be zero. */
-static bool field_operand(struct guest *g, u32 info, u32 *field)
+static bool field_operand(struct vcpu *vcpu, u32 info, u32 *field)
 {
-    u64 v = guest_reg_read(g, INSN_INFO_REG2(info));
+    u64 v = guest_reg_read(vcpu, INSN_INFO_REG2(info));
 
     if (!guest_in_long_mode())
         v = (u32)v;
@@ -221,9 +221,9 @@ static bool field_operand(struct guest *g, u32 info, u32 *field)
     return (v >> 32) == 0;
 }
 
-static void handle_vmread(struct guest *g)
+static void handle_vmread(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
     u32 size = guest_in_long_mode() ? 8 : 4;
     u64 v;
@@ -232,24 +232,24 @@ static void handle_vmread(struct guest *g)
         nested_vmx_fail_invalid();
         return;
     }
-    if (!field_operand(g, info, &field) || !vmcs12_read(n->vmcs12, field, &v)) {
-        nested_vmx_fail(g, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+    if (!field_operand(vcpu, info, &field) || !vmcs12_read(n->vmcs12, field, &v)) {
+        nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
         return;
     }
     if (INSN_INFO_IS_REG(info)) {
-        guest_reg_write(g, INSN_INFO_REG1(info), size == 8 ? v : (u32)v);
+        guest_reg_write(vcpu, INSN_INFO_REG1(info), size == 8 ? v : (u32)v);
     } else {
         u64 gla;
-        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, true, &gla) ||
-            !guest_write_linear(g, gla, &v, size))
+        if (!insn_operand_address(vcpu, info, vmcs_readl(EXIT_QUALIFICATION), size, true, &gla) ||
+            !guest_write_linear(vcpu, gla, &v, size))
             return;
     }
     nested_vmx_succeed();
 }
 
-static void handle_vmwrite(struct guest *g)
+static void handle_vmwrite(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO), field;
     u32 size = guest_in_long_mode() ? 8 : 4;
     u64 v = 0;
@@ -259,87 +259,87 @@ static void handle_vmwrite(struct guest *g)
         return;
     }
     if (INSN_INFO_IS_REG(info)) {
-        v = guest_reg_read(g, INSN_INFO_REG1(info));
+        v = guest_reg_read(vcpu, INSN_INFO_REG1(info));
     } else {
         u64 gla;
-        if (!insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), size, false, &gla) ||
-            !guest_read_linear(g, gla, &v, size))
+        if (!insn_operand_address(vcpu, info, vmcs_readl(EXIT_QUALIFICATION), size, false, &gla) ||
+            !guest_read_linear(vcpu, gla, &v, size))
             return;
     }
     if (size == 4)
         v = (u32)v;
-    if (!field_operand(g, info, &field) || vmcs12_field_offset(field) < 0) {
-        nested_vmx_fail(g, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+    if (!field_operand(vcpu, info, &field) || vmcs12_field_offset(field) < 0) {
+        nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
         return;
     }
     /* IA32_VMX_MISC[29] is shown, so read-only fields are writable too
      * (SDM 25.11.2); the check stays for when it is not. */
     if (vmcs12_field_read_only(field) && !(nested_vmx_misc() & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
-        nested_vmx_fail(g, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+        nested_vmx_fail(vcpu, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
         return;
     }
     vmcs12_write(n->vmcs12, field, v);
     vmcs12_read(n->vmcs12, field, &v);  /* as truncated to the field's width */
-    shadow_write_field(g, field, v);
+    shadow_write_field(vcpu, field, v);
     nested_vmx_succeed();
 }
 
 /* INVEPT / INVVPID: the type from reg2 (checked first, SDM 32.3), then a
  * 16-byte descriptor in memory. */
-static u64 inv_type(struct guest *g)
+static u64 inv_type(struct vcpu *vcpu)
 {
-    u64 type = guest_reg_read(g, INSN_INFO_REG2(vmcs_read32(VMX_INSTRUCTION_INFO)));
+    u64 type = guest_reg_read(vcpu, INSN_INFO_REG2(vmcs_read32(VMX_INSTRUCTION_INFO)));
     return guest_in_long_mode() ? type : (u32)type;
 }
 
-static bool inv_descriptor(struct guest *g, u64 desc[2])
+static bool inv_descriptor(struct vcpu *vcpu, u64 desc[2])
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u64 gla;
 
-    return insn_operand_address(g, info, vmcs_readl(EXIT_QUALIFICATION), 16, false, &gla) &&
-           guest_read_linear(g, gla, desc, 16);
+    return insn_operand_address(vcpu, info, vmcs_readl(EXIT_QUALIFICATION), 16, false, &gla) &&
+           guest_read_linear(vcpu, gla, desc, 16);
 }
 
-static void handle_invept(struct guest *g)
+static void handle_invept(struct vcpu *vcpu)
 {
     u64 desc[2];
 
     if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_EPT) || !(nested_ept_vpid_cap & VMX_EPT_INVEPT_BIT)) {
-        inject_ud();
+        inject_ud(vcpu);
         return;
     }
-    u64 type = inv_type(g);
+    u64 type = inv_type(vcpu);
     if (!((type == VMX_EPT_EXTENT_CONTEXT && (nested_ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT)) ||
           (type == VMX_EPT_EXTENT_GLOBAL && (nested_ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT)))) {
-        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
-    if (!inv_descriptor(g, desc))
+    if (!inv_descriptor(vcpu, desc))
         return;
     if (type == VMX_EPT_EXTENT_CONTEXT && !nested_eptp_valid(desc[0])) {
-        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
-    ept02_drop(g);              /* EPT02 is rebuilt from EPT12 on demand */
+    ept02_drop(vcpu);              /* EPT02 is rebuilt from EPT12 on demand */
     nested_vmx_succeed();
 }
 
-static void handle_invvpid(struct guest *g)
+static void handle_invvpid(struct vcpu *vcpu)
 {
     u64 desc[2];
 
     if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VPID) || !(nested_ept_vpid_cap & VMX_VPID_INVVPID_BIT)) {
-        inject_ud();
+        inject_ud(vcpu);
         return;
     }
-    u64 type = inv_type(g);
+    u64 type = inv_type(vcpu);
     if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
         !(nested_ept_vpid_cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type))) {
-        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
-    if (!inv_descriptor(g, desc))
+    if (!inv_descriptor(vcpu, desc))
         return;
     u16 vpid = (u16)desc[0];
     bool ok = (desc[0] >> 16) == 0;
@@ -348,42 +348,42 @@ static void handle_invvpid(struct guest *g)
     if (ok && type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR && !is_canonical(desc[1]))
         ok = false;
     if (!ok) {
-        nested_vmx_fail(g, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
     /* All of L1's VPIDs map to vpid02: flushing it covers every type. */
-    invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, g->nvmx->vpid02, 0);
+    invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vcpu->nvmx->vpid02, 0);
     nested_vmx_succeed();
 }
 
-void nested_vmx_instruction(struct guest *g, u64 qual)
+void nested_vmx_instruction(struct vcpu *vcpu, u64 qual)
 {
     u32 reason = vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASON_BASIC_MASK;
 
     (void)qual;
     if (reason == EXIT_REASON_VMON) {
-        handle_vmxon(g);
+        handle_vmxon(vcpu);
         return;
     }
-    if (!g->nvmx || !g->nvmx->vmxon || !vmx_mode_ok() || reason == EXIT_REASON_VMFUNC) {
-        inject_ud();
+    if (!vcpu->nvmx || !vcpu->nvmx->vmxon || !vmx_mode_ok() || reason == EXIT_REASON_VMFUNC) {
+        inject_ud(vcpu);
         return;
     }
     if (guest_cpl() > 0) {
-        inject_gp0();
+        inject_gp0(vcpu);
         return;
     }
     switch (reason) {
-    case EXIT_REASON_VMOFF:     handle_vmxoff(g); break;
-    case EXIT_REASON_VMCLEAR:   handle_vmclear(g); break;
-    case EXIT_REASON_VMPTRLD:   handle_vmptrld(g); break;
-    case EXIT_REASON_VMPTRST:   handle_vmptrst(g); break;
-    case EXIT_REASON_VMREAD:    handle_vmread(g); break;
-    case EXIT_REASON_VMWRITE:   handle_vmwrite(g); break;
-    case EXIT_REASON_VMLAUNCH:  nested_vmx_run(g, true); break;
-    case EXIT_REASON_VMRESUME:  nested_vmx_run(g, false); break;
-    case EXIT_REASON_INVEPT:    handle_invept(g); break;
-    case EXIT_REASON_INVVPID:   handle_invvpid(g); break;
-    default:                    inject_ud(); break;
+    case EXIT_REASON_VMOFF:     handle_vmxoff(vcpu); break;
+    case EXIT_REASON_VMCLEAR:   handle_vmclear(vcpu); break;
+    case EXIT_REASON_VMPTRLD:   handle_vmptrld(vcpu); break;
+    case EXIT_REASON_VMPTRST:   handle_vmptrst(vcpu); break;
+    case EXIT_REASON_VMREAD:    handle_vmread(vcpu); break;
+    case EXIT_REASON_VMWRITE:   handle_vmwrite(vcpu); break;
+    case EXIT_REASON_VMLAUNCH:  nested_vmx_run(vcpu, true); break;
+    case EXIT_REASON_VMRESUME:  nested_vmx_run(vcpu, false); break;
+    case EXIT_REASON_INVEPT:    handle_invept(vcpu); break;
+    case EXIT_REASON_INVVPID:   handle_invvpid(vcpu); break;
+    default:                    inject_ud(vcpu); break;
     }
 }

@@ -63,27 +63,27 @@ static bool read_msr(u32 index, u64 *v)
     }
 }
 
-u32 msr_list_load(struct guest *g, u64 addr, u32 count, bool l2)
+u32 msr_list_load(struct vcpu *vcpu, u64 addr, u32 count, bool l2)
 {
     (void)l2;
     for (u32 i = 0; i < count; i++) {
         struct msr_entry e;
-        if (!guest_copy_from(g, &e, addr + (u64)i * sizeof(e), sizeof(e)) || e.reserved ||
+        if (!guest_copy_from(vcpu->vm, &e, addr + (u64)i * sizeof(e), sizeof(e)) || e.reserved ||
             !write_msr(e.index, e.value))
             return i + 1;
     }
     return 0;
 }
 
-bool msr_list_store(struct guest *g, u64 addr, u32 count)
+bool msr_list_store(struct vcpu *vcpu, u64 addr, u32 count)
 {
     for (u32 i = 0; i < count; i++) {
         struct msr_entry e;
         u64 at = addr + (u64)i * sizeof(e);
         u64 value;
-        if (!guest_copy_from(g, &e, at, sizeof(e)) || e.reserved || !read_msr(e.index, &value))
+        if (!guest_copy_from(vcpu->vm, &e, at, sizeof(e)) || e.reserved || !read_msr(e.index, &value))
             return false;
-        guest_copy_to(g, at + 8, &value, 8);
+        guest_copy_to(vcpu->vm, at + 8, &value, 8);
     }
     return true;
 }

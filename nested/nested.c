@@ -1,6 +1,6 @@
 /*
- * Wiring: nested/ installs its handlers in vmx/'s hooks, and gives each
- * `nested` guest its nested state, vmcs02 and merged MSR bitmap.
+ * Wiring: nested/'s side of the seam with vmx/ (vmx/nested_ops.h), and
+ * each `nested` vCPU's nested state, vmcs02 and merged MSR bitmap.
  */
 #include "kernel/mm.h"
 #include "nested/checks.h"
@@ -12,32 +12,27 @@
 
 #define VPID02_BASE     0x100           /* L1s use VPIDs 1..MAX_GUESTS */
 
-static bool in_l2(struct guest *g)
-{
-    return g->nvmx->in_l2;
-}
-
 /* While L2 runs, the timer fires at turtle's slice or at L1's own timer
  * for L2, whichever comes first. Called just before each entry to L2. */
-static u64 timer_clamp(struct guest *g, u64 ticks)
+static u64 timer_clamp(struct vcpu *vcpu, u64 ticks)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     n->timer_armed_tsc = rdtsc();
     return n->l1_timer_on ? MIN(ticks, n->l1_timer_left) : ticks;
 }
 
-static bool in_vmx_operation(struct guest *g)
+static bool in_vmx_operation(struct vcpu *vcpu)
 {
-    return g->nvmx->vmxon;
+    return vcpu->nvmx->vmxon;
 }
 
 /* While L2 runs, the CR0/CR4 bits L1 owns keep vmcs12's value in the CPU. */
-static u64 cr_real(struct guest *g, u32 cr, u64 v)
+static u64 cr_real(struct vcpu *vcpu, u32 cr, u64 v)
 {
-    const struct vmcs12 *v12 = &g->nvmx->cached12;
+    const struct vmcs12 *v12 = &vcpu->nvmx->cached12;
 
-    if (!g->nvmx->in_l2)
+    if (!vcpu->guest_mode)
         return v;
     if (cr == 0)
         return (v & ~v12->cr0_guest_host_mask) | (v12->guest_cr0 & v12->cr0_guest_host_mask);
@@ -46,33 +41,43 @@ static u64 cr_real(struct guest *g, u32 cr, u64 v)
 
 /* Where turtle reads L2 memory for itself: with EPT12 an L2-physical
  * address means what EPT12 says; without, it is L1-physical. */
-static bool l2_gpa(struct guest *g, u64 gpa, u64 *l1)
+static bool l2_gpa(struct vcpu *vcpu, u64 gpa, u64 *l1)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
-    if (!n->in_l2 || !(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
+    if (!vcpu->guest_mode || !(nested_proc2(&n->cached12) & SECONDARY_EXEC_ENABLE_EPT)) {
         *l1 = gpa;
         return true;
     }
-    return ept12_translate(g, gpa, l1);
+    return ept12_translate(vcpu, gpa, l1);
 }
+
+static bool nested_vcpu_init(struct vcpu *vcpu);
+static void nested_vcpu_free(struct vcpu *vcpu);
+
+static const struct nested_ops ops = {
+    .vcpu_init = nested_vcpu_init,
+    .vcpu_free = nested_vcpu_free,
+    .vmx_instruction = nested_vmx_instruction,
+    .msr_read = nested_vmx_msr_read,
+    .in_vmx_operation = in_vmx_operation,
+    .l2_exit = nested_l2_exit,
+    .check_events = nested_check_events,
+    .timer_clamp = timer_clamp,
+    .cr_real = cr_real,
+    .gpa_to_l1 = l2_gpa,
+};
+const struct nested_ops *nested_ops;
 
 void nested_init(void)
 {
-    nested_gpa_hook = l2_gpa;
-    nested_cr_real_hook = cr_real;
-    nested_in_vmx_operation_hook = in_vmx_operation;
     nested_caps_init();
     shadow_init();
     vmcs02_init();
-    nested_vmx_instruction_hook = nested_vmx_instruction;
-    nested_vmx_msr_read_hook = nested_vmx_msr_read;
-    nested_in_l2_hook = in_l2;
-    nested_l2_exit_hook = nested_l2_exit;
-    nested_timer_clamp_hook = timer_clamp;
+    nested_ops = &ops;
 }
 
-bool nested_guest_init(struct guest *g)
+static bool nested_vcpu_init(struct vcpu *vcpu)
 {
     u64 page = alloc_page();
     struct nested_vmx *n;
@@ -82,41 +87,31 @@ bool nested_guest_init(struct guest *g)
         return false;
     n = phys_to_virt(page);
     n->current_vmptr = VMPTR_NONE;
-    n->vmcs01 = g->vmcs;
-    n->vpid02 = (u16)(VPID02_BASE + g->index);
-    g->nvmx = n;                        /* from here nested_guest_free() undoes it all */
-    n->vmcs02 = alloc_page();
+    n->vpid02 = (u16)(VPID02_BASE + vcpu->vm->index * VM_MAX_VCPUS + vcpu->id);
+    vcpu->nvmx = n;                     /* from here nested_vcpu_free() undoes it all */
+    n->vmcs02 = vmcs_alloc(false);
     n->msr_bitmap02 = alloc_page();
-    if (!n->vmcs02 || !n->msr_bitmap02) {
-        nested_guest_free(g);
+    if (!n->vmcs02 || !n->msr_bitmap02 || !shadow_guest_init(vcpu)) {
+        nested_vcpu_free(vcpu);
         return false;
     }
-    *(u32 *)phys_to_virt(n->vmcs02) = vmx_caps.revision;
-    memcpy(phys_to_virt(n->msr_bitmap02), phys_to_virt(msr_bitmap), PAGE_SIZE);
-    if (vmclear(n->vmcs02) != VMX_OK || !shadow_guest_init(g)) {
-        nested_guest_free(g);
-        return false;
-    }
+    memcpy(phys_to_virt(n->msr_bitmap02), phys_to_virt(vmx_policy->msr_bitmap), PAGE_SIZE);
     return true;
 }
 
-void nested_guest_free(struct guest *g)
+static void nested_vcpu_free(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (!n)
         return;
-    ept02_drop(g);
-    if (n->vmcs02) {
-        vmclear(n->vmcs02);
-        free_pages(n->vmcs02, 1);
-    }
+    ept02_drop(vcpu);
+    vmcs_free(n->vmcs02);
     if (n->msr_bitmap02)
         free_pages(n->msr_bitmap02, 1);
-    if (n->shadow_vmcs) {
-        vmclear(n->shadow_vmcs);
-        free_pages(n->shadow_vmcs, 1);
-    }
-    g->nvmx = NULL;
+    vmcs_free(n->shadow_vmcs);
+    vcpu->vmcs = vcpu->vmcs01;
+    vcpu->guest_mode = false;
+    vcpu->nvmx = NULL;
     free_pages(virt_to_phys_direct(n), 1);
 }

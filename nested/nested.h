@@ -10,7 +10,7 @@
 #define TURTLE_NESTED_H
 
 #include "nested/vmcs12.h"
-#include "vmx/guest.h"
+#include "vmx/vmx.h"
 
 #define VMPTR_NONE      (~0ULL)
 
@@ -24,10 +24,8 @@ struct nested_vmx {
      * which writes this copy back (KVM's cached_vmcs12). */
     struct vmcs12 cached12;
 
-    bool in_l2;                 /* L2 is the context on this vCPU */
-    u64 vmcs01;                 /* host-physical; g->vmcs while L1 runs */
-    bool vmcs01_launched;
-    u64 vmcs02;                 /* host-physical; g->vmcs while L2 runs */
+    bool vmcs01_launched;       /* vmcs01's launched flag while L2 runs */
+    u64 vmcs02;                 /* host-physical; vcpu->vmcs while L2 runs */
     bool vmcs02_launched;
     bool vmcs02_host_written;
     bool launch_pending;        /* VMLAUNCH: mark vmcs12 launched at the first L2 exit */
@@ -48,51 +46,54 @@ struct nested_vmx {
     u64 reflected;              /* of those, reflected to L1 */
 };
 
-/* Called once VMX is on; installs nested/'s handlers in vmx/'s hooks. */
-void nested_init(void);
-/* Prepares a nested guest (vmcs01 already built). False if out of memory. */
-bool nested_guest_init(struct guest *g);
-void nested_guest_free(struct guest *g);
+/* nested/nested.c fills vmx/'s struct nested_ops (vmx/nested_ops.h). */
 
 /* nested/caps.c: the VMX capability MSRs L1 reads. */
-bool nested_vmx_msr_read(struct guest *g, u32 msr, u64 *v);
+bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v);
 
 /* nested/instructions.c */
-void nested_vmx_instruction(struct guest *g, u64 qual);
+void nested_vmx_instruction(struct vcpu *vcpu, u64 qual);
 void nested_vmx_succeed(void);
 void nested_vmx_fail_invalid(void);
-void nested_vmx_fail(struct guest *g, u32 error);
+void nested_vmx_fail(struct vcpu *vcpu, u32 error);
 
 /* nested/entry.c: VMLAUNCH / VMRESUME. */
-void nested_vmx_run(struct guest *g, bool launch);
+void nested_vmx_run(struct vcpu *vcpu, bool launch);
 
-/* nested/exit.c: an exit while L2 runs; reflect it to L1 or handle it. */
-void nested_l2_exit(struct guest *g);
+/* nested/exit.c: an exit while L2 runs: reflected to L1, handled here,
+ * or left to vmx/'s exit table. */
+enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full_reason, u64 qual);
+/* Before an entry to L2: exceptions queued for L2 that L1 intercepts
+ * become exception exits to L1 (SDM 26.2 / 27.2.2). */
+void nested_check_events(struct vcpu *vcpu);
+/* L1's exception bitmap and #PF error-code mask/match (SDM 26.2). */
+bool nested_exception_wanted(const struct vmcs12 *v, u32 vector, u32 error_code);
 /* Emulated VM exit to L1: the exit information comes from vmcs02, with
  * the reason given and the qualification replaced when qual is not NULL. */
-void nested_vmx_vmexit(struct guest *g, u32 reason, const u64 *qual);
+void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual);
 /* Publishes cached12 to L1 memory and loads its host state into vmcs01
  * (VM exit and failed VM entry). */
-void load_vmcs12_host_state(struct guest *g);
+void load_vmcs12_host_state(struct vcpu *vcpu);
 
-void nested_switch_to_l1(struct guest *g);
+void nested_switch_to_l1(struct vcpu *vcpu);
 
-/* nested/shadow.c: VMCS shadowing (all run with vmcs01 current). */
+/* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
+ * vmcs01 current). */
 void shadow_init(void);
-bool shadow_guest_init(struct guest *g);
-void shadow_sync_to_shadow(struct guest *g);
-void shadow_sync_from_shadow(struct guest *g);
-void shadow_off(struct guest *g);
-void shadow_write_field(struct guest *g, u32 field, u64 value);
+bool shadow_guest_init(struct vcpu *vcpu);
+void shadow_sync_to_shadow(struct vcpu *vcpu);
+void shadow_sync_from_shadow(struct vcpu *vcpu);
+void shadow_off(struct vcpu *vcpu);
+void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
 
 /* nested/ept02.c */
 /* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
  * an EPT violation / misconfiguration with the given qualification. */
 enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
-enum ept02_result ept02_fault(struct guest *g, u64 l2_gpa, u64 hw_qual, u64 *qual12);
-void ept02_drop(struct guest *g);
-bool ept12_translate(struct guest *g, u64 l2_gpa, u64 *l1_gpa);
-bool ept02_prepare(struct guest *g, u64 eptp12);
+enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
+void ept02_drop(struct vcpu *vcpu);
+bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa);
+bool ept02_prepare(struct vcpu *vcpu, u64 eptp12);
 bool nested_eptp_valid(u64 eptp12);
 
 /* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */

@@ -12,7 +12,6 @@
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
-#define VECTOR_AC       17
 
 /* Guest-state fields copied as they are, both ways. */
 static const u32 guest_fields[] = {
@@ -63,19 +62,19 @@ static bool l1_bit(const u8 *l1_bitmap, u32 offset, u32 msr)
     return !l1_bitmap || (l1_bitmap[offset + bit / 8] & (1u << (bit % 8)));
 }
 
-static void merge_msr_bitmap(struct guest *g, const struct vmcs12 *v)
+static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
 {
-    u8 *dst = phys_to_virt(g->nvmx->msr_bitmap02);
+    u8 *dst = phys_to_virt(vcpu->nvmx->msr_bitmap02);
     const u8 *l1 = NULL;                /* NULL: every MSR exits to L1 */
 
     /* The checks made the address page aligned; outside L1 RAM it reads
      * as all ones, i.e. NULL. */
     if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) &&
-        v->msr_bitmap < g->mem_size)
-        l1 = phys_to_virt(guest_gpa_to_hpa(g, v->msr_bitmap));
+        v->msr_bitmap < vcpu->vm->mem_size)
+        l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
 
-    for (u32 i = 0; i < vmx_passthrough_msr_count; i++) {
-        u32 msr = vmx_passthrough_msrs[i], bit = msr & 0x1fff;
+    for (u32 i = 0; i < vmx_policy->n_passthrough_msrs; i++) {
+        u32 msr = vmx_policy->passthrough_msrs[i], bit = msr & 0x1fff;
         u32 base = msr >= 0xc0000000 ? 1024 : 0;
         for (u32 w = 0; w <= 2048; w += 2048) {
             u8 *b = &dst[w + base + bit / 8];
@@ -91,19 +90,19 @@ static void merge_msr_bitmap(struct guest *g, const struct vmcs12 *v)
  * shows L1's shadow for L1's bits and L2's own value for turtle's. */
 static void prepare_crs(const struct vmcs12 *v)
 {
-    vmcs_writel(CR0_GUEST_HOST_MASK, v->cr0_guest_host_mask | vmx_cr0_owned);
+    vmcs_writel(CR0_GUEST_HOST_MASK, v->cr0_guest_host_mask | vmx_policy->cr0_owned);
     vmcs_writel(CR0_READ_SHADOW, (v->cr0_read_shadow & v->cr0_guest_host_mask) |
                                  (v->guest_cr0 & ~v->cr0_guest_host_mask));
     vmcs_writel(GUEST_CR0, guest_real_cr0(v->guest_cr0));
-    vmcs_writel(CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | vmx_cr4_owned);
+    vmcs_writel(CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | vmx_policy->cr4_owned);
     vmcs_writel(CR4_READ_SHADOW, (v->cr4_read_shadow & v->cr4_guest_host_mask) |
                                  (v->guest_cr4 & ~v->cr4_guest_host_mask));
     vmcs_writel(GUEST_CR4, (v->guest_cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
 }
 
-void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_state *l1)
+void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u32 proc2_12 = nested_proc2(v);
     bool ept12 = proc2_12 & SECONDARY_EXEC_ENABLE_EPT;
     bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
@@ -128,7 +127,7 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
             efer = ia32e ? efer | EFER_LME : efer & ~EFER_LME;
     }
     vmcs_write64(GUEST_IA32_EFER, efer);
-    if (entry_ctls & VM_ENTRY_LOAD_IA32_PAT)
+    if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT)
         vmcs_write64(GUEST_IA32_PAT, (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat : l1->pat);
     bool dbg = v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
     vmcs_writel(GUEST_DR7, dbg ? v->guest_dr7 : l1->dr7);
@@ -143,15 +142,15 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
             for (u32 i = 0; i < 4; i++)
                 pdpte[i] = v12(v, pdptr_fields[i]);
         } else {
-            guest_copy_from(g, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte));
+            guest_copy_from(vcpu->vm, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte));
         }
         for (u32 i = 0; i < 4; i++)
             __vmcs_write(pdptr_fields[i], pdpte[i]);
     }
 
     /* Controls: L1's, plus everything turtle needs for itself. */
-    vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, v->pin_based_vm_exec_control | pin_ctls);
-    u32 proc = (v->cpu_based_vm_exec_control & ~CPU_BASED_UNCOND_IO_EXITING) | proc_ctls;
+    vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, v->pin_based_vm_exec_control | vmx_policy->pin);
+    u32 proc = (v->cpu_based_vm_exec_control & ~CPU_BASED_UNCOND_IO_EXITING) | vmx_policy->proc;
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_HLT_EXITING))
         proc &= ~CPU_BASED_HLT_EXITING;     /* a halted L2 waits for the timer */
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -159,10 +158,10 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
                              SECONDARY_EXEC_RDSEED_EXITING)) |
-                (proc2_ctls & ~SECONDARY_EXEC_ENABLE_RDTSCP);
+                (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
-    vmcs_write32(VM_EXIT_CONTROLS, exit_ctls);
-    vmcs_write32(VM_ENTRY_CONTROLS, (entry_ctls & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
+    vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
+    vmcs_write32(VM_ENTRY_CONTROLS, (vmx_policy->entry & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
     vmcs_write32(EXCEPTION_BITMAP, v->exception_bitmap | BIT(VECTOR_AC));
     vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, v->page_fault_error_code_mask);
     vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, v->page_fault_error_code_match);
@@ -174,13 +173,13 @@ void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_sta
     vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, v->vm_entry_exception_error_code);
     vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, v->vm_entry_instruction_len);
     vmcs_write64(TSC_OFFSET, (v->cpu_based_vm_exec_control & CPU_BASED_USE_TSC_OFFSETTING) ? v->tsc_offset : 0);
-    vmcs_write64(IO_BITMAP_A, io_bitmap_a);
-    vmcs_write64(IO_BITMAP_B, io_bitmap_b);
-    merge_msr_bitmap(g, v);
+    vmcs_write64(IO_BITMAP_A, vmx_policy->io_bitmap_a);
+    vmcs_write64(IO_BITMAP_B, vmx_policy->io_bitmap_b);
+    merge_msr_bitmap(vcpu, v);
     vmcs_write64(MSR_BITMAP, n->msr_bitmap02);
-    if (proc2_ctls & SECONDARY_EXEC_ENABLE_VPID)
+    if (vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID)
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
-    vmcs_write64(EPT_POINTER, ept12 ? ept_make_eptp(n->ept02_root) : g->eptp);
+    vmcs_write64(EPT_POINTER, ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp);
 }
 
 /* L2's architectural CR0 (or CR4): L1's bits are as vmcs12 has them (L2
@@ -191,18 +190,18 @@ static u64 l2_cr(u64 real, u64 shadow02, u64 owned0, u64 mask12, u64 old12)
     return (real & ~(owned0 | mask12)) | (shadow02 & owned0 & ~mask12) | (old12 & mask12);
 }
 
-void sync_vmcs02_to_vmcs12(struct guest *g, struct vmcs12 *v)
+void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
 {
     u32 proc2_12 = nested_proc2(v);
 
-    (void)g;
+    (void)vcpu;
     for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
         u64 x = __vmcs_read(guest_fields[i]);
         memcpy((u8 *)v + guest_slots[i].offset, &x, guest_slots[i].width);
     }
-    v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_cr0_owned,
+    v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_policy->cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
-    v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_cr4_owned,
+    v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_policy->cr4_owned,
                          v->cr4_guest_host_mask, v->guest_cr4);
     if (v->vm_exit_controls & VM_EXIT_SAVE_IA32_EFER)
         v->guest_ia32_efer = vmcs_read64(GUEST_IA32_EFER);

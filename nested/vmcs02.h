@@ -12,8 +12,8 @@ struct l1_state {
 
 void vmcs02_init(void);
 /* With vmcs02 current. */
-void prepare_vmcs02(struct guest *g, const struct vmcs12 *v, const struct l1_state *l1);
-void sync_vmcs02_to_vmcs12(struct guest *g, struct vmcs12 *v);
+void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1);
+void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v);
 void copy_exit_info(struct vmcs12 *v);
 
 #endif

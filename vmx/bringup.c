@@ -7,8 +7,6 @@
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
-static u64 vmxon_region;
-
 const char *vmx_on(void)
 {
     u64 cr0 = read_cr0(), cr4 = read_cr4();
@@ -22,11 +20,12 @@ const char *vmx_on(void)
     write_cr0(cr0);
     write_cr4(cr4);
 
-    vmxon_region = alloc_page();
-    if (!vmxon_region)
+    struct vmx_cpu *c = this_vmx_cpu();
+    c->vmxon_region = alloc_page();
+    if (!c->vmxon_region)
         return "out of memory for the VMXON region";
-    *(u32 *)phys_to_virt(vmxon_region) = vmx_caps.revision;
-    switch (vmxon(vmxon_region)) {
+    *(u32 *)phys_to_virt(c->vmxon_region) = vmx_caps.revision;
+    switch (vmxon(c->vmxon_region)) {
     case VMX_OK:
         return NULL;
     case VMX_FAIL_INVALID:

@@ -6,13 +6,9 @@
 #define EPT_INDEX(a, level) (((a) >> EPT_SHIFT(level)) & 0x1ff)
 #define EPT_TABLE           VMX_EPT_RWX_MASK    /* non-leaf: all access allowed below */
 
-u64 ept_table_pages;
-
 u64 ept_alloc_root(void)
 {
-    u64 pa = alloc_page();
-    ept_table_pages += pa != 0;
-    return pa;
+    return alloc_page();
 }
 
 u64 ept_make_eptp(u64 root)
@@ -20,7 +16,7 @@ u64 ept_make_eptp(u64 root)
     return root | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
 }
 
-bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx)
+bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx, u64 *tables)
 {
     u64 *table = phys_to_virt(root);
 
@@ -30,7 +26,8 @@ bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx)
             u64 pa = alloc_page();
             if (!pa)
                 return false;
-            ept_table_pages++;
+            if (tables)
+                (*tables)++;
             *e = pa | EPT_TABLE;
         } else if (*e & VMX_EPT_LARGE_PAGE_BIT) {
             return false;
@@ -74,7 +71,6 @@ static void free_level(u64 table_pa, int level)
         }
     }
     free_pages(table_pa, 1);
-    ept_table_pages--;
 }
 
 void ept_free(u64 root)
@@ -83,13 +79,13 @@ void ept_free(u64 root)
         free_level(root, EPT_LEVELS);
 }
 
-bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx)
+bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
 {
     int level;
     u64 e = ept_lookup(root, gpa, &level);
 
     if (!e)
-        return ept_map(root, gpa, hpa, 1, rwx);
+        return ept_map(root, gpa, hpa, 1, rwx, tables);
     if (level != 1)
         return false;
     /* Walk again to the leaf slot and overwrite it. */

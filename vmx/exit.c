@@ -7,22 +7,28 @@
 #include "kernel/printf.h"
 #include "vmx/exit.h"
 
-exit_handler_t nested_vmx_instruction_hook = handle_inject_ud;
-bool (*nested_in_l2_hook)(struct guest *g);
-bool (*nested_in_vmx_operation_hook)(struct guest *g);
-bool (*nested_gpa_hook)(struct guest *g, u64 gpa, u64 *l1_gpa);
-void (*nested_l2_exit_hook)(struct guest *g);
-u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
-
-static void handle_vmx_instruction(struct guest *g, u64 qual)
+/* VMX instructions: emulated by nested/ for a `nested` VM, #UD otherwise. */
+static void handle_vmx_instruction(struct vcpu *vcpu, u64 qual)
 {
-    nested_vmx_instruction_hook(g, qual);
+    if (vcpu->nvmx)
+        nested_ops->vmx_instruction(vcpu, qual);
+    else
+        inject_ud(vcpu);
+}
+
+/* The windows turtle asked for (vmx/inject.c): the next entry injects. */
+static void handle_event_window(struct vcpu *vcpu, u64 qual)
+{
+    (void)vcpu;
+    (void)qual;
 }
 
 static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_EXCEPTION_NMI]         = handle_exception_nmi,
     [EXIT_REASON_EXTERNAL_INTERRUPT]    = handle_external_interrupt,
     [EXIT_REASON_TRIPLE_FAULT]          = handle_triple_fault,
+    [EXIT_REASON_INTERRUPT_WINDOW]      = handle_event_window,
+    [EXIT_REASON_NMI_WINDOW]            = handle_event_window,
     [EXIT_REASON_INIT_SIGNAL]           = handle_ignore_signal,
     [EXIT_REASON_SIPI_SIGNAL]           = handle_ignore_signal,
     [EXIT_REASON_TASK_SWITCH]           = handle_task_switch,
@@ -56,17 +62,17 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_XSETBV]                = handle_xsetbv,
 };
 
-u64 guest_reg_read(struct guest *g, u32 reg)
+u64 guest_reg_read(struct vcpu *vcpu, u32 reg)
 {
-    return reg == REG_RSP ? vmcs_readl(GUEST_RSP) : g->regs.gpr[reg & 15];
+    return reg == REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs.gpr[reg & 15];
 }
 
-void guest_reg_write(struct guest *g, u32 reg, u64 v)
+void guest_reg_write(struct vcpu *vcpu, u32 reg, u64 v)
 {
     if (reg == REG_RSP)
         vmcs_writel(GUEST_RSP, v);
     else
-        g->regs.gpr[reg & 15] = v;
+        vcpu->regs.gpr[reg & 15] = v;
 }
 
 u32 guest_cpl(void)
@@ -92,69 +98,43 @@ void skip_instruction(void)
         vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) | BIT(14));
 }
 
-void inject_exception(u32 vector, bool has_error_code, u32 error_code)
+static void unexpected_exit(struct vcpu *vcpu, u32 reason)
 {
-    u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
-
-    /* In real mode (unrestricted guest, CR0.PE = 0) no error code is pushed. */
-    if (has_error_code && (guest_read_cr0() & X86_CR0_PE)) {
-        info |= INTR_INFO_DELIVER_CODE_MASK;
-        vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
-    }
-    vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
-}
-
-/* An exit in the middle of delivering an event (IDT-vectoring information
- * valid, SDM 28.2.4) must deliver that event again on the next entry. */
-void requeue_vectoring_event(void)
-{
-    u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-
-    if (!(idt & VECTORING_INFO_VALID_MASK))
-        return;
-    vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_UNBLOCK_NMI);
-    if (idt & VECTORING_INFO_DELIVER_CODE_MASK)
-        vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read32(IDT_VECTORING_ERROR_CODE));
-    u32 type = idt & VECTORING_INFO_TYPE_MASK;
-    if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION)
-        vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-}
-
-static void unexpected_exit(struct guest *g, u32 reason)
-{
-    vuart_flush(g);
+    uart_flush(&vcpu->vm->uart);
     kprintf("turtle: guest '%s': unexpected VM exit, reason %u, qualification %lx\n",
-            g->name, reason, vmcs_readl(EXIT_QUALIFICATION));
+            vcpu->vm->name, reason, vmcs_readl(EXIT_QUALIFICATION));
     vmcs_dump();
-    guest_stop(g, true, "unexpected VM exit (reason %u) at rip %lx", reason, vmcs_readl(GUEST_RIP));
+    vm_stop(vcpu->vm, true, "unexpected VM exit (reason %u) at rip %lx", reason, vmcs_readl(GUEST_RIP));
 }
 
-void vmx_handle_exit(struct guest *g)
+/*
+ * One exit, one path: while L2 runs nested/ decides first (reflect to L1,
+ * or handled); otherwise, and for whatever nested/ leaves to L0, the one
+ * table above runs with the current VMCS (vmcs01, or vmcs02 for L2).
+ */
+void vmx_handle_exit(struct vcpu *vcpu)
 {
     u32 full = vmcs_read32(VM_EXIT_REASON);
     u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
+    u64 qual = vmcs_readl(EXIT_QUALIFICATION);
 
-    g->total_exits++;
-    if (g->nvmx && nested_in_l2_hook(g)) {
-        if (reason <= EXIT_REASON_MAX)
-            g->exits[reason]++;
-        nested_l2_exit_hook(g);
-        return;
-    }
+    vcpu->total_exits++;
     if (reason <= EXIT_REASON_MAX)
-        g->exits[reason]++;
+        vcpu->exits[reason]++;
+    if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
+        return;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-        vuart_flush(g);
+        uart_flush(&vcpu->vm->uart);
         kprintf("turtle: guest '%s': VM entry failed, reason %u, qualification %lx\n",
-                g->name, reason, vmcs_readl(EXIT_QUALIFICATION));
+                vcpu->vm->name, reason, qual);
         vmcs_dump();
-        guest_stop(g, true, "VM-entry failure (reason %u)", reason);
+        vm_stop(vcpu->vm, true, "VM-entry failure (reason %u)", reason);
         return;
     }
     if (reason > EXIT_REASON_MAX || !exit_handlers[reason]) {
-        unexpected_exit(g, reason);
+        unexpected_exit(vcpu, reason);
         return;
     }
-    requeue_vectoring_event();
-    exit_handlers[reason](g, vmcs_readl(EXIT_QUALIFICATION));
+    requeue_vectoring_event(vcpu);
+    exit_handlers[reason](vcpu, qual);
 }

@@ -5,33 +5,33 @@
 #include "vmx/vmx.h"
 
 /*
- * Handler contract: called with the guest's vmcs01 current and its general
- * registers in g->regs; qual is EXIT_QUALIFICATION. A handler either
+ * Handler contract: called with the vCPU's current VMCS loaded (vmcs01, or vmcs02 when nested/ leaves an L2 exit to L0) and its general
+ * registers in vcpu->regs; qual is EXIT_QUALIFICATION. A handler either
  * completes the instruction (skip_instruction()), injects an event, sets
- * g->yield to give up the CPU, or stops the guest (guest_stop()). It never
+ * vcpu->yield to give up the CPU, or stops the VM (vm_stop()). It never
  * trusts a value the guest controls without checking it.
  */
-typedef void (*exit_handler_t)(struct guest *g, u64 qual);
+typedef void (*exit_handler_t)(struct vcpu *vcpu, u64 qual);
 
-void handle_cpuid(struct guest *g, u64 qual);
-void handle_rdmsr(struct guest *g, u64 qual);
-void handle_wrmsr(struct guest *g, u64 qual);
-void handle_io(struct guest *g, u64 qual);
-void handle_cr_access(struct guest *g, u64 qual);
-void handle_hlt(struct guest *g, u64 qual);
-void handle_vmcall(struct guest *g, u64 qual);
-void handle_invd(struct guest *g, u64 qual);
-void handle_xsetbv(struct guest *g, u64 qual);
-void handle_triple_fault(struct guest *g, u64 qual);
-void handle_ept_violation(struct guest *g, u64 qual);
-void handle_ept_misconfig(struct guest *g, u64 qual);
-void handle_preemption_timer(struct guest *g, u64 qual);
-void handle_external_interrupt(struct guest *g, u64 qual);
-void handle_exception_nmi(struct guest *g, u64 qual);
-void handle_inject_ud(struct guest *g, u64 qual);
-void handle_inject_gp(struct guest *g, u64 qual);
-void handle_task_switch(struct guest *g, u64 qual);
-void handle_ignore_signal(struct guest *g, u64 qual);
+void handle_cpuid(struct vcpu *vcpu, u64 qual);
+void handle_rdmsr(struct vcpu *vcpu, u64 qual);
+void handle_wrmsr(struct vcpu *vcpu, u64 qual);
+void handle_io(struct vcpu *vcpu, u64 qual);
+void handle_cr_access(struct vcpu *vcpu, u64 qual);
+void handle_hlt(struct vcpu *vcpu, u64 qual);
+void handle_vmcall(struct vcpu *vcpu, u64 qual);
+void handle_invd(struct vcpu *vcpu, u64 qual);
+void handle_xsetbv(struct vcpu *vcpu, u64 qual);
+void handle_triple_fault(struct vcpu *vcpu, u64 qual);
+void handle_ept_violation(struct vcpu *vcpu, u64 qual);
+void handle_ept_misconfig(struct vcpu *vcpu, u64 qual);
+void handle_preemption_timer(struct vcpu *vcpu, u64 qual);
+void handle_external_interrupt(struct vcpu *vcpu, u64 qual);
+void handle_exception_nmi(struct vcpu *vcpu, u64 qual);
+void handle_inject_ud(struct vcpu *vcpu, u64 qual);
+void handle_inject_gp(struct vcpu *vcpu, u64 qual);
+void handle_task_switch(struct vcpu *vcpu, u64 qual);
+void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
 
 /* VMX instructions from L1 (VMXON ... INVVPID, VMFUNC): nested/ installs
  * its emulation here when it is built in; otherwise #UD. */

@@ -61,7 +61,7 @@
 #define LEAF_XSAVE              0x0d
 #define LEAF_PT                 0x14
 
-static void cpuid_filter(struct guest *g, u32 leaf, u32 subleaf, struct cpuid_regs *r)
+static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
     switch (leaf) {
     case 0x01:
@@ -69,7 +69,7 @@ static void cpuid_filter(struct guest *g, u32 leaf, u32 subleaf, struct cpuid_re
                          CPUID1_ECX_TM2 | CPUID1_ECX_SDBG | CPUID1_ECX_PDCM | CPUID1_ECX_PCID |
                          CPUID1_ECX_DCA | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE |
                          CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
-        if (!g->nested)
+        if (!vcpu->vm->nested)
             r->ecx &= ~(u32)CPUID1_ECX_VMX;
         r->ecx |= (u32)CPUID1_ECX_HYPERVISOR;
         r->edx &= ~(u32)(CPUID1_EDX_MCE | CPUID1_EDX_APIC | CPUID1_EDX_MTRR | CPUID1_EDX_MCA |
@@ -112,9 +112,9 @@ static void cpuid_filter(struct guest *g, u32 leaf, u32 subleaf, struct cpuid_re
     }
 }
 
-void handle_cpuid(struct guest *g, u64 qual)
+void handle_cpuid(struct vcpu *vcpu, u64 qual)
 {
-    u32 leaf = (u32)g->regs.gpr[REG_RAX], subleaf = (u32)g->regs.gpr[REG_RCX];
+    u32 leaf = (u32)vcpu->regs.gpr[REG_RAX], subleaf = (u32)vcpu->regs.gpr[REG_RCX];
     struct cpuid_regs r;
 
     (void)qual;
@@ -122,10 +122,10 @@ void handle_cpuid(struct guest *g, u64 qual)
         r = (struct cpuid_regs){ 0 };
     else
         cpuid_count(leaf, subleaf, &r);
-    cpuid_filter(g, leaf, subleaf, &r);
-    g->regs.gpr[REG_RAX] = r.eax;
-    g->regs.gpr[REG_RBX] = r.ebx;
-    g->regs.gpr[REG_RCX] = r.ecx;
-    g->regs.gpr[REG_RDX] = r.edx;
+    cpuid_filter(vcpu, leaf, subleaf, &r);
+    vcpu->regs.gpr[REG_RAX] = r.eax;
+    vcpu->regs.gpr[REG_RBX] = r.ebx;
+    vcpu->regs.gpr[REG_RCX] = r.ecx;
+    vcpu->regs.gpr[REG_RDX] = r.edx;
     skip_instruction();
 }

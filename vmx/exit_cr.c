@@ -8,22 +8,17 @@
 #include "vmx/caps.h"
 #include "vmx/exit.h"
 
-#define CR_QUAL_NUM(q)      ((u32)(q) & 0xf)
-#define CR_QUAL_TYPE(q)     (((u32)(q) >> 4) & 3)
-#define CR_QUAL_REG(q)      (((u32)(q) >> 8) & 0xf)
-#define CR_QUAL_LMSW_SRC(q) ((u32)((q) >> 16) & 0xffff)
 #define CR_TYPE_MOV_TO      0
 #define CR_TYPE_MOV_FROM    1
 #define CR_TYPE_CLTS        2
 #define CR_TYPE_LMSW        3
-#define X86_CR0_TS          BIT(3)
 #define CR0_RESERVED        (~0xffffffffULL | 0x1ffaffc0ULL)   /* bits 63:32 and the SDM's reserved ones */
 #define CR8_RESERVED        (~0xfULL)
 
 /* Writes the guest's CR0: v is what the guest asked for (it becomes the
  * read shadow); real is what the CPU runs with before turtle's fixed bits
  * (the same as v, except for bits an L1 owns over its L2). */
-static bool guest_set_cr0(struct guest *g, u64 v, u64 real_v)
+static bool guest_set_cr0(struct vcpu *vcpu, u64 v, u64 real_v)
 {
     u64 old = guest_read_cr0();
     u64 efer = vmcs_read64(GUEST_IA32_EFER);
@@ -41,66 +36,65 @@ static bool guest_set_cr0(struct guest *g, u64 v, u64 real_v)
     vmcs_writel(CR0_READ_SHADOW, v);
     vmcs_writel(GUEST_CR0, guest_real_cr0(real_v));
     if ((old ^ v) & X86_CR0_PG)
-        guest_update_paging_mode(g);
+        guest_update_paging_mode(vcpu);
     return true;
 }
 
-static bool guest_set_cr4(struct guest *g, u64 v, u64 real_v)
+static bool guest_set_cr4(struct vcpu *vcpu, u64 v, u64 real_v)
 {
     /* Bits turtle owns other than VMXE are reserved to the guest. VMXE is
      * the guest's to set only when VT-x is shown to it. */
-    u64 reserved = vmx_cr4_owned & ~(u64)X86_CR4_VMXE;
+    u64 reserved = vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE;
     reserved |= ~vmx_caps.cr4_fixed1;
-    if (!g->nested)
+    if (!vcpu->vm->nested)
         reserved |= X86_CR4_VMXE;
     if (v & reserved)
         return false;
     if (!(v & X86_CR4_PAE) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA))
         return false;
     /* CR4.VMXE cannot be cleared in VMX operation (SDM 24.8). */
-    if (!(v & X86_CR4_VMXE) && g->nvmx && nested_in_vmx_operation_hook(g))
+    if (!(v & X86_CR4_VMXE) && vcpu->nvmx && nested_ops->in_vmx_operation(vcpu))
         return false;
     vmcs_writel(CR4_READ_SHADOW, v);
     vmcs_writel(GUEST_CR4, (real_v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
-    guest_update_paging_mode(g);
+    guest_update_paging_mode(vcpu);
     return true;
 }
 
 /* The real CR0/CR4 value for what the guest wrote: an L2's bits that its L1
  * owns keep the value L1 gave them (nested/ installs this). */
-u64 (*nested_cr_real_hook)(struct guest *g, u32 cr, u64 v);
 
-static bool set_cr0(struct guest *g, u64 v)
+static bool set_cr0(struct vcpu *vcpu, u64 v)
 {
-    return guest_set_cr0(g, v, nested_cr_real_hook && g->nvmx ? nested_cr_real_hook(g, 0, v) : v);
+    return guest_set_cr0(vcpu, v, vcpu->guest_mode ? nested_ops->cr_real(vcpu, 0, v) : v);
 }
 
-static bool set_cr4(struct guest *g, u64 v)
+static bool set_cr4(struct vcpu *vcpu, u64 v)
 {
-    return guest_set_cr4(g, v, nested_cr_real_hook && g->nvmx ? nested_cr_real_hook(g, 4, v) : v);
+    return guest_set_cr4(vcpu, v, vcpu->guest_mode ? nested_ops->cr_real(vcpu, 4, v) : v);
 }
 
-void handle_cr_access(struct guest *g, u64 qual)
+void handle_cr_access(struct vcpu *vcpu, u64 qual)
 {
     u32 cr = CR_QUAL_NUM(qual), reg = CR_QUAL_REG(qual);
     bool ok = true;
 
     switch (CR_QUAL_TYPE(qual)) {
     case CR_TYPE_MOV_TO: {
-        u64 v = guest_reg_read(g, reg);
+        u64 v = guest_reg_read(vcpu, reg);
         if (!guest_in_long_mode())
             v = (u32)v;
         if (cr == 0) {
-            ok = set_cr0(g, v);
+            ok = set_cr0(vcpu, v);
         } else if (cr == 4) {
-            ok = set_cr4(g, v);
+            ok = set_cr4(vcpu, v);
         } else if (cr == 3) {
             vmcs_writel(GUEST_CR3, v);
-            guest_update_paging_mode(g);
+            guest_update_paging_mode(vcpu);
         } else if (cr == 8) {
             ok = !(v & CR8_RESERVED);   /* TPR: bits 63:4 reserved */
             if (ok)
-                g->cr8 = v;
+                vcpu->cr8 = v;
         } else {
             ok = false;
         }
@@ -108,24 +102,24 @@ void handle_cr_access(struct guest *g, u64 qual)
     }
     case CR_TYPE_MOV_FROM:
         if (cr == 3)
-            guest_reg_write(g, reg, vmcs_readl(GUEST_CR3));
+            guest_reg_write(vcpu, reg, vmcs_readl(GUEST_CR3));
         else if (cr == 8)
-            guest_reg_write(g, reg, g->cr8);
+            guest_reg_write(vcpu, reg, vcpu->cr8);
         else
             ok = false;
         break;
     case CR_TYPE_CLTS:
-        ok = set_cr0(g, guest_read_cr0() & ~X86_CR0_TS);
+        ok = set_cr0(vcpu, guest_read_cr0() & ~X86_CR0_TS);
         break;
     case CR_TYPE_LMSW: {
         /* LMSW loads CR0[3:0] but cannot clear PE (SDM LMSW). */
         u64 cr0 = guest_read_cr0(), src = CR_QUAL_LMSW_SRC(qual) & 0xf;
-        ok = set_cr0(g, (cr0 & ~0xeULL) | src | (cr0 & X86_CR0_PE));
+        ok = set_cr0(vcpu, (cr0 & ~0xeULL) | src | (cr0 & X86_CR0_PE));
         break;
     }
     }
     if (ok)
         skip_instruction();
     else
-        inject_gp0();
+        inject_gp0(vcpu);
 }

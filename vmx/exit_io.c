@@ -9,23 +9,20 @@
 #include "vmx/gva.h"
 
 #define DEBUG_EXIT_PORT     0xf4
-#define IO_QUAL_SIZE(q)     (((q) & 7) + 1)         /* 1, 2 or 4 bytes */
-#define IO_QUAL_IN          BIT(3)
-#define IO_QUAL_STRING      BIT(4)
-#define IO_QUAL_REP         BIT(5)
-#define IO_QUAL_PORT(q)     ((u16)((q) >> 16))
 #define X86_RFLAGS_DF       BIT(10)
 #define STRING_IO_BATCH     256     /* elements per exit; REP resumes for the rest */
 
 /* One port access. False if it ended the guest (the debug-exit port). */
-static bool port_access(struct guest *g, u16 port, bool in, u32 size, u32 *val)
+static bool port_access(struct vcpu *vcpu, u16 port, bool in, u32 size, u32 *val)
 {
-    if (vuart_io(g, port, in, size, val))
+    if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_PORTS) {
+        uart_io(&vcpu->vm->uart, port - UART_COM1_BASE, in, size, val);
         return true;
+    }
     if (port == DEBUG_EXIT_PORT && !in) {
-        vuart_flush(g);
-        g->exit_status = *val;
-        guest_stop(g, *val != 0, "exit status %u", *val);
+        uart_flush(&vcpu->vm->uart);
+        vcpu->vm->exit_status = *val;
+        vm_stop(vcpu->vm, *val != 0, "exit status %u", *val);
         return false;
     }
     if (in)
@@ -35,13 +32,13 @@ static bool port_access(struct guest *g, u16 port, bool in, u32 size, u32 *val)
 
 /* INS/OUTS (SDM 28.2.5: the linear address of the first element is in
  * GUEST_LINEAR_ADDRESS; the address size is in the instruction info). */
-static void string_io(struct guest *g, u64 qual, u16 port, u32 size, bool in)
+static void string_io(struct vcpu *vcpu, u64 qual, u16 port, u32 size, bool in)
 {
     u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
     u32 asize = INSN_INFO_ADDR_SIZE(info);
     u64 amask = asize == 0 ? 0xffff : asize == 1 ? 0xffffffffULL : ~0ULL;
     bool rep = qual & IO_QUAL_REP;
-    u64 count = rep ? g->regs.gpr[REG_RCX] & amask : 1;
+    u64 count = rep ? vcpu->regs.gpr[REG_RCX] & amask : 1;
     s64 step = (vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_DF) ? -(s64)size : (s64)size;
     u64 gla = vmcs_readl(GUEST_LINEAR_ADDRESS);
     u32 reg = in ? REG_RDI : REG_RSI;
@@ -51,20 +48,20 @@ static void string_io(struct guest *g, u64 qual, u16 port, u32 size, bool in)
     for (; done < n && ok; done++, gla += (u64)step) {
         u32 val = 0;
         if (in) {
-            ok = port_access(g, port, true, size, &val) && guest_write_linear(g, gla, &val, size);
+            ok = port_access(vcpu, port, true, size, &val) && guest_write_linear(vcpu, gla, &val, size);
         } else {
-            ok = guest_read_linear(g, gla, &val, size) && port_access(g, port, false, size, &val);
+            ok = guest_read_linear(vcpu, gla, &val, size) && port_access(vcpu, port, false, size, &val);
         }
-        if (!ok && !g->stopped)
+        if (!ok && !vcpu->vm->stopped)
             break;                      /* a fault was injected: this element did not happen */
     }
-    if (g->stopped)
+    if (vcpu->vm->stopped)
         return;
-    u64 ptr = g->regs.gpr[reg];
-    g->regs.gpr[reg] = (ptr & ~amask) | ((ptr + (u64)step * done) & amask);
+    u64 ptr = vcpu->regs.gpr[reg];
+    vcpu->regs.gpr[reg] = (ptr & ~amask) | ((ptr + (u64)step * done) & amask);
     if (rep) {
-        u64 rcx = g->regs.gpr[REG_RCX];
-        g->regs.gpr[REG_RCX] = (rcx & ~amask) | ((rcx - done) & amask);
+        u64 rcx = vcpu->regs.gpr[REG_RCX];
+        vcpu->regs.gpr[REG_RCX] = (rcx & ~amask) | ((rcx - done) & amask);
     }
     /* Finished (or never started): next instruction. Otherwise RIP stays
      * and the REP instruction exits again for the rest, as after an
@@ -73,24 +70,24 @@ static void string_io(struct guest *g, u64 qual, u16 port, u32 size, bool in)
         skip_instruction();
 }
 
-void handle_io(struct guest *g, u64 qual)
+void handle_io(struct vcpu *vcpu, u64 qual)
 {
     u16 port = IO_QUAL_PORT(qual);
     u32 size = (u32)IO_QUAL_SIZE(qual);
     bool in = qual & IO_QUAL_IN;
     u32 mask = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-    u32 val = in ? 0 : (u32)g->regs.gpr[REG_RAX] & mask;
+    u32 val = in ? 0 : (u32)vcpu->regs.gpr[REG_RAX] & mask;
 
     if (qual & IO_QUAL_STRING) {
-        string_io(g, qual, port, size, in);
+        string_io(vcpu, qual, port, size, in);
         return;
     }
-    if (!port_access(g, port, in, size, &val))
+    if (!port_access(vcpu, port, in, size, &val))
         return;
     if (in) {
-        u64 rax = g->regs.gpr[REG_RAX];
+        u64 rax = vcpu->regs.gpr[REG_RAX];
         /* A 32-bit IN zero-extends into RAX; 8/16-bit ones merge. */
-        g->regs.gpr[REG_RAX] = size == 4 ? (val & mask) : (rax & ~(u64)mask) | (val & mask);
+        vcpu->regs.gpr[REG_RAX] = size == 4 ? (val & mask) : (rax & ~(u64)mask) | (val & mask);
     }
     skip_instruction();
 }

@@ -14,49 +14,46 @@
 #define VMCALL_ERR_FUNCTION     ((u64)-1)
 #define VMCALL_ERR_ADDRESS      ((u64)-2)
 #define VMCALL_WRITE_MAX        4096
-#define EPT_QUAL_READ           BIT(0)
-#define EPT_QUAL_WRITE          BIT(1)
-#define EPT_QUAL_FETCH          BIT(2)
 
 /* HLT: nothing in turtle interrupts a guest, so a halted guest with
  * interrupts off would never wake: stop it. With IF=1 it yields. */
-void handle_hlt(struct guest *g, u64 qual)
+void handle_hlt(struct vcpu *vcpu, u64 qual)
 {
     (void)qual;
     if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF)) {
-        guest_stop(g, true, "halted with interrupts disabled at rip %lx", vmcs_readl(GUEST_RIP));
+        vm_stop(vcpu->vm, true, "halted with interrupts disabled at rip %lx", vmcs_readl(GUEST_RIP));
         return;
     }
     skip_instruction();
-    g->yield = true;
+    vcpu->yield = true;
 }
 
-static u64 vmcall_console_write(struct guest *g, u64 gpa, u64 len)
+static u64 vmcall_console_write(struct vcpu *vcpu, u64 gpa, u64 len)
 {
     char buf[256];
 
-    if (len > VMCALL_WRITE_MAX || gpa >= g->mem_size || len > g->mem_size - gpa)
+    if (len > VMCALL_WRITE_MAX || gpa >= vcpu->vm->mem_size || len > vcpu->vm->mem_size - gpa)
         return VMCALL_ERR_ADDRESS;
     while (len) {
         u64 n = MIN(len, sizeof(buf));
-        guest_copy_from(g, buf, gpa, n);
+        guest_copy_from(vcpu->vm, buf, gpa, n);
         for (u64 i = 0; i < n; i++)
-            vuart_putc(g, buf[i]);
+            uart_putc(&vcpu->vm->uart, buf[i]);
         gpa += n;
         len -= n;
     }
     return 0;
 }
 
-void handle_vmcall(struct guest *g, u64 qual)
+void handle_vmcall(struct vcpu *vcpu, u64 qual)
 {
     bool wide = guest_in_long_mode();
-    u64 nr = g->regs.gpr[REG_RAX], a1 = g->regs.gpr[REG_RBX], a2 = g->regs.gpr[REG_RCX];
+    u64 nr = vcpu->regs.gpr[REG_RAX], a1 = vcpu->regs.gpr[REG_RBX], a2 = vcpu->regs.gpr[REG_RCX];
     u64 ret = 0;
 
     (void)qual;
     if (guest_cpl() != 0) {             /* the interface is for the guest kernel */
-        inject_ud();
+        inject_ud(vcpu);
         return;
     }
     if (!wide) {
@@ -66,35 +63,35 @@ void handle_vmcall(struct guest *g, u64 qual)
     }
     switch (nr) {
     case VMCALL_CONSOLE_WRITE:
-        ret = vmcall_console_write(g, a1, a2);
+        ret = vmcall_console_write(vcpu, a1, a2);
         break;
     case VMCALL_YIELD:
-        g->yield = true;
+        vcpu->yield = true;
         break;
     case VMCALL_EXIT:
-        vuart_flush(g);
-        g->exit_status = a1;
-        guest_stop(g, a1 != 0, "exit status %lu (VMCALL)", a1);
+        uart_flush(&vcpu->vm->uart);
+        vcpu->vm->exit_status = a1;
+        vm_stop(vcpu->vm, a1 != 0, "exit status %lu (VMCALL)", a1);
         return;
     case VMCALL_READ_TIME:
-        g->regs.gpr[REG_RBX] = rdtsc();
-        g->regs.gpr[REG_RCX] = sched_ticks;
+        vcpu->regs.gpr[REG_RBX] = rdtsc();
+        vcpu->regs.gpr[REG_RCX] = sched_ticks;
         break;
     case VMCALL_EXIT_COUNT:
-        g->regs.gpr[REG_RBX] = g->total_exits;
+        vcpu->regs.gpr[REG_RBX] = vcpu->total_exits;
         break;
     default:
         ret = VMCALL_ERR_FUNCTION;
         break;
     }
-    g->regs.gpr[REG_RAX] = wide ? ret : (u32)ret;
+    vcpu->regs.gpr[REG_RAX] = wide ? ret : (u32)ret;
     skip_instruction();
 }
 
 /* INVD would throw away other guests' dirty lines too: write back instead. */
-void handle_invd(struct guest *g, u64 qual)
+void handle_invd(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
     __asm__ __volatile__("wbinvd" ::: "memory");
     skip_instruction();
@@ -102,54 +99,54 @@ void handle_invd(struct guest *g, u64 qual)
 
 /* XSAVE is hidden from guests and CR4.OSXSAVE cannot be set, so XSETBV is
  * #UD as on a CPU without it (SDM XSETBV: #UD if CR4.OSXSAVE = 0). */
-void handle_xsetbv(struct guest *g, u64 qual)
+void handle_xsetbv(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
-    inject_ud();
+    inject_ud(vcpu);
 }
 
-void handle_triple_fault(struct guest *g, u64 qual)
+void handle_triple_fault(struct vcpu *vcpu, u64 qual)
 {
     (void)qual;
-    guest_stop(g, true, "triple fault at rip %lx", vmcs_readl(GUEST_RIP));
+    vm_stop(vcpu->vm, true, "triple fault at rip %lx", vmcs_readl(GUEST_RIP));
 }
 
-void handle_ept_violation(struct guest *g, u64 qual)
+void handle_ept_violation(struct vcpu *vcpu, u64 qual)
 {
     u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 
     /* EPT01 maps all of the guest's RAM read/write/execute, so every
      * violation is an access outside it (turtle emulates no MMIO). */
-    guest_stop(g, true, "%s guest-physical %lx outside its RAM (%lu MiB) at rip %lx",
+    vm_stop(vcpu->vm, true, "%s guest-physical %lx outside its RAM (%lu MiB) at rip %lx",
                qual & EPT_QUAL_FETCH ? "fetch from" : qual & EPT_QUAL_WRITE ? "write to" : "read of",
-               gpa, g->mem_size >> 20, vmcs_readl(GUEST_RIP));
+               gpa, vcpu->vm->mem_size >> 20, vmcs_readl(GUEST_RIP));
 }
 
-void handle_ept_misconfig(struct guest *g, u64 qual)
+void handle_ept_misconfig(struct vcpu *vcpu, u64 qual)
 {
     (void)qual;
-    kprintf("turtle: guest '%s': EPT misconfiguration at %lx (turtle bug)\n", g->name,
+    kprintf("turtle: guest '%s': EPT misconfiguration at %lx (turtle bug)\n", vcpu->vm->name,
             vmcs_read64(GUEST_PHYSICAL_ADDRESS));
     vmcs_dump();
-    guest_stop(g, true, "EPT misconfiguration");
+    vm_stop(vcpu->vm, true, "EPT misconfiguration");
 }
 
-void handle_preemption_timer(struct guest *g, u64 qual)
+void handle_preemption_timer(struct vcpu *vcpu, u64 qual)
 {
     (void)qual;
-    g->yield = true;
+    vcpu->yield = true;
 }
 
 /* turtle masks the PIC and programs no interrupt sources, so an external
  * interrupt here is spurious: resume the guest. */
-void handle_external_interrupt(struct guest *g, u64 qual)
+void handle_external_interrupt(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
 }
 
-void handle_exception_nmi(struct guest *g, u64 qual)
+void handle_exception_nmi(struct vcpu *vcpu, u64 qual)
 {
     u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
     u32 vector = info & INTR_INFO_VECTOR_MASK;
@@ -164,32 +161,32 @@ void handle_exception_nmi(struct guest *g, u64 qual)
      * #AC is a benign exception (SDM Table 6-5): if it hit while another
      * event was being delivered, the two are handled serially, so this
      * injection replaces the re-queued event, which recurs afterwards. */
-    inject_exception(vector, info & INTR_INFO_DELIVER_CODE_MASK,
+    inject_exception(vcpu, vector, info & INTR_INFO_DELIVER_CODE_MASK,
                      vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
-    (void)g;
+    (void)vcpu;
 }
 
-void handle_inject_ud(struct guest *g, u64 qual)
+void handle_inject_ud(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
-    inject_ud();
+    inject_ud(vcpu);
 }
 
-void handle_inject_gp(struct guest *g, u64 qual)
+void handle_inject_gp(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
-    inject_gp0();
+    inject_gp0(vcpu);
 }
 
-void handle_task_switch(struct guest *g, u64 qual)
+void handle_task_switch(struct vcpu *vcpu, u64 qual)
 {
-    guest_stop(g, true, "hardware task switch (qualification %lx) is not emulated", qual);
+    vm_stop(vcpu->vm, true, "hardware task switch (qualification %lx) is not emulated", qual);
 }
 
-void handle_ignore_signal(struct guest *g, u64 qual)
+void handle_ignore_signal(struct vcpu *vcpu, u64 qual)
 {
-    (void)g;
+    (void)vcpu;
     (void)qual;
 }

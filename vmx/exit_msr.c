@@ -12,9 +12,9 @@
 
 /* IA32_FEATURE_CONTROL as a guest sees it: nested guests find VMX enabled
  * and the MSR locked, so they never try to write it (SDM 24.7). */
-static u64 feature_control(const struct guest *g)
+static u64 feature_control(const struct vcpu *vcpu)
 {
-    return g->nested ? (FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) : 0;
+    return vcpu->vm->nested ? (FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) : 0;
 }
 
 /* Every PAT entry must be a valid memory type: 0, 1, 4, 5, 6 or 7. */
@@ -31,11 +31,10 @@ static bool pat_valid(u64 v)
 }
 
 /* Nested guests read the VMX capability MSRs from nested/ (when built in). */
-bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
 
-void handle_rdmsr(struct guest *g, u64 qual)
+void handle_rdmsr(struct vcpu *vcpu, u64 qual)
 {
-    u32 msr = (u32)g->regs.gpr[REG_RCX];
+    u32 msr = (u32)vcpu->regs.gpr[REG_RCX];
     u64 v;
 
     (void)qual;
@@ -53,26 +52,26 @@ void handle_rdmsr(struct guest *g, u64 qual)
         v = MISC_ENABLE_VALUE;
         break;
     case MSR_IA32_FEATURE_CONTROL:
-        v = feature_control(g);
+        v = feature_control(vcpu);
         break;
     case MSR_IA32_DEBUGCTL:
         v = vmcs_read64(GUEST_IA32_DEBUGCTL);
         break;
     default:
-        if (g->nested && nested_vmx_msr_read_hook && nested_vmx_msr_read_hook(g, msr, &v))
+        if (vcpu->nvmx && nested_ops->msr_read(vcpu, msr, &v))
             break;
-        inject_gp0();
+        inject_gp0(vcpu);
         return;
     }
-    g->regs.gpr[REG_RAX] = (u32)v;
-    g->regs.gpr[REG_RDX] = v >> 32;
+    vcpu->regs.gpr[REG_RAX] = (u32)v;
+    vcpu->regs.gpr[REG_RDX] = v >> 32;
     skip_instruction();
 }
 
-void handle_wrmsr(struct guest *g, u64 qual)
+void handle_wrmsr(struct vcpu *vcpu, u64 qual)
 {
-    u32 msr = (u32)g->regs.gpr[REG_RCX];
-    u64 v = (g->regs.gpr[REG_RDX] << 32) | (u32)g->regs.gpr[REG_RAX];
+    u32 msr = (u32)vcpu->regs.gpr[REG_RCX];
+    u64 v = (vcpu->regs.gpr[REG_RDX] << 32) | (u32)vcpu->regs.gpr[REG_RAX];
 
     (void)qual;
     switch (msr) {
@@ -84,7 +83,7 @@ void handle_wrmsr(struct guest *g, u64 qual)
         if ((guest_read_cr0() & X86_CR0_PG) && ((v ^ old) & EFER_LME))
             goto gp;
         vmcs_write64(GUEST_IA32_EFER, (v & ~EFER_LMA) | (old & EFER_LMA));
-        guest_update_paging_mode(g);
+        guest_update_paging_mode(vcpu);
         break;
     }
     case MSR_IA32_PAT:
@@ -108,5 +107,5 @@ void handle_wrmsr(struct guest *g, u64 qual)
     skip_instruction();
     return;
 gp:
-    inject_gp0();
+    inject_gp0(vcpu);
 }

@@ -8,7 +8,7 @@
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "vmx/ept.h"
-#include "vmx/guest.h"
+#include "vmx/vm.h"
 
 #define CHUNK_SPLIT         BIT(0)      /* chunk is a page listing 4 KiB frames */
 #define FRAMES_PER_CHUNK    (LARGE_PAGE_SIZE / PAGE_SIZE)
@@ -48,119 +48,119 @@ static void free_chunk(u64 c)
     free_pages(c & ~CHUNK_SPLIT, 1);
 }
 
-bool guest_mem_alloc(struct guest *g, u64 size)
+bool guest_mem_alloc(struct vm *vm, u64 size)
 {
-    g->n_chunks = ALIGN_UP(size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE;
-    u64 table_pages = ALIGN_UP(g->n_chunks * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
+    vm->n_chunks = ALIGN_UP(size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE;
+    u64 table_pages = ALIGN_UP(vm->n_chunks * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
     u64 table = alloc_pages(table_pages, PAGE_SIZE);
     if (!table)
         return false;
-    g->chunks = phys_to_virt(table);
-    for (u64 i = 0; i < g->n_chunks; i++) {
+    vm->chunks = phys_to_virt(table);
+    for (u64 i = 0; i < vm->n_chunks; i++) {
         u64 bytes = MIN(LARGE_PAGE_SIZE, size - i * LARGE_PAGE_SIZE);
         u64 c = 0;
         if (bytes == LARGE_PAGE_SIZE && !turtle_small_frames)
             c = alloc_pages(FRAMES_PER_CHUNK, LARGE_PAGE_SIZE);
         if (!c)
             c = alloc_split_chunk(bytes);   /* fragmented, or a partial chunk */
-        g->chunks[i] = c;
+        vm->chunks[i] = c;
         if (!c) {
-            g->n_chunks = i;
-            guest_mem_free(g);
+            vm->n_chunks = i;
+            guest_mem_free(vm);
             return false;
         }
     }
-    g->mem_size = size;
+    vm->mem_size = size;
     return true;
 }
 
-void guest_mem_free(struct guest *g)
+void guest_mem_free(struct vm *vm)
 {
-    if (!g->chunks)
+    if (!vm->chunks)
         return;
-    for (u64 i = 0; i < g->n_chunks; i++)
-        free_chunk(g->chunks[i]);
-    u64 table_pages = ALIGN_UP(MAX(g->n_chunks, 1) * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
-    free_pages(virt_to_phys_direct(g->chunks), table_pages);
-    g->chunks = NULL;
-    g->n_chunks = 0;
+    for (u64 i = 0; i < vm->n_chunks; i++)
+        free_chunk(vm->chunks[i]);
+    u64 table_pages = ALIGN_UP(MAX(vm->n_chunks, 1) * sizeof(u64), PAGE_SIZE) / PAGE_SIZE;
+    free_pages(virt_to_phys_direct(vm->chunks), table_pages);
+    vm->chunks = NULL;
+    vm->n_chunks = 0;
 }
 
-bool guest_mem_map(struct guest *g, u64 ept_root)
+bool guest_mem_map(struct vm *vm, u64 ept_root)
 {
-    for (u64 i = 0; i < g->n_chunks; i++) {
-        u64 c = g->chunks[i], gpa = i * LARGE_PAGE_SIZE;
+    for (u64 i = 0; i < vm->n_chunks; i++) {
+        u64 c = vm->chunks[i], gpa = i * LARGE_PAGE_SIZE;
         if (!chunk_split(c)) {
-            if (!ept_map(ept_root, gpa, c, 2, VMX_EPT_RWX_MASK))
+            if (!ept_map(ept_root, gpa, c, 2, VMX_EPT_RWX_MASK, NULL))
                 return false;
             continue;
         }
         u64 *frames = chunk_frames(c);
         for (u64 k = 0; k < FRAMES_PER_CHUNK && frames[k]; k++)
-            if (!ept_map(ept_root, gpa + k * PAGE_SIZE, frames[k], 1, VMX_EPT_RWX_MASK))
+            if (!ept_map(ept_root, gpa + k * PAGE_SIZE, frames[k], 1, VMX_EPT_RWX_MASK, NULL))
                 return false;
     }
     return true;
 }
 
-u64 guest_gpa_to_hpa(const struct guest *g, u64 gpa)
+u64 guest_gpa_to_hpa(const struct vm *vm, u64 gpa)
 {
-    if (gpa >= g->mem_size)
+    if (gpa >= vm->mem_size)
         return 0;
-    u64 c = g->chunks[gpa / LARGE_PAGE_SIZE];
+    u64 c = vm->chunks[gpa / LARGE_PAGE_SIZE];
     if (!chunk_split(c))
         return c + gpa % LARGE_PAGE_SIZE;
     return chunk_frames(c)[(gpa % LARGE_PAGE_SIZE) / PAGE_SIZE] + gpa % PAGE_SIZE;
 }
 
-static bool in_ram(const struct guest *g, u64 gpa, u64 len)
+static bool in_ram(const struct vm *vm, u64 gpa, u64 len)
 {
-    return gpa < g->mem_size && len <= g->mem_size - gpa;
+    return gpa < vm->mem_size && len <= vm->mem_size - gpa;
 }
 
 /* Bytes from gpa that are contiguous in host memory. */
-static u64 contiguous(const struct guest *g, u64 gpa)
+static u64 contiguous(const struct vm *vm, u64 gpa)
 {
-    if (chunk_split(g->chunks[gpa / LARGE_PAGE_SIZE]))
+    if (chunk_split(vm->chunks[gpa / LARGE_PAGE_SIZE]))
         return PAGE_SIZE - gpa % PAGE_SIZE;
     return LARGE_PAGE_SIZE - gpa % LARGE_PAGE_SIZE;
 }
 
 /* Runs body on each host-contiguous piece of [gpa, gpa + len). */
-#define FOR_EACH_PIECE(g, gpa, len, host, n, body)                              \
+#define FOR_EACH_PIECE(vm, gpa, len, host, n, body)                              \
     do {                                                                        \
         u64 _gpa = (gpa), _left = (len);                                        \
         while (_left) {                                                         \
-            u64 n = MIN(_left, contiguous((g), _gpa));                          \
-            u8 *host = phys_to_virt(guest_gpa_to_hpa((g), _gpa));               \
+            u64 n = MIN(_left, contiguous((vm), _gpa));                          \
+            u8 *host = phys_to_virt(guest_gpa_to_hpa((vm), _gpa));               \
             body;                                                               \
             _gpa += n;                                                          \
             _left -= n;                                                         \
         }                                                                       \
     } while (0)
 
-bool guest_copy_to(struct guest *g, u64 gpa, const void *src, u64 len)
+bool guest_copy_to(struct vm *vm, u64 gpa, const void *src, u64 len)
 {
     const u8 *s = src;
-    if (!in_ram(g, gpa, len))
+    if (!in_ram(vm, gpa, len))
         return false;
-    FOR_EACH_PIECE(g, gpa, len, host, n, { memcpy(host, s, n); s += n; });
+    FOR_EACH_PIECE(vm, gpa, len, host, n, { memcpy(host, s, n); s += n; });
     return true;
 }
 
-bool guest_copy_from(struct guest *g, void *dst, u64 gpa, u64 len)
+bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
 {
     u8 *d = dst;
-    if (!in_ram(g, gpa, len))
+    if (!in_ram(vm, gpa, len))
         return false;
-    FOR_EACH_PIECE(g, gpa, len, host, n, { memcpy(d, host, n); d += n; });
+    FOR_EACH_PIECE(vm, gpa, len, host, n, { memcpy(d, host, n); d += n; });
     return true;
 }
 
-bool guest_zero(struct guest *g, u64 gpa, u64 len)
+bool guest_zero(struct vm *vm, u64 gpa, u64 len)
 {
-    if (!in_ram(g, gpa, len))
+    if (!in_ram(vm, gpa, len))
         return false;
-    FOR_EACH_PIECE(g, gpa, len, host, n, { memset(host, 0, n); });
+    FOR_EACH_PIECE(vm, gpa, len, host, n, { memset(host, 0, n); });
     return true;
 }

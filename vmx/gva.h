@@ -8,7 +8,7 @@
 #ifndef TURTLE_GVA_H
 #define TURTLE_GVA_H
 
-#include "vmx/guest.h"
+#include "vmx/vcpu.h"
 
 /* Fields of the VM-exit instruction information. */
 #define INSN_INFO_SCALE(i)          ((i) & 3)
@@ -28,11 +28,11 @@
  * #GP(0) or #SS(0), if the address is not canonical in 64-bit mode, or
  * otherwise if the segment is unusable, of a type that forbids the access,
  * or too small (expand-down segments included). */
-bool insn_operand_address(struct guest *g, u32 info, u64 displacement, u32 len, bool write, u64 *gla);
+bool insn_operand_address(struct vcpu *vcpu, u32 info, u64 displacement, u32 len, bool write, u64 *gla);
 
 /* Copy to/from guest linear memory. On a fault the right exception is
  * injected and false returned; the caller then leaves the instruction. */
-bool guest_read_linear(struct guest *g, u64 gla, void *buf, u32 len);
-bool guest_write_linear(struct guest *g, u64 gla, const void *buf, u32 len);
+bool guest_read_linear(struct vcpu *vcpu, u64 gla, void *buf, u32 len);
+bool guest_write_linear(struct vcpu *vcpu, u64 gla, const void *buf, u32 len);
 
 #endif

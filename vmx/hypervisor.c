@@ -11,7 +11,6 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
-#include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
@@ -20,8 +19,6 @@
 #define PIC1_DATA                   0x21
 #define PIC2_DATA                   0xa1
 
-struct guest guests[MAX_GUESTS];
-u32 n_guests;
 struct turtle_options turtle_opts;
 bool turtle_small_frames;
 extern u64 sched_first_entry_tsc;
@@ -51,21 +48,6 @@ static bool vmx_available(char *reason, u32 size)
     return true;
 }
 
-void guest_stop(struct guest *g, bool failed, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (g->stopped)
-        return;
-    vuart_flush(g);
-    va_start(ap, fmt);
-    kvsnprintf(g->stop_reason, sizeof(g->stop_reason), fmt, ap);
-    va_end(ap);
-    g->stopped = true;
-    g->failed = failed;
-    kprintf("turtle: guest '%s' %s: %s\n", g->name, failed ? "stopped" : "finished", g->stop_reason);
-}
-
 static const char *const exit_names[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_EXCEPTION_NMI] = "exception",  [EXIT_REASON_EXTERNAL_INTERRUPT] = "extint",
     [EXIT_REASON_TRIPLE_FAULT] = "triple",      [EXIT_REASON_CPUID] = "cpuid",
@@ -82,19 +64,21 @@ static const char *const exit_names[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_INVVPID] = "invvpid",          [EXIT_REASON_EPT_MISCONFIG] = "eptmisc",
 };
 
-static void print_summary(const struct guest *g)
+/* One line per VM: its verdict and its exits by reason, over its vCPUs
+ * (counted while they existed: vm_free() keeps the totals). */
+static void print_summary(const struct vm *vm)
 {
     char line[384];
-    int n = ksnprintf(line, sizeof(line), "turtle: guest '%s': %s, %s; %lu exits (", g->name,
-                      g->failed ? "FAILED" : "passed", g->stop_reason, g->total_exits);
+    int n = ksnprintf(line, sizeof(line), "turtle: guest '%s': %s, %s; %lu exits (", vm->name,
+                      vm->failed ? "FAILED" : "passed", vm->stop_reason, vm->total_exits);
     bool first = true;
     for (u32 r = 0; r <= EXIT_REASON_MAX && n < (int)sizeof(line) - 32; r++) {
-        if (!g->exits[r])
+        if (!vm->exits[r])
             continue;
         if (exit_names[r])
-            n += ksnprintf(line + n, sizeof(line) - n, "%s%s %lu", first ? "" : ", ", exit_names[r], g->exits[r]);
+            n += ksnprintf(line + n, sizeof(line) - n, "%s%s %lu", first ? "" : ", ", exit_names[r], vm->exits[r]);
         else
-            n += ksnprintf(line + n, sizeof(line) - n, "%sreason%u %lu", first ? "" : ", ", r, g->exits[r]);
+            n += ksnprintf(line + n, sizeof(line) - n, "%sreason%u %lu", first ? "" : ", ", r, vm->exits[r]);
         first = false;
     }
     kprintf("%s)\n", line);
@@ -104,9 +88,9 @@ static __noreturn void finish(u32 total, u32 bad_modules)
 {
     u32 passed = 0;
 
-    for (u32 i = 0; i < n_guests; i++) {
-        print_summary(&guests[i]);
-        passed += !guests[i].failed;
+    for (u32 i = 0; i < n_vms; i++) {
+        print_summary(&vms[i]);
+        passed += !vms[i].failed;
     }
     kprintf("turtle: done: %u guests, %u passed, %u failed\n", total, passed, total - passed);
     power_off(passed != total || bad_modules);
@@ -117,7 +101,7 @@ static __noreturn void finish(u32 total, u32 bad_modules)
  * could not find, is reported by name. Returns how many are missing. */
 static u32 check_listed_guests(const struct boot_info *bi, const char *list)
 {
-    char name[GUEST_NAME_MAX], err[96];
+    char name[VM_NAME_MAX], err[96];
     u32 missing = 0;
 
     while (*list) {
@@ -155,18 +139,18 @@ static void attach_modules(const struct boot_info *bi, u32 *bad)
         struct module_options o;
         if (module_options_parse(bi->modules[i].cmdline, i, &o, err, sizeof(err)) || !o.for_guest[0])
             continue;
-        struct guest *g = NULL;
-        for (u32 k = 0; k < n_guests; k++)
-            if (!strcmp(guests[k].name, o.for_guest))
-                g = &guests[k];
-        if (!g) {
+        struct vm *vm = NULL;
+        for (u32 k = 0; k < n_vms; k++)
+            if (!strcmp(vms[k].name, o.for_guest))
+                vm = &vms[k];
+        if (!vm) {
             kprintf("turtle: error: module '%s': no guest named '%s'\n", o.name, o.for_guest);
             (*bad)++;
-        } else if (g->n_modules == GUEST_MAX_MODULES) {
-            kprintf("turtle: error: module '%s': guest '%s' has too many modules\n", o.name, g->name);
+        } else if (vm->n_modules == VM_MAX_MODULES) {
+            kprintf("turtle: error: module '%s': guest '%s' has too many modules\n", o.name, vm->name);
             (*bad)++;
         } else {
-            g->modules[g->n_modules++] = (struct guest_module){
+            vm->modules[vm->n_modules++] = (struct vm_module){
                 bi->modules[i].start, bi->modules[i].end, o.guest_cmdline };
         }
     }
@@ -221,6 +205,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         kprintf("turtle: error: VT-x not available: %s\n", why);
         finish(total, 1);
     }
+    if (!vmcs01_policy_init()) {
+        kprintf("turtle: error: VT-x not available: this CPU lacks a control turtle needs\n");
+        finish(total, 1);
+    }
     nested_init();
     /* No interrupt sources: mask both PICs (the scheduler uses the
      * preemption timer, not interrupts). */
@@ -228,51 +216,51 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     outb(PIC2_DATA, 0xff);
 
     /* One guest per usable module; then the for= modules attach to them. */
-    struct { const struct boot_module *m; struct module_options o; } pending[MAX_GUESTS];
+    struct { const struct boot_module *m; struct module_options o; } pending[MAX_VMS];
     for (u32 i = 0; i < bi->n_modules; i++) {
         struct module_options mo;
         if (!usable[i])
             continue;
         module_options_parse(bi->modules[i].cmdline, i, &mo, err, sizeof(err));
-        if (n_guests == MAX_GUESTS) {
-            kprintf("turtle: error: module '%s': more than %u guests\n", mo.name, MAX_GUESTS);
+        if (n_vms == MAX_VMS) {
+            kprintf("turtle: error: module '%s': more than %u guests\n", mo.name, MAX_VMS);
             bad++;
             continue;
         }
         bool dup = false;
-        for (u32 k = 0; k < n_guests; k++)
+        for (u32 k = 0; k < n_vms; k++)
             dup |= !strcmp(pending[k].o.name, mo.name);
         if (dup) {
             kprintf("turtle: error: module '%s': a guest of that name already exists\n", mo.name);
             bad++;
             continue;
         }
-        pending[n_guests].m = &bi->modules[i];
-        pending[n_guests].o = mo;
-        memcpy(guests[n_guests].name, mo.name, sizeof(mo.name));
-        guests[n_guests].index = n_guests;
-        n_guests++;
+        pending[n_vms].m = &bi->modules[i];
+        pending[n_vms].o = mo;
+        memcpy(vms[n_vms].name, mo.name, sizeof(mo.name));
+        vms[n_vms].index = n_vms;
+        n_vms++;
     }
     attach_modules(bi, &bad);
 
     /* Load; a guest that fails to load is dropped from the run list. */
     u32 loaded = 0;
-    for (u32 i = 0; i < n_guests; i++) {
-        struct guest *g = &guests[loaded];
+    for (u32 i = 0; i < n_vms; i++) {
+        struct vm *vm = &vms[loaded];
         if (loaded != i) {
-            *g = guests[i];
+            *vm = vms[i];
             pending[loaded] = pending[i];
         }
-        g->index = loaded;
-        if ((why = guest_load(g, pending[loaded].m, &pending[loaded].o))) {
+        vm->index = loaded;
+        if ((why = vm_load(vm, pending[loaded].m, &pending[loaded].o))) {
             kprintf("turtle: error: module '%s': %s\n", pending[loaded].o.name, why);
             bad++;
-            memset(g, 0, sizeof(*g));
+            memset(vm, 0, sizeof(*vm));
             continue;
         }
         loaded++;
     }
-    n_guests = loaded;
+    n_vms = loaded;
 
     sched_run();
     if (sched_first_entry_tsc)

@@ -7,8 +7,8 @@
 #include "kernel/cmdline.h"
 #include "kernel/image.h"
 #include "kernel/mm.h"
+#include "kernel/paging.h"
 #include "kernel/printf.h"
-#include "nested/nested.h"
 #include "vmx/ept.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
@@ -20,8 +20,6 @@
 #define LOADER_NAME         "turtle"
 #define GDT64_CODE          0x00af9a000000ffffULL
 #define GDT64_DATA          0x00cf92000000ffffULL
-#define PTE_P_W             0x3ULL
-#define PTE_PS_BIT          0x80ULL
 
 static bool name_char_ok(char c)
 {
@@ -35,11 +33,11 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
     const char *p = cmdline, *rest = "";
     struct cmdline_token t;
 
-    *o = (struct module_options){ .mem = GUEST_MEM_DEFAULT, .guest_cmdline = "" };
+    *o = (struct module_options){ .mem = VM_MEM_DEFAULT, .guest_cmdline = "" };
     ksnprintf(o->name, sizeof(o->name), "guest%u", index);
     while (cmdline_next(&p, &t, &rest)) {
         if (cmdline_key_is(&t, "name") && t.value) {
-            if (t.value_len == 0 || t.value_len >= GUEST_NAME_MAX)
+            if (t.value_len == 0 || t.value_len >= VM_NAME_MAX)
                 goto bad;
             for (u32 i = 0; i < t.value_len; i++)
                 if (!name_char_ok(t.value[i]))
@@ -47,13 +45,13 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
             cmdline_value(&t, o->name, sizeof(o->name));
         } else if (cmdline_key_is(&t, "mem") && t.value) {
             u64 v;
-            if (!parse_size(t.value, t.value_len, &v) || v < GUEST_MEM_MIN || v > GUEST_MEM_MAX)
+            if (!parse_size(t.value, t.value_len, &v) || v < VM_MEM_MIN || v > VM_MEM_MAX)
                 goto bad;
             o->mem = ALIGN_UP(v, PAGE_SIZE);
         } else if (cmdline_key_is(&t, "nested") && !t.value) {
             o->nested = true;
         } else if (cmdline_key_is(&t, "for") && t.value && t.value_len &&
-                   t.value_len < GUEST_NAME_MAX) {
+                   t.value_len < VM_NAME_MAX) {
             cmdline_value(&t, o->for_guest, sizeof(o->for_guest));
         } else {
             goto bad;
@@ -77,91 +75,90 @@ bad:
 
 /* --- boot information builders ------------------------------------------ */
 
+/* The boot information being built: BOOT_INFO_MAX bytes of pages the
+ * loader allocates for one load and frees after copying them out. */
 struct info_buf {
-    u8 data[BOOT_INFO_MAX];
+    u8 *data;
     u32 len;
     bool overflow;
 };
-static struct info_buf info;
 
-static u32 info_put(const void *src, u32 len)
+static u32 info_put(struct info_buf *info, const void *src, u32 len)
 {
-    u32 at = info.len;
-    if (len > sizeof(info.data) - info.len) {
-        info.overflow = true;
+    u32 at = info->len;
+    if (len > BOOT_INFO_MAX - info->len) {
+        info->overflow = true;
         return at;
     }
-    memcpy(info.data + info.len, src, len);
-    info.len += len;
+    memcpy(info->data + info->len, src, len);
+    info->len += len;
     return at;
 }
 
-static void info_align(u32 a)
+static void info_align(struct info_buf *info, u32 a)
 {
     static const u8 zeros[8];
-    while (info.len % a && !info.overflow)
-        info_put(zeros, 1);
+    while (info->len % a && !info->overflow)
+        info_put(info, zeros, 1);
 }
 
-static void mb2_tag_string(u32 type, const char *s)
+static void mb2_tag_string(struct info_buf *info, u32 type, const char *s)
 {
     u32 len = (u32)strlen(s) + 1;
     struct mb2_tag t = { type, (u32)sizeof(t) + len };
-    info_align(MB2_TAG_ALIGN);
-    info_put(&t, sizeof(t));
-    info_put(s, len);
+    info_align(info, MB2_TAG_ALIGN);
+    info_put(info, &t, sizeof(t));
+    info_put(info, s, len);
 }
 
 /* The guest's memory map (docs/guests.md). */
-static u32 guest_mmap(const struct guest *g, struct mem_region *r)
+static u32 guest_mmap(const struct vm *vm, struct mem_region *r)
 {
     r[0] = (struct mem_region){ 0, LOW_RAM_END, MB2_MEMORY_AVAILABLE };
     r[1] = (struct mem_region){ BIOS_AREA_START, HIGH_RAM_START - BIOS_AREA_START, MB2_MEMORY_RESERVED };
-    r[2] = (struct mem_region){ HIGH_RAM_START, g->mem_size - HIGH_RAM_START, MB2_MEMORY_AVAILABLE };
+    r[2] = (struct mem_region){ HIGH_RAM_START, vm->mem_size - HIGH_RAM_START, MB2_MEMORY_AVAILABLE };
     return 3;
 }
 
 /* Multiboot2 information (Multiboot2 spec 3.6); position-independent.
  * mod_gpa[i] are the guest-physical copies of the guest's modules. */
-static void build_mb2_info(const struct guest *g, const u64 *mod_gpa)
+static void build_mb2_info(struct info_buf *info, const struct vm *vm, const u64 *mod_gpa)
 {
     struct mem_region r[3];
-    u32 n = guest_mmap(g, r);
+    u32 n = guest_mmap(vm, r);
 
-    info.len = 0;
-    info.overflow = false;
     struct mb2_info_header h = { 0, 0 };
-    info_put(&h, sizeof(h));
-    mb2_tag_string(MB2_TAG_CMDLINE, g->cmdline);
-    mb2_tag_string(MB2_TAG_LOADER_NAME, LOADER_NAME);
+    info_put(info, &h, sizeof(h));
+    mb2_tag_string(info, MB2_TAG_CMDLINE, vm->cmdline);
+    mb2_tag_string(info, MB2_TAG_LOADER_NAME, LOADER_NAME);
 
     struct { u32 type, size, mem_lower, mem_upper; } meminfo = {
-        MB2_TAG_BASIC_MEMINFO, 16, LOW_RAM_END >> 10, (u32)((g->mem_size - HIGH_RAM_START) >> 10)
+        MB2_TAG_BASIC_MEMINFO, 16, LOW_RAM_END >> 10, (u32)((vm->mem_size - HIGH_RAM_START) >> 10)
     };
-    info_align(MB2_TAG_ALIGN);
-    info_put(&meminfo, sizeof(meminfo));
+    info_align(info, MB2_TAG_ALIGN);
+    info_put(info, &meminfo, sizeof(meminfo));
 
     struct mb2_tag_mmap mt = { MB2_TAG_MMAP, (u32)(sizeof(mt) + n * sizeof(struct mb2_mmap_entry)),
                                sizeof(struct mb2_mmap_entry), 0 };
-    info_align(MB2_TAG_ALIGN);
-    info_put(&mt, sizeof(mt));
+    info_align(info, MB2_TAG_ALIGN);
+    info_put(info, &mt, sizeof(mt));
     for (u32 i = 0; i < n; i++) {
         struct mb2_mmap_entry e = { r[i].base, r[i].length, r[i].type, 0 };
-        info_put(&e, sizeof(e));
+        info_put(info, &e, sizeof(e));
     }
-    for (u32 i = 0; i < g->n_modules; i++) {
-        const char *cl = g->modules[i].cmdline;
+    for (u32 i = 0; i < vm->n_modules; i++) {
+        const char *cl = vm->modules[i].cmdline;
         u32 cl_len = (u32)strlen(cl) + 1;
         struct mb2_tag_module m = { MB2_TAG_MODULE, (u32)sizeof(m) + cl_len, (u32)mod_gpa[i],
-                                    (u32)(mod_gpa[i] + g->modules[i].end - g->modules[i].start) };
-        info_align(MB2_TAG_ALIGN);
-        info_put(&m, sizeof(m));
-        info_put(cl, cl_len);
+                                    (u32)(mod_gpa[i] + vm->modules[i].end - vm->modules[i].start) };
+        info_align(info, MB2_TAG_ALIGN);
+        info_put(info, &m, sizeof(m));
+        info_put(info, cl, cl_len);
     }
     struct mb2_tag end = { MB2_TAG_END, 8 };
-    info_align(MB2_TAG_ALIGN);
-    info_put(&end, sizeof(end));
-    ((struct mb2_info_header *)info.data)->total_size = info.len;
+    info_align(info, MB2_TAG_ALIGN);
+    info_put(info, &end, sizeof(end));
+    ((struct mb2_info_header *)info->data)->total_size = info->len;
 }
 
 /* Multiboot1 information (Multiboot 0.6.96, 3.3). */
@@ -178,62 +175,60 @@ struct mb1_info {
 } __packed;
 _Static_assert(__builtin_offsetof(struct mb1_info, boot_loader_name) == 64, "multiboot1 info layout");
 
-static void build_mb1_info(const struct guest *g, u64 base, const u64 *mod_gpa)
+static void build_mb1_info(struct info_buf *info, const struct vm *vm, u64 base, const u64 *mod_gpa)
 {
     struct mem_region r[3];
-    u32 n = guest_mmap(g, r);
+    u32 n = guest_mmap(vm, r);
     struct mb1_info mi = { 0 };
 
-    info.len = 0;
-    info.overflow = false;
-    info_put(&mi, sizeof(mi));
+    info_put(info, &mi, sizeof(mi));
     mi.flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER | MB1_INFO_MODS;
     mi.mem_lower = LOW_RAM_END >> 10;
-    mi.mem_upper = (u32)((g->mem_size - HIGH_RAM_START) >> 10);
-    mi.cmdline = (u32)base + info_put(g->cmdline, (u32)strlen(g->cmdline) + 1);
-    mi.boot_loader_name = (u32)base + info_put(LOADER_NAME, sizeof(LOADER_NAME));
-    info_align(4);
-    mi.mmap_addr = (u32)base + info.len;
+    mi.mem_upper = (u32)((vm->mem_size - HIGH_RAM_START) >> 10);
+    mi.cmdline = (u32)base + info_put(info, vm->cmdline, (u32)strlen(vm->cmdline) + 1);
+    mi.boot_loader_name = (u32)base + info_put(info, LOADER_NAME, sizeof(LOADER_NAME));
+    info_align(info, 4);
+    mi.mmap_addr = (u32)base + info->len;
     for (u32 i = 0; i < n; i++) {
         struct { u32 size; u64 base, len; u32 type; } __packed e = { 20, r[i].base, r[i].length, r[i].type };
-        info_put(&e, sizeof(e));
+        info_put(info, &e, sizeof(e));
     }
-    mi.mmap_length = (u32)base + info.len - mi.mmap_addr;
-    u32 strings[GUEST_MAX_MODULES];
-    for (u32 i = 0; i < g->n_modules; i++)
-        strings[i] = (u32)base + info_put(g->modules[i].cmdline, (u32)strlen(g->modules[i].cmdline) + 1);
-    info_align(4);
-    mi.mods_addr = (u32)base + info.len;
-    mi.mods_count = g->n_modules;
-    for (u32 i = 0; i < g->n_modules; i++) {
-        u32 mod[4] = { (u32)mod_gpa[i], (u32)(mod_gpa[i] + g->modules[i].end - g->modules[i].start),
+    mi.mmap_length = (u32)base + info->len - mi.mmap_addr;
+    u32 strings[VM_MAX_MODULES];
+    for (u32 i = 0; i < vm->n_modules; i++)
+        strings[i] = (u32)base + info_put(info, vm->modules[i].cmdline, (u32)strlen(vm->modules[i].cmdline) + 1);
+    info_align(info, 4);
+    mi.mods_addr = (u32)base + info->len;
+    mi.mods_count = vm->n_modules;
+    for (u32 i = 0; i < vm->n_modules; i++) {
+        u32 mod[4] = { (u32)mod_gpa[i], (u32)(mod_gpa[i] + vm->modules[i].end - vm->modules[i].start),
                        strings[i], 0 };
-        info_put(mod, sizeof(mod));
+        info_put(info, mod, sizeof(mod));
     }
-    memcpy(info.data, &mi, sizeof(mi));
+    memcpy(info->data, &mi, sizeof(mi));
 }
 
 /* --- the loader ----------------------------------------------------------- */
 
 /* Identity page tables (2 MiB pages) and a GDT for a 64-bit entry. Returns
  * false if they do not fit below the end of RAM. */
-static bool build_long_mode(struct guest *g, u64 at, struct guest_boot_state *s)
+static bool build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
 {
     u64 pml4 = at, pdpt = at + PAGE_SIZE, pd = at + 2 * PAGE_SIZE, gdt = at + 3 * PAGE_SIZE;
     u64 e;
 
-    if (gdt + PAGE_SIZE > g->mem_size)
+    if (gdt + PAGE_SIZE > vm->mem_size)
         return false;
-    e = pdpt | PTE_P_W;
-    guest_copy_to(g, pml4, &e, 8);
-    e = pd | PTE_P_W;
-    guest_copy_to(g, pdpt, &e, 8);      /* RAM <= 1 GiB: one page directory */
-    for (u64 i = 0; i < ALIGN_UP(g->mem_size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE; i++) {
-        e = (i * LARGE_PAGE_SIZE) | PTE_P_W | PTE_PS_BIT;
-        guest_copy_to(g, pd + i * 8, &e, 8);
+    e = pdpt | (PTE_P | PTE_W);
+    guest_copy_to(vm, pml4, &e, 8);
+    e = pd | (PTE_P | PTE_W);
+    guest_copy_to(vm, pdpt, &e, 8);      /* RAM <= 1 GiB: one page directory */
+    for (u64 i = 0; i < ALIGN_UP(vm->mem_size, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE; i++) {
+        e = (i * LARGE_PAGE_SIZE) | (PTE_P | PTE_W) | PTE_PS;
+        guest_copy_to(vm, pd + i * 8, &e, 8);
     }
     u64 table[3] = { 0, GDT64_CODE, GDT64_DATA };
-    guest_copy_to(g, gdt, table, sizeof(table));
+    guest_copy_to(vm, gdt, table, sizeof(table));
     s->long_mode = true;
     s->cr3 = pml4;
     s->gdt_base = gdt;
@@ -241,7 +236,7 @@ static bool build_long_mode(struct guest *g, u64 at, struct guest_boot_state *s)
     return true;
 }
 
-static const char *load_image(struct guest *g, const struct boot_module *m, struct image_info *img,
+static const char *load_image(struct vm *vm, const struct boot_module *m, struct image_info *img,
                               struct guest_boot_state *s)
 {
     const u8 *file = phys_to_virt(m->start);
@@ -250,75 +245,76 @@ static const char *load_image(struct guest *g, const struct boot_module *m, stru
         return err;
     for (u32 i = 0; i < img->n_segments; i++) {
         const struct image_segment *seg = &img->segments[i];
-        if (!guest_copy_to(g, seg->addr, file + seg->file_offset, seg->file_size) ||
-            !guest_zero(g, seg->addr + seg->file_size, seg->mem_size - seg->file_size))
+        if (!guest_copy_to(vm, seg->addr, file + seg->file_offset, seg->file_size) ||
+            !guest_zero(vm, seg->addr + seg->file_size, seg->mem_size - seg->file_size))
             return "a segment does not fit in the guest's RAM (raise mem=)";
     }
-    if (img->entry >= g->mem_size)
+    if (img->entry >= vm->mem_size)
         return "entry point outside the guest's RAM";
     s->rip = img->entry;
     return NULL;
 }
 
-static bool map_ram(struct guest *g)
+static bool map_ram(struct vm *vm)
 {
-    g->ept_root = ept_alloc_root();
-    if (!g->ept_root)
+    vm->ept_root = ept_alloc_root();
+    if (!vm->ept_root)
         return false;
-    if (!guest_mem_map(g, g->ept_root))
+    if (!guest_mem_map(vm, vm->ept_root))
         return false;
-    g->eptp = ept_make_eptp(g->ept_root);
+    vm->eptp = ept_make_eptp(vm->ept_root);
     return true;
 }
 
-static void unload(struct guest *g)
-{
-    ept_free(g->ept_root);
-    g->ept_root = 0;
-    guest_mem_free(g);
-}
-
-const char *guest_load(struct guest *g, const struct boot_module *m, const struct module_options *o)
+const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o)
 {
     struct image_info img;
     struct guest_boot_state s = { 0 };
-    u64 mod_gpa[GUEST_MAX_MODULES];
+    u64 mod_gpa[VM_MAX_MODULES];
     const char *err;
 
-    memcpy(g->name, o->name, sizeof(g->name));
-    g->nested = o->nested;
-    g->cmdline = o->guest_cmdline;
-    g->vpid = (u16)(g->index + 1);
-    if (!guest_mem_alloc(g, o->mem))
+    memcpy(vm->name, o->name, sizeof(vm->name));
+    vm->nested = o->nested;
+    vm->cmdline = o->guest_cmdline;
+    uart_init(&vm->uart, vm->name);
+    if (!guest_mem_alloc(vm, o->mem))
         return "not enough memory for its RAM (lower mem=)";
-    if (!map_ram(g)) {
-        unload(g);
+    if (!map_ram(vm)) {
+        vm_free(vm);
         return "out of memory for its EPT";
     }
-    if ((err = load_image(g, m, &img, &s))) {
-        unload(g);
+    if ((err = load_image(vm, m, &img, &s))) {
+        vm_free(vm);
         return err;
     }
 
     /* Above the image: the guest's modules, its boot information, and for
      * a 64-bit entry its page tables and GDT. */
     u64 at = ALIGN_UP(MAX(img.load_end, HIGH_RAM_START), PAGE_SIZE);
-    for (u32 i = 0; i < g->n_modules; i++) {
-        u64 size = g->modules[i].end - g->modules[i].start;
+    for (u32 i = 0; i < vm->n_modules; i++) {
+        u64 size = vm->modules[i].end - vm->modules[i].start;
         mod_gpa[i] = at;
-        if (!guest_copy_to(g, at, phys_to_virt(g->modules[i].start), size)) {
-            unload(g);
+        if (!guest_copy_to(vm, at, phys_to_virt(vm->modules[i].start), size)) {
+            vm_free(vm);
             return "its modules do not fit in its RAM (raise mem=)";
         }
         at = ALIGN_UP(at + size, PAGE_SIZE);
     }
+    u64 info_pages = alloc_pages(BOOT_INFO_MAX / PAGE_SIZE, PAGE_SIZE);
+    if (!info_pages) {
+        vm_free(vm);
+        return "out of memory for its boot information";
+    }
+    struct info_buf info = { phys_to_virt(info_pages), 0, false };
     if (img.kind == IMAGE_MULTIBOOT1)
-        build_mb1_info(g, at, mod_gpa);
+        build_mb1_info(&info, vm, at, mod_gpa);
     else
-        build_mb2_info(g, mod_gpa);
-    if (info.overflow || at + info.len > g->mem_size || at >= (1ULL << 32) ||
-        !guest_copy_to(g, at, info.data, info.len)) {
-        unload(g);
+        build_mb2_info(&info, vm, mod_gpa);
+    bool fits = !info.overflow && at + info.len <= vm->mem_size && at < (1ULL << 32) &&
+                guest_copy_to(vm, at, info.data, info.len);
+    free_pages(info_pages, BOOT_INFO_MAX / PAGE_SIZE);
+    if (!fits) {
+        vm_free(vm);
         return "its boot information does not fit in its RAM";
     }
     u64 info_gpa = at;
@@ -334,24 +330,25 @@ const char *guest_load(struct guest *g, const struct boot_module *m, const struc
         s.rbx = info_gpa;
         break;
     case IMAGE_ELF64:
-        if (!build_long_mode(g, at, &s)) {
-            unload(g);
+        if (!build_long_mode(vm, at, &s)) {
+            vm_free(vm);
             return "no room for its page tables (raise mem=)";
         }
         s.rdi = info_gpa;
         s.rsi = MB2_BOOTLOADER_MAGIC;
         break;
     }
-    if (!vmcs01_setup(g, &s)) {
-        unload(g);
+    struct vcpu *vcpu = vcpu_create(vm);
+    if (!vcpu || !vmcs01_setup(vcpu, &s)) {
+        vm_free(vm);
         return "could not build its VMCS";
     }
-    if (g->nested && !nested_guest_init(g)) {
-        unload(g);
+    if (vm->nested && !nested_ops->vcpu_init(vcpu)) {
+        vm_free(vm);
         return "out of memory for its nested VMX state";
     }
-    kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", g->name,
-            image_kind_name(img.kind), g->mem_size >> 20, s.rip,
-            s.long_mode ? " (64-bit)" : " (32-bit, paging off)", g->nested ? ", nested VMX" : "");
+    kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", vm->name,
+            image_kind_name(img.kind), vm->mem_size >> 20, s.rip,
+            s.long_mode ? " (64-bit)" : " (32-bit, paging off)", vm->nested ? ", nested VMX" : "");
     return NULL;
 }

@@ -7,13 +7,13 @@
 #define TURTLE_LOADER_H
 
 #include "kernel/multiboot2.h"
-#include "vmx/guest.h"
+#include "vmx/vm.h"
 
 struct module_options {
-    char name[GUEST_NAME_MAX];
+    char name[VM_NAME_MAX];
     u64 mem;
     bool nested;
-    char for_guest[GUEST_NAME_MAX];     /* "" unless this module belongs to a guest */
+    char for_guest[VM_NAME_MAX];     /* "" unless this module belongs to a guest */
     const char *guest_cmdline;          /* after "--", or "" */
 };
 
@@ -22,9 +22,9 @@ struct module_options {
 const char *module_options_parse(const char *cmdline, u32 index, struct module_options *o,
                                  char *err, u32 err_size);
 
-/* Builds guest g from the module. NULL, or what is wrong with it. On
- * failure everything allocated for the guest is freed again. */
-const char *guest_load(struct guest *g, const struct boot_module *m,
-                       const struct module_options *o);
+/* Builds VM vm (its index and modules already set) from the module: RAM,
+ * EPT01, image, boot information, vCPU 0 and its vmcs01. NULL, or what is
+ * wrong with it; on failure everything allocated for the VM is freed. */
+const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o);
 
 #endif

@@ -4,7 +4,6 @@
  * its box (EPT, I/O and MSR bitmaps, preemption timer, CR masks); guest
  * state comes from the loader.
  */
-#include "kernel/gdt.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
@@ -12,30 +11,21 @@
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
 
-#define AR_CODE32           0xc09b      /* G, D/B, P, S, type 11 (code, accessed) */
-#define AR_CODE64           0xa09b      /* G, L, P, S, type 11 */
-#define AR_DATA             0xc093      /* G, D/B, P, S, type 3 (data, accessed) */
-#define AR_TSS_BUSY         0x008b      /* P, type 11 (busy 32/64-bit TSS) */
-#define AR_UNUSABLE         0x10000     /* bit 16: segment unusable */
 #define GUEST_CS            0x08
 #define GUEST_DS            0x10
-#define DR7_INIT            0x400
 #define PAT_DEFAULT         0x0007040600070406ULL
-#define VECTOR_AC           17
 
-u64 vmx_cr0_owned, vmx_cr4_owned;
-u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
-u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
+static struct vmcs01_policy policy;
+const struct vmcs01_policy *const vmx_policy = &policy;
 
 /* MSRs the guest reads and writes directly: the VMCS switches the
  * SYSENTER and FS/GS bases; turtle switches the syscall MSRs itself
  * (vmx/sched.c). Everything else exits (vmx/exit_msr.c). */
-const u32 vmx_passthrough_msrs[] = {
+static const u32 passthrough_msrs[] = {
     MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
     MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
     MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_TSC_AUX,
 };
-const u32 vmx_passthrough_msr_count = ARRAY_SIZE(vmx_passthrough_msrs);
 
 static void msr_bitmap_allow(u8 *bitmap, u32 msr)
 {
@@ -45,55 +35,57 @@ static void msr_bitmap_allow(u8 *bitmap, u32 msr)
     bitmap[2048 + base + bit / 8] &= (u8)~(1u << (bit % 8));
 }
 
-/* One-time: the controls and the shared bitmaps. No NMI exiting: turtle
+/* Once, before any VM: the controls and the shared bitmaps. No NMI exiting: turtle
  * enables no NMI source, and NMI exiting would change what IRET does to
  * NMI blocking in the guest (SDM 26.3), which an L2 under a nested guest
  * would notice. */
-static bool vmcs01_controls_init(void)
+bool vmcs01_policy_init(void)
 {
     const struct vmx_caps *c = &vmx_caps;
 
     if (!vmx_adjust_controls("pin-based", &c->pin,
-                             PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &pin_ctls) ||
+                             PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &policy.pin) ||
         !vmx_adjust_controls("processor-based", &c->proc,
                              CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS |
                              CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS |
                              CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
                              CPU_BASED_MWAIT_EXITING | CPU_BASED_MONITOR_EXITING |
-                             CPU_BASED_RDPMC_EXITING, 0, &proc_ctls) ||
+                             CPU_BASED_RDPMC_EXITING, 0, &policy.proc) ||
         !vmx_adjust_controls("secondary", &c->proc2,
                              SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
                              SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP,
-                             &proc2_ctls) ||
+                             &policy.proc2) ||
         !vmx_adjust_controls("VM-exit", &c->exit,
                              VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
                              VM_EXIT_LOAD_IA32_EFER,
-                             VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT, &exit_ctls) ||
+                             VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT, &policy.exit) ||
         !vmx_adjust_controls("VM-entry", &c->entry, VM_ENTRY_LOAD_IA32_EFER,
-                             VM_ENTRY_LOAD_IA32_PAT, &entry_ctls))
+                             VM_ENTRY_LOAD_IA32_PAT, &policy.entry))
         return false;
     /* IA-32e mode is per guest and changes at run time. */
-    entry_ctls &= ~VM_ENTRY_IA32E_MODE;
+    policy.entry &= ~VM_ENTRY_IA32E_MODE;
 
     /* CR bits the guest may not choose freely: those VMX fixes (except PE
      * and PG, free under unrestricted guest), PG itself (turtle tracks
      * EFER.LMA), CD/NW; CR4.VMXE and every bit turtle does not expose. */
-    vmx_cr0_owned = (c->cr0_fixed0 | ~c->cr0_fixed1 | X86_CR0_PG | X86_CR0_CD | X86_CR0_NW) &
+    policy.cr0_owned = (c->cr0_fixed0 | ~c->cr0_fixed1 | X86_CR0_PG | X86_CR0_CD | X86_CR0_NW) &
                     0xffffffffULL & ~X86_CR0_PE;
-    vmx_cr0_owned |= X86_CR0_PG;
-    vmx_cr4_owned = c->cr4_fixed0 | ~c->cr4_fixed1 | X86_CR4_VMXE | X86_CR4_OSXSAVE |
+    policy.cr0_owned |= X86_CR0_PG;
+    policy.cr4_owned = c->cr4_fixed0 | ~c->cr4_fixed1 | X86_CR4_VMXE | X86_CR4_OSXSAVE |
                     BIT(17) /* PCIDE */ | BIT(14) /* SMXE */ | BIT(22) /* PKE */ | BIT(23) /* CET */;
 
-    msr_bitmap = alloc_page();
-    io_bitmap_a = alloc_page();
-    io_bitmap_b = alloc_page();
-    if (!msr_bitmap || !io_bitmap_a || !io_bitmap_b)
+    policy.passthrough_msrs = passthrough_msrs;
+    policy.n_passthrough_msrs = ARRAY_SIZE(passthrough_msrs);
+    policy.msr_bitmap = alloc_page();
+    policy.io_bitmap_a = alloc_page();
+    policy.io_bitmap_b = alloc_page();
+    if (!policy.msr_bitmap || !policy.io_bitmap_a || !policy.io_bitmap_b)
         return false;
-    memset(phys_to_virt(msr_bitmap), 0xff, PAGE_SIZE);
-    memset(phys_to_virt(io_bitmap_a), 0xff, PAGE_SIZE);     /* every port exits */
-    memset(phys_to_virt(io_bitmap_b), 0xff, PAGE_SIZE);
-    for (u32 i = 0; i < ARRAY_SIZE(vmx_passthrough_msrs); i++)
-        msr_bitmap_allow(phys_to_virt(msr_bitmap), vmx_passthrough_msrs[i]);
+    memset(phys_to_virt(policy.msr_bitmap), 0xff, PAGE_SIZE);
+    memset(phys_to_virt(policy.io_bitmap_a), 0xff, PAGE_SIZE);     /* every port exits */
+    memset(phys_to_virt(policy.io_bitmap_b), 0xff, PAGE_SIZE);
+    for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+        msr_bitmap_allow(phys_to_virt(policy.msr_bitmap), passthrough_msrs[i]);
     return true;
 }
 
@@ -113,15 +105,15 @@ void vmcs_write_host_state(void)
     vmcs_write16(HOST_GS_SELECTOR, 0);
     vmcs_write16(HOST_TR_SELECTOR, GDT_TSS);
     vmcs_writel(HOST_FS_BASE, 0);
-    vmcs_writel(HOST_GS_BASE, 0);
-    vmcs_writel(HOST_TR_BASE, tss_base());
-    vmcs_writel(HOST_GDTR_BASE, gdt_base());
+    vmcs_writel(HOST_GS_BASE, (u64)this_cpu());          /* this_cpu() works after an exit */
+    vmcs_writel(HOST_TR_BASE, (u64)&this_cpu()->tss);
+    vmcs_writel(HOST_GDTR_BASE, (u64)this_cpu()->gdt);
     vmcs_writel(HOST_IDTR_BASE, idtr.base);
     vmcs_write32(HOST_IA32_SYSENTER_CS, 0);
     vmcs_writel(HOST_IA32_SYSENTER_ESP, 0);
     vmcs_writel(HOST_IA32_SYSENTER_EIP, 0);
     vmcs_write64(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
-    if (exit_ctls & VM_EXIT_LOAD_IA32_PAT)
+    if (policy.exit & VM_EXIT_LOAD_IA32_PAT)
         vmcs_write64(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
     vmcs_writel(HOST_RIP, (u64)vmx_exit_entry);
 }
@@ -147,7 +139,7 @@ u64 guest_real_cr0(u64 v)
     return real & ~(X86_CR0_CD | X86_CR0_NW);
 }
 
-static void write_guest_state(struct guest *g, const struct guest_boot_state *s)
+static void write_guest_state(struct vcpu *vcpu, const struct guest_boot_state *s)
 {
     u64 cr0 = X86_CR0_PE | X86_CR0_ET, cr4 = 0, efer = 0;
 
@@ -157,19 +149,19 @@ static void write_guest_state(struct guest *g, const struct guest_boot_state *s)
         efer |= EFER_LME | EFER_LMA;
     }
     /* The guest sees its own values; the CPU runs with turtle's fixed bits. */
-    vmcs_writel(CR0_GUEST_HOST_MASK, vmx_cr0_owned);
-    vmcs_writel(CR4_GUEST_HOST_MASK, vmx_cr4_owned);
+    vmcs_writel(CR0_GUEST_HOST_MASK, policy.cr0_owned);
+    vmcs_writel(CR4_GUEST_HOST_MASK, policy.cr4_owned);
     vmcs_writel(CR0_READ_SHADOW, cr0);
     vmcs_writel(CR4_READ_SHADOW, cr4);
     vmcs_writel(GUEST_CR0, guest_real_cr0(cr0));
     vmcs_writel(GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
     vmcs_writel(GUEST_CR3, s->cr3);
     vmcs_write64(GUEST_IA32_EFER, efer);
-    if (entry_ctls & VM_ENTRY_LOAD_IA32_PAT)
+    if (policy.entry & VM_ENTRY_LOAD_IA32_PAT)
         vmcs_write64(GUEST_IA32_PAT, PAT_DEFAULT);
     vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
-    vmcs_writel(GUEST_DR7, DR7_INIT);
-    vmcs_write32(VM_ENTRY_CONTROLS, entry_ctls | (s->long_mode ? VM_ENTRY_IA32E_MODE : 0));
+    vmcs_writel(GUEST_DR7, DR7_RESET);
+    vmcs_write32(VM_ENTRY_CONTROLS, policy.entry | (s->long_mode ? VM_ENTRY_IA32E_MODE : 0));
 
     write_segment(GUEST_CS_SELECTOR, GUEST_CS, s->long_mode ? AR_CODE64 : AR_CODE32);
     write_segment(GUEST_DS_SELECTOR, GUEST_DS, AR_DATA);
@@ -201,34 +193,26 @@ static void write_guest_state(struct guest *g, const struct guest_boot_state *s)
     vmcs_writel(GUEST_SYSENTER_EIP, 0);
     vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 
-    g->regs.gpr[REG_RAX] = s->rax;
-    g->regs.gpr[REG_RBX] = s->rbx;
-    g->regs.gpr[REG_RSI] = s->rsi;
-    g->regs.gpr[REG_RDI] = s->rdi;
+    vcpu->regs.gpr[REG_RAX] = s->rax;
+    vcpu->regs.gpr[REG_RBX] = s->rbx;
+    vcpu->regs.gpr[REG_RSI] = s->rsi;
+    vcpu->regs.gpr[REG_RDI] = s->rdi;
 }
 
-bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s)
+bool vmcs01_setup(struct vcpu *vcpu, const struct guest_boot_state *s)
 {
-    static bool controls_ready;
-
-    if (!controls_ready) {
-        if (!vmcs01_controls_init())
-            return false;
-        controls_ready = true;
-    }
-    g->vmcs = alloc_page();
-    if (!g->vmcs)
+    vcpu->vmcs01 = vmcs_alloc(false);
+    if (!vcpu->vmcs01)
         return false;
-    *(u32 *)phys_to_virt(g->vmcs) = vmx_caps.revision;
-    if (vmclear(g->vmcs) != VMX_OK || vmptrld(g->vmcs) != VMX_OK)
-        return false;
-    g->launched = false;
+    vcpu->vmcs = vcpu->vmcs01;
+    vcpu->launched = false;
+    vmcs_load(vcpu->vmcs01, "a new vmcs01");
 
     vmcs_write_host_state();
-    vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, pin_ctls);
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc_ctls);
-    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2_ctls);
-    vmcs_write32(VM_EXIT_CONTROLS, exit_ctls);
+    vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, policy.pin);
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, policy.proc);
+    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, policy.proc2);
+    vmcs_write32(VM_EXIT_CONTROLS, policy.exit);
     vmcs_write32(EXCEPTION_BITMAP, BIT(VECTOR_AC));   /* #AC: no delivery loops (reinjected) */
     vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
     vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
@@ -237,27 +221,27 @@ bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s)
     vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
     vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-    vmcs_write64(IO_BITMAP_A, io_bitmap_a);
-    vmcs_write64(IO_BITMAP_B, io_bitmap_b);
-    vmcs_write64(MSR_BITMAP, msr_bitmap);
-    vmcs_write64(EPT_POINTER, g->eptp);
-    if (proc2_ctls & SECONDARY_EXEC_ENABLE_VPID)
-        vmcs_write16(VIRTUAL_PROCESSOR_ID, g->vpid);
-    write_guest_state(g, s);
+    vmcs_write64(IO_BITMAP_A, policy.io_bitmap_a);
+    vmcs_write64(IO_BITMAP_B, policy.io_bitmap_b);
+    vmcs_write64(MSR_BITMAP, policy.msr_bitmap);
+    vmcs_write64(EPT_POINTER, vcpu->vm->eptp);
+    if (policy.proc2 & SECONDARY_EXEC_ENABLE_VPID)
+        vmcs_write16(VIRTUAL_PROCESSOR_ID, vcpu->vpid);
+    write_guest_state(vcpu, s);
     return true;
 }
 
 u64 guest_read_cr0(void)
 {
-    return (vmcs_readl(GUEST_CR0) & ~vmx_cr0_owned) | (vmcs_readl(CR0_READ_SHADOW) & vmx_cr0_owned);
+    return (vmcs_readl(GUEST_CR0) & ~policy.cr0_owned) | (vmcs_readl(CR0_READ_SHADOW) & policy.cr0_owned);
 }
 
 u64 guest_read_cr4(void)
 {
-    return (vmcs_readl(GUEST_CR4) & ~vmx_cr4_owned) | (vmcs_readl(CR4_READ_SHADOW) & vmx_cr4_owned);
+    return (vmcs_readl(GUEST_CR4) & ~policy.cr4_owned) | (vmcs_readl(CR4_READ_SHADOW) & policy.cr4_owned);
 }
 
-void guest_update_paging_mode(struct guest *g)
+void guest_update_paging_mode(struct vcpu *vcpu)
 {
     u64 cr0 = guest_read_cr0(), cr4 = guest_read_cr4();
     u64 efer = vmcs_read64(GUEST_IA32_EFER);
@@ -273,8 +257,8 @@ void guest_update_paging_mode(struct guest *g)
     if ((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !lma) {
         u64 pdpte[4] = { 0 }, at = vmcs_readl(GUEST_CR3) & ~0x1fULL;
         /* An L2's CR3 is L2-physical: its L1's EPT12 says where it is. */
-        if (!g->nvmx || nested_gpa_hook(g, at, &at))
-            guest_copy_from(g, pdpte, at, sizeof(pdpte));
+        if (!vcpu->guest_mode || nested_ops->gpa_to_l1(vcpu, at, &at))
+            guest_copy_from(vcpu->vm, pdpte, at, sizeof(pdpte));
         vmcs_write64(GUEST_PDPTR0, pdpte[0]);
         vmcs_write64(GUEST_PDPTR1, pdpte[1]);
         vmcs_write64(GUEST_PDPTR2, pdpte[2]);

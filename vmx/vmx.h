@@ -1,13 +1,16 @@
 /*
- * What vmx/ offers inside itself and to nested/: bring-up, vmcs01, the
- * exit path helpers and the scheduler.
+ * What vmx/ offers inside itself and to nested/: per-CPU state, bring-up,
+ * VMCS handling, vmcs01 and its policy, the exit path helpers, event
+ * injection and the scheduler.
  */
 #ifndef TURTLE_VMX_H
 #define TURTLE_VMX_H
 
 #include "kernel/cmdline.h"
+#include "kernel/percpu.h"
 #include "kernel/x86.h"
-#include "vmx/guest.h"
+#include "vmx/nested_ops.h"
+#include "vmx/vcpu.h"
 #include "vmx/vmcs.h"
 
 /* Where and how a guest starts (vmx/loader.c fills it in). */
@@ -22,59 +25,74 @@ struct guest_boot_state {
 
 extern struct turtle_options turtle_opts;
 
-/* vmx/bringup.c: CR0/CR4 fixed bits, VMXON. NULL or a reason. */
+/* The hypervisor's state of one physical CPU (kernel/percpu.h has the
+ * rest), indexed by this_cpu()->id. */
+struct vmx_cpu {
+    u64 vmxon_region;           /* host-physical */
+    u64 current_vmcs;           /* what VMPTRLD made current here, or 0 */
+    struct vcpu *vcpu;          /* the vCPU whose state is loaded here, or NULL */
+};
+extern struct vmx_cpu vmx_cpus[MAX_CPUS];
+static inline struct vmx_cpu *this_vmx_cpu(void) { return &vmx_cpus[this_cpu()->id]; }
+
+/* vmx/bringup.c: CR0/CR4 fixed bits, VMXON on this CPU. NULL or a reason. */
 const char *vmx_on(void);
 
-/* vmx/vmcs01.c */
-/* turtle's policy for every guest VMCS: controls, bitmaps (host-physical). */
-extern u32 pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
-extern u64 msr_bitmap, io_bitmap_a, io_bitmap_b;
-/* The MSRs guests access without exits (everything else exits). */
-extern const u32 vmx_passthrough_msrs[];
-extern const u32 vmx_passthrough_msr_count;
-/* Writes turtle's host state into the current VMCS (vmcs01 and vmcs02). */
+/* vmx/vmcs.c: VMPTRLD and VMCLEAR of a VMCS turtle owns (vmcs01, vmcs02,
+ * a shadow VMCS). Failing is a turtle bug: they panic, naming `what`. */
+void vmcs_load(u64 pa, const char *what);
+void vmcs_clear(u64 pa, const char *what);
+/* A fresh VMCS region with the CPU's revision (bit 31 for a shadow VMCS),
+ * VMCLEARed. 0 when out of memory. */
+u64 vmcs_alloc(bool shadow);
+void vmcs_free(u64 pa);
+
+/* vmx/vmcs01.c: turtle's policy for every guest VMCS, fixed once VMX is
+ * on. nested/ builds vmcs02 on top of it and reads it only through
+ * vmx_policy. */
+struct vmcs01_policy {
+    u32 pin, proc, proc2, exit, entry;  /* controls; entry without IA-32e mode */
+    u64 msr_bitmap;                     /* host-physical, shared by every vmcs01 */
+    u64 io_bitmap_a, io_bitmap_b;
+    u64 cr0_owned, cr4_owned;           /* CR bits turtle owns (guest/host masks) */
+    const u32 *passthrough_msrs;        /* MSRs guests access without exits */
+    u32 n_passthrough_msrs;
+};
+extern const struct vmcs01_policy *const vmx_policy;
+/* Computes the policy (once); false if the CPU lacks what turtle needs. */
+bool vmcs01_policy_init(void);
+/* Writes this CPU's host state into the current VMCS (vmcs01 and vmcs02). */
 void vmcs_write_host_state(void);
-bool vmcs01_setup(struct guest *g, const struct guest_boot_state *s);
+bool vmcs01_setup(struct vcpu *vcpu, const struct guest_boot_state *s);
 /* The guest-visible CR0/CR4 (read shadows merged with the real values). */
 u64 guest_read_cr0(void);
 u64 guest_read_cr4(void);
 u64 guest_real_cr0(u64 guest_value);
-/* Bits of CR0/CR4 turtle owns (guest/host masks). */
-extern u64 vmx_cr0_owned, vmx_cr4_owned;
 /* Updates EFER.LMA and the IA-32e-mode entry control after CR0.PG / EFER.LME
  * change (SDM 10.8.5), and the PDPTRs when PAE paging is on outside IA-32e. */
-void guest_update_paging_mode(struct guest *g);
+void guest_update_paging_mode(struct vcpu *vcpu);
 
 /* vmx/exit.c */
-void vmx_handle_exit(struct guest *g);
+void vmx_handle_exit(struct vcpu *vcpu);
 void skip_instruction(void);
-/* Re-delivers the event an exit interrupted (IDT-vectoring info valid). */
-void requeue_vectoring_event(void);
-void inject_exception(u32 vector, bool has_error_code, u32 error_code);
-static inline void inject_gp0(void) { inject_exception(13, true, 0); }
-static inline void inject_ud(void) { inject_exception(6, false, 0); }
 u32 guest_cpl(void);
 /* Guest general registers by SDM number (RSP lives in the VMCS). */
-u64 guest_reg_read(struct guest *g, u32 reg);
-void guest_reg_write(struct guest *g, u32 reg, u64 v);
+u64 guest_reg_read(struct vcpu *vcpu, u32 reg);
+void guest_reg_write(struct vcpu *vcpu, u32 reg, u64 v);
 bool guest_in_long_mode(void);
 
-/* vmx/uart.c: guest console output */
-void vuart_putc(struct guest *g, char c);
-void vuart_flush(struct guest *g);
-bool vuart_io(struct guest *g, u16 port, bool in, u32 size, u32 *val);
-
-/* Hooks nested/ installs (vmx/ knows nothing of vmcs12): the exits of a
- * guest whose L2 is running, and the preemption-timer budget while in L2. */
-extern bool (*nested_in_l2_hook)(struct guest *g);
-extern void (*nested_l2_exit_hook)(struct guest *g);
-extern u64 (*nested_timer_clamp_hook)(struct guest *g, u64 ticks);
-extern bool (*nested_vmx_msr_read_hook)(struct guest *g, u32 msr, u64 *v);
-extern bool (*nested_in_vmx_operation_hook)(struct guest *g);
-extern u64 (*nested_cr_real_hook)(struct guest *g, u32 cr, u64 v);
-/* The guest-physical address turtle should read for gpa in the current
- * context (an L2's goes through its L1's EPT12). False: not mapped. */
-extern bool (*nested_gpa_hook)(struct guest *g, u64 gpa, u64 *l1_gpa);
+/* vmx/inject.c: the event queue (vmx/event.h) and the VMCS. */
+/* Queues a hardware exception for the guest; a triple fault stops the VM. */
+void inject_exception(struct vcpu *vcpu, u32 vector, bool has_error_code, u32 error_code);
+/* Queues #PF with its faulting address (CR2 is written as it is delivered). */
+void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
+static inline void inject_gp0(struct vcpu *vcpu) { inject_exception(vcpu, 13, true, 0); }
+static inline void inject_ud(struct vcpu *vcpu) { inject_exception(vcpu, 6, false, 0); }
+/* Queues the event this exit interrupted (IDT-vectoring info), if any. */
+void requeue_vectoring_event(struct vcpu *vcpu);
+/* Just before VM entry: nested/ checks events first for L2, then the
+ * queue's pick goes into the VM-entry fields and windows open or close. */
+void vmx_inject_events(struct vcpu *vcpu);
 
 /* vmx/sched.c */
 void sched_run(void);

@@ -421,4 +421,43 @@
 #define VMX_EPT_SUPERVISOR_SHADOW_STACK_BIT BIT(60)
 #define VMX_EPT_SUPPRESS_VE_BIT             BIT(63)
 
+/* --- Exit qualifications (SDM 28.2.1) --- */
+/* I/O instructions (Table 28-5). */
+#define IO_QUAL_SIZE(q)                     (((q) & 7) + 1) /* 1, 2 or 4 bytes */
+#define IO_QUAL_IN                          BIT(3)
+#define IO_QUAL_STRING                      BIT(4)          /* INS/OUTS */
+#define IO_QUAL_REP                         BIT(5)
+#define IO_QUAL_PORT(q)                     ((u16)((q) >> 16))
+/* Control-register accesses (Table 28-3). */
+#define CR_QUAL_NUM(q)                      ((u32)(q) & 0xf)
+#define CR_QUAL_TYPE(q)                     (((u32)(q) >> 4) & 3)   /* 0 MOV to, 1 MOV from, 2 CLTS, 3 LMSW */
+#define CR_QUAL_REG(q)                      (((u32)(q) >> 8) & 0xf)
+#define CR_QUAL_LMSW_SRC(q)                 ((u64)((q) >> 16) & 0xffff)
+/* EPT violations (Table 28-7). */
+#define EPT_QUAL_READ                       BIT(0)
+#define EPT_QUAL_WRITE                      BIT(1)
+#define EPT_QUAL_FETCH                      BIT(2)
+#define EPT_QUAL_ACCESS                     0x7ULL          /* bits 2:0: read, write, fetch */
+#define EPT_QUAL_PERMS_SHIFT                3               /* bits 5:3: what the entry allowed */
+#define EPT_QUAL_KEEP                       (BIT(7) | BIT(8) | BIT(12)) /* GLA valid, GLA kind, NMI unblocking */
+
+/* --- Segment access rights in the VMCS (SDM 25.4.1, Table 25-2) --- */
+#define AR_TYPE(ar)                         ((ar) & 0xf)
+#define AR_TYPE_ACCESSED                    BIT(0)
+#define AR_TYPE_WRITABLE                    BIT(1)          /* data: writable; code: readable */
+#define AR_TYPE_EXPAND_DOWN                 BIT(2)          /* data only */
+#define AR_TYPE_CODE                        BIT(3)
+#define AR_S                                BIT(4)          /* code/data (not system) */
+#define AR_DPL(ar)                          (((ar) >> 5) & 3)
+#define AR_P                                BIT(7)
+#define AR_L                                BIT(13)         /* 64-bit code */
+#define AR_DB                               BIT(14)
+#define AR_G                                BIT(15)
+#define AR_UNUSABLE                         BIT(16)
+#define AR_RESERVED                         (0xf00ULL | ~0x1ffffULL)
+#define AR_CODE64                           0xa09b          /* G, L, P, S, type 11 (code, accessed) */
+#define AR_CODE32                           0xc09b          /* G, D/B, P, S, type 11 */
+#define AR_DATA                             0xc093          /* G, D/B, P, S, type 3 (data, accessed) */
+#define AR_TSS_BUSY                         0x008b          /* P, type 11 (busy 32/64-bit TSS) */
+
 #endif

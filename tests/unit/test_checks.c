@@ -35,9 +35,9 @@ u64 nested_cr4_fixed1(void) { return 0x1727ff; }
 u32 nested_phys_addr_width(void) { return 39; }
 u64 nested_vmx_misc(void) { return VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_SHADOW_RO_FIELDS; }
 
-bool guest_copy_from(struct guest *g, void *dst, u64 gpa, u64 len)
+bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
 {
-    (void)g;
+    (void)vm;
     if (gpa >= sizeof(l1_ram) || len > sizeof(l1_ram) - gpa)
         return false;
     memcpy(dst, l1_ram + gpa, len);

@@ -1,5 +1,6 @@
 /*
- * Hardware VMCS shadowing for L1 (SDM 25.10, 26.10): L1's VMREAD/VMWRITE
+ * L0 shadowing vmcs12 for L1: a hardware shadow VMCS linked from vmcs01
+ * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE
  * of the hot fields go to a shadow VMCS without an exit, so a reflected L2
  * exit costs two L0 exits (the exit and L1's VMRESUME) instead of one per
  * field L1 touches. vmcs12 in L1 memory stays the state of record: the
@@ -79,29 +80,23 @@ void shadow_init(void)
     shadowing = true;
 }
 
-bool shadow_guest_init(struct guest *g)
+bool shadow_guest_init(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (!shadowing)
         return true;
-    n->shadow_vmcs = alloc_page();
-    if (!n->shadow_vmcs)
-        return false;
-    *(u32 *)phys_to_virt(n->shadow_vmcs) = vmx_caps.revision | BIT(31);   /* shadow-VMCS indicator */
-    return vmclear(n->shadow_vmcs) == VMX_OK;
+    n->shadow_vmcs = vmcs_alloc(true);
+    return n->shadow_vmcs != 0;
 }
 
 /* Runs with vmcs01 current and leaves it current. */
-static void copy(struct guest *g, bool to_shadow)
+static void copy(struct vcpu *vcpu, bool to_shadow)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     u8 *v12 = (u8 *)n->vmcs12;
 
-    if (vmptrld(n->shadow_vmcs) != VMX_OK) {
-        guest_stop(g, true, "VMPTRLD of the shadow VMCS failed (turtle bug)");
-        return;
-    }
+    vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     for (u32 i = 0; i < (to_shadow ? N_ALL : N_RW); i++) {
         u64 v = 0;
         if (to_shadow) {
@@ -112,16 +107,15 @@ static void copy(struct guest *g, bool to_shadow)
             memcpy(v12 + slots[i].offset, &v, slots[i].width);
         }
     }
-    if (vmptrld(n->vmcs01) != VMX_OK)
-        guest_stop(g, true, "VMPTRLD of vmcs01 failed (turtle bug)");
+    vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 
 /* After turtle changed one vmcs12 field on L1's behalf (an emulated
  * VMWRITE, a VMfail's error number): the same value into the shadow, if
  * the field is shadowed. Other shadowed fields keep what L1 wrote. */
-void shadow_write_field(struct guest *g, u32 field, u64 value)
+void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
     bool shadowed = false;
 
     if (!n->shadow_active)
@@ -130,23 +124,19 @@ void shadow_write_field(struct guest *g, u32 field, u64 value)
         shadowed |= slots[i].field == field;
     if (!shadowed)
         return;
-    if (vmptrld(n->shadow_vmcs) != VMX_OK) {
-        guest_stop(g, true, "VMPTRLD of the shadow VMCS failed (turtle bug)");
-        return;
-    }
+    vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     __vmcs_write(field, value);
-    if (vmptrld(n->vmcs01) != VMX_OK)
-        guest_stop(g, true, "VMPTRLD of vmcs01 failed (turtle bug)");
+    vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 
 /* vmcs12 → shadow; turns shadowing on in vmcs01 (L1 has a current VMCS). */
-void shadow_sync_to_shadow(struct guest *g)
+void shadow_sync_to_shadow(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (!n->shadow_vmcs || n->current_vmptr == VMPTR_NONE)
         return;
-    copy(g, true);
+    copy(vcpu, true);
     if (!n->shadow_active) {
         vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_SHADOW_VMCS);
         vmcs_write64(VMCS_LINK_POINTER, n->shadow_vmcs);
@@ -157,16 +147,16 @@ void shadow_sync_to_shadow(struct guest *g)
 }
 
 /* shadow → vmcs12, so turtle reads what L1 wrote. */
-void shadow_sync_from_shadow(struct guest *g)
+void shadow_sync_from_shadow(struct vcpu *vcpu)
 {
-    if (g->nvmx->shadow_active)
-        copy(g, false);
+    if (vcpu->nvmx->shadow_active)
+        copy(vcpu, false);
 }
 
 /* L1 no longer has a current VMCS (VMCLEAR of it, VMXOFF). */
-void shadow_off(struct guest *g)
+void shadow_off(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = g->nvmx;
+    struct nested_vmx *n = vcpu->nvmx;
 
     if (!n->shadow_active)
         return;

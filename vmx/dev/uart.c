@@ -1,14 +1,10 @@
 /*
- * The virtual 16550 each guest has at COM1. Output only, transmitting
- * instantly: characters collect in a line buffer that reaches turtle's
- * console prefixed by the guest's name, so no guest can forge a line of
- * turtle's own (or another guest's).
+ * The 16550 UART at COM1 (vmx/dev/uart.h): registers as software probes
+ * them, transmit only.
  */
 #include "kernel/printf.h"
-#include "vmx/vmx.h"
+#include "vmx/dev/uart.h"
 
-#define VUART_BASE          0x3f8
-#define VUART_PORTS         8
 #define REG_THR_RBR_DLL     0
 #define REG_IER_DLM         1
 #define REG_IIR             2
@@ -21,23 +17,28 @@
 #define LSR_THRE_TEMT       0x60
 #define IIR_NO_INTERRUPT    0x01
 
-void vuart_flush(struct guest *g)
+void uart_init(struct uart16550 *u, const char *owner)
 {
-    if (!g->uart.len)
-        return;
-    g->uart.line[g->uart.len] = '\0';
-    kprintf("[%s] %s\n", g->name, g->uart.line);
-    g->uart.len = 0;
+    *u = (struct uart16550){ .owner = owner };
 }
 
-void vuart_putc(struct guest *g, char c)
+void uart_flush(struct uart16550 *u)
+{
+    if (!u->len)
+        return;
+    u->line[u->len] = '\0';
+    kprintf("[%s] %s\n", u->owner, u->line);
+    u->len = 0;
+}
+
+void uart_putc(struct uart16550 *u, char c)
 {
     if (c == '\n') {
-        if (!g->uart.len) {
-            kprintf("[%s]\n", g->name);
+        if (!u->len) {
+            kprintf("[%s]\n", u->owner);
             return;
         }
-        vuart_flush(g);
+        uart_flush(u);
         return;
     }
     if (c == '\r')
@@ -47,28 +48,24 @@ void vuart_putc(struct guest *g, char c)
         c = '.';
     if ((unsigned char)c >= 0x7f)
         c = '.';
-    g->uart.line[g->uart.len++] = c;
-    if (g->uart.len == UART_LINE_MAX - 1)
-        vuart_flush(g);
+    u->line[u->len++] = c;
+    if (u->len == UART_LINE_MAX - 1)
+        uart_flush(u);
 }
 
-/* Returns false if the port is not the UART's. */
-bool vuart_io(struct guest *g, u16 port, bool in, u32 size, u32 *val)
+void uart_io(struct uart16550 *u, u32 offset, bool in, u32 size, u32 *val)
 {
-    struct vuart *u = &g->uart;
     bool dlab;
 
-    if (port < VUART_BASE || port >= VUART_BASE + VUART_PORTS)
-        return false;
     dlab = u->lcr & LCR_DLAB;
     /* A wider access reaches the register at port with its low byte; the
      * bytes above read as open bus. */
     u8 v = (u8)*val, r = 0;
-    switch (port - VUART_BASE) {
+    switch (offset) {
     case REG_THR_RBR_DLL:
         if (in) r = dlab ? u->dll : 0;
         else if (dlab) u->dll = v;
-        else vuart_putc(g, (char)v);
+        else uart_putc(u, (char)v);
         break;
     case REG_IER_DLM:
         if (in) r = dlab ? u->dlm : u->ier;
@@ -96,5 +93,4 @@ bool vuart_io(struct guest *g, u16 port, bool in, u32 size, u32 *val)
     }
     if (in)
         *val = (size == 1) ? r : (0xffffff00u | r);
-    return true;
 }

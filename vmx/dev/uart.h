@@ -1,0 +1,30 @@
+/*
+ * The 16550 UART each VM has at COM1 (vmx/dev/uart.c). Output only,
+ * transmitting instantly: characters collect in a line buffer that
+ * reaches turtle's console prefixed by the owner's name, so no guest can
+ * forge a line of turtle's own (or another guest's).
+ */
+#ifndef TURTLE_DEV_UART_H
+#define TURTLE_DEV_UART_H
+
+#include "kernel/types.h"
+
+#define UART_COM1_BASE      0x3f8
+#define UART_PORTS          8
+#define UART_LINE_MAX       160
+
+struct uart16550 {
+    const char *owner;          /* prefix of every console line */
+    u8 ier, lcr, mcr, scr, dll, dlm;
+    u32 len;
+    char line[UART_LINE_MAX];
+};
+
+void uart_init(struct uart16550 *u, const char *owner);
+void uart_putc(struct uart16550 *u, char c);
+/* Prints a partial line (before the owner's end-of-run messages). */
+void uart_flush(struct uart16550 *u);
+/* An access of size bytes at offset (0-7) from the base. */
+void uart_io(struct uart16550 *u, u32 offset, bool in, u32 size, u32 *val);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * Event injection around the per-vCPU queue (vmx/event.h): exit handlers
+ * queue exceptions here, the exit path re-queues an interrupted event, and
+ * vmx_inject_events() writes the queue's pick into the VM-entry fields of
+ * the current VMCS just before the entry (SDM Vol. 3C 26.6).
+ */
+#include "kernel/printf.h"
+#include "vmx/vmx.h"
+
+void inject_exception(struct vcpu *vcpu, u32 vector, bool has_error_code, u32 error_code)
+{
+    if (event_queue_exception(&vcpu->events, (u8)vector, has_error_code, error_code, false, 0) ==
+        EVENT_TRIPLE_FAULT)
+        vm_stop(vcpu->vm, true, "triple fault (exception %u while delivering #DF) at rip %lx",
+                vector, vmcs_readl(GUEST_RIP));
+}
+
+void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code)
+{
+    if (event_queue_exception(&vcpu->events, VECTOR_PF, true, error_code, true, address) ==
+        EVENT_TRIPLE_FAULT)
+        vm_stop(vcpu->vm, true, "triple fault (#PF while delivering #DF) at rip %lx",
+                vmcs_readl(GUEST_RIP));
+}
+
+/* An exit in the middle of delivering an event (IDT-vectoring information
+ * valid, SDM 28.2.4) must deliver that event again on the next entry. */
+void requeue_vectoring_event(struct vcpu *vcpu)
+{
+    u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+
+    if (!(idt & VECTORING_INFO_VALID_MASK))
+        return;
+    u32 type = idt & VECTORING_INFO_TYPE_MASK;
+    u32 err = (idt & VECTORING_INFO_DELIVER_CODE_MASK) ? vmcs_read32(IDT_VECTORING_ERROR_CODE) : 0;
+    u32 len = (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+               type == INTR_TYPE_PRIV_SW_EXCEPTION) ? vmcs_read32(VM_EXIT_INSTRUCTION_LEN) : 0;
+    event_queue_reinject(&vcpu->events, idt, err, len);
+}
+
+static void set_window(u32 bit, bool on)
+{
+    u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+    u32 want = on ? proc | bit : proc & ~bit;
+
+    if (want != proc)
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
+}
+
+void vmx_inject_events(struct vcpu *vcpu)
+{
+    struct vcpu_events *ev = &vcpu->events;
+
+    if (!event_anything(ev) && !vcpu->windows_open)
+        return;
+    if (vcpu->guest_mode) {
+        nested_ops->check_events(vcpu);     /* may leave L2 for L1 */
+        if (vcpu->vm->stopped)
+            return;
+    }
+    u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+    struct event_blocking b = {
+        .interrupts_enabled = vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF,
+        .sti_or_mov_ss = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS),
+        .nmi_blocked = intr & GUEST_INTR_STATE_NMI,
+    };
+    struct event_injection inj = event_pick(ev, &b);
+
+    if (inj.info) {
+        /* In real mode (unrestricted guest, CR0.PE = 0) no error code is
+         * pushed (SDM 26.2.1.3). */
+        if ((inj.info & INTR_INFO_DELIVER_CODE_MASK) && !(guest_read_cr0() & X86_CR0_PE))
+            inj.info &= ~INTR_INFO_DELIVER_CODE_MASK;
+        if (inj.info & INTR_INFO_DELIVER_CODE_MASK)
+            vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, inj.error_code);
+        if (inj.insn_len)
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, inj.insn_len);
+        if (inj.set_cr2)
+            vcpu->regs.cr2 = inj.payload;
+        if (inj.set_dr6)
+            write_dr6((read_dr6() & ~DR6_EVENT_BITS) | (inj.payload & DR6_EVENT_BITS));
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, inj.info);
+    }
+    /* An NMI window needs virtual NMIs, which turtle does not use: a
+     * blocked NMI waits for the next exit (the preemption timer bounds it). */
+    bool nmi_window = inj.nmi_window && (vmx_policy->pin & PIN_BASED_VIRTUAL_NMIS);
+    set_window(CPU_BASED_NMI_WINDOW_EXITING, nmi_window);
+    set_window(CPU_BASED_INTR_WINDOW_EXITING, inj.interrupt_window);
+    vcpu->windows_open = nmi_window || inj.interrupt_window;
+}

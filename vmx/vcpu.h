@@ -1,0 +1,77 @@
+/*
+ * A virtual CPU of a VM: its architectural state that VMX does not keep
+ * in the VMCS, the VMCS it runs on and the physical CPU that holds that
+ * VMCS, its event queue, and (for a `nested` VM) its nested-VMX state.
+ * Names follow KVM's `struct kvm_vcpu`.
+ */
+#ifndef TURTLE_VCPU_H
+#define TURTLE_VCPU_H
+
+#include "kernel/types.h"
+#include "vmx/event.h"
+#include "vmx/vm.h"
+#include "vmx/vmx_arch.h"
+
+/* Guest general registers, saved and loaded by vmx/vmentry.asm. The order
+ * is the SDM's register numbering (Table 28-3: 0 = RAX, 1 = RCX, 2 = RDX,
+ * 3 = RBX, 4 = RSP, 5 = RBP, 6 = RSI, 7 = RDI, 8-15 = R8-R15), so exit
+ * qualifications index it directly. RSP lives in the VMCS; its slot is
+ * synced by the exit handlers that need it. */
+struct guest_regs {
+    u64 gpr[16];
+    u64 cr2;
+};
+#define REG_RAX     0
+#define REG_RCX     1
+#define REG_RDX     2
+#define REG_RBX     3
+#define REG_RSP     4
+#define REG_RBP     5
+#define REG_RSI     6
+#define REG_RDI     7
+
+/* Switched by turtle on every vCPU change: VMX does not load these. */
+struct guest_msrs {
+    u64 kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
+    u64 dr[4], dr6;             /* debug registers (DR7 is in the VMCS) */
+};
+
+struct nested_vmx;              /* nested/: VT-x as this vCPU's L1 sees it */
+struct percpu;
+
+struct vcpu {
+    struct vm *vm;
+    u32 id;                     /* index in vm->vcpus[] (and its APIC ID) */
+    u16 vpid;
+
+    u64 vmcs01;                 /* host-physical */
+    u64 vmcs;                   /* the VMCS this vCPU runs on: vmcs01, or vmcs02 while in L2 */
+    bool launched;              /* ... and whether that VMCS is launched */
+    struct percpu *cpu;         /* the physical CPU whose current VMCS is `vmcs`, or NULL */
+
+    struct guest_regs regs;
+    u8 fxsave[512] __aligned(16);
+    struct guest_msrs msrs;
+    u64 cr8;                    /* emulated TPR (CR8 exiting) */
+
+    struct vcpu_events events;  /* vmx/event.c */
+    bool windows_open;          /* interrupt/NMI-window exiting asked for */
+    struct nested_vmx *nvmx;    /* NULL unless the VM is `nested`; vmx/ never looks inside */
+    bool guest_mode;            /* L2 runs on this vCPU (vmcs02 is `vmcs`); set by nested/ */
+
+    bool yield;                 /* give up the CPU at the next opportunity */
+    u64 exits[EXIT_REASON_MAX + 1];     /* by basic reason; added to the VM's when freed */
+    u64 total_exits;
+};
+
+/* vmx/vm.c: a new vCPU for vm (vmcs01 not yet built). NULL when out of memory. */
+struct vcpu *vcpu_create(struct vm *vm);
+void vcpu_free(struct vcpu *vcpu);
+
+/* vmx/vmentry.asm */
+int vmx_enter(struct guest_regs *regs, int launched);
+void vmx_exit_entry(void);
+_Static_assert(__builtin_offsetof(struct guest_regs, cr2) == 16 * 8, "vmentry.asm REGS_CR2");
+_Static_assert(__builtin_offsetof(struct guest_regs, gpr[REG_RDI]) == 7 * 8, "vmentry.asm GPR(RDI)");
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * VMs and vCPUs: creation, stopping and freeing. A VM stops as a whole
+ * (its vCPUs stop at their next exit); the scheduler then frees it.
+ */
+#include "kernel/mm.h"
+#include "kernel/printf.h"
+#include "vmx/ept.h"
+#include "vmx/vmx.h"
+
+struct vm vms[MAX_VMS];
+u32 n_vms;
+
+void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (vm->stopped)
+        return;
+    uart_flush(&vm->uart);
+    va_start(ap, fmt);
+    kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+    va_end(ap);
+    vm->stopped = true;
+    vm->failed = failed;
+    kprintf("turtle: guest '%s' %s: %s\n", vm->name, failed ? "stopped" : "finished", vm->stop_reason);
+}
+
+struct vcpu *vcpu_create(struct vm *vm)
+{
+    _Static_assert(sizeof(struct vcpu) <= PAGE_SIZE, "a vCPU fits a page");
+    if (vm->n_vcpus == VM_MAX_VCPUS)
+        return NULL;
+    u64 page = alloc_page();
+    if (!page)
+        return NULL;
+    struct vcpu *vcpu = phys_to_virt(page);
+    vcpu->vm = vm;
+    vcpu->id = vm->n_vcpus;
+    /* VPIDs 1..MAX_VMS * VM_MAX_VCPUS for L1s (nested/ uses others for L2). */
+    vcpu->vpid = (u16)(1 + vm->index * VM_MAX_VCPUS + vcpu->id);
+    /* A fresh x87/SSE state: FCW 0x37f, MXCSR 0x1f80 (SDM 10.5.1). */
+    vcpu->fxsave[0] = 0x7f;
+    vcpu->fxsave[1] = 0x03;
+    vcpu->fxsave[24] = 0x80;
+    vcpu->fxsave[25] = 0x1f;
+    vcpu->msrs.dr6 = DR6_RESET;
+    vm->vcpus[vm->n_vcpus++] = vcpu;
+    return vcpu;
+}
+
+void vcpu_free(struct vcpu *vcpu)
+{
+    struct vmx_cpu *c = this_vmx_cpu();
+
+    for (u32 r = 0; r <= EXIT_REASON_MAX; r++)
+        vcpu->vm->exits[r] += vcpu->exits[r];
+    vcpu->vm->total_exits += vcpu->total_exits;
+    if (vcpu->nvmx)
+        nested_ops->vcpu_free(vcpu);    /* leaves vmcs == vmcs01 */
+    if (c->vcpu == vcpu)
+        c->vcpu = NULL;
+    vmcs_free(vcpu->vmcs01);
+    free_pages(virt_to_phys_direct(vcpu), 1);
+}
+
+void vm_free(struct vm *vm)
+{
+    for (u32 i = 0; i < vm->n_vcpus; i++)
+        vcpu_free(vm->vcpus[i]);
+    vm->n_vcpus = 0;
+    ept_free(vm->ept_root);
+    vm->ept_root = 0;
+    guest_mem_free(vm);
+}

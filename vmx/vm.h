@@ -1,0 +1,85 @@
+/*
+ * A virtual machine: what one L1 guest owns apart from its CPUs. Its RAM
+ * (and EPT01, which maps it), its devices, its boot modules and its
+ * lifecycle. A VM has 1..VM_MAX_VCPUS vCPUs (vmx/vcpu.h); turtle runs its
+ * VMs round-robin (vmx/sched.c). Names follow KVM's `struct kvm`.
+ */
+#ifndef TURTLE_VM_H
+#define TURTLE_VM_H
+
+#include "kernel/types.h"
+#include "vmx/dev/uart.h"
+#include "vmx/vmx_arch.h"
+
+#define MAX_VMS             8
+#define VM_MAX_VCPUS        1           /* every loop over vcpus[] honours n_vcpus */
+#define VM_NAME_MAX         16
+#define VM_MEM_DEFAULT      (16ULL << 20)
+#define VM_MEM_MIN          LARGE_PAGE_SIZE
+#define VM_MEM_MAX          (1ULL << 30)
+#define VM_MAX_MODULES      4
+
+struct vcpu;
+
+struct vm_module {
+    u64 start, end;             /* host-physical, in turtle's boot modules */
+    const char *cmdline;
+};
+
+struct vm {
+    char name[VM_NAME_MAX];
+    u32 index;                  /* in vms[] */
+    bool nested;                /* VT-x shown to this VM's vCPUs (docs/nested.md) */
+
+    /* Memory: guest-physical [0, mem_size), see vmx/guest_mem.c. */
+    u64 mem_size;               /* bytes, a multiple of 4 KiB */
+    u64 *chunks;                /* per 2 MiB of RAM: a 2 MiB frame, or a list of 4 KiB frames */
+    u64 n_chunks;
+    u64 ept_root;               /* EPT01 PML4, host-physical */
+    u64 eptp;
+
+    /* Devices (vmx/dev/). */
+    struct uart16550 uart;      /* COM1 */
+
+    /* Boot. */
+    const char *cmdline;        /* the guest's own command line */
+    u32 n_modules;
+    struct vm_module modules[VM_MAX_MODULES];
+
+    /* Lifecycle: once stopped, the scheduler skips the VM and frees it. */
+    bool stopped;
+    u64 exit_status;
+    bool failed;                /* stopped by turtle, or nonzero exit status */
+    char stop_reason[128];
+
+    u32 n_vcpus;
+    struct vcpu *vcpus[VM_MAX_VCPUS];
+    /* Exits of its vCPUs, by basic reason (kept after they are freed). */
+    u64 exits[EXIT_REASON_MAX + 1];
+    u64 total_exits;
+};
+
+extern struct vm vms[MAX_VMS];
+extern u32 n_vms;
+
+/* Ends the VM: flushes its console, records why, counts it failed or
+ * passed. Its vCPUs stop at their next exit; the scheduler frees it. */
+void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) __printf(3, 4);
+/* Frees everything the VM holds (vCPUs, VMCSs, EPT01, RAM). */
+void vm_free(struct vm *vm);
+
+/* Guest memory (vmx/guest_mem.c). Addresses are guest-physical; every copy
+ * is bounds-checked against mem_size and returns false if it does not fit. */
+bool guest_mem_alloc(struct vm *vm, u64 size);
+/* Maps all of the VM's RAM into an EPT (RWX, write-back). */
+bool guest_mem_map(struct vm *vm, u64 ept_root);
+/* Test knob (command line `small_frames`): back guests with 4 KiB frames only. */
+extern bool turtle_small_frames;
+void guest_mem_free(struct vm *vm);
+bool guest_copy_to(struct vm *vm, u64 gpa, const void *src, u64 len);
+bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len);
+bool guest_zero(struct vm *vm, u64 gpa, u64 len);
+/* Host-physical address of gpa, or 0 if outside RAM. */
+u64 guest_gpa_to_hpa(const struct vm *vm, u64 gpa);
+
+#endif
