@@ -18,11 +18,13 @@
 struct percpu {
     struct percpu *self;        /* gs:0 */
     u32 id;                     /* 0 = the boot CPU */
+    void *hv;                   /* the hypervisor's state of this CPU (struct vmx_cpu) */
     u64 gdt[5] __aligned(16);   /* null, code, data, 16-byte TSS descriptor */
     struct tss64 tss __aligned(16);
     u8 ist1_stack[IST_STACK_SIZE] __aligned(16);  /* #DF and NMI */
 };
 _Static_assert(__builtin_offsetof(struct percpu, self) == 0, "this_cpu() reads gs:0");
+_Static_assert(__builtin_offsetof(struct percpu, hv) == 16, "this_cpu_hv() reads gs:16");
 
 extern struct percpu percpus[MAX_CPUS];
 
@@ -33,6 +35,14 @@ static inline struct percpu *this_cpu(void)
 {
     struct percpu *p;
     __asm__ __volatile__("movq %%gs:0, %0" : "=r"(p));
+    return p;
+}
+
+/* This CPU's hypervisor state, in one GS-relative load (hot path). */
+static inline void *this_cpu_hv(void)
+{
+    void *p;
+    __asm__ __volatile__("movq %%gs:16, %0" : "=r"(p));
     return p;
 }
 

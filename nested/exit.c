@@ -286,7 +286,7 @@ void nested_check_events(struct vcpu *vcpu)
     const struct vmcs12 *v = &vcpu->nvmx->cached12;
     struct pending_exception *e = &ev->exception;
 
-    if (!e->pending || !nested_exception_wanted(v, e->vector, e->error_code))
+    if (!ev->exception_pending || !nested_exception_wanted(v, e->vector, e->error_code))
         return;
     u32 info = e->vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK |
                (e->has_error_code ? INTR_INFO_DELIVER_CODE_MASK : 0);

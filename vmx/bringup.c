@@ -20,7 +20,8 @@ const char *vmx_on(void)
     write_cr0(cr0);
     write_cr4(cr4);
 
-    struct vmx_cpu *c = this_vmx_cpu();
+    struct vmx_cpu *c = &vmx_cpus[this_cpu()->id];
+    this_cpu()->hv = c;
     c->vmxon_region = alloc_page();
     if (!c->vmxon_region)
         return "out of memory for the VMXON region";

@@ -51,8 +51,9 @@ static enum event_queue_result combine(u8 first, u8 second)
 static void set_exception(struct vcpu_events *ev, u8 vector, bool has_error_code, u32 error_code,
                           bool has_payload, u64 payload)
 {
-    ev->exception = (struct pending_exception){ true, vector, has_error_code, error_code,
+    ev->exception = (struct pending_exception){ vector, has_error_code, error_code,
                                                 has_payload, payload };
+    ev->exception_pending = true;
 }
 
 enum event_queue_result event_queue_exception(struct vcpu_events *ev, u8 vector, bool has_error_code,
@@ -62,7 +63,7 @@ enum event_queue_result event_queue_exception(struct vcpu_events *ev, u8 vector,
     bool have_first = false;
     u8 first = 0;
 
-    if (ev->exception.pending) {
+    if (ev->exception_pending) {
         have_first = true;
         first = ev->exception.vector;
     } else if (ev->reinject) {
@@ -84,7 +85,7 @@ enum event_queue_result event_queue_exception(struct vcpu_events *ev, u8 vector,
     if (r == EVENT_DOUBLE_FAULT)
         set_exception(ev, VECTOR_DF, true, 0, false, 0);
     else if (r == EVENT_TRIPLE_FAULT)
-        ev->exception.pending = false;
+        ev->exception_pending = false;
     else
         set_exception(ev, vector, has_error_code, error_code, has_payload, payload);
     return r;
@@ -114,7 +115,7 @@ struct event_injection event_pick(struct vcpu_events *ev, const struct event_blo
     struct event_injection inj = { 0 };
     bool shadow = b->sti_or_mov_ss;
 
-    if (ev->exception.pending) {
+    if (ev->exception_pending) {
         /* An exception queued after the interrupted event wins: the
          * interrupted NMI/interrupt (if any) waits for the next entry. */
         struct pending_exception *e = &ev->exception;
@@ -128,7 +129,7 @@ struct event_injection event_pick(struct vcpu_events *ev, const struct event_blo
             inj.set_cr2 = e->vector == VECTOR_PF;
             inj.set_dr6 = e->vector == VECTOR_DB;
         }
-        e->pending = false;
+        ev->exception_pending = false;
     } else if (ev->reinject) {
         inj.info = ev->reinject_info;
         inj.error_code = ev->reinject_error_code;

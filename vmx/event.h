@@ -16,7 +16,6 @@
 #include "kernel/x86.h"
 
 struct pending_exception {
-    bool pending;
     u8 vector;
     bool has_error_code;
     u32 error_code;
@@ -25,13 +24,23 @@ struct pending_exception {
 };
 
 struct vcpu_events {
+    /* What is queued, one byte each, side by side: event_anything() reads
+     * them as one word on every entry. */
+    union {
+        struct {
+            bool exception_pending;
+            bool nmi_pending;
+            bool interrupt_pending;
+            /* The event whose delivery an exit interrupted (IDT-vectoring
+             * information, SDM 28.2.4): delivered again before anything new. */
+            bool reinject;
+            /* Interrupt/NMI-window exiting asked for (vmx/inject.c). */
+            bool windows_open;
+        };
+        u64 any;                /* any of the above */
+    };
     struct pending_exception exception;
-    bool nmi_pending;
-    bool interrupt_pending;
     u8 interrupt_vector;
-    /* The event whose delivery an exit interrupted (IDT-vectoring
-     * information, SDM 28.2.4): delivered again before anything new. */
-    bool reinject;
     u32 reinject_info;          /* interruption-information format, valid bit set */
     u32 reinject_error_code;
     u32 reinject_insn_len;      /* software interrupts and exceptions */
@@ -63,9 +72,10 @@ enum event_queue_result {
     EVENT_TRIPLE_FAULT,         /* a fault while delivering #DF: the VM shuts down */
 };
 
+/* Anything to inject, or a window to close: one load on every entry. */
 static inline bool event_anything(const struct vcpu_events *ev)
 {
-    return ev->exception.pending || ev->nmi_pending || ev->interrupt_pending || ev->reinject;
+    return ev->any != 0;
 }
 
 /* Queues a hardware exception. Exceptions met while another is pending or
@@ -85,7 +95,7 @@ void event_queue_reinject(struct vcpu_events *ev, u32 info, u32 error_code, u32 
  * L2 to L1 ends the context they belonged to). NMIs and interrupts stay. */
 static inline void event_cancel_injection(struct vcpu_events *ev)
 {
-    ev->exception.pending = false;
+    ev->exception_pending = false;
     ev->reinject = false;
 }
 

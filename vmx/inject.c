@@ -25,12 +25,8 @@ void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code)
 
 /* An exit in the middle of delivering an event (IDT-vectoring information
  * valid, SDM 28.2.4) must deliver that event again on the next entry. */
-void requeue_vectoring_event(struct vcpu *vcpu)
+void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt)
 {
-    u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-
-    if (!(idt & VECTORING_INFO_VALID_MASK))
-        return;
     u32 type = idt & VECTORING_INFO_TYPE_MASK;
     u32 err = (idt & VECTORING_INFO_DELIVER_CODE_MASK) ? vmcs_read32(IDT_VECTORING_ERROR_CODE) : 0;
     u32 len = (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
@@ -47,12 +43,10 @@ static void set_window(u32 bit, bool on)
         vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
 }
 
-void vmx_inject_events(struct vcpu *vcpu)
+void __vmx_inject_events(struct vcpu *vcpu)
 {
     struct vcpu_events *ev = &vcpu->events;
 
-    if (!event_anything(ev) && !vcpu->windows_open)
-        return;
     if (vcpu->guest_mode) {
         nested_ops->check_events(vcpu);     /* may leave L2 for L1 */
         if (vcpu->vm->stopped)
@@ -86,5 +80,5 @@ void vmx_inject_events(struct vcpu *vcpu)
     bool nmi_window = inj.nmi_window && (vmx_policy->pin & PIN_BASED_VIRTUAL_NMIS);
     set_window(CPU_BASED_NMI_WINDOW_EXITING, nmi_window);
     set_window(CPU_BASED_INTR_WINDOW_EXITING, inj.interrupt_window);
-    vcpu->windows_open = nmi_window || inj.interrupt_window;
+    ev->windows_open = nmi_window || inj.interrupt_window;
 }

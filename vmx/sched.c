@@ -83,9 +83,11 @@ static void run_slice(struct vcpu *vcpu, u64 slice)
         u64 used = (rdtsc() - start) >> rate;
         if (used >= slice)
             break;
-        vmx_inject_events(vcpu);        /* may change the current VMCS (exit to L1) */
-        if (vm->stopped)
-            break;
+        if (__builtin_expect(event_anything(&vcpu->events), 0)) {
+            __vmx_inject_events(vcpu);  /* may change the current VMCS (exit to L1) */
+            if (vm->stopped)
+                break;
+        }
         u64 ticks = slice - used;
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);

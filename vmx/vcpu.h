@@ -55,7 +55,6 @@ struct vcpu {
     u64 cr8;                    /* emulated TPR (CR8 exiting) */
 
     struct vcpu_events events;  /* vmx/event.c */
-    bool windows_open;          /* interrupt/NMI-window exiting asked for */
     struct nested_vmx *nvmx;    /* NULL unless the VM is `nested`; vmx/ never looks inside */
     bool guest_mode;            /* L2 runs on this vCPU (vmcs02 is `vmcs`); set by nested/ */
 

@@ -1,7 +1,6 @@
 /*
- * The VMCS regions turtle owns: allocation, VMPTRLD and VMCLEAR. Each CPU
- * remembers its current VMCS (struct vmx_cpu), so loading the one already
- * current costs nothing. A failed VMPTRLD/VMCLEAR of turtle's own VMCS is
+ * The VMCS regions turtle owns: allocation, VMPTRLD (inline, vmx/vmx.h) and
+ * VMCLEAR. A failed VMPTRLD/VMCLEAR of turtle's own VMCS is
  * a turtle bug: panic with the VMCS dump, as a failed VMREAD/VMWRITE does.
  */
 #include "kernel/mm.h"
@@ -11,39 +10,26 @@
 
 struct vmx_cpu vmx_cpus[MAX_CPUS];
 
-static __noreturn void vmcs_op_failed(const char *op, u64 pa, const char *what, enum vmx_result r)
+__noreturn void vmcs_op_failed(const char *op, u64 pa, const char *what, enum vmx_result r)
 {
     u64 err = 0;
 
     if (r == VMX_FAIL_VALID)
         vmread_raw(VM_INSTRUCTION_ERROR, &err);
-    if (this_vmx_cpu()->current_vmcs)
+    u64 current = ~0ULL;
+    __asm__ __volatile__("vmptrst %0" : "=m"(current));
+    if (current != ~0ULL)
         vmcs_dump();
     panic("%s of %s (%lx) failed: %s, VM_INSTRUCTION_ERROR %lu", op, what, pa,
           r == VMX_FAIL_VALID ? "VMfailValid" : "VMfailInvalid", err);
 }
 
-void vmcs_load(u64 pa, const char *what)
-{
-    struct vmx_cpu *c = this_vmx_cpu();
-    enum vmx_result r;
-
-    if (c->current_vmcs == pa)
-        return;
-    if ((r = vmptrld(pa)) != VMX_OK)
-        vmcs_op_failed("VMPTRLD", pa, what, r);
-    c->current_vmcs = pa;
-}
-
 void vmcs_clear(u64 pa, const char *what)
 {
-    struct vmx_cpu *c = this_vmx_cpu();
     enum vmx_result r;
 
     if ((r = vmclear(pa)) != VMX_OK)
         vmcs_op_failed("VMCLEAR", pa, what, r);
-    if (c->current_vmcs == pa)
-        c->current_vmcs = 0;
 }
 
 u64 vmcs_alloc(bool shadow)

@@ -29,18 +29,24 @@ extern struct turtle_options turtle_opts;
  * rest), indexed by this_cpu()->id. */
 struct vmx_cpu {
     u64 vmxon_region;           /* host-physical */
-    u64 current_vmcs;           /* what VMPTRLD made current here, or 0 */
     struct vcpu *vcpu;          /* the vCPU whose state is loaded here, or NULL */
 };
 extern struct vmx_cpu vmx_cpus[MAX_CPUS];
-static inline struct vmx_cpu *this_vmx_cpu(void) { return &vmx_cpus[this_cpu()->id]; }
+static inline struct vmx_cpu *this_vmx_cpu(void) { return this_cpu_hv(); }
 
 /* vmx/bringup.c: CR0/CR4 fixed bits, VMXON on this CPU. NULL or a reason. */
 const char *vmx_on(void);
 
 /* vmx/vmcs.c: VMPTRLD and VMCLEAR of a VMCS turtle owns (vmcs01, vmcs02,
  * a shadow VMCS). Failing is a turtle bug: they panic, naming `what`. */
-void vmcs_load(u64 pa, const char *what);
+__noreturn void vmcs_op_failed(const char *op, u64 pa, const char *what, enum vmx_result r);
+static inline void vmcs_load(u64 pa, const char *what)
+{
+    enum vmx_result r = vmptrld(pa);
+
+    if (__builtin_expect(r != VMX_OK, 0))
+        vmcs_op_failed("VMPTRLD", pa, what, r);
+}
 void vmcs_clear(u64 pa, const char *what);
 /* A fresh VMCS region with the CPU's revision (bit 31 for a shadow VMCS),
  * VMCLEARed. 0 when out of memory. */
@@ -88,11 +94,25 @@ void inject_exception(struct vcpu *vcpu, u32 vector, bool has_error_code, u32 er
 void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
 static inline void inject_gp0(struct vcpu *vcpu) { inject_exception(vcpu, 13, true, 0); }
 static inline void inject_ud(struct vcpu *vcpu) { inject_exception(vcpu, 6, false, 0); }
-/* Queues the event this exit interrupted (IDT-vectoring info), if any. */
-void requeue_vectoring_event(struct vcpu *vcpu);
+/* Queues the event this exit interrupted (IDT-vectoring info), if any.
+ * The common case (none) is inline: it is on every exit. */
+void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt_vectoring_info);
+static inline void requeue_vectoring_event(struct vcpu *vcpu)
+{
+    u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+
+    if (__builtin_expect(idt & VECTORING_INFO_VALID_MASK, 0))
+        __requeue_vectoring_event(vcpu, idt);
+}
 /* Just before VM entry: nested/ checks events first for L2, then the
- * queue's pick goes into the VM-entry fields and windows open or close. */
-void vmx_inject_events(struct vcpu *vcpu);
+ * queue's pick goes into the VM-entry fields and windows open or close.
+ * The test for "nothing to do" is inline: it is on every entry. */
+void __vmx_inject_events(struct vcpu *vcpu);
+static inline void vmx_inject_events(struct vcpu *vcpu)
+{
+    if (__builtin_expect(event_anything(&vcpu->events), 0))
+        __vmx_inject_events(vcpu);
+}
 
 /* vmx/sched.c */
 void sched_run(void);
