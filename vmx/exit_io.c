@@ -1,33 +1,32 @@
 /*
- * Port I/O: every port exits (I/O bitmaps all ones). COM1 is the guest's
- * virtual UART, port 0xf4 its debug-exit device; every other port reads as
- * all ones and drops writes, as an empty ISA bus does. String I/O
+ * Port I/O: every port exits (I/O bitmaps all ones) and goes to the VM's
+ * I/O-port bus (vmx/dev/bus.c: COM1, the debug-exit port, ...); a port no
+ * device claims reads as all ones and drops writes, as an empty ISA bus. String I/O
  * (INS/OUTS, with or without REP) is emulated through the guest's own
  * segmentation and paging (vmx/gva.c).
  */
 #include "vmx/exit.h"
 #include "vmx/gva.h"
 
-#define DEBUG_EXIT_PORT     0xf4
 #define X86_RFLAGS_DF       BIT(10)
 #define STRING_IO_BATCH     256     /* elements per exit; REP resumes for the rest */
 
-/* One port access. False if it ended the guest (the debug-exit port). */
+/* One port access through the VM's I/O bus; a port no device claims is
+ * an open ISA bus (reads all ones, writes vanish). False if the access
+ * ended the VM (the debug-exit port). */
 static bool port_access(struct vcpu *vcpu, u16 port, bool in, u32 size, u32 *val)
 {
-    if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_PORTS) {
-        uart_io(&vcpu->vm->uart, port - UART_COM1_BASE, in, size, val);
-        return true;
+    struct vm *vm = vcpu->vm;
+
+    if (in) {
+        u64 v;
+        if (!bus_read(&vm->pio, port, size, &v))
+            v = ~0ULL;
+        *val = (u32)v;
+    } else {
+        bus_write(&vm->pio, port, size, *val);
     }
-    if (port == DEBUG_EXIT_PORT && !in) {
-        uart_flush(&vcpu->vm->uart);
-        vcpu->vm->exit_status = *val;
-        vm_stop(vcpu->vm, *val != 0, "exit status %u", *val);
-        return false;
-    }
-    if (in)
-        *val = 0xffffffff;              /* open bus */
-    return true;
+    return !vm->stopped;
 }
 
 /* INS/OUTS (SDM 28.2.5: the linear address of the first element is in

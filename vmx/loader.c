@@ -276,7 +276,8 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
     memcpy(vm->name, o->name, sizeof(vm->name));
     vm->nested = o->nested;
     vm->cmdline = o->guest_cmdline;
-    uart_init(&vm->uart, vm->name);
+    if (!vm_devices_init(vm))
+        return "its devices could not be placed (turtle bug)";
     if (!guest_mem_alloc(vm, o->mem))
         return "not enough memory for its RAM (lower mem=)";
     if (!map_ram(vm)) {

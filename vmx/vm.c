@@ -4,6 +4,7 @@
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "vmx/dev/debug_exit.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
 
@@ -23,6 +24,20 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
     vm->stopped = true;
     vm->failed = failed;
     kprintf("turtle: guest '%s' %s: %s\n", vm->name, failed ? "stopped" : "finished", vm->stop_reason);
+}
+
+bool vm_devices_init(struct vm *vm)
+{
+    const struct bus_device devices[] = {
+        { "debug-exit", DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS, false, NULL, debug_exit_bus_write, vm },
+        { "COM1", UART_COM1_BASE, UART_PORTS, true, uart_bus_read, uart_bus_write, &vm->uart },
+    };
+
+    uart_init(&vm->uart, vm->name);
+    for (u32 i = 0; i < ARRAY_SIZE(devices); i++)
+        if (!bus_register(&vm->pio, &devices[i]))
+            return false;
+    return true;
 }
 
 struct vcpu *vcpu_create(struct vm *vm)

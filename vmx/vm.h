@@ -8,6 +8,7 @@
 #define TURTLE_VM_H
 
 #include "kernel/types.h"
+#include "vmx/dev/bus.h"
 #include "vmx/dev/uart.h"
 #include "vmx/vmx_arch.h"
 
@@ -38,7 +39,9 @@ struct vm {
     u64 ept_root;               /* EPT01 PML4, host-physical */
     u64 eptp;
 
-    /* Devices (vmx/dev/). */
+    /* Devices (vmx/dev/), reached through its buses. */
+    struct io_bus pio;          /* I/O ports */
+    struct io_bus mmio;         /* memory-mapped I/O outside RAM */
     struct uart16550 uart;      /* COM1 */
 
     /* Boot. */
@@ -65,6 +68,9 @@ extern u32 n_vms;
 /* Ends the VM: flushes its console, records why, counts it failed or
  * passed. Its vCPUs stop at their next exit; the scheduler frees it. */
 void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) __printf(3, 4);
+/* Attaches the VM's devices to its buses (after its name is set). False
+ * if a device cannot be placed (a turtle bug). */
+bool vm_devices_init(struct vm *vm);
 /* Frees everything the VM holds (vCPUs, VMCSs, EPT01, RAM). */
 void vm_free(struct vm *vm);
 

@@ -53,44 +53,63 @@ void uart_putc(struct uart16550 *u, char c)
         uart_flush(u);
 }
 
-void uart_io(struct uart16550 *u, u32 offset, bool in, u32 size, u32 *val)
+static u8 uart_read(struct uart16550 *u, u32 offset)
 {
-    bool dlab;
+    bool dlab = u->lcr & LCR_DLAB;
 
-    dlab = u->lcr & LCR_DLAB;
-    /* A wider access reaches the register at port with its low byte; the
-     * bytes above read as open bus. */
-    u8 v = (u8)*val, r = 0;
+    switch (offset) {
+    case REG_THR_RBR_DLL:   return dlab ? u->dll : 0;  /* nothing received */
+    case REG_IER_DLM:       return dlab ? u->dlm : u->ier;
+    case REG_IIR:           return IIR_NO_INTERRUPT;
+    case REG_LCR:           return u->lcr;
+    case REG_MCR:           return u->mcr;
+    case REG_LSR:           return LSR_THRE_TEMT;      /* transmitter always empty */
+    case REG_MSR:           return 0;
+    default:                return u->scr;
+    }
+}
+
+static void uart_write(struct uart16550 *u, u32 offset, u8 v)
+{
+    bool dlab = u->lcr & LCR_DLAB;
+
     switch (offset) {
     case REG_THR_RBR_DLL:
-        if (in) r = dlab ? u->dll : 0;
-        else if (dlab) u->dll = v;
-        else uart_putc(u, (char)v);
+        if (dlab)
+            u->dll = v;
+        else
+            uart_putc(u, (char)v);
         break;
     case REG_IER_DLM:
-        if (in) r = dlab ? u->dlm : u->ier;
-        else if (dlab) u->dlm = v;
-        else u->ier = v & 0x0f;
+        if (dlab)
+            u->dlm = v;
+        else
+            u->ier = v & 0x0f;
         break;
-    case REG_IIR:
-        r = IIR_NO_INTERRUPT;           /* writes (FCR) are accepted and ignored */
+    case REG_IIR:                       /* FCR: accepted and ignored */
+    case REG_LSR:
+    case REG_MSR:
         break;
     case REG_LCR:
-        if (in) r = u->lcr; else u->lcr = v;
+        u->lcr = v;
         break;
     case REG_MCR:
-        if (in) r = u->mcr; else u->mcr = v & 0x1f;
+        u->mcr = v & 0x1f;
         break;
-    case REG_LSR:
-        r = LSR_THRE_TEMT;
-        break;
-    case REG_MSR:
-        r = 0;
-        break;
-    case REG_SCR:
-        if (in) r = u->scr; else u->scr = v;
+    default:
+        u->scr = v;
         break;
     }
-    if (in)
-        *val = (size == 1) ? r : (0xffffff00u | r);
+}
+
+void uart_bus_read(void *ctx, u64 offset, u32 size, u64 *val)
+{
+    (void)size;                         /* byte-wide: always 1 */
+    *val = uart_read(ctx, (u32)offset);
+}
+
+void uart_bus_write(void *ctx, u64 offset, u32 size, u64 val)
+{
+    (void)size;
+    uart_write(ctx, (u32)offset, (u8)val);
 }

@@ -24,7 +24,9 @@ void uart_init(struct uart16550 *u, const char *owner);
 void uart_putc(struct uart16550 *u, char c);
 /* Prints a partial line (before the owner's end-of-run messages). */
 void uart_flush(struct uart16550 *u);
-/* An access of size bytes at offset (0-7) from the base. */
-void uart_io(struct uart16550 *u, u32 offset, bool in, u32 size, u32 *val);
+/* Register access at offset (0-7) from the base; the UART is a byte-wide
+ * device (the bus splits wider accesses). ctx is the struct uart16550. */
+void uart_bus_read(void *ctx, u64 offset, u32 size, u64 *val);
+void uart_bus_write(void *ctx, u64 offset, u32 size, u64 val);
 
 #endif
