@@ -56,6 +56,8 @@ struct apic_msg {
     bool dest_logical;          /* destination mode: logical (true) or physical */
     bool level;                 /* trigger mode: level (true) or edge */
     u32 dest;                   /* APIC ID, or logical destination */
+    bool all_but_self;          /* ICR shorthand "all excluding self": every LAPIC
+                                   but the sender (the vCPU of the bus ctx) */
 };
 
 /* Where messages go: the platform delivers msg to the matching LAPICs. */
