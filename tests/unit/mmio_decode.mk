@@ -1,0 +1,2 @@
+UNIT_TESTS += test_mmio_decode
+test_mmio_decode_SRCS := tests/unit/test_mmio_decode.c vmx/mmio_decode.c vmx/mmio_emulate.c vmx/mmio_alu.c
