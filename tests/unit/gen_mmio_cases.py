@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generates tests/unit/mmio_cases.h, the table of real encodings that
-tests/unit/test_mmio_decode.c decodes and executes.
+tests/unit/test_mmio_decode.c decodes and
+tests/unit/test_mmio_emulate.c executes.
 
 Each case is an instruction in GNU as syntax, assembled here with the host's
 `as` (64-, 32- and 16-bit code), together with what it means, written from
