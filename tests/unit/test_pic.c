@@ -188,18 +188,33 @@ static void test_spurious_irq7(void **state)
     outb(0x21, 0x00);
     irq(5, true);
     assert_true(pic_intr_pending(&pic));
-    irq(5, false);                          /* request gone before INTA */
-    assert_false(pic_intr_pending(&pic));
+    irq(5, false);                          /* request gone before INTA ... */
+    assert_true(pic_intr_pending(&pic));    /* ... but INT stays latched */
     assert_int_equal(pic_acknowledge(&pic), 0x37);
+    assert_false(pic_intr_pending(&pic));
     outb(0x20, 0x0b);
     assert_int_equal(inb(0x20), 0x00);      /* a spurious IRQ7 is not in service */
-    /* the same through the slave: with its request gone, the master's
-     * IR2 input is gone too, so the master answers spurious IRQ7 */
+    /* masking a request after INT rose gives the same */
+    raise(4);
+    outb(0x21, 0x10);
+    assert_true(pic_intr_pending(&pic));
+    assert_int_equal(pic_acknowledge(&pic), 0x37);
+    assert_int_equal(inb(0x20), 0x00);
+    outb(0x21, 0x00);                       /* IRQ4's edge is still in IRR */
+    assert_int_equal(pic_acknowledge(&pic), 0x34);
+    outb(0x20, 0x20);
+    /* through the slave: spurious IRQ15, the master's IR2 in service */
     outb(0xa1, 0x00);
     irq(12, true);
     assert_true(pic_intr_pending(&pic));
     irq(12, false);
-    assert_int_equal(pic_acknowledge(&pic), 0x37);
+    assert_int_equal(pic_acknowledge(&pic), 0x3f);
+    outb(0xa0, 0x0b);
+    assert_int_equal(inb(0xa0), 0x00);
+    assert_int_equal(inb(0x20), 0x04);
+    outb(0x20, 0x20);
+    assert_int_equal(inb(0x20), 0x00);
+    assert_false(pic_intr_pending(&pic));
     /* real IRQ7 is in service, a spurious one is not */
     raise(7);
     assert_int_equal(pic_acknowledge(&pic), 0x37);

@@ -6,8 +6,13 @@
  * mode by the edge-sense latch, and the pin must stay high until the INTA
  * cycle ("the IR input must remain high until after the falling edge of the
  * first INTA"). So here a rising edge sets IRR (edge mode), a high level
- * keeps it set (level mode), and a falling line clears it in both modes;
- * an INTA cycle that finds no request answers with IR7 (spurious).
+ * keeps it set (level mode), and a falling line clears it in both modes.
+ * INT, once raised, stays raised until the INTA cycle (or ICW1), even if
+ * the request vanishes or is masked meanwhile: that INTA then finds no
+ * request and answers with IR7, not setting ISR (spurious IRQ7; through
+ * the slave, spurious IRQ15 with the master's IR2 in service). Bochs
+ * latches INT the same way except that it also drops INT when an OCW1 or
+ * EOI leaves no unmasked request at all.
  */
 #include "vmx/dev/pic.h"
 
@@ -104,14 +109,23 @@ static void chip_set_line(struct pic_chip *c, u32 ir, bool level)
     }
 }
 
+/* Raise INT when the priority resolver finds a request. */
+static void chip_eval(struct pic_chip *c, bool master)
+{
+    if (!c->int_out && resolve(c, master) != NO_IRQ)
+        c->int_out = true;
+}
+
 /* Propagate the slave's INT to the master's IR2 and the master's INT to
  * the platform; called after every state change. */
 static void update(struct pic *p)
 {
     struct pic_chip *m = &p->chip[0];
 
-    chip_set_line(m, PIC_CASCADE_IRQ, resolve(&p->chip[1], false) != NO_IRQ);
-    bool lvl = resolve(m, true) != NO_IRQ;
+    chip_eval(&p->chip[1], false);
+    chip_set_line(m, PIC_CASCADE_IRQ, p->chip[1].int_out);
+    chip_eval(m, true);
+    bool lvl = m->int_out;
     if (lvl != p->intr_level) {
         p->intr_level = lvl;
         irq_line_set(&p->intr, lvl);
@@ -143,7 +157,7 @@ void pic_set_irq(void *ctx, u32 pin, bool level)
 
 bool pic_intr_pending(const struct pic *p)
 {
-    return resolve(&p->chip[0], true) != NO_IRQ;
+    return p->chip[0].int_out;
 }
 
 /* The chip's part of an INTA cycle (or of a poll): ir (resolved, not
@@ -153,6 +167,7 @@ static void chip_ack(struct pic_chip *c, u32 ir)
 {
     u8 b = (u8)BIT(ir);
 
+    c->int_out = false;
     if (!is_level(c, ir))
         c->irr &= ~b;
     if (c->auto_eoi) {
@@ -169,17 +184,20 @@ u8 pic_acknowledge(struct pic *p)
     u32 ir = resolve(m, true);
     u8 vec;
 
+    m->int_out = false;
     if (ir == NO_IRQ) {
         vec = m->vector_base | SPURIOUS_IR;     /* no ISR bit set */
     } else if (ir == PIC_CASCADE_IRQ && !m->single &&
                (m->icw3 & BIT(PIC_CASCADE_IRQ))) {
         chip_ack(m, ir);
         u32 sir = resolve(s, false);
-        if (s->icw3 != PIC_CASCADE_IRQ)
+        if (s->icw3 != PIC_CASCADE_IRQ) {
+            s->int_out = false;
             vec = FLOATING_BUS;                 /* no slave answers */
-        else if (sir == NO_IRQ)
+        } else if (sir == NO_IRQ) {
+            s->int_out = false;
             vec = s->vector_base | SPURIOUS_IR; /* master ISR2 stays set */
-        else {
+        } else {
             chip_ack(s, sir);
             vec = s->vector_base | (u8)sir;
         }
@@ -249,6 +267,7 @@ static void icw1(struct pic_chip *c, u8 v)
     c->rotate_aeoi = false;
     c->auto_eoi = false;
     c->sfnm = false;
+    c->int_out = false;
     c->init_step = 2;
 }
 
@@ -296,8 +315,10 @@ static u8 read_cmd(struct pic *p, struct pic_chip *c)
     if (c->poll) {
         c->poll = false;
         u32 ir = resolve(c, c == &p->chip[0]);
-        if (ir == NO_IRQ)
+        if (ir == NO_IRQ) {
+            c->int_out = false;
             return 0;
+        }
         chip_ack(c, ir);
         return POLL_INT | (u8)ir;
     }

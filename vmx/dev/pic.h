@@ -42,6 +42,7 @@ struct pic_chip {
     bool special_mask;  /* OCW3 special mask mode */
     bool read_isr;      /* OCW3 RR/RIS: even port reads ISR, not IRR */
     bool poll;          /* OCW3 P: the next even-port read is a poll */
+    bool int_out;       /* INT output, latched until INTA */
 };
 
 struct pic {
@@ -58,7 +59,9 @@ void pic_reset(struct pic *p, const struct irq_line *intr);
  * pin (2 is the cascade and ignored), level is the line's level. */
 void pic_set_irq(void *ctx, u32 pin, bool level);
 
-/* Is the master's INT output asserted? */
+/* Is the master's INT output asserted? INT is latched until the INTA
+ * cycle, as on the 8259A: a request that vanishes (or is masked) after
+ * INT rose still gets an INTA, which answers spurious IR7. */
 bool pic_intr_pending(const struct pic *p);
 
 /* The INTA cycle (8259A datasheet, "Interrupt sequence"): returns the vector
