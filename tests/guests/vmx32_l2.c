@@ -13,7 +13,6 @@
 #define AR_CODE32               0xc09b  /* P, S, type 11 (code, accessed), D, G */
 #define AR_DATA32               0xc093  /* P, S, type 3 (data RW, accessed), B, G */
 #define AR_TSS32_BUSY           0x008b  /* P, type 11 (busy 32-bit TSS) */
-#define AR_UNUSABLE             0x10000
 
 /* vmx32_asm.asm's L2 program. */
 #define L2_CODE_REGS            0x600d

@@ -14,10 +14,6 @@
 #define SEL_CODE64              0x08    /* lib/desc.c GDT */
 #define SEL_DATA                0x10
 #define SEL_TSS                 0x18
-#define AR_CODE64               0xa09b  /* P, S, type 11 (code, accessed), L, G */
-#define AR_DATA                 0xc093  /* P, S, type 3 (data RW, accessed), D/B, G */
-#define AR_TSS64_BUSY           0x008b  /* P, type 11 (busy 64-bit TSS) */
-#define AR_UNUSABLE             0x10000 /* bit 16 (SDM 25.4.1) */
 #define GUEST_RFLAGS_FIXED      0x2     /* bit 1 is always 1 */
 #define DR7_INIT                0x400
 #define IDT_GATE_INT64          0x8e
@@ -335,7 +331,7 @@ static void write_guest_state(void (*guest)(void))
     vmcs_write(GUEST_TR_SELECTOR, SEL_TSS);
     vmcs_write(GUEST_TR_BASE, gdt_desc_base(gdtr.base, SEL_TSS));
     vmcs_write(GUEST_TR_LIMIT, 0x67);
-    vmcs_write(GUEST_TR_AR_BYTES, AR_TSS64_BUSY);
+    vmcs_write(GUEST_TR_AR_BYTES, AR_TSS_BUSY);
     vmcs_write(GUEST_GDTR_BASE, gdtr.base);
     vmcs_write(GUEST_GDTR_LIMIT, gdtr.limit);
     vmcs_write(GUEST_IDTR_BASE, (u64)(uintptr_t)l2_idt);
