@@ -4,7 +4,19 @@
  * bitmap lets a search skip 64 words (256 KiB of fully used memory) per
  * summary bit read, and the hint skips the fully used bottom of memory.
  *
- * Cost: see the measured figures in docs/architecture.md (Memory).
+ * Cost, counted by callgrind on the host (sh tests/unit/bench_pmm.sh; 4 GiB
+ * covered; instructions per alloc or free, the benchmark's loop included),
+ * against the 128-entry range list this replaced ("-": it panics there):
+ *
+ *   pattern                                         bitmap   range list
+ *   single pages, 1000 taken, returned LIFO             74           92
+ *   two owners interleave 60 pages, one returns         72          276
+ *   two owners interleave 20000 pages, one returns      72            -
+ *   2 MiB frames (512 pages, 2 MiB aligned)            531          101
+ *   30000 random steps, mixed sizes and alignments     379            -
+ *
+ * Single pages (EPT tables, VMCS pages) take the short paths in pmm_alloc
+ * and pmm_free; a run of n pages costs about n/64 word operations per map.
  */
 #include "kernel/pmm.h"
 
@@ -178,6 +190,12 @@ u64 pmm_alloc(struct pmm *p, u64 npages, u64 align)
     if (pfn >= p->npages)
         return 0;
     p->hint = WORD_OF(pfn);             /* nothing free below it */
+    if (npages == 1 && step == 1) {     /* the common case: any single page */
+        clear_free(p, WORD_OF(pfn), BIT(BIT_OF(pfn)));
+        p->alloc_map[WORD_OF(pfn)] |= BIT(BIT_OF(pfn));
+        p->free_pages--;
+        return pfn * PAGE_SIZE;
+    }
     for (;;) {
         pfn = ALIGN_UP(pfn, step);
         if (pfn >= p->npages || npages > p->npages - pfn)
@@ -209,6 +227,15 @@ enum pmm_free_result pmm_free(struct pmm *p, u64 addr, u64 npages)
         return PMM_FREE_OUTSIDE;
     u64 last = first + npages;
 
+    if (npages == 1) {                  /* the common case */
+        u64 w = WORD_OF(first), m = BIT(BIT_OF(first));
+        if (!(p->alloc_map[w] & m))
+            return (p->free_map[w] & m) ? PMM_FREE_DOUBLE : PMM_FREE_NOT_ALLOCATED;
+        p->alloc_map[w] &= ~m;
+        set_free(p, w, m);
+        p->free_pages++;
+        return PMM_FREE_OK;
+    }
     /* Validate every page before changing any. */
     for (u64 pfn = first; pfn < last; pfn = next_word(pfn)) {
         u64 w = WORD_OF(pfn), m = range_mask(pfn, last);
