@@ -236,6 +236,25 @@ def nested_cases():
             nested=Case(f"l1-vmx32-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
                         modules=[(guest("vmx32"), "name=vmx32 nested mem=16M")]),
             guest="vmx32", min_tests=90))
+    # Two nested L1s grow and drop EPT02 in turns, yielding after every page
+    # turtle fills, so their EPT02 pages interleave in turtle's allocator; each
+    # drop returns ~180 pages lying between the other's (3600 over the
+    # run). The range-list allocator panicked here ("mm: bad free"); both
+    # must finish. The same guest on bare Bochs is the reference.
+    churn = "rounds=10 pages=180"
+    out.append(DiffCase(
+        "diff-ept02_churn-tgl", "nested",
+        bare=Case("bare-ept02_churn-tgl", "nested", cpu="tigerlake", timeout=120, kernel=guest("ept02_churn"),
+                  cmdline=churn, end="summary", expect=[r"^SUMMARY: 10 tests, 0 failures$"]),
+        nested=Case("l1-ept02_churn-tgl", "nested", cpu="tigerlake", mem=512, timeout=300, verdict=(2, 2, 0),
+                    modules=[(guest("ept02_churn"), f"name=a nested mem=128M -- {churn}"),
+                             (guest("ept02_churn"), f"name=b nested mem=128M -- {churn}")],
+                    expect=[r"^\[a\] PASS: turtle ept02_churn: \d+ L0 exits for 1800 region fills",
+                            r"^\[b\] PASS: turtle ept02_churn: \d+ L0 exits for 1800 region fills",
+                            r"^\[a\] SUMMARY: 11 tests, 0 failures$", r"^\[b\] SUMMARY: 11 tests, 0 failures$",
+                            r"^turtle: guest 'a' finished: exit status 0", r"^turtle: guest 'b' finished: exit status 0"],
+                    forbid=[r"turtle: panic"]),
+        guest="a", min_tests=10))
     # A hostile L1: hundreds of vmcs12s with random control and guest-state
     # fields, L2 sandboxed by EPT12. Every answer must be architectural, and
     # turtle must neither stop the L1 nor need the hardware to refuse vmcs02.

@@ -1,9 +1,13 @@
 /*
- * Host unit test of the free-range list behind the physical page allocator,
- * kernel/pmm.c: adding (overlapping) memory-map ranges, reserving, first-fit
- * aligned allocation, freeing with neighbour merging, double-free and
- * argument checks, a full table, and a fixed-seed random sequence checked
- * page by page against a simple model.
+ * Host unit test of the bitmap page allocator, kernel/pmm.c, against a
+ * simple model: one owner per page (not managed, free, or the id of the
+ * allocation holding it). After each step every invariant is checked: the
+ * free and allocated bitmaps say exactly what the model says, page by page;
+ * the summary bitmap, the hint and the free count agree with the maps; and
+ * every allocation is the first fit the model finds by brute force.
+ *
+ * Random sequences run with fixed seeds, plus the seed in PMM_SEED when the
+ * environment gives one (decimal or 0x hex).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,639 +21,533 @@
 
 #include "kernel/pmm.h"
 
-#define KiB         (1ULL << 10)
 #define MiB         (1ULL << 20)
 #define GiB         (1ULL << 30)
 #define PG          PAGE_SIZE
 
-/* The list's own invariants: sorted, disjoint, non-adjacent, page aligned,
- * non-empty ranges whose pages add up to free_pages. */
-static void check_invariants(const struct pmm_ranges *p)
-{
-	u64 pages = 0;
+#define UNMANAGED   0u
+#define FREE        1u          /* owners of allocations are 2, 3, ... */
 
-	assert_true(p->n <= PMM_MAX_RANGES);
-	for (u32 i = 0; i < p->n; i++) {
-		assert_true(IS_ALIGNED(p->r[i].start, PG));
-		assert_true(IS_ALIGNED(p->r[i].end, PG));
-		assert_true(p->r[i].start < p->r[i].end);
-		if (i)
-			assert_true(p->r[i - 1].end < p->r[i].start);
-		pages += (p->r[i].end - p->r[i].start) / PG;
-	}
-	assert_int_equal(pages, p->free_pages);
+struct fixture {
+    struct pmm p;
+    void *storage;
+    u32 *owner;                 /* the model: owner of each page */
+    u64 npages;
+    u64 model_free;
+};
+
+static u64 rng_state;
+
+static u64 rnd(void)
+{
+    u64 x = rng_state;          /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* Expects exactly the given ranges (start, end pairs). */
-static void expect_ranges(const struct pmm_ranges *p, u32 n, ...)
+static u64 rnd_below(u64 n)
 {
-	va_list ap;
+    return rnd() % n;
+}
 
-	check_invariants(p);
-	if (p->n != n) {
-		for (u32 i = 0; i < p->n; i++)
-			fprintf(stderr, "  [%#llx, %#llx)\n", (unsigned long long)p->r[i].start,
-				(unsigned long long)p->r[i].end);
-		fail_msg("%u ranges, want %u", p->n, n);
-	}
-	va_start(ap, n);
-	for (u32 i = 0; i < n; i++) {
-		u64 start = va_arg(ap, u64), end = va_arg(ap, u64);
-		assert_int_equal(p->r[i].start, start);
-		assert_int_equal(p->r[i].end, end);
-	}
-	va_end(ap);
+static void seed(u64 s)
+{
+    rng_state = s ? s : 0x9e3779b97f4a7c15ULL;
+}
+
+static void fx_init(struct fixture *f, u64 npages)
+{
+    f->npages = npages;
+    f->storage = malloc(pmm_storage_bytes(npages));
+    assert_non_null(f->storage);
+    memset(f->storage, 0xa5, pmm_storage_bytes(npages));   /* init must clear it */
+    f->owner = calloc(npages, sizeof(*f->owner));
+    assert_non_null(f->owner);
+    f->model_free = 0;
+    pmm_init(&f->p, f->storage, npages);
+}
+
+static void fx_fini(struct fixture *f)
+{
+    free(f->storage);
+    free(f->owner);
+}
+
+static bool bit(const u64 *map, u64 n)
+{
+    return (map[n / 64] >> (n % 64)) & 1;
+}
+
+/* Every invariant of the maps, and the maps against the model. */
+static void check(const struct fixture *f)
+{
+    const struct pmm *p = &f->p;
+    u64 nsum = (p->nwords + 63) / 64, free = 0;
+
+    assert_int_equal(p->npages, f->npages);
+    assert_int_equal(p->nwords, (f->npages + 63) / 64);
+    for (u64 n = 0; n < f->npages; n++) {
+        u32 o = f->owner[n];
+        bool is_free = bit(p->free_map, n), is_alloc = bit(p->alloc_map, n);
+        if (is_free != (o == FREE) || is_alloc != (o >= 2))
+            fail_msg("page %#llx: free %d allocated %d, model owner %u",
+                     (unsigned long long)n, is_free, is_alloc, o);
+        free += is_free;
+    }
+    /* No bit beyond the last page; the summary mirrors the free map; nothing
+     * free below the hint. */
+    for (u64 n = f->npages; n < p->nwords * 64; n++)
+        assert_false(bit(p->free_map, n) || bit(p->alloc_map, n));
+    for (u64 w = 0; w < nsum * 64; w++) {
+        bool s = bit(p->summary, w);
+        assert_int_equal(s, w < p->nwords && p->free_map[w] != 0);
+    }
+    for (u64 w = 0; w < p->hint && w < p->nwords; w++)
+        assert_int_equal(p->free_map[w], 0);
+    assert_false(bit(p->free_map, 0));
+    assert_int_equal(free, f->model_free);
+    assert_int_equal(p->free_pages, f->model_free);
+    assert_int_equal(pmm_count_free(p), f->model_free);
+}
+
+static void model_add(struct fixture *f, u64 start, u64 end)
+{
+    u64 first = start / PG + !IS_ALIGNED(start, PG), last = MIN(end / PG, f->npages);
+    for (u64 n = MAX(first, 1); n < last; n++) {
+        f->model_free += f->owner[n] != FREE;
+        f->owner[n] = FREE;
+    }
+}
+
+static void model_reserve(struct fixture *f, u64 start, u64 end)
+{
+    u64 first = start / PG, last = MIN(end / PG + !IS_ALIGNED(end, PG), f->npages);
+    for (u64 n = first; n < last; n++) {
+        f->model_free -= f->owner[n] == FREE;
+        f->owner[n] = UNMANAGED;
+    }
+}
+
+static void add(struct fixture *f, u64 start, u64 end)
+{
+    pmm_add(&f->p, start, end);
+    model_add(f, start, end);
+    check(f);
+}
+
+static void reserve(struct fixture *f, u64 start, u64 end)
+{
+    pmm_reserve(&f->p, start, end);
+    model_reserve(f, start, end);
+    check(f);
+}
+
+/* Brute-force first fit over the model. */
+static u64 model_first_fit(const struct fixture *f, u64 npages, u64 align)
+{
+    u64 step = align / PG;
+    for (u64 n = step; n < f->npages && npages <= f->npages - n;) {
+        u64 k = 0;
+        while (k < npages && f->owner[n + k] == FREE)
+            k++;
+        if (k == npages)
+            return n * PG;
+        n = ALIGN_UP(n + k + 1, step);       /* no run can start at or before n + k */
+    }
+    return 0;
+}
+
+/* Allocates through the allocator and the model, checks that both agree
+ * (same first fit), marks the pages with owner and checks everything. */
+static u64 alloc_as(struct fixture *f, u64 npages, u64 align, u32 owner, bool full_check)
+{
+    u64 want = model_first_fit(f, npages, align);
+    u64 got = pmm_alloc(&f->p, npages, align);
+    if (got != want)
+        fail_msg("alloc(%llu, %#llx) = %#llx, first fit is %#llx", (unsigned long long)npages,
+                 (unsigned long long)align, (unsigned long long)got, (unsigned long long)want);
+    if (got) {
+        for (u64 n = got / PG; n < got / PG + npages; n++)
+            f->owner[n] = owner;
+        f->model_free -= npages;
+    }
+    if (full_check)
+        check(f);
+    return got;
+}
+
+static void free_as(struct fixture *f, u64 pa, u64 npages, bool full_check)
+{
+    assert_int_equal(pmm_free(&f->p, pa, npages), PMM_FREE_OK);
+    for (u64 n = pa / PG; n < pa / PG + npages; n++)
+        f->owner[n] = FREE;
+    f->model_free += npages;
+    if (full_check)
+        check(f);
+    else
+        assert_int_equal(f->p.free_pages, f->model_free);
+}
+
+/* The usual test memory: pages 1..npages-1 free except a "kernel" hole. */
+static void fx_standard(struct fixture *f, u64 npages)
+{
+    fx_init(f, npages);
+    add(f, 0, npages * PG);
+    reserve(f, 0, MiB);                      /* the first MiB */
+    reserve(f, 2 * MiB + 123, 3 * MiB - 5);  /* an image with unaligned ends */
 }
 
 static void test_empty(void **state)
 {
-	struct pmm_ranges p;
+    struct fixture f;
 
-	(void)state;
-	memset(&p, 0xa5, sizeof(p));
-	pmm_ranges_init(&p);
-	expect_ranges(&p, 0);
-	assert_int_equal(p.free_pages, 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), 0);
-	assert_false(pmm_ranges_overlaps(&p, 0, ~0ULL));
-	assert_true(pmm_ranges_reserve(&p, 0, 16 * MiB));
-	expect_ranges(&p, 0);
+    (void)state;
+    fx_init(&f, 1000);
+    check(&f);
+    assert_int_equal(pmm_alloc(&f.p, 1, PG), 0);
+    assert_false(pmm_any_free(&f.p, 0, ~0ULL));
+    reserve(&f, 0, ~0ULL);
+    fx_fini(&f);
+
+    fx_init(&f, 0);                          /* nothing covered at all */
+    assert_int_equal(pmm_alloc(&f.p, 1, PG), 0);
+    assert_int_equal(pmm_free(&f.p, PG, 1), PMM_FREE_OUTSIDE);
+    fx_fini(&f);
 }
 
-static void test_add(void **state)
+/* Memory maps with overlaps, holes, unaligned and out-of-range entries. */
+static void test_memory_map(void **state)
 {
-	struct pmm_ranges p;
+    struct fixture f;
+    u64 npages = 4096 + 37;                 /* not a multiple of 64 */
 
-	(void)state;
-	pmm_ranges_init(&p);
-	/* Shrunk to whole pages. */
-	assert_true(pmm_ranges_add(&p, 0x1234, 0x5678));
-	expect_ranges(&p, 1, 0x2000ULL, 0x5000ULL);
-	assert_int_equal(p.free_pages, 3);
-	/* Less than a page, or empty, or backwards: nothing. */
-	assert_true(pmm_ranges_add(&p, 0x10001, 0x10fff));
-	assert_true(pmm_ranges_add(&p, 0x20000, 0x20000));
-	assert_true(pmm_ranges_add(&p, 0x30000, 0x20000));
-	expect_ranges(&p, 1, 0x2000ULL, 0x5000ULL);
-	/* Disjoint ranges stay sorted whatever the order they come in. */
-	assert_true(pmm_ranges_add(&p, 0x100000, 0x200000));
-	assert_true(pmm_ranges_add(&p, 0x40000, 0x50000));
-	expect_ranges(&p, 3, 0x2000ULL, 0x5000ULL, 0x40000ULL, 0x50000ULL,
-		      0x100000ULL, 0x200000ULL);
-	assert_int_equal(p.free_pages, 3 + 16 + 256);
-	/* Adjacent ranges merge, on either side and on both. */
-	assert_true(pmm_ranges_add(&p, 0x50000, 0x60000));
-	assert_true(pmm_ranges_add(&p, 0x30000, 0x40000));
-	expect_ranges(&p, 3, 0x2000ULL, 0x5000ULL, 0x30000ULL, 0x60000ULL,
-		      0x100000ULL, 0x200000ULL);
-	assert_true(pmm_ranges_add(&p, 0x5000, 0x30000));
-	expect_ranges(&p, 2, 0x2000ULL, 0x60000ULL, 0x100000ULL, 0x200000ULL);
-	assert_int_equal(p.free_pages, 0x5e + 256);
+    (void)state;
+    fx_init(&f, npages);
+    add(&f, 0, 640 * 1024);                  /* page 0 never becomes free */
+    assert_false(bit(f.p.free_map, 0));
+    add(&f, MiB + 1, 2 * MiB - 1);           /* shrinks to whole pages */
+    assert_false(pmm_any_free(&f.p, MiB, MiB + 1));
+    assert_true(pmm_any_free(&f.p, MiB + PG, MiB + PG + 1));
+    add(&f, MiB + 64 * PG, 3 * MiB);         /* overlaps the previous one */
+    add(&f, 3 * MiB, 3 * MiB);               /* empty */
+    add(&f, 5 * MiB, 4 * MiB);               /* backwards */
+    add(&f, 6 * MiB, 6 * MiB + PG - 1);      /* less than a page */
+    add(&f, 8 * MiB, 64 * GiB);              /* clipped to the map */
+    add(&f, 8 * MiB + 17 * PG, 9 * MiB);     /* wholly inside another */
+    add(&f, ~0ULL - 5, ~0ULL);               /* at the top of the address space */
+    assert_int_equal(f.p.free_pages, f.model_free);
+    /* Reserved entries over usable ones, overlapping each other. */
+    reserve(&f, 1 * MiB + 3, 1 * MiB + 5);   /* grows to one page */
+    reserve(&f, 8 * MiB - PG, 8 * MiB + 3 * PG + 1);
+    reserve(&f, 8 * MiB + 2 * PG, 8 * MiB + 6 * PG);
+    reserve(&f, 12 * MiB, ~0ULL);            /* up to the top: clipped */
+    reserve(&f, ~0ULL - PG, ~0ULL);
+    /* The hole between 3 MiB and 8 MiB is never handed out. */
+    for (;;) {
+        u64 pa = alloc_as(&f, 1, PG, 2, false);
+        if (!pa)
+            break;
+        assert_false(pa >= 3 * MiB && pa < 8 * MiB);
+        assert_false(pa >= 12 * MiB);
+    }
+    check(&f);
+    assert_int_equal(f.model_free, 0);
+    fx_fini(&f);
 }
 
-static void test_add_overlapping(void **state)
+static void test_alloc_free_basic(void **state)
 {
-	struct pmm_ranges p;
+    struct fixture f;
 
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 4 * MiB));
-	assert_true(pmm_ranges_add(&p, 2 * MiB, 6 * MiB));        /* overlaps the end */
-	expect_ranges(&p, 1, 1 * MiB, 6 * MiB);
-	assert_true(pmm_ranges_add(&p, 512 * KiB, 2 * MiB));      /* overlaps the start */
-	expect_ranges(&p, 1, 512 * KiB, 6 * MiB);
-	assert_true(pmm_ranges_add(&p, 3 * MiB, 5 * MiB));        /* inside */
-	assert_true(pmm_ranges_add(&p, 512 * KiB, 6 * MiB));      /* identical */
-	expect_ranges(&p, 1, 512 * KiB, 6 * MiB);
-	assert_int_equal(p.free_pages, (6 * MiB - 512 * KiB) / PG);
-	/* One range covering several, and the gaps between them. */
-	assert_true(pmm_ranges_add(&p, 8 * MiB, 9 * MiB));
-	assert_true(pmm_ranges_add(&p, 10 * MiB, 11 * MiB));
-	assert_true(pmm_ranges_add(&p, 4 * MiB, 12 * MiB));
-	expect_ranges(&p, 1, 512 * KiB, 12 * MiB);
-	assert_int_equal(p.free_pages, (12 * MiB - 512 * KiB) / PG);
-	/* Unaligned overlap. */
-	assert_true(pmm_ranges_add(&p, 12 * MiB - 100, 12 * MiB + 5000));
-	expect_ranges(&p, 1, 512 * KiB, 12 * MiB + PG);
+    (void)state;
+    fx_standard(&f, 8192);                   /* 32 MiB */
+    u64 a = alloc_as(&f, 1, PG, 2, true);
+    assert_int_equal(a, MiB);
+    u64 b = alloc_as(&f, 512, 2 * MiB, 3, true);
+    assert_int_equal(b, 4 * MiB);            /* 2 MiB..4 MiB holds the image */
+    u64 c = alloc_as(&f, 3, PG, 4, true);
+    assert_int_equal(c, MiB + PG);
+    u64 d = alloc_as(&f, 1, 64 * PG, 5, true);
+    assert_int_equal(d, MiB + 64 * PG);
+    assert_true(pmm_all_allocated(&f.p, b, b + 2 * MiB));
+    assert_false(pmm_all_allocated(&f.p, b, b + 2 * MiB + 1));
+    assert_false(pmm_any_free(&f.p, b, b + 2 * MiB));
+    /* Invalid requests. */
+    assert_int_equal(pmm_alloc(&f.p, 0, PG), 0);
+    assert_int_equal(pmm_alloc(&f.p, 1, PG / 2), 0);
+    assert_int_equal(pmm_alloc(&f.p, 1, 3 * PG), 0);
+    assert_int_equal(pmm_alloc(&f.p, 8192, PG), 0);
+    assert_int_equal(pmm_alloc(&f.p, ~0ULL, PG), 0);
+    assert_int_equal(pmm_alloc(&f.p, 1, 1ULL << 63), 0);
+    assert_int_equal(alloc_as(&f, 512, 64 * MiB, 6, true), 0);   /* no such alignment here */
+    /* Part of an allocation may go back on its own. */
+    free_as(&f, b + 256 * PG, 256, true);
+    free_as(&f, b, 256, true);
+    free_as(&f, c + PG, 2, true);
+    free_as(&f, c, 1, true);
+    free_as(&f, a, 1, true);
+    free_as(&f, d, 1, true);
+    assert_int_equal(alloc_as(&f, 1, PG, 2, true), MiB);
+    fx_fini(&f);
 }
 
-static void test_reserve(void **state)
+/* Every bad free is recognised, named, and changes nothing. */
+static void test_bad_free(void **state)
 {
-	struct pmm_ranges p;
+    struct fixture f;
 
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 0, 16 * MiB));
-	/* The middle: a split. Grown to whole pages. */
-	assert_true(pmm_ranges_reserve(&p, 4 * MiB + 1, 5 * MiB - 1));
-	expect_ranges(&p, 2, 0ULL, 4 * MiB, 5 * MiB, 16 * MiB);
-	/* The start, the end, and a whole range. */
-	assert_true(pmm_ranges_reserve(&p, 0, 1 * MiB));
-	assert_true(pmm_ranges_reserve(&p, 15 * MiB, 16 * MiB + 123));
-	expect_ranges(&p, 2, 1 * MiB, 4 * MiB, 5 * MiB, 15 * MiB);
-	assert_true(pmm_ranges_reserve(&p, 1 * MiB, 4 * MiB));
-	expect_ranges(&p, 1, 5 * MiB, 15 * MiB);
-	/* A single byte takes its whole page. */
-	assert_true(pmm_ranges_reserve(&p, 6 * MiB + 7, 6 * MiB + 8));
-	expect_ranges(&p, 2, 5 * MiB, 6 * MiB, 6 * MiB + PG, 15 * MiB);
-	/* Across several ranges at once, and twice (a no-op). */
-	assert_true(pmm_ranges_add(&p, 20 * MiB, 21 * MiB));
-	assert_true(pmm_ranges_reserve(&p, 5 * MiB + PG, 20 * MiB + PG));
-	expect_ranges(&p, 2, 5 * MiB, 5 * MiB + PG, 20 * MiB + PG, 21 * MiB);
-	assert_true(pmm_ranges_reserve(&p, 5 * MiB + PG, 20 * MiB + PG));
-	expect_ranges(&p, 2, 5 * MiB, 5 * MiB + PG, 20 * MiB + PG, 21 * MiB);
-	/* Empty and backwards reservations touch nothing. */
-	assert_true(pmm_ranges_reserve(&p, 5 * MiB, 5 * MiB));
-	assert_true(pmm_ranges_reserve(&p, 21 * MiB, 5 * MiB));
-	expect_ranges(&p, 2, 5 * MiB, 5 * MiB + PG, 20 * MiB + PG, 21 * MiB);
-	/* Everything. */
-	assert_true(pmm_ranges_reserve(&p, 0, 1ULL << 52));
-	expect_ranges(&p, 0);
-	assert_int_equal(p.free_pages, 0);
+    (void)state;
+    fx_standard(&f, 2048);
+    u64 a = alloc_as(&f, 4, PG, 2, true);
+    u64 bytes = pmm_storage_bytes(2048);
+    void *before = malloc(bytes);
+    assert_non_null(before);
+    memcpy(before, f.storage, bytes);
+    u64 free_before = f.p.free_pages, hint_before = f.p.hint;
+
+    assert_int_equal(pmm_free(&f.p, a + 1, 1), PMM_FREE_UNALIGNED);
+    assert_int_equal(pmm_free(&f.p, a, 0), PMM_FREE_UNALIGNED);
+    assert_int_equal(pmm_free(&f.p, a + 4 * PG, 1), PMM_FREE_DOUBLE);     /* never allocated, free */
+    assert_int_equal(pmm_free(&f.p, a + 3 * PG, 2), PMM_FREE_DOUBLE);     /* half allocated */
+    assert_int_equal(pmm_free(&f.p, 0, 1), PMM_FREE_NOT_ALLOCATED);       /* page 0 */
+    assert_int_equal(pmm_free(&f.p, 2 * MiB, 1), PMM_FREE_NOT_ALLOCATED); /* the image */
+    assert_int_equal(pmm_free(&f.p, a - PG, 2), PMM_FREE_NOT_ALLOCATED);  /* reserved + allocated */
+    assert_int_equal(pmm_free(&f.p, 2048 * PG, 1), PMM_FREE_OUTSIDE);
+    assert_int_equal(pmm_free(&f.p, 2047 * PG, 2), PMM_FREE_OUTSIDE);
+    assert_int_equal(pmm_free(&f.p, ~0ULL & ~(PG - 1), 1), PMM_FREE_OUTSIDE);
+    assert_int_equal(pmm_free(&f.p, PG, ~0ULL), PMM_FREE_OUTSIDE);
+    assert_memory_equal(before, f.storage, bytes);
+    assert_int_equal(f.p.free_pages, free_before);
+    assert_int_equal(f.p.hint, hint_before);
+
+    free_as(&f, a, 4, true);
+    assert_int_equal(pmm_free(&f.p, a, 4), PMM_FREE_DOUBLE);
+    assert_int_equal(pmm_free(&f.p, a + PG, 1), PMM_FREE_DOUBLE);
+    check(&f);
+    for (int r = PMM_FREE_OK; r <= PMM_FREE_NOT_ALLOCATED; r++)
+        assert_true(strlen(pmm_free_result_name(r)) > 1);
+    free(before);
+    fx_fini(&f);
 }
 
-/* Ranges near the top of the 64-bit space: rounding must not wrap. */
-static void test_top_of_address_space(void **state)
+/* The pattern that broke the range list: two owners take single pages in
+ * turn, then one of them returns all of its pages, leaving one free run
+ * per page. Then 2 MiB frames still come from what is whole, every freed
+ * page is usable again, and once both have returned everything, memory is
+ * one piece again. */
+static void interleave(u64 per_owner, u64 check_every)
 {
-	struct pmm_ranges p;
+    struct fixture f;
+    u64 npages = 2 * per_owner + 4096;
+    u64 *pages[2];
 
-	(void)state;
-	pmm_ranges_init(&p);
-	/* No whole page fits above the last page boundary. */
-	assert_true(pmm_ranges_add(&p, ~0ULL - 100, ~0ULL));
-	assert_true(pmm_ranges_add(&p, ~0ULL - PG + 2, ~0ULL));
-	expect_ranges(&p, 0);
-	/* The highest representable page range. */
-	assert_true(pmm_ranges_add(&p, ~0ULL - 3 * PG + 1, ~0ULL));
-	expect_ranges(&p, 1, ~0ULL - 3 * PG + 1, ~0ULL - PG + 1);
-	/* Reserving up to 2^64 - 1 removes it all. */
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 2 * MiB));
-	assert_true(pmm_ranges_reserve(&p, 1 * MiB + 512 * KiB, ~0ULL));
-	expect_ranges(&p, 1, 1 * MiB, 1 * MiB + 512 * KiB);
-	assert_int_equal(p.free_pages, 128);
-	assert_true(pmm_ranges_reserve(&p, 0, ~0ULL));
-	expect_ranges(&p, 0);
-	/* Allocation with a huge alignment must not wrap either. */
-	assert_true(pmm_ranges_add(&p, ~0ULL - 16 * PG + 1, ~0ULL));
-	assert_int_equal(pmm_ranges_alloc(&p, 1, 1ULL << 63), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 1, 2 * MiB), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), ~0ULL - 16 * PG + 1);
-	assert_false(pmm_ranges_free(&p, ~0ULL - PG + 1, 1));     /* would end at 2^64 */
+    fx_standard(&f, npages);
+    for (int o = 0; o < 2; o++) {
+        pages[o] = calloc(per_owner, sizeof(u64));
+        assert_non_null(pages[o]);
+    }
+    u64 initial_free = f.model_free;
+    for (u64 i = 0; i < per_owner; i++)
+        for (int o = 0; o < 2; o++) {
+            pages[o][i] = alloc_as(&f, 1, PG, 2 + o, i % check_every == 0);
+            assert_int_not_equal(pages[o][i], 0);
+        }
+    check(&f);
+    for (u64 i = 0; i < per_owner; i++)
+        free_as(&f, pages[0][i], 1, i % check_every == 0);
+    check(&f);
+
+    /* Owner 0's pages are per_owner separate free runs now. */
+    u64 runs = 0;
+    for (u64 n = 1; n < npages; n++)
+        runs += f.owner[n] == FREE && f.owner[n - 1] != FREE;
+    assert_true(runs >= per_owner);
+
+    /* A 2 MiB frame comes from above the interleaved area. */
+    u64 big = alloc_as(&f, 512, 2 * MiB, 4, true);
+    assert_int_not_equal(big, 0);
+    free_as(&f, big, 512, true);
+    /* Every freed single page is usable again, for the third owner. */
+    for (u64 i = 0; i < per_owner; i++) {
+        u64 pa = alloc_as(&f, 1, PG, 5, i % check_every == 0);
+        assert_int_equal(pa, pages[0][i]);   /* the lowest holes first */
+    }
+    for (u64 i = 0; i < per_owner; i++) {
+        free_as(&f, pages[0][i], 1, false);
+        free_as(&f, pages[1][i], 1, i % check_every == 0);
+    }
+    check(&f);
+    assert_int_equal(f.model_free, initial_free);
+    /* Whole again: the largest 2 MiB-aligned run above the image is all of it. */
+    u64 top_run = (npages - 3 * MiB / PG) & ~511ULL;
+    if (top_run >= 512) {
+        u64 pa = alloc_as(&f, top_run - 512, 2 * MiB, 6, true);
+        assert_int_not_equal(pa, 0);
+        free_as(&f, pa, top_run - 512, true);
+    }
+    for (int o = 0; o < 2; o++)
+        free(pages[o]);
+    fx_fini(&f);
 }
 
-static void test_first_mib(void **state)
+static void test_interleave_small(void **state)
 {
-	struct pmm_ranges p;
-	u64 a, count = 0;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 0, 0x9fc00));
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 8 * MiB));
-	assert_true(pmm_ranges_reserve(&p, 0, 1 * MiB));
-	expect_ranges(&p, 1, 1 * MiB, 8 * MiB);
-	assert_false(pmm_ranges_overlaps(&p, 0, 1 * MiB));
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), 1 * MiB);
-	while ((a = pmm_ranges_alloc(&p, 1, PG)) != 0) {
-		assert_true(a >= 1 * MiB && a < 8 * MiB);
-		count++;
-	}
-	assert_int_equal(count, 7 * MiB / PG - 1);
-	assert_int_equal(p.free_pages, 0);
+    (void)state;
+    interleave(300, 1);                      /* every step fully checked */
 }
 
-static void test_alloc_alignment(void **state)
+static void test_interleave_at_scale(void **state)
 {
-	struct pmm_ranges p;
-	u64 a;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB + PG, 16 * MiB));
-	/* One 2 MiB-aligned page: the lowest aligned address, leaving the pages
-	 * on both sides free. */
-	assert_int_equal(pmm_ranges_alloc(&p, 1, 2 * MiB), 2 * MiB);
-	expect_ranges(&p, 2, 1 * MiB + PG, 2 * MiB, 2 * MiB + PG, 16 * MiB);
-	/* A whole 2 MiB page cannot start at 2 MiB any more. */
-	a = pmm_ranges_alloc(&p, 512, 2 * MiB);
-	assert_int_equal(a, 4 * MiB);
-	expect_ranges(&p, 3, 1 * MiB + PG, 2 * MiB, 2 * MiB + PG, 4 * MiB,
-		      6 * MiB, 16 * MiB);
-	/* Small alignments take the first range that fits. */
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), 1 * MiB + PG);
-	assert_int_equal(pmm_ranges_alloc(&p, 2, 8 * KiB), 1 * MiB + 2 * PG);
-	assert_int_equal(pmm_ranges_alloc(&p, 256, 64 * KiB), 2 * MiB + 64 * KiB);
-	/* A request bigger than the first ranges skips them. */
-	assert_int_equal(pmm_ranges_alloc(&p, 1024, PG), 6 * MiB);
-	/* Every 2 MiB page left, then none. */
-	assert_int_equal(pmm_ranges_alloc(&p, 512, 2 * MiB), 10 * MiB);
-	assert_int_equal(pmm_ranges_alloc(&p, 512, 2 * MiB), 12 * MiB);
-	assert_int_equal(pmm_ranges_alloc(&p, 512, 2 * MiB), 14 * MiB);
-	assert_int_equal(pmm_ranges_alloc(&p, 512, 2 * MiB), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 1, 16 * MiB), 0);
-	check_invariants(&p);
+    (void)state;
+    interleave(20000, 512);                  /* 40000 interleaved pages */
 }
 
-static void test_alloc_bad_arguments(void **state)
+static u64 env_seed(bool *given)
 {
-	static const u64 bad_align[] = { 0, 1, 2, 512, 4095, 4097, 6000, 3 * PG, 12 * KiB,
-					 (2 * MiB) | PG, ~0ULL };
-	struct pmm_ranges p;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 64 * MiB));
-	assert_int_equal(pmm_ranges_alloc(&p, 0, PG), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 0, 2 * MiB), 0);
-	for (u32 i = 0; i < ARRAY_SIZE(bad_align); i++)
-		assert_int_equal(pmm_ranges_alloc(&p, 1, bad_align[i]), 0);
-	/* Page counts whose byte size overflows. */
-	assert_int_equal(pmm_ranges_alloc(&p, ~0ULL, PG), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, (~0ULL >> 12) + 1, PG), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, ~0ULL >> 12, PG), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 1ULL << 52, PG), 0);
-	/* More than is free. */
-	assert_int_equal(pmm_ranges_alloc(&p, 63 * MiB / PG + 1, PG), 0);
-	/* Nothing was taken by the failures. */
-	expect_ranges(&p, 1, 1 * MiB, 64 * MiB);
-	assert_int_equal(pmm_ranges_alloc(&p, 63 * MiB / PG, PG), 1 * MiB);
-	expect_ranges(&p, 0);
+    const char *s = getenv("PMM_SEED");
+    *given = s && *s;
+    return *given ? strtoull(s, NULL, 0) : 0;
 }
 
-static void test_exhaustion(void **state)
-{
-	struct pmm_ranges p;
-	u64 got[16];
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 1 * MiB + 8 * PG));
-	assert_true(pmm_ranges_add(&p, 3 * MiB, 3 * MiB + 8 * PG));
-	for (u32 i = 0; i < 16; i++) {
-		got[i] = pmm_ranges_alloc(&p, 1, PG);
-		assert_int_not_equal(got[i], 0);
-		for (u32 j = 0; j < i; j++)
-			assert_int_not_equal(got[i], got[j]);
-		assert_int_equal(p.free_pages, 15 - i);
-	}
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), 0);
-	assert_int_equal(p.free_pages, 0);
-	expect_ranges(&p, 0);
-	/* Give them back in a scrambled order: the two ranges come back whole. */
-	for (u32 i = 0; i < 16; i++)
-		assert_true(pmm_ranges_free(&p, got[(i * 7) % 16], 1));
-	expect_ranges(&p, 2, 1 * MiB, 1 * MiB + 8 * PG, 3 * MiB, 3 * MiB + 8 * PG);
-	assert_int_equal(p.free_pages, 16);
-	/* Not 9 contiguous pages anywhere. */
-	assert_int_equal(pmm_ranges_alloc(&p, 9, PG), 0);
-	assert_int_equal(pmm_ranges_alloc(&p, 8, PG), 1 * MiB);
-}
-
-static void test_free_merges(void **state)
-{
-	struct pmm_ranges p;
-	u64 base;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 1 * MiB + 10 * PG));
-	base = pmm_ranges_alloc(&p, 10, PG);
-	assert_int_equal(base, 1 * MiB);
-	expect_ranges(&p, 0);
-	/* Isolated pages make separate ranges... */
-	assert_true(pmm_ranges_free(&p, base + 1 * PG, 1));
-	assert_true(pmm_ranges_free(&p, base + 3 * PG, 1));
-	assert_true(pmm_ranges_free(&p, base + 7 * PG, 2));
-	expect_ranges(&p, 3, base + PG, base + 2 * PG, base + 3 * PG, base + 4 * PG,
-		      base + 7 * PG, base + 9 * PG);
-	/* ...a page between two joins them into one... */
-	assert_true(pmm_ranges_free(&p, base + 2 * PG, 1));
-	expect_ranges(&p, 2, base + PG, base + 4 * PG, base + 7 * PG, base + 9 * PG);
-	/* ...and a page just before or just after extends a range. */
-	assert_true(pmm_ranges_free(&p, base, 1));
-	assert_true(pmm_ranges_free(&p, base + 9 * PG, 1));
-	expect_ranges(&p, 2, base, base + 4 * PG, base + 7 * PG, base + 10 * PG);
-	assert_true(pmm_ranges_free(&p, base + 4 * PG, 3));
-	expect_ranges(&p, 1, base, base + 10 * PG);
-	assert_int_equal(p.free_pages, 10);
-}
-
-static void test_double_free(void **state)
-{
-	struct pmm_ranges p;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 2 * MiB));
-	u64 a = pmm_ranges_alloc(&p, 4, PG);
-	u64 b = pmm_ranges_alloc(&p, 4, PG);
-	assert_int_equal(a, 1 * MiB);
-	assert_int_equal(b, 1 * MiB + 4 * PG);
-	u64 before = p.free_pages;
-
-	assert_true(pmm_ranges_free(&p, a, 4));
-	assert_int_equal(p.free_pages, before + 4);
-	assert_false(pmm_ranges_free(&p, a, 4));                /* again */
-	assert_false(pmm_ranges_free(&p, a + PG, 1));           /* part of it */
-	assert_false(pmm_ranges_free(&p, b + 3 * PG, 2));       /* overlaps free space */
-	assert_false(pmm_ranges_free(&p, a + 2 * PG, 4));       /* straddles a and b */
-	assert_int_equal(p.free_pages, before + 4);
-	expect_ranges(&p, 2, a, a + 4 * PG, b + 4 * PG, 2 * MiB);
-
-	/* Malformed frees. */
-	assert_false(pmm_ranges_free(&p, b + 1, 1));             /* unaligned */
-	assert_false(pmm_ranges_free(&p, b, 0));
-	assert_false(pmm_ranges_free(&p, b, ~0ULL));
-	assert_false(pmm_ranges_free(&p, b, (~0ULL - b) / PG + 1));
-	expect_ranges(&p, 2, a, a + 4 * PG, b + 4 * PG, 2 * MiB);
-	assert_true(pmm_ranges_free(&p, b, 4));
-	expect_ranges(&p, 1, 1 * MiB, 2 * MiB);
-}
-
-static void test_overlaps(void **state)
-{
-	struct pmm_ranges p;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	assert_true(pmm_ranges_add(&p, 1 * MiB, 2 * MiB));
-	assert_true(pmm_ranges_add(&p, 4 * MiB, 5 * MiB));
-	assert_true(pmm_ranges_overlaps(&p, 1 * MiB, 1 * MiB + 1));
-	assert_true(pmm_ranges_overlaps(&p, 2 * MiB - 1, 2 * MiB));
-	assert_true(pmm_ranges_overlaps(&p, 0, ~0ULL));
-	assert_true(pmm_ranges_overlaps(&p, 3 * MiB, 4 * MiB + 1));
-	assert_false(pmm_ranges_overlaps(&p, 0, 1 * MiB));
-	assert_false(pmm_ranges_overlaps(&p, 2 * MiB, 4 * MiB));
-	assert_false(pmm_ranges_overlaps(&p, 5 * MiB, ~0ULL));
-	assert_false(pmm_ranges_overlaps(&p, 1 * MiB + 5, 1 * MiB + 5));
-}
-
-static void test_table_full(void **state)
-{
-	const u64 base = 1 * MiB + PG;          /* odd page: 8 KiB alignment lands mid-range */
-	struct pmm_ranges p, saved;
-	u64 top;
-
-	(void)state;
-	pmm_ranges_init(&p);
-	/* PMM_MAX_RANGES one-page ranges, each followed by a one-page hole. */
-	for (u32 i = 0; i < PMM_MAX_RANGES; i++)
-		assert_true(pmm_ranges_add(&p, base + 2 * i * PG, base + (2 * i + 1) * PG));
-	assert_int_equal(p.n, PMM_MAX_RANGES);
-	top = base + 2 * PMM_MAX_RANGES * PG;
-
-	/* One more separate range does not fit, and changes nothing. */
-	saved = p;
-	assert_false(pmm_ranges_add(&p, top + PG, top + 2 * PG));
-	assert_memory_equal(&p, &saved, sizeof(p));
-	/* Ranges that merge need no slot. */
-	assert_true(pmm_ranges_add(&p, top - PG, top));           /* extends the last */
-	assert_int_equal(p.n, PMM_MAX_RANGES);
-	assert_true(pmm_ranges_free(&p, base + PG, 1));            /* joins the first two */
-	assert_int_equal(p.n, PMM_MAX_RANGES - 1);
-	assert_true(pmm_ranges_add(&p, top + PG, top + 2 * PG));
-	assert_int_equal(p.n, PMM_MAX_RANGES);
-	check_invariants(&p);
-	assert_int_equal(p.r[0].start, base);
-	assert_int_equal(p.r[0].end, base + 3 * PG);
-
-	/* Reserving the middle of the first range needs a slot: refused,
-	 * nothing changed. */
-	saved = p;
-	assert_false(pmm_ranges_reserve(&p, base + PG, base + 2 * PG));
-	assert_memory_equal(&p, &saved, sizeof(p));
-	/* So does an aligned allocation from its middle: 0, nothing changed. */
-	assert_int_equal(pmm_ranges_alloc(&p, 1, 2 * PG), 0);
-	assert_memory_equal(&p, &saved, sizeof(p));
-	/* And a free that would be a new range. */
-	assert_false(pmm_ranges_free(&p, top + 4 * PG, 1));
-	assert_memory_equal(&p, &saved, sizeof(p));
-	/* From the start of a range no slot is needed. */
-	assert_int_equal(pmm_ranges_alloc(&p, 1, PG), base);
-	assert_int_equal(pmm_ranges_alloc(&p, 2, PG), base + PG);
-	assert_int_equal(p.n, PMM_MAX_RANGES - 1);
-	check_invariants(&p);
-}
-
-/* ---- randomized sequence against a page model ---- */
-
-#define MODEL_PAGES     8192            /* 32 MiB */
-enum { M_NONE, M_FREE, M_RESERVED, M_USED };
-
-static u64 rng_state = 0xd1b54a32d192ed03ULL;
-
-static u64 rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static u8 model[MODEL_PAGES];
-
-static void model_set(u64 start, u64 end, u8 to)
-{
-	for (u64 a = start; a < end && a / PG < MODEL_PAGES; a += PG)
-		model[a / PG] = to;
-}
-
-/* The page-by-page comparison of the list with the model. */
-static void check_model(const struct pmm_ranges *p)
-{
-	u64 free_pages = 0;
-	u32 r = 0;
-
-	check_invariants(p);
-	for (u64 pg = 0; pg < MODEL_PAGES; pg++) {
-		u64 a = pg * PG;
-		while (r < p->n && p->r[r].end <= a)
-			r++;
-		bool in_list = r < p->n && p->r[r].start <= a;
-		if (in_list != (model[pg] == M_FREE))
-			fail_msg("page %#llx: list says %s, model %d", (unsigned long long)a,
-				 in_list ? "free" : "not free", model[pg]);
-		free_pages += model[pg] == M_FREE;
-	}
-	assert_int_equal(p->free_pages, free_pages);
-}
-
-/* First fit as documented: the lowest address aligned to align whose npages
- * pages are all free. */
-static u64 model_first_fit(u64 npages, u64 align)
-{
-	u64 step = align / PG;
-
-	for (u64 pg = 0; pg + npages <= MODEL_PAGES; pg += step) {
-		u64 i = 0;
-		while (i < npages && model[pg + i] == M_FREE)
-			i++;
-		if (i == npages)
-			return pg * PG;
-	}
-	return 0;
-}
-
-struct block {
-	u64 addr, npages;
+struct live {
+    u64 pa, npages;
 };
 
-/* True if the pages [addr, addr + npages) sit strictly inside a free range of
- * the model, or between two non-adjacent ones: a free range would have to be
- * split (alloc) or created (free), which needs a table slot. */
-static bool need_slot(u64 addr, u64 npages)
+/* Random interleaved alloc/free of mixed sizes and alignments until memory
+ * is exhausted, then everything back, in random order; twice. */
+static void random_run(u64 s)
 {
-	u64 first = addr / PG, last = first + npages - 1;
-	bool before = first > 0 && model[first - 1] == M_FREE;
-	bool after = last + 1 < MODEL_PAGES && model[last + 1] == M_FREE;
+    static const u64 sizes[] = { 1, 1, 1, 1, 2, 3, 5, 8, 16, 17, 64, 100, 512, 513 };
+    static const u64 aligns[] = { PG, PG, PG, 2 * PG, 8 * PG, 64 * PG, 128 * PG, 2 * MiB };
+    struct fixture f;
+    u64 npages = 4096 + 64 * 3 + 11;
+    struct live *live = calloc(npages, sizeof(*live));
+    u64 nlive = 0;
 
-	return model[first] == M_FREE ? before && after : !before && !after;
+    print_message("pmm random run, seed %#llx\n", (unsigned long long)s);
+    seed(s);
+    assert_non_null(live);
+    fx_standard(&f, npages);
+    reserve(&f, 7 * MiB, 7 * MiB + 5 * PG);  /* a hole in the middle */
+    u64 initial_free = f.model_free;
+    for (int round = 0; round < 2; round++) {
+        /* Fill: mostly allocations, some frees, until single pages run out. */
+        u32 fails = 0;
+        for (u32 step = 0; f.model_free > 0; step++) {
+            if (nlive && step < 3000 && rnd_below(4) == 0) {
+                u64 i = rnd_below(nlive);
+                free_as(&f, live[i].pa, live[i].npages, true);
+                live[i] = live[--nlive];
+                continue;
+            }
+            u64 n = sizes[rnd_below(ARRAY_SIZE(sizes))];
+            u64 a = aligns[rnd_below(ARRAY_SIZE(aligns))];
+            if (rnd_below(8) == 0)
+                n = a = PG;
+            u64 pa = alloc_as(&f, n, a, 2 + (u32)(nlive % 1000), true);
+            if (pa) {
+                live[nlive++] = (struct live){ pa, n };
+                fails = 0;
+            } else if (++fails > 10000) {
+                fail_msg("no progress");
+            }
+        }
+        assert_int_equal(pmm_alloc(&f.p, 1, PG), 0);
+        check(&f);
+        /* Drain, with a few allocations mixed in. */
+        while (nlive) {
+            u64 i = rnd_below(nlive);
+            if (rnd_below(10) == 0) {
+                /* Return part of an allocation: split it in the model. */
+                if (live[i].npages > 1) {
+                    u64 k = 1 + rnd_below(live[i].npages - 1);
+                    free_as(&f, live[i].pa + k * PG, live[i].npages - k, true);
+                    live[i].npages = k;
+                    continue;
+                }
+            }
+            if (rnd_below(6) == 0) {
+                u64 n = 1 + rnd_below(3);
+                u64 pa = alloc_as(&f, n, PG << rnd_below(4), 7, true);
+                if (pa) {
+                    live[nlive++] = (struct live){ pa, n };
+                    continue;
+                }
+            }
+            free_as(&f, live[i].pa, live[i].npages, true);
+            live[i] = live[--nlive];
+        }
+        assert_int_equal(f.model_free, initial_free);
+    }
+    free(live);
+    fx_fini(&f);
 }
 
-/* Frees b in the list and the model. False (and nothing changed) only when
- * the table is full and the block touches no free range. */
-static bool model_free(struct pmm_ranges *p, struct block b)
+static void test_random(void **state)
 {
-	static struct pmm_ranges saved;
+    static const u64 seeds[] = { 1, 2, 3, 0xdeadbeef, 0x1234567887654321ULL };
+    bool given;
+    u64 s = env_seed(&given);
 
-	saved = *p;
-	if (!pmm_ranges_free(p, b.addr, b.npages)) {
-		assert_int_equal(p->n, PMM_MAX_RANGES);
-		assert_true(need_slot(b.addr, b.npages));
-		assert_memory_equal(p, &saved, sizeof(*p));
-		return false;
-	}
-	model_set(b.addr, b.addr + b.npages * PG, M_FREE);
-	return true;
+    (void)state;
+    for (u32 i = 0; i < ARRAY_SIZE(seeds); i++)
+        random_run(seeds[i]);
+    if (given)
+        random_run(s);
 }
 
-static void test_random_against_model(void **state)
+/* Placing the allocator's own storage. */
+static void test_find_room(void **state)
 {
-	static const u64 aligns[] = { PG, PG, PG, 2 * PG, 16 * PG, 64 * KiB, 2 * MiB };
-	static struct block blocks[4096];
-	static struct pmm_ranges p;
-	static struct pmm_ranges saved;
-	u32 n_blocks = 0, allocs = 0, fails = 0, table_full = 0;
+    const struct pmm_span ram[] = {
+        { 0, 640 * 1024 },
+        { MiB, 64 * MiB },
+        { 128 * MiB + 5, 256 * MiB },
+    };
+    const struct pmm_span busy[] = {
+        { 0, MiB },                          /* the first MiB */
+        { MiB, 2 * MiB + 7 },                /* the image */
+        { 2 * MiB + 3 * PG, 2 * MiB + 4 * PG },   /* boot information */
+        { 3 * MiB, 60 * MiB },               /* a module */
+    };
 
-	(void)state;
-	memset(model, M_NONE, sizeof(model));
-	pmm_ranges_init(&p);
-
-	/* RAM as a firmware map might give it: holes, overlapping entries,
-	 * unaligned edges. */
-	static const u64 ram[][2] = {
-		{ 0, 0x9fc00 }, { 1 * MiB, 12 * MiB + 100 }, { 8 * MiB, 14 * MiB },
-		{ 15 * MiB - 10, 24 * MiB }, { 20 * MiB, 21 * MiB }, { 26 * MiB + 1, 32 * MiB },
-	};
-	for (u32 i = 0; i < ARRAY_SIZE(ram); i++) {
-		assert_true(pmm_ranges_add(&p, ram[i][0], ram[i][1]));
-		model_set(ALIGN_UP(ram[i][0], PG), ALIGN_DOWN(ram[i][1], PG), M_FREE);
-	}
-	check_model(&p);
-
-	/* What turtle takes out: the first MiB, its image, the boot information,
-	 * the modules. */
-	static const u64 reserved[][2] = {
-		{ 0, 1 * MiB }, { 2 * MiB, 3 * MiB + 0x1234 }, { 0x9000, 0x9800 },
-		{ 5 * MiB + 17, 5 * MiB + 18 }, { 9 * MiB, 11 * MiB }, { 22 * MiB - 1, 22 * MiB + 1 },
-	};
-	for (u32 i = 0; i < ARRAY_SIZE(reserved); i++) {
-		assert_true(pmm_ranges_reserve(&p, reserved[i][0], reserved[i][1]));
-		model_set(ALIGN_DOWN(reserved[i][0], PG), ALIGN_UP(reserved[i][1], PG),
-			  M_RESERVED);
-	}
-	check_model(&p);
-
-	for (u32 step = 0; step < 20000; step++) {
-		if (n_blocks < ARRAY_SIZE(blocks) && (n_blocks == 0 || rnd() % 100 < 55)) {
-			u64 npages = rnd() % 8 ? 1 + rnd() % 16 : 1 + rnd() % 600;
-			u64 align = aligns[rnd() % ARRAY_SIZE(aligns)];
-			u64 want = model_first_fit(npages, align);
-			u64 a;
-
-			saved = p;
-			a = pmm_ranges_alloc(&p, npages, align);
-			if (!a && want && p.n == PMM_MAX_RANGES && need_slot(want, npages)) {
-				/* Taking it would split a range: refused, nothing changed. */
-				assert_memory_equal(&p, &saved, sizeof(p));
-				table_full++;
-				continue;
-			}
-			if (a != want)
-				fail_msg("step %u: alloc(%llu, %#llx) = %#llx, first fit is %#llx", step,
-					 (unsigned long long)npages, (unsigned long long)align,
-					 (unsigned long long)a, (unsigned long long)want);
-			if (!a) {
-				fails++;
-				continue;
-			}
-			assert_true(IS_ALIGNED(a, align));
-			/* Only free pages: never reserved, never already handed out,
-			 * never outside RAM. */
-			for (u64 i = 0; i < npages; i++)
-				assert_int_equal(model[a / PG + i], M_FREE);
-			model_set(a, a + npages * PG, M_USED);
-			blocks[n_blocks++] = (struct block){ a, npages };
-			allocs++;
-		} else {
-			u32 i = (u32)(rnd() % n_blocks);
-			struct block b = blocks[i];
-
-			if (!model_free(&p, b)) {
-				table_full++;
-				continue;
-			}
-			if (rnd() % 8 == 0) {
-				/* A double or overlapping free is refused and changes nothing. */
-				u64 other = b.addr + (rnd() % b.npages) * PG;
-				saved = p;
-				assert_false(pmm_ranges_free(&p, other, 1 + rnd() % 4));
-				assert_memory_equal(&p, &saved, sizeof(p));
-			}
-			blocks[i] = blocks[--n_blocks];
-		}
-		if (step % 64 == 0)
-			check_model(&p);
-		else
-			check_invariants(&p);
-	}
-	check_model(&p);
-
-	/* Free everything: back to RAM minus the reserved ranges. */
-	for (u32 pass = 0; n_blocks; pass++) {
-		u32 left = 0;
-		assert_true(pass < 100);
-		for (u32 i = 0; i < n_blocks; i++)
-			if (!model_free(&p, blocks[i]))
-				blocks[left++] = blocks[i];
-		n_blocks = left;
-	}
-	check_model(&p);
-	for (u64 pg = 0; pg < MODEL_PAGES; pg++)
-		assert_int_not_equal(model[pg], M_USED);
-	assert_true(allocs > 1000 && fails > 10 && table_full > 0);
-	printf("test_pmm: random: %u allocations, %u refused (no fit), %u refused (table full)\n",
-	       allocs, fails, table_full);
+    (void)state;
+    /* Right after the image, where it fits. */
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 2 * PG), 2 * MiB + PG);
+    /* Too big for the gap before the boot information: after it. */
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 3 * PG), 2 * MiB + 4 * PG);
+    /* Too big for below the module: after it. */
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 2 * MiB), 60 * MiB);
+    /* Too big for the first span: the next, from its first whole page. */
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 8 * MiB), 128 * MiB + PG);
+    /* The limit and the floor count. */
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 200 * MiB, 100 * MiB), 0);
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, 62 * MiB, 4 * GiB, 2 * MiB), 62 * MiB);
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 0), 0);
+    assert_int_equal(pmm_find_room(ram, 3, busy, 4, MiB, 4 * GiB, 200 * MiB), 0);
+    /* Never address 0, even with nothing busy. */
+    assert_int_equal(pmm_find_room(ram, 1, busy, 0, 0, 4 * GiB, PG), PG);
+    /* A span at the very top of the address space does not wrap. */
+    const struct pmm_span top[] = { { ~0ULL - 3 * PG, ~0ULL } };
+    assert_int_equal(pmm_find_room(top, 1, busy, 0, 0, ~0ULL, PG), ALIGN_UP(~0ULL - 3 * PG, PG));
+    const struct pmm_span busy_top[] = { { 0, ~0ULL } };
+    assert_int_equal(pmm_find_room(ram, 3, busy_top, 1, 0, ~0ULL, PG), 0);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_add),
-		cmocka_unit_test(test_add_overlapping),
-		cmocka_unit_test(test_reserve),
-		cmocka_unit_test(test_top_of_address_space),
-		cmocka_unit_test(test_first_mib),
-		cmocka_unit_test(test_alloc_alignment),
-		cmocka_unit_test(test_alloc_bad_arguments),
-		cmocka_unit_test(test_exhaustion),
-		cmocka_unit_test(test_free_merges),
-		cmocka_unit_test(test_double_free),
-		cmocka_unit_test(test_overlaps),
-		cmocka_unit_test(test_table_full),
-		cmocka_unit_test(test_random_against_model),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_memory_map),
+        cmocka_unit_test(test_alloc_free_basic),
+        cmocka_unit_test(test_bad_free),
+        cmocka_unit_test(test_interleave_small),
+        cmocka_unit_test(test_interleave_at_scale),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_find_room),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
