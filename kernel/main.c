@@ -14,6 +14,7 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/serial.h"
+#include "kernel/tsc.h"
 #include "kernel/version.h"
 #include "kernel/x86.h"
 
@@ -74,5 +75,6 @@ __noreturn void kmain(u64 mbi_phys, u64 cpu_has_nx)
     if (options.fault != FAULT_NONE)
         raise_test_fault(options.fault);
 
+    tsc_calibrate();
     hypervisor_main(&boot_info, &options, tsc_entry);
 }

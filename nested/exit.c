@@ -272,32 +272,53 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
 }
 
 /*
- * Events turtle queued for L2 while handling an exit L1 did not want (#GP
- * for an MSR, #UD, #PF from an INS/OUTS operand...). If L1's exception
- * bitmap wants the vector, the CPU would have given L1 an exception exit
- * instead (SDM 26.2): do that. A reflected #PF leaves L2's CR2 alone; the
- * address goes in the exit qualification (the queue holds it as the
- * exception's payload). Interrupts and NMIs for L1 are not queued while
- * L2 runs (turtle delivers none yet).
+ * Before an entry to L2: the events queued for this vCPU, seen through
+ * L1's vmcs12 (SDM 26.2, 27.2.2).
+ * - An NMI for L1 with "NMI exiting" in vmcs12: an NMI exit to L1.
+ * - An interrupt for L1 (the platform's: local APIC or PIC) with
+ *   "external-interrupt exiting": an external-interrupt exit to L1; with
+ *   "acknowledge interrupt on exit" turtle acknowledges it and puts the
+ *   vector in the exit interruption information, otherwise it stays
+ *   pending for L1 to take.
+ * - An exception turtle queued for L2 while handling an exit L1 did not
+ *   want (#GP for an MSR, #UD, #PF from an INS/OUTS operand...) that L1's
+ *   exception bitmap wants: the exception exit the CPU would have given
+ *   L1. A reflected #PF leaves L2's CR2 alone; the address (the queue's
+ *   payload) goes in the exit qualification.
+ * Whatever stays queued is injected into L2 (an interrupt then reaches
+ * L2's IDT, as it does when L1 does not exit on interrupts). An event
+ * that was being delivered to L2 is reported as IDT-vectoring information.
  */
 void nested_check_events(struct vcpu *vcpu)
 {
     struct vcpu_events *ev = &vcpu->events;
     const struct vmcs12 *v = &vcpu->nvmx->cached12;
-    struct pending_exception *e = &ev->exception;
+    struct exit_exception exc = { 0 };
 
-    if (!ev->exception_pending || !nested_exception_wanted(v, e->vector, e->error_code))
-        return;
-    u32 info = e->vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK |
-               (e->has_error_code ? INTR_INFO_DELIVER_CODE_MASK : 0);
-    struct exit_exception exc = { e->has_payload ? e->payload : 0, info,
-                                  e->has_error_code ? e->error_code : 0, 0, 0 };
-    /* The exception arose while delivering another event: that event is
-     * what IDT-vectoring information reports (SDM 27.2.4). */
     if (ev->reinject) {
         exc.idt_vectoring_info = ev->reinject_info;
         exc.idt_vectoring_error_code = ev->reinject_error_code;
     }
+    if (ev->nmi_pending && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING)) {
+        ev->nmi_pending = false;
+        exc.intr_info = VECTOR_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK;
+        vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
+        return;
+    }
+    if (ev->irq_check && (v->pin_based_vm_exec_control & PIN_BASED_EXT_INTR_MASK) &&
+        platform_interrupt_pending(vcpu)) {
+        if (v->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT)
+            exc.intr_info = platform_interrupt_ack(vcpu) | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK;
+        vmexit(vcpu, EXIT_REASON_EXTERNAL_INTERRUPT, NULL, &exc);
+        return;
+    }
+    struct pending_exception *e = &ev->exception;
+    if (!ev->exception_pending || !nested_exception_wanted(v, e->vector, e->error_code))
+        return;
+    exc.intr_info = e->vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK |
+                    (e->has_error_code ? INTR_INFO_DELIVER_CODE_MASK : 0);
+    exc.error_code = e->has_error_code ? e->error_code : 0;
+    exc.qual = e->has_payload ? e->payload : 0;
     vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
 }
 

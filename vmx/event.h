@@ -36,6 +36,9 @@ struct vcpu_events {
             bool reinject;
             /* Interrupt/NMI-window exiting asked for (vmx/inject.c). */
             bool windows_open;
+            /* The platform may have an interrupt or NMI for this vCPU:
+             * look at its local APIC and PIC before the next entry. */
+            bool irq_check;
         };
         u64 any;                /* any of the above */
     };

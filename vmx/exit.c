@@ -90,7 +90,12 @@ bool guest_in_long_mode(void)
  * gone, and a single-step trap pending if RFLAGS.TF was set (SDM 27.3.1.5). */
 void skip_instruction(void)
 {
-    vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+    advance_rip(vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void advance_rip(u32 len)
+{
+    vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + len);
     u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
     if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
         vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));

@@ -32,6 +32,8 @@ void handle_inject_ud(struct vcpu *vcpu, u64 qual);
 void handle_inject_gp(struct vcpu *vcpu, u64 qual);
 void handle_task_switch(struct vcpu *vcpu, u64 qual);
 void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
+/* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
+void handle_mmio(struct vcpu *vcpu, u64 gpa);
 
 /* VMX instructions from L1 (VMXON ... INVVPID, VMFUNC): nested/ installs
  * its emulation here when it is built in; otherwise #UD. */

@@ -60,6 +60,9 @@
 #define LEAF_PMU                0x0a
 #define LEAF_XSAVE              0x0d
 #define LEAF_PT                 0x14
+#define LEAF_TOPOLOGY           0x0b
+#define TOPOLOGY_SMT            1
+#define TOPOLOGY_CORE           2
 
 static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
@@ -67,21 +70,45 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
     case 0x01:
         r->ecx &= ~(u32)(CPUID1_ECX_MONITOR | CPUID1_ECX_DS_CPL | CPUID1_ECX_SMX | CPUID1_ECX_EST |
                          CPUID1_ECX_TM2 | CPUID1_ECX_SDBG | CPUID1_ECX_PDCM | CPUID1_ECX_PCID |
-                         CPUID1_ECX_DCA | CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE |
-                         CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
+                         CPUID1_ECX_DCA | CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
         if (!vcpu->vm->nested)
             r->ecx &= ~(u32)CPUID1_ECX_VMX;
         r->ecx |= (u32)CPUID1_ECX_HYPERVISOR;
+        /* The local APIC (xAPIC and x2APIC) and its TSC-deadline timer are
+         * turtle's (vmx/dev/lapic.c); APIC follows IA32_APIC_BASE.EN. */
+        r->ecx |= (u32)(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
         r->edx &= ~(u32)(CPUID1_EDX_MCE | CPUID1_EDX_APIC | CPUID1_EDX_MTRR | CPUID1_EDX_MCA |
                          CPUID1_EDX_ACPI | CPUID1_EDX_DS | CPUID1_EDX_TM | CPUID1_EDX_PBE);
-        r->ebx &= 0x0000ffff;           /* one logical CPU, APIC ID 0 */
-        r->ebx |= 1u << 16;
+        if (lapic_hw_enabled(&vcpu->lapic))
+            r->edx |= (u32)CPUID1_EDX_APIC;
+        r->ebx &= 0x0000ffff;           /* initial APIC ID, one logical CPU per package */
+        r->ebx |= 1u << 16 | vcpu->id << 24;
         break;
     case LEAF_THERMAL:
     case LEAF_PMU:
     case LEAF_XSAVE:
     case LEAF_PT:
         r->eax = r->ebx = r->ecx = r->edx = 0;
+        break;
+    case LEAF_TOPOLOGY:
+        /* Extended topology (SDM Vol. 2A CPUID 0BH): one thread per core,
+         * the VM's vCPUs as cores of one package. */
+        r->edx = vcpu->id;              /* x2APIC ID */
+        if (subleaf == 0) {
+            r->eax = 0;
+            r->ebx = 1;
+            r->ecx = 0 | TOPOLOGY_SMT << 8;
+        } else if (subleaf == 1) {
+            u32 shift = 0;
+            while ((1u << shift) < vcpu->vm->n_vcpus)
+                shift++;
+            r->eax = shift;
+            r->ebx = vcpu->vm->n_vcpus;
+            r->ecx = 1 | TOPOLOGY_CORE << 8;
+        } else {
+            r->eax = r->ebx = 0;
+            r->ecx = subleaf & 0xff;    /* level type 0: invalid */
+        }
         break;
     case LEAF_EXT_FEATURES:
         if (subleaf == 0) {

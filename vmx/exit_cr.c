@@ -93,8 +93,10 @@ void handle_cr_access(struct vcpu *vcpu, u64 qual)
             guest_update_paging_mode(vcpu);
         } else if (cr == 8) {
             ok = !(v & CR8_RESERVED);   /* TPR: bits 63:4 reserved */
-            if (ok)
-                vcpu->cr8 = v;
+            if (ok) {
+                lapic_write_cr8(&vcpu->lapic, v);   /* CR8 is TPR[7:4] (SDM 11.8.6) */
+                vcpu->events.irq_check = true;      /* a lower TPR may unmask an interrupt */
+            }
         } else {
             ok = false;
         }
@@ -104,7 +106,7 @@ void handle_cr_access(struct vcpu *vcpu, u64 qual)
         if (cr == 3)
             guest_reg_write(vcpu, reg, vmcs_readl(GUEST_CR3));
         else if (cr == 8)
-            guest_reg_write(vcpu, reg, vcpu->cr8);
+            guest_reg_write(vcpu, reg, lapic_read_cr8(&vcpu->lapic));
         else
             ok = false;
         break;

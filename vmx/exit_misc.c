@@ -15,16 +15,21 @@
 #define VMCALL_ERR_ADDRESS      ((u64)-2)
 #define VMCALL_WRITE_MAX        4096
 
-/* HLT: nothing in turtle interrupts a guest, so a halted guest with
- * interrupts off would never wake: stop it. With IF=1 it yields. */
+/* HLT: with IF=1 the vCPU sleeps until an interrupt (or NMI) is pending
+ * for it (vmx/sched.c wakes it; the interrupt is delivered after the HLT).
+ * With IF=0 only an NMI could wake it, and nothing raises one unless the
+ * guest set LINT1 or an NMI IPI up: such a guest would sleep forever, so
+ * it is stopped. */
 void handle_hlt(struct vcpu *vcpu, u64 qual)
 {
     (void)qual;
-    if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF)) {
+    if (!(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_IF) && !vcpu->events.nmi_pending &&
+        !vcpu->lapic.s.nmi_pending) {
         vm_stop(vcpu->vm, true, "halted with interrupts disabled at rip %lx", vmcs_readl(GUEST_RIP));
         return;
     }
     skip_instruction();
+    vcpu->halted = true;
     vcpu->yield = true;
 }
 
@@ -117,7 +122,12 @@ void handle_ept_violation(struct vcpu *vcpu, u64 qual)
     u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 
     /* EPT01 maps all of the guest's RAM read/write/execute, so every
-     * violation is an access outside it (turtle emulates no MMIO). */
+     * violation is an access outside it: a device's registers (the local
+     * APIC's page, the IOAPIC: vmx/exit_mmio.c), or a hole. */
+    if (platform_mmio_claims(vcpu, gpa, 1)) {
+        handle_mmio(vcpu, gpa);
+        return;
+    }
     vm_stop(vcpu->vm, true, "%s guest-physical %lx outside its RAM (%lu MiB) at rip %lx",
                qual & EPT_QUAL_FETCH ? "fetch from" : qual & EPT_QUAL_WRITE ? "write to" : "read of",
                gpa, vcpu->vm->mem_size >> 20, vmcs_readl(GUEST_RIP));
@@ -132,10 +142,12 @@ void handle_ept_misconfig(struct vcpu *vcpu, u64 qual)
     vm_stop(vcpu->vm, true, "EPT misconfiguration");
 }
 
+/* turtle's timer: the end of the slice, or a device deadline. The run
+ * loop (vmx/sched.c) tells which. */
 void handle_preemption_timer(struct vcpu *vcpu, u64 qual)
 {
+    (void)vcpu;
     (void)qual;
-    vcpu->yield = true;
 }
 
 /* turtle masks the PIC and programs no interrupt sources, so an external

@@ -57,11 +57,15 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_DEBUGCTL:
         v = vmcs_read64(GUEST_IA32_DEBUGCTL);
         break;
-    default:
+    default: {
+        bool gp = false;
         if (vcpu->nvmx && nested_ops->msr_read(vcpu, msr, &v))
             break;
+        if (platform_msr_read(vcpu, msr, &v, &gp) && !gp)
+            break;                      /* the local APIC's (IA32_APIC_BASE, x2APIC, TSC deadline) */
         inject_gp0(vcpu);
         return;
+    }
     }
     vcpu->regs.gpr[REG_RAX] = (u32)v;
     vcpu->regs.gpr[REG_RDX] = v >> 32;
@@ -101,8 +105,13 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
         break;
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */
-    default:
         goto gp;
+    default: {
+        bool gp = false;
+        if (platform_msr_write(vcpu, msr, v, &gp) && !gp)
+            break;
+        goto gp;
+    }
     }
     skip_instruction();
     return;

@@ -179,3 +179,27 @@ bool guest_write_linear(struct vcpu *vcpu, u64 gla, const void *buf, u32 len)
 {
     return access(vcpu, gla, (void *)buf, len, true);
 }
+
+u32 guest_fetch_insn(struct vcpu *vcpu, u8 *buf, u32 max)
+{
+    u64 gla = vmcs_readl(GUEST_RIP);
+    u32 got = 0;
+
+    if (!guest_in_long_mode())
+        gla = (vmcs_readl(GUEST_CS_BASE) + gla) & 0xffffffffULL;
+    while (got < max) {
+        u32 n = (u32)MIN((u64)(max - got), PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
+        u64 gpa, l1;
+        u32 pfec;
+        if (!translate(vcpu, gla, false, &gpa, &pfec))
+            break;
+        l1 = gpa;
+        if (vcpu->guest_mode && !nested_ops->gpa_to_l1(vcpu, gpa, &l1))
+            break;
+        if (!guest_copy_from(vcpu->vm, buf + got, l1, n))
+            break;
+        got += n;
+        gla += n;
+    }
+    return got;
+}

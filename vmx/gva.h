@@ -34,5 +34,9 @@ bool insn_operand_address(struct vcpu *vcpu, u32 info, u64 displacement, u32 len
  * injected and false returned; the caller then leaves the instruction. */
 bool guest_read_linear(struct vcpu *vcpu, u64 gla, void *buf, u32 len);
 bool guest_write_linear(struct vcpu *vcpu, u64 gla, const void *buf, u32 len);
+/* The bytes of the instruction at CS:RIP, up to max, as far as they are
+ * mapped (no fault is injected: the CPU fetched them already). Returns
+ * how many it read. */
+u32 guest_fetch_insn(struct vcpu *vcpu, u8 *buf, u32 max);
 
 #endif

@@ -47,6 +47,8 @@ void __vmx_inject_events(struct vcpu *vcpu)
 {
     struct vcpu_events *ev = &vcpu->events;
 
+    if (ev->irq_check && lapic_take_nmi(&vcpu->lapic))
+        event_queue_nmi(ev);            /* LINT1 or an NMI IPI */
     if (vcpu->guest_mode) {
         nested_ops->check_events(vcpu);     /* may leave L2 for L1 */
         if (vcpu->vm->stopped)
@@ -58,7 +60,24 @@ void __vmx_inject_events(struct vcpu *vcpu)
         .sti_or_mov_ss = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS),
         .nmi_blocked = intr & GUEST_INTR_STATE_NMI,
     };
+    /* The platform's interrupts: an NMI from the local APIC (LINT1, ICR)
+     * is queued; an interrupt is acknowledged (INTA) only when it can be
+     * injected at this entry, otherwise it waits and asks for a window. */
+    bool irq_waiting = false;
+    if (ev->irq_check) {
+        ev->irq_check = false;
+        if (!ev->interrupt_pending && platform_interrupt_pending(vcpu)) {
+            if (b.interrupts_enabled && !b.sti_or_mov_ss && !ev->exception_pending && !ev->reinject &&
+                !ev->nmi_pending)
+                event_queue_interrupt(ev, platform_interrupt_ack(vcpu));
+            else
+                irq_waiting = ev->irq_check = true;
+        }
+    }
     struct event_injection inj = event_pick(ev, &b);
+    if (inj.info)
+        vcpu->halted = false;
+    inj.interrupt_window |= irq_waiting && !inj.nmi_window;
 
     if (inj.info) {
         /* In real mode (unrestricted guest, CR0.PE = 0) no error code is

@@ -14,7 +14,7 @@
 #include "vmx/vmx.h"
 
 #define LOW_RAM_END         0x9fc00     /* conventional memory the map reports */
-#define BIOS_AREA_START     0xf0000
+#define BIOS_AREA_START     PLATFORM_BIOS_AREA  /* ACPI tables, RSDP */
 #define HIGH_RAM_START      0x100000
 #define BOOT_INFO_MAX       (16 * PAGE_SIZE)
 #define LOADER_NAME         "turtle"
@@ -347,6 +347,10 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
     if (vm->nested && !nested_ops->vcpu_init(vcpu)) {
         vm_free(vm);
         return "out of memory for its nested VMX state";
+    }
+    if ((err = platform_init(vm))) {
+        vm_free(vm);
+        return err;
     }
     kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", vm->name,
             image_kind_name(img.kind), vm->mem_size >> 20, s.rip,

@@ -79,16 +79,25 @@ static void run_slice(struct vcpu *vcpu, u64 slice)
     u64 start = rdtsc();
 
     vcpu->yield = false;
-    while (!vcpu->yield && !vm->stopped) {
-        u64 used = (rdtsc() - start) >> rate;
+    while (!vcpu->yield && !vm->stopped && !vcpu->halted) {
+        u64 now = rdtsc();
+        u64 used = (now - start) >> rate;
         if (used >= slice)
             break;
+        if (__builtin_expect(now >= vm->platform.next_deadline, 0)) {
+            platform_update(vm, now);   /* device timers fell due */
+            if (vm->stopped)
+                break;
+        }
         if (__builtin_expect(event_anything(&vcpu->events), 0)) {
             __vmx_inject_events(vcpu);  /* may change the current VMCS (exit to L1) */
             if (vm->stopped)
                 break;
         }
         u64 ticks = slice - used;
+        u64 deadline = vm->platform.next_deadline;
+        if (deadline != DEV_NO_DEADLINE)
+            ticks = MIN(ticks, ((deadline - now) >> rate) + 1);
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
@@ -123,6 +132,54 @@ static void dump_current_vcpu(void)
     vmcs_dump();
 }
 
+/* A halted vCPU runs again once an interrupt or NMI is pending for it
+ * (its VM's timers brought up to now first). */
+static bool runnable(struct vcpu *vcpu, u64 now)
+{
+    struct vm *vm = vcpu->vm;
+
+    if (!vcpu->halted)
+        return true;
+    if (now >= vm->platform.next_deadline)
+        platform_update(vm, now);
+    if (vm->stopped)
+        return false;
+    if (vcpu->events.nmi_pending || vcpu->lapic.s.nmi_pending || platform_interrupt_pending(vcpu)) {
+        vcpu->halted = false;
+        vcpu->events.irq_check = true;
+    }
+    return !vcpu->halted;
+}
+
+static bool vm_runnable(struct vm *vm, u64 now)
+{
+    bool any = false;
+    for (u32 i = 0; i < vm->n_vcpus && !vm->stopped; i++)
+        any |= runnable(vm->vcpus[i], now);
+    return any && !vm->stopped;
+}
+
+/* Every VM left is halted: wait (without running any guest) until the
+ * earliest device deadline. None at all: nothing can ever wake them. */
+static void idle(void)
+{
+    u64 deadline = DEV_NO_DEADLINE;
+
+    for (u32 i = 0; i < n_vms; i++)
+        if (!vms[i].stopped)
+            deadline = MIN(deadline, vms[i].platform.next_deadline);
+    if (deadline == DEV_NO_DEADLINE) {
+        for (u32 i = 0; i < n_vms; i++)
+            if (!vms[i].stopped) {
+                vm_stop(&vms[i], true, "halted with no timer armed and no interrupt pending");
+                vm_free(&vms[i]);
+            }
+        return;
+    }
+    while (rdtsc() < deadline)
+        __asm__ __volatile__("pause");
+}
+
 void sched_run(void)
 {
     u64 slice = turtle_opts.slice ? turtle_opts.slice : DEFAULT_SLICE;
@@ -132,17 +189,29 @@ void sched_run(void)
     panic_guest_state_hook = dump_current_vcpu;
     for (;;) {
         struct vm *vm = NULL;
-        for (u32 k = 0; k < n_vms; k++) {
+        bool live = false;
+        u64 now = rdtsc();
+        for (u32 k = 0; k < n_vms && !vm; k++) {
             struct vm *c = &vms[(next + k) % n_vms];
-            if (!c->stopped) {
+            if (c->stopped)
+                continue;
+            live = true;
+            if (vm_runnable(c, now)) {
                 vm = c;
                 next = (c->index + 1) % n_vms;
-                break;
+            } else if (c->stopped) {
+                vm_free(c);             /* stopped by its own timers (power-off) */
             }
         }
-        if (!vm)
-            return;
+        if (!vm) {
+            if (!live)
+                return;
+            idle();
+            continue;
+        }
         for (u32 i = 0; i < vm->n_vcpus && !vm->stopped; i++) {
+            if (vm->vcpus[i]->halted)
+                continue;
             switch_to(vm->vcpus[i]);
             run_slice(vm->vcpus[i], slice);
         }

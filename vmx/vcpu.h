@@ -8,6 +8,7 @@
 #define TURTLE_VCPU_H
 
 #include "kernel/types.h"
+#include "vmx/dev/lapic.h"
 #include "vmx/event.h"
 #include "vmx/vm.h"
 #include "vmx/vmx_arch.h"
@@ -52,9 +53,10 @@ struct vcpu {
     struct guest_regs regs;
     u8 fxsave[512] __aligned(16);
     struct guest_msrs msrs;
-    u64 cr8;                    /* emulated TPR (CR8 exiting) */
 
     struct vcpu_events events;  /* vmx/event.c */
+    struct lapic lapic;         /* its local APIC (vmx/dev/lapic.c) */
+    bool halted;                /* HLT with IF=1: runs again once an interrupt is pending */
     struct nested_vmx *nvmx;    /* NULL unless the VM is `nested`; vmx/ never looks inside */
     bool guest_mode;            /* L2 runs on this vCPU (vmcs02 is `vmcs`); set by nested/ */
 

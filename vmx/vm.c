@@ -60,6 +60,7 @@ struct vcpu *vcpu_create(struct vm *vm)
     vcpu->fxsave[25] = 0x1f;
     vcpu->msrs.dr6 = DR6_RESET;
     vm->vcpus[vm->n_vcpus++] = vcpu;
+    platform_vcpu_init(vcpu);
     return vcpu;
 }
 

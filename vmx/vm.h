@@ -10,6 +10,7 @@
 #include "kernel/types.h"
 #include "vmx/dev/bus.h"
 #include "vmx/dev/uart.h"
+#include "vmx/platform.h"
 #include "vmx/vmx_arch.h"
 
 #define MAX_VMS             8
@@ -43,6 +44,7 @@ struct vm {
     struct io_bus pio;          /* I/O ports */
     struct io_bus mmio;         /* memory-mapped I/O outside RAM */
     struct uart16550 uart;      /* COM1 */
+    struct vm_platform platform;    /* PIC, PIT, RTC, ACPI PM, IOAPIC (vmx/platform.c) */
 
     /* Boot. */
     const char *cmdline;        /* the guest's own command line */

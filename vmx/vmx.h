@@ -81,6 +81,8 @@ void guest_update_paging_mode(struct vcpu *vcpu);
 /* vmx/exit.c */
 void vmx_handle_exit(struct vcpu *vcpu);
 void skip_instruction(void);
+/* The same for an instruction turtle decoded itself (len bytes). */
+void advance_rip(u32 len);
 u32 guest_cpl(void);
 /* Guest general registers by SDM number (RSP lives in the VMCS). */
 u64 guest_reg_read(struct vcpu *vcpu, u32 reg);

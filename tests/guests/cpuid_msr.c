@@ -37,9 +37,10 @@
 #define CPUID_1_ECX_OSXSAVE     BIT(27)
 #define CPUID_1_ECX_AVX         BIT(28)
 #define CPUID_1_ECX_HYPERVISOR  BIT(31)
-#define CPUID_1_ECX_HIDDEN      (CPUID_1_ECX_MONITOR | CPUID_1_ECX_PCID | CPUID_1_ECX_X2APIC | \
-                                 CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_XSAVE | \
+#define CPUID_1_ECX_HIDDEN      (CPUID_1_ECX_MONITOR | CPUID_1_ECX_PCID | CPUID_1_ECX_XSAVE | \
                                  CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX)
+#define CPUID_1_ECX_APIC_TIMERS (CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE)
+#define CPUID_1_EDX_APIC        BIT(9)
 #define CPUID_7_EBX_INVPCID     BIT(10)
 #define CPUID_EXT_EDX_LM        BIT(29)
 #define CPUID_EXT_EDX_RDTSCP    BIT(27)
@@ -157,7 +158,10 @@ static void test_turtle_cpuid(bool nested)
 
     report(r.ecx & CPUID_1_ECX_HYPERVISOR, "turtle cpuid 1 ECX hypervisor bit");
     report(!(r.ecx & CPUID_1_ECX_HIDDEN),
-           "turtle cpuid 1 ECX hides MONITOR PCID x2APIC TSC-deadline XSAVE OSXSAVE AVX");
+           "turtle cpuid 1 ECX hides MONITOR PCID XSAVE OSXSAVE AVX");
+    /* turtle emulates the local APIC, x2APIC mode and its TSC-deadline timer. */
+    report((r.ecx & CPUID_1_ECX_APIC_TIMERS) == CPUID_1_ECX_APIC_TIMERS && (r.edx & CPUID_1_EDX_APIC) &&
+           (r.ebx >> 24) == 0, "turtle cpuid 1 shows APIC, x2APIC and TSC-deadline, APIC ID 0");
     if (nested)
         report(r.ecx & CPUID_1_ECX_VMX, "turtle cpuid 1 ECX shows VMX (nested)");
     else
