@@ -66,6 +66,28 @@ static bool ptr_valid(u64 pa)
     return IS_ALIGNED(pa, PAGE_SIZE) && (pa >> nested_phys_addr_width()) == 0;
 }
 
+/* The operand prologue of VMCLEAR and VMPTRLD, in the SDM's order (32.3):
+ * read the 64-bit pointer (a fault on the way is injected), then
+ * VMfail(err_address) if it is not 4 KiB aligned or is beyond the physical
+ * address width, then VMfail(err_vmxon) if it is the VMXON pointer. True
+ * with *ptr when every check passed; false when the instruction is already
+ * complete. (VMXON reads and checks its operand the same way but fails
+ * with VMfailInvalid and has no VMXON-pointer check.) */
+static bool vmcs_ptr_operand(struct vcpu *vcpu, u32 err_address, u32 err_vmxon, u64 *ptr)
+{
+    if (!read_ptr_operand(vcpu, ptr))
+        return false;
+    if (!ptr_valid(*ptr)) {
+        nested_vmx_fail(vcpu, err_address);
+        return false;
+    }
+    if (*ptr == vcpu->nvmx->vmxon_ptr) {
+        nested_vmx_fail(vcpu, err_vmxon);
+        return false;
+    }
+    return true;
+}
+
 /* The first 32 bits of a region; memory outside L1's RAM reads as ones. */
 static u32 region_revision(struct vcpu *vcpu, u64 pa)
 {
@@ -145,16 +167,8 @@ static void handle_vmclear(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(vcpu, &ptr))
+    if (!vmcs_ptr_operand(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS, VMXERR_VMCLEAR_VMXON_POINTER, &ptr))
         return;
-    if (!ptr_valid(ptr)) {
-        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_VMXON_POINTER);
-        return;
-    }
     if (ptr == n->current_vmptr) {
         shadow_sync_from_shadow(vcpu);
         shadow_off(vcpu);
@@ -174,16 +188,8 @@ static void handle_vmptrld(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(vcpu, &ptr))
+    if (!vmcs_ptr_operand(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS, VMXERR_VMPTRLD_VMXON_POINTER, &ptr))
         return;
-    if (!ptr_valid(ptr)) {
-        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_VMXON_POINTER);
-        return;
-    }
     /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
      * VMCS shadowing is not shown to L1. */
     u32 rev = region_revision(vcpu, ptr);
