@@ -96,14 +96,6 @@ static u32 region_revision(struct vcpu *vcpu, u64 pa)
     return rev;
 }
 
-static bool cr_fixed_bits_ok(void)
-{
-    u64 cr0 = guest_read_cr0(), cr4 = guest_read_cr4();
-    u64 f0 = nested_cr0_fixed0(false);
-    return (cr0 & f0) == f0 && (cr4 & vmx_caps_cr4_fixed0()) == vmx_caps_cr4_fixed0() &&
-           !(cr4 & ~nested_cr4_fixed1());
-}
-
 /* The #UD conditions shared by every VMX instruction but VMXON. */
 static bool vmx_mode_ok(void)
 {
@@ -132,7 +124,9 @@ static void handle_vmxon(struct vcpu *vcpu)
             nested_vmx_fail(vcpu, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
         return;
     }
-    if (guest_cpl() > 0 || !cr_fixed_bits_ok()) {
+    /* CR0 and CR4 must hold values supported in VMX operation (SDM 24.8). */
+    if (guest_cpl() > 0 || !nested_cr0_valid(guest_read_cr0(), false) ||
+        !nested_cr4_valid(guest_read_cr4())) {
         inject_gp0(vcpu);
         return;
     }
