@@ -33,9 +33,4 @@ void handle_inject_gp(struct vcpu *vcpu, u64 qual);
 void handle_task_switch(struct vcpu *vcpu, u64 qual);
 void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
 
-/* VMX instructions from L1 (VMXON ... INVVPID, VMFUNC): nested/ installs
- * its emulation here when it is built in; otherwise #UD. */
-extern exit_handler_t nested_vmx_instruction_hook;
-
-
 #endif
