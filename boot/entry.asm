@@ -7,8 +7,8 @@
 ; We check the magic and long-mode support (a message on COM1 and a halt if
 ; either is wrong), build the boot page tables, enable PAE, EFER.LME (and
 ; EFER.NXE when the CPU has NX), paging, load a 64-bit GDT and call
-;     void kmain(u64 mbi_phys, u32 cpu_has_nx);   /* never returns */
-; at its higher-half address.
+;     __noreturn void kmain(u64 mbi_phys, u64 cpu_has_nx);   /* kernel/kmain.h */
+; at its higher-half address (RDI = boot information, RSI = 1 if NX, else 0).
 ;
 ; Boot address space: the first 4 GiB identity-mapped with 2 MiB pages (the
 ; kernel's direct map of physical memory, see kernel/paging.h), and the first

@@ -9,10 +9,6 @@
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
-#define CPU_BASED_TRUE_ALWAYSON     (CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR & \
-                                     ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING))
-#define VM_EXIT_TRUE_ALWAYSON       (VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_EXIT_SAVE_DEBUG_CONTROLS)
-#define VM_ENTRY_TRUE_ALWAYSON      (VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_ENTRY_LOAD_DEBUG_CONTROLS)
 #define MISC_MSR_LIST_512           0       /* bits 27:25 = 0: 512 entries */
 
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;

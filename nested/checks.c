@@ -2,9 +2,9 @@
  * The VM-entry checks of VMLAUNCH/VMRESUME on vmcs12 (SDM Vol. 3 27.2 and
  * 27.3), run before anything changes. Controls and host state failures are
  * VMfailValid (errors 7 and 8); guest-state failures become a VM-entry
- * failure exit to L1 (reason 33, qualification 0, or 4 for the link
- * pointer). CC() logs the text of the failed check, so a refusal can be
- * read off turtle's console.
+ * failure exit to L1 (reason 33, qualification 2 for a PDPTE, 4 for the
+ * link pointer, else 0). CC() logs the text of the failed check, so a
+ * refusal can be read off turtle's console.
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
@@ -138,14 +138,10 @@ bool nested_check_controls(const struct vmcs12 *v)
     u32 proc2 = nested_proc2(v);
 
     if (CC(!ctls_ok(v->pin_based_vm_exec_control, PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR, nested_pin_allowed)) ||
-        CC(!ctls_ok(v->cpu_based_vm_exec_control,
-                    CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR & ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING),
-                    nested_proc_allowed)) ||
+        CC(!ctls_ok(v->cpu_based_vm_exec_control, CPU_BASED_TRUE_ALWAYSON, nested_proc_allowed)) ||
         CC(!ctls_ok(proc2, 0, nested_proc2_allowed)) ||
-        CC(!ctls_ok(v->vm_exit_controls, VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_EXIT_SAVE_DEBUG_CONTROLS,
-                    nested_exit_allowed)) ||
-        CC(!ctls_ok(v->vm_entry_controls, VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_ENTRY_LOAD_DEBUG_CONTROLS,
-                    nested_entry_allowed)))
+        CC(!ctls_ok(v->vm_exit_controls, VM_EXIT_TRUE_ALWAYSON, nested_exit_allowed)) ||
+        CC(!ctls_ok(v->vm_entry_controls, VM_ENTRY_TRUE_ALWAYSON, nested_entry_allowed)))
         return false;
     if (CC(v->cr3_target_count != 0))           /* IA32_VMX_MISC shows 0 CR3 targets */
         return false;
@@ -170,11 +166,9 @@ bool nested_check_controls(const struct vmcs12 *v)
 bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
 {
     bool host64 = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
-    u64 f0 = nested_cr0_fixed0(false);
 
-    if (CC((v->host_cr0 & f0) != f0) || CC(v->host_cr0 & ~vmx_caps_cr0_fixed1()) ||
-        CC((v->host_cr4 & vmx_caps_cr4_fixed0()) != vmx_caps_cr4_fixed0()) ||
-        CC(v->host_cr4 & ~nested_cr4_fixed1()) || CC(!within_width(v->host_cr3)))
+    if (CC(!nested_cr0_valid(v->host_cr0, false)) || CC(!nested_cr4_valid(v->host_cr4)) ||
+        CC(!within_width(v->host_cr3)))
         return false;
     if (CC(!is_canonical(v->host_ia32_sysenter_esp)) || CC(!is_canonical(v->host_ia32_sysenter_eip)))
         return false;
@@ -287,12 +281,11 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
     u32 proc2 = nested_proc2(v);
     bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
     bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
-    u64 f0 = nested_cr0_fixed0(ug), cr0 = v->guest_cr0, cr4 = v->guest_cr4;
+    u64 cr0 = v->guest_cr0, cr4 = v->guest_cr4;
 
-    *qual = 0;
-    if (CC((cr0 & f0) != f0) || CC(cr0 & ~vmx_caps_cr0_fixed1()) ||
-        CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
-        CC((cr4 & vmx_caps_cr4_fixed0()) != vmx_caps_cr4_fixed0()) || CC(cr4 & ~nested_cr4_fixed1()))
+    *qual = ENTRY_FAIL_DEFAULT;
+    if (CC(!nested_cr0_valid(cr0, ug)) || CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
+        CC(!nested_cr4_valid(cr4)))
         return false;
     if (CC(ia32e && (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE))) || CC(!ia32e && (cr4 & X86_CR4_PCIDE)))
         return false;
@@ -346,7 +339,7 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
         return false;
     /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
      * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set
-     * where present (SDM 27.3.1.6). Qualification 2. */
+     * where present (SDM 27.3.1.6). */
     if ((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !ia32e) {
         u64 pdpte[4] = { 0 };
         u64 reserved = 0x1e6ULL | ~((1ULL << nested_phys_addr_width()) - 1);
@@ -360,21 +353,21 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
         }
         for (u32 i = 0; i < 4; i++) {
             if ((pdpte[i] & 1) && CC(pdpte[i] & reserved)) {
-                *qual = 2;
+                *qual = ENTRY_FAIL_PDPTE;
                 return false;
             }
         }
     }
     /* The VMCS link pointer: VMCS shadowing is not shown, so anything but
      * ~0 must be a valid region that is not a shadow VMCS; turtle does
-     * not use it. Qualification 4 (SDM 27.8). */
+     * not use it (SDM 27.3.1.5, 27.8). */
     if (v->vmcs_link_pointer != ~0ULL) {
         u32 rev = 0xffffffff;
-        *qual = 4;
+        *qual = ENTRY_FAIL_VMCS_LINK_PTR;
         guest_copy_from(vm, &rev, v->vmcs_link_pointer, 4);
         if (CC(!page_addr_ok(v->vmcs_link_pointer)) || CC(rev != VMCS12_REVISION))
             return false;                       /* bit 31 (shadow) must match: 0 */
-        *qual = 0;
+        *qual = ENTRY_FAIL_DEFAULT;
     }
     return true;
 }

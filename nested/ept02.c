@@ -52,10 +52,16 @@ bool ept02_prepare(struct vcpu *vcpu, u64 eptp12)
     return true;
 }
 
+/* The bytes one entry at this level maps (level 1: 4 KiB ... level 4: 512 GiB). */
+static u64 level_size(int level)
+{
+    return 1ULL << (12 + 9 * (level - 1));
+}
+
 /* EPT misconfiguration conditions of one entry (SDM 29.3.3.1). */
 static bool misconfigured(u64 e, int level, bool leaf)
 {
-    u64 rwx = e & 7;
+    u64 rwx = e & VMX_EPT_RWX_MASK;
     u32 width = nested_phys_addr_width();
 
     if ((rwx & VMX_EPT_WRITABLE_MASK) && !(rwx & VMX_EPT_READABLE_MASK))
@@ -72,62 +78,94 @@ static bool misconfigured(u64 e, int level, bool leaf)
             return true;
         if (level == 3 && !(nested_ept_vpid_cap & VMX_EPT_1GB_PAGE_BIT))
             return true;
-        u64 size = 1ULL << (12 + 9 * (level - 1));
+        u64 size = level_size(level);
         if (level > 1 && (e & EPT12_ADDR & (size - 1)))
             return true;                        /* large-page frame bits must be zero */
     }
     return false;
 }
 
-enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
-{
-    struct nested_vmx *n = vcpu->nvmx;
-    u64 table = n->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
-    u64 access = hw_qual & EPT_QUAL_ACCESS;
+/* The outcome of one walk of EPT12 for an L2-physical address. */
+enum ept12_walk_result {
+    EPT12_LEAF,             /* a leaf maps it: *leaf is filled in */
+    EPT12_NOT_PRESENT,      /* an entry with bits 2:0 clear: an EPT violation */
+    EPT12_MISCONFIG,        /* a misconfigured entry, or a paging structure outside L1 RAM */
+};
 
-    *qual12 = access | (hw_qual & EPT_QUAL_KEEP);
+struct ept12_leaf {
+    u64 l1_gpa;             /* the L1-physical address l2_gpa translates to */
+    u64 size;               /* the leaf's page size: 4 KiB, 2 MiB or 1 GiB */
+    u64 perms;              /* R/W/X (bits 2:0) granted by every level of the walk */
+};
+
+/* Walk L1's 4-level EPT12 (at cached12's EPT pointer) for l2_gpa, checking
+ * every entry as the CPU does (SDM 29.3.2, 29.3.3). Reads L1 memory only;
+ * installs nothing. *leaf is written only on EPT12_LEAF; the permissions
+ * are not checked against any access here. */
+static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct ept12_leaf *leaf)
+{
+    u64 table = vcpu->nvmx->cached12.ept_pointer & EPT12_ADDR, perms = VMX_EPT_RWX_MASK, e = 0;
+
     for (int level = 4; level >= 1; level--) {
-        u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+        u64 size = level_size(level);
+        u64 at = table + ((l2_gpa / size) & 0x1ff) * 8;
         if (!guest_copy_from(vcpu->vm, &e, at, 8))
-            return EPT02_MISCONFIG;             /* paging structure outside L1 RAM */
-        if (!(e & 7))
-            return EPT02_VIOLATION;             /* not present: bits 5:3 stay 0 */
-        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
-        if (misconfigured(e, level, leaf))
-            return EPT02_MISCONFIG;
-        perms &= e & 7;
-        if (!leaf) {
+            return EPT12_MISCONFIG;             /* paging structure outside L1 RAM */
+        if (!(e & VMX_EPT_RWX_MASK))
+            return EPT12_NOT_PRESENT;
+        bool is_leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
+        if (misconfigured(e, level, is_leaf))
+            return EPT12_MISCONFIG;
+        perms &= e & VMX_EPT_RWX_MASK;
+        if (!is_leaf) {
             table = e & EPT12_ADDR;
             continue;
         }
-        u64 size = 1ULL << (12 + 9 * (level - 1));
-        u64 l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
-        if (access & ~perms) {
-            *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
-            return EPT02_VIOLATION;
-        }
-        u64 hpa = guest_gpa_to_hpa(vcpu->vm, l1_gpa & ~(PAGE_SIZE - 1));
-        if (!hpa || l1_gpa >= vcpu->vm->mem_size) {
-            *qual12 |= perms << EPT_QUAL_PERMS_SHIFT;
-            return EPT02_OUTSIDE_L1;
-        }
-        if (n->ept02_pages >= ept02_budget(vcpu)) {
-            /* Start over (vmcs02 is current: point it at the new root). */
-            u64 eptp12 = n->ept02_eptp12;
-            ept02_drop(vcpu);
-            if (!ept02_prepare(vcpu, eptp12)) {
-                vm_stop(vcpu->vm, true, "out of memory for EPT02");
-                return EPT02_FIXED;
-            }
-            vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
-        }
-        if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms, &n->ept02_pages)) {
+        leaf->l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
+        leaf->size = size;
+        leaf->perms = perms;
+        return EPT12_LEAF;
+    }
+    return EPT12_MISCONFIG;                     /* not reached: level 1 is always a leaf */
+}
+
+enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u64 access = hw_qual & EPT_QUAL_ACCESS;
+    struct ept12_leaf leaf;
+
+    *qual12 = access | (hw_qual & EPT_QUAL_KEEP);
+    switch (ept12_walk(vcpu, l2_gpa, &leaf)) {
+    case EPT12_NOT_PRESENT:
+        return EPT02_VIOLATION;                 /* not present: bits 5:3 stay 0 */
+    case EPT12_MISCONFIG:
+        return EPT02_MISCONFIG;
+    case EPT12_LEAF:
+        break;
+    }
+    if (access & ~leaf.perms) {
+        *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
+        return EPT02_VIOLATION;
+    }
+    u64 hpa = guest_gpa_to_hpa(vcpu->vm, leaf.l1_gpa & ~(PAGE_SIZE - 1));
+    if (!hpa || leaf.l1_gpa >= vcpu->vm->mem_size) {
+        *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
+        return EPT02_OUTSIDE_L1;
+    }
+    if (n->ept02_pages >= ept02_budget(vcpu)) {
+        /* Start over (vmcs02 is current: point it at the new root). */
+        u64 eptp12 = n->ept02_eptp12;
+        ept02_drop(vcpu);
+        if (!ept02_prepare(vcpu, eptp12)) {
             vm_stop(vcpu->vm, true, "out of memory for EPT02");
             return EPT02_FIXED;
         }
-        return EPT02_FIXED;
+        vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
     }
-    return EPT02_MISCONFIG;
+    if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages))
+        vm_stop(vcpu->vm, true, "out of memory for EPT02");
+    return EPT02_FIXED;
 }
 
 /* L2-physical → L1-physical through EPT12, for turtle's own reads of L2
@@ -135,23 +173,10 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
  * installed; false if EPT12 does not map gpa readable. */
 bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa)
 {
-    u64 table = vcpu->nvmx->cached12.ept_pointer & EPT12_ADDR, perms = 7, e = 0;
+    struct ept12_leaf leaf;
 
-    for (int level = 4; level >= 1; level--) {
-        u64 at = table + ((l2_gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-        if (!guest_copy_from(vcpu->vm, &e, at, 8) || !(e & 7))
-            return false;
-        bool leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
-        if (misconfigured(e, level, leaf))
-            return false;
-        perms &= e & 7;
-        if (!leaf) {
-            table = e & EPT12_ADDR;
-            continue;
-        }
-        u64 size = 1ULL << (12 + 9 * (level - 1));
-        *l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
-        return (perms & VMX_EPT_READABLE_MASK) && *l1_gpa < vcpu->vm->mem_size;
-    }
-    return false;
+    if (ept12_walk(vcpu, l2_gpa, &leaf) != EPT12_LEAF)
+        return false;
+    *l1_gpa = leaf.l1_gpa;
+    return (leaf.perms & VMX_EPT_READABLE_MASK) && leaf.l1_gpa < vcpu->vm->mem_size;
 }

@@ -66,20 +66,34 @@ static bool ptr_valid(u64 pa)
     return IS_ALIGNED(pa, PAGE_SIZE) && (pa >> nested_phys_addr_width()) == 0;
 }
 
+/* The operand prologue of VMCLEAR and VMPTRLD, in the SDM's order (32.3):
+ * read the 64-bit pointer (a fault on the way is injected), then
+ * VMfail(err_address) if it is not 4 KiB aligned or is beyond the physical
+ * address width, then VMfail(err_vmxon) if it is the VMXON pointer. True
+ * with *ptr when every check passed; false when the instruction is already
+ * complete. (VMXON reads and checks its operand the same way but fails
+ * with VMfailInvalid and has no VMXON-pointer check.) */
+static bool vmcs_ptr_operand(struct vcpu *vcpu, u32 err_address, u32 err_vmxon, u64 *ptr)
+{
+    if (!read_ptr_operand(vcpu, ptr))
+        return false;
+    if (!ptr_valid(*ptr)) {
+        nested_vmx_fail(vcpu, err_address);
+        return false;
+    }
+    if (*ptr == vcpu->nvmx->vmxon_ptr) {
+        nested_vmx_fail(vcpu, err_vmxon);
+        return false;
+    }
+    return true;
+}
+
 /* The first 32 bits of a region; memory outside L1's RAM reads as ones. */
 static u32 region_revision(struct vcpu *vcpu, u64 pa)
 {
     u32 rev = 0xffffffff;
     guest_copy_from(vcpu->vm, &rev, pa, 4);
     return rev;
-}
-
-static bool cr_fixed_bits_ok(void)
-{
-    u64 cr0 = guest_read_cr0(), cr4 = guest_read_cr4();
-    u64 f0 = nested_cr0_fixed0(false);
-    return (cr0 & f0) == f0 && (cr4 & vmx_caps_cr4_fixed0()) == vmx_caps_cr4_fixed0() &&
-           !(cr4 & ~nested_cr4_fixed1());
 }
 
 /* The #UD conditions shared by every VMX instruction but VMXON. */
@@ -110,7 +124,9 @@ static void handle_vmxon(struct vcpu *vcpu)
             nested_vmx_fail(vcpu, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
         return;
     }
-    if (guest_cpl() > 0 || !cr_fixed_bits_ok()) {
+    /* CR0 and CR4 must hold values supported in VMX operation (SDM 24.8). */
+    if (guest_cpl() > 0 || !nested_cr0_valid(guest_read_cr0(), false) ||
+        !nested_cr4_valid(guest_read_cr4())) {
         inject_gp0(vcpu);
         return;
     }
@@ -145,16 +161,8 @@ static void handle_vmclear(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(vcpu, &ptr))
+    if (!vmcs_ptr_operand(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS, VMXERR_VMCLEAR_VMXON_POINTER, &ptr))
         return;
-    if (!ptr_valid(ptr)) {
-        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(vcpu, VMXERR_VMCLEAR_VMXON_POINTER);
-        return;
-    }
     if (ptr == n->current_vmptr) {
         shadow_sync_from_shadow(vcpu);
         shadow_off(vcpu);
@@ -174,16 +182,8 @@ static void handle_vmptrld(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
     u64 ptr;
 
-    if (!read_ptr_operand(vcpu, &ptr))
+    if (!vmcs_ptr_operand(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS, VMXERR_VMPTRLD_VMXON_POINTER, &ptr))
         return;
-    if (!ptr_valid(ptr)) {
-        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS);
-        return;
-    }
-    if (ptr == n->vmxon_ptr) {
-        nested_vmx_fail(vcpu, VMXERR_VMPTRLD_VMXON_POINTER);
-        return;
-    }
     /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
      * VMCS shadowing is not shown to L1. */
     u32 rev = region_revision(vcpu, ptr);

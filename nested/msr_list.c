@@ -1,9 +1,13 @@
 /*
  * MSR lists. Each entry is {u32 index, u32 reserved (must be 0), u64 value}.
- * turtle accepts the MSRs it switches per vCPU (the syscall MSRs, written to
- * the CPU directly) and those that live in the VMCS (SYSENTER_*, EFER, PAT);
- * any other index fails the entry, as a CPU would for a write that faults
- * (SDM 27.4: FS/GS base, x2APIC and SMM MSRs are never allowed).
+ * A load list (VM entry or VM exit) may name the MSRs turtle switches per
+ * vCPU (STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX: written to the
+ * CPU directly) and SYSENTER_CS/ESP/EIP (written to the current VMCS). Any
+ * other index fails the load, as a CPU would for a write that faults (SDM
+ * 27.4: FS/GS base, x2APIC and SMM MSRs are never allowed), and so do EFER
+ * and PAT, which a CPU would load: L1 has the load-EFER/PAT controls
+ * instead (docs/nested.md, "Not yet done"). A store list may name the same
+ * MSRs plus EFER and PAT (read from the current VMCS) and the TSC.
  */
 #include "kernel/x86.h"
 #include "nested/msr_list.h"

@@ -108,4 +108,30 @@ u64 nested_vmx_misc(void);
 u64 vmx_caps_cr4_fixed0(void);
 u64 vmx_caps_cr0_fixed1(void);
 
+/* The allowed-0 settings (bits that must be 1) of the TRUE_* control MSRs
+ * shown to L1: the default1 bits, less those L1 may clear (CR3-load/store
+ * exiting, save/load debug controls). IA32_VMX_BASIC[55] is shown, so the
+ * VM-entry checks use these too (SDM A.3.1, A.3.2, A.4, A.5). The pin-based
+ * TRUE MSR keeps every default1 bit: PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR. */
+#define CPU_BASED_TRUE_ALWAYSON     (CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR & \
+                                     ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING))
+#define VM_EXIT_TRUE_ALWAYSON       (VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_EXIT_SAVE_DEBUG_CONTROLS)
+#define VM_ENTRY_TRUE_ALWAYSON      (VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR & ~VM_ENTRY_LOAD_DEBUG_CONTROLS)
+
+/* Whether CR0 / CR4 hold values supported in VMX operation as L1 is told
+ * them (IA32_VMX_CR0/CR4_FIXED0/1 of nested/caps.c; SDM 24.8, A.7, A.8):
+ * every fixed-0 bit set, no bit outside fixed-1. For a guest CR0 with
+ * unrestricted guest, PE and PG may be 0 (SDM 27.3.1.1). */
+static inline bool nested_cr0_valid(u64 cr0, bool unrestricted)
+{
+    u64 f0 = nested_cr0_fixed0(unrestricted);
+    return (cr0 & f0) == f0 && !(cr0 & ~vmx_caps_cr0_fixed1());
+}
+
+static inline bool nested_cr4_valid(u64 cr4)
+{
+    u64 f0 = vmx_caps_cr4_fixed0();
+    return (cr4 & f0) == f0 && !(cr4 & ~nested_cr4_fixed1());
+}
+
 #endif

@@ -97,7 +97,7 @@ static void prepare_crs(const struct vmcs12 *v)
     vmcs_writel(CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | vmx_policy->cr4_owned);
     vmcs_writel(CR4_READ_SHADOW, (v->cr4_read_shadow & v->cr4_guest_host_mask) |
                                  (v->guest_cr4 & ~v->cr4_guest_host_mask));
-    vmcs_writel(GUEST_CR4, (v->guest_cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    vmcs_writel(GUEST_CR4, vmx_fixed_cr4(v->guest_cr4));
 }
 
 void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)

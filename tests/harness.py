@@ -108,7 +108,10 @@ def emulator_command(case, d, iso, serial):
 
 
 def boot(case, echo=None):
-    """Runs the case; returns (log text, seconds, timed_out)."""
+    """Runs the case; returns (log text, seconds, timed_out, returncode).
+
+    returncode is the emulator's exit status: negative when the harness
+    killed it, always 1 from Bochs; callers judge the log, not the status."""
     d = case_dir(case)
     iso = os.path.join(d, "case.iso")
     serial = os.path.join(d, "serial.log")

@@ -29,6 +29,14 @@ struct vmx_caps {
 
 extern struct vmx_caps vmx_caps;
 
+/* CR4 value v with this CPU's VMX fixed bits forced (set every fixed-0
+ * bit, clear every bit outside fixed-1; SDM 24.8, A.8): the CR4 the CPU
+ * runs with in VMX operation for a value a guest chose. */
+static inline u64 vmx_fixed_cr4(u64 v)
+{
+    return (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
+}
+
 /* Reads the MSRs. Returns NULL, or a message naming the first feature
  * turtle needs that the CPU lacks. */
 const char *vmx_caps_read(void);

@@ -35,9 +35,4 @@ void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
 /* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
 void handle_mmio(struct vcpu *vcpu, u64 gpa);
 
-/* VMX instructions from L1 (VMXON ... INVVPID, VMFUNC): nested/ installs
- * its emulation here when it is built in; otherwise #UD. */
-extern exit_handler_t nested_vmx_instruction_hook;
-
-
 #endif

@@ -3,7 +3,7 @@
 ;   int vmx_enter(struct guest_regs *regs, int launched);
 ;
 ; Loads the guest's general registers and CR2 from *regs (layout in
-; vmx/guest.h: gpr[16] in SDM register order, then cr2; pinned there by
+; vmx/vcpu.h: gpr[16] in SDM register order, then cr2; pinned there by
 ; static asserts), then VMLAUNCH (launched == 0) or VMRESUME.
 ; Returns 0 after a VM exit, with the guest's registers saved back into
 ; *regs; returns 1 if the instruction failed (VMfailValid or VMfailInvalid:

@@ -440,6 +440,10 @@
 #define EPT_QUAL_ACCESS                     0x7ULL          /* bits 2:0: read, write, fetch */
 #define EPT_QUAL_PERMS_SHIFT                3               /* bits 5:3: what the entry allowed */
 #define EPT_QUAL_KEEP                       (BIT(7) | BIT(8) | BIT(12)) /* GLA valid, GLA kind, NMI unblocking */
+/* VM-entry failure for invalid guest state, exit reason 33 (SDM 27.8). */
+#define ENTRY_FAIL_DEFAULT                  0x0
+#define ENTRY_FAIL_PDPTE                    0x2             /* a PDPTE had a reserved bit set */
+#define ENTRY_FAIL_VMCS_LINK_PTR            0x4             /* the VMCS link pointer is invalid */
 
 /* --- Segment access rights in the VMCS (SDM 25.4.1, Table 25-2) --- */
 #define AR_TYPE(ar)                         ((ar) & 0xf)
