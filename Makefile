@@ -31,7 +31,7 @@ KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench debug clean check-% guests
-all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +49,10 @@ $(BUILD)/turtle.iso: $(BUILD)/turtle.elf tests/mkiso.sh
 
 # ---- guest test kernels (tests/guests) ----
 include tests/guests/guests.mk
+
+# ---- host tools (tools/): the KVM VMM; the Linux test image (tests/linux) ----
+include tools/vmm/vmm.mk
+include tests/linux/linux.mk
 
 # ---- host unit tests (cmocka, ASan/UBSan) ----
 HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
