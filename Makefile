@@ -3,6 +3,7 @@
 #   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm)
 #   make test       host unit tests + every harness case
 #   make check-<g>  one group of harness cases (e.g. make check-boot)
+#   make linux-image  Debian's kernel + the KVM test initramfs (tests/linux; needs Debian's archive)
 #   make bench      benchmarks (emulated cycles in Bochs) -> docs/benchmarks.md
 #   make debug      QEMU with its gdb stub; prints the gdb command
 
@@ -79,12 +80,12 @@ cases: setup all guests
 	$(PYTHON) tests/run.py -j $(JOBS) $(CASES)
 
 test: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests linux-image
 	@$(MAKE) --no-print-directory unit
 	$(PYTHON) tests/run.py -j $(JOBS)
 
 check-%: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests $(if $(filter linux,$*),linux-image)
 	$(PYTHON) tests/run.py -j $(JOBS) --group $*
 
 run: setup
