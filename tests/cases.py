@@ -292,8 +292,9 @@ KVM_GUESTS = ("hello", "cpuid_msr", "vmx_suite")
 # differs from bare Bochs: KVM's behaviour or this setting's, not a guest bug.
 # Each entry: (guest, regex on the test name) -> why. The harness reports
 # an entry that no longer differs.
-KVM_PREEMPTION_TIMER = ("kvm_intel runs with preemption_timer=N on Bochs; the preemption timer it "
-                        "emulates for L2 did not cause the exit, L2 ran on to its VMCALL (exit 0x12)")
+KVM_PREEMPTION_TIMER = ("kvm_intel runs with preemption_timer=N on Bochs and emulates L2's timer with a "
+                        "host timer; it did not cause exit 52 while L2 ran (value 0 included): L2 reached "
+                        "its VMCALL (exit 0x12). The HLT-state timer test agrees")
 KVM_DEPARTURES = {
     ("vmx_suite", r"VMWRITE/VMREAD round trip of every 32-bit field$"):
         "KVM keeps only the defined bits (mask 0x1f0ff) of the guest access-rights fields "
