@@ -93,7 +93,7 @@ run: setup
 	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU)
 
 bench: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests linux-image
 	$(PYTHON) tests/run.py --bench --write-doc docs/benchmarks.md
 
 debug: setup all

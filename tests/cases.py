@@ -265,7 +265,8 @@ def demo_modules():
 
 def bench_pairs():
     return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "boot": True},
-            {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1"}]
+            {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1",
+             "kvm": "bench-vmx-kvm"}]
 
 
 def bench_cases():
@@ -348,7 +349,11 @@ def linux_cases():
 
 
 def cases():
-    return boot_cases() + vmx_cases() + nested_cases() + bench_cases() + linux_cases() + [
+    # vmx_bench under Linux KVM on bare Bochs: make bench's "under Linux KVM" column.
+    kvm_bench = linux_case("bench-vmx-kvm", "tigerlake", ["vmx_bench"], timeout=300,
+                           expect=[r"^\[kvm:vmx_bench\] BENCH: l2_cpuid \d+", r"^linux-init: vmx_bench: exit status 0$"])
+    kvm_bench.group = "bench"
+    return boot_cases() + vmx_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]
