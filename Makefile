@@ -3,6 +3,7 @@
 #   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm)
 #   make test       host unit tests + every harness case
 #   make check-<g>  one group of harness cases (e.g. make check-boot)
+#   make linux-image  Debian's kernel + the KVM test initramfs (tests/linux; needs Debian's archive)
 #   make bench      benchmarks (emulated cycles in Bochs) -> docs/benchmarks.md
 #   make debug      QEMU with its gdb stub; prints the gdb command
 
@@ -31,7 +32,7 @@ KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench debug clean check-% guests
-all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,6 +50,10 @@ $(BUILD)/turtle.iso: $(BUILD)/turtle.elf tests/mkiso.sh
 
 # ---- guest test kernels (tests/guests) ----
 include tests/guests/guests.mk
+
+# ---- host tools (tools/): the KVM VMM; the Linux test image (tests/linux) ----
+include tools/vmm/vmm.mk
+include tests/linux/linux.mk
 
 # ---- host unit tests (cmocka, ASan/UBSan) ----
 HOST_CFLAGS := -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -75,12 +80,12 @@ cases: setup all guests
 	$(PYTHON) tests/run.py -j $(JOBS) $(CASES)
 
 test: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests linux-image
 	@$(MAKE) --no-print-directory unit
 	$(PYTHON) tests/run.py -j $(JOBS)
 
 check-%: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests $(if $(filter linux,$*),linux-image)
 	$(PYTHON) tests/run.py -j $(JOBS) --group $*
 
 run: setup
@@ -88,7 +93,7 @@ run: setup
 	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU)
 
 bench: setup
-	@$(MAKE) --no-print-directory all guests
+	@$(MAKE) --no-print-directory all guests linux-image
 	$(PYTHON) tests/run.py --bench --write-doc docs/benchmarks.md
 
 debug: setup all

@@ -38,7 +38,8 @@ class Case:
     forbid: list = field(default_factory=list)    # regexes that must not
     allow_fail_lines: bool = False     # FAIL: lines are part of the expectation
     end: str = "done"                  # done | panic | summary | poweroff
-    protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot
+    protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot | linux (modules[0] = initrd)
+    ignore_bad_msrs: bool = False      # Bochs: unknown MSRs read 0 instead of #GP (Linux needs it, docs/linux.md)
     check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
 
 
@@ -68,7 +69,7 @@ def build_iso(case, out):
 
 def bochsrc(case, iso, serial):
     return f"""megs: {case.mem}
-cpu: model={case.cpu}, count={case.cpus}, ips=10000000, reset_on_triple_fault=0, ignore_bad_msrs=0
+cpu: model={case.cpu}, count={case.cpus}, ips=10000000, reset_on_triple_fault=0, ignore_bad_msrs={int(case.ignore_bad_msrs)}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path={iso}, status=inserted
@@ -191,6 +192,12 @@ def judge(case, text, timed_out):
 
 
 def run_case(case, echo=None):
+    missing = [p for p in [case.kernel] + [m[0] for m in case.modules if case.protocol == "linux"]
+               if not os.path.exists(p)]
+    if missing:
+        why = [f"missing {os.path.relpath(p, ROOT)} (make linux-image builds the Linux test image)"
+               for p in missing]
+        return Result(case, False, why, os.path.join(case_dir(case), "serial.log"), 0.0, "")
     text, seconds, timed_out, _ = boot(case, echo)
     if not text.strip() and not timed_out:
         # The emulator died before the firmware printed anything (for
@@ -259,5 +266,64 @@ def run_diff(case, echo=None):
     return Result(case, not reasons, reasons, rn.log_path, time.monotonic() - start, rn.log)
 
 
+@dataclass
+class KvmDiffCase:
+    """Differential test with Linux KVM as the second reference: each guest
+    directly on bare Bochs, and the same guests under KVM inside Linux on
+    bare Bochs (one boot; /init prefixes a guest's lines with "[kvm:NAME] "
+    and ends each run with "linux-init: NAME: exit status N"). Every test
+    must have the same outcome in both, except the listed departures
+    {(guest, test): why}, which must really differ: one that no longer does
+    is reported, so the list stays true."""
+    name: str
+    group: str
+    linux: Case
+    bare: dict                          # {guest name: Case}
+    departures: dict = field(default_factory=dict)  # {(guest, regex on the test name): why}
+    min_tests: dict = field(default_factory=dict)   # {guest name: fewest tests expected}
+    platform: str = "bochs"
+
+    @property
+    def cpu(self):
+        return self.linux.cpu
+
+
+def run_kvm_diff(case, echo=None):
+    start = time.monotonic()
+    rl = run_case(case.linux, echo)
+    reasons = [f"linux: {r}" for r in rl.reasons]
+    used = set()
+
+    def departure(g, test):
+        for key in case.departures:
+            if key[0] == g and re.match(key[1], test):
+                used.add(key)
+                return key
+        return None
+
+    for g, bare_case in case.bare.items():
+        rb = run_case(bare_case, echo)
+        reasons += [f"bare {g}: {r}" for r in rb.reasons]
+        bare, kvm = outcomes(rb.log), outcomes(rl.log, f"kvm:{g}")
+        if len(bare) < case.min_tests.get(g, 0):
+            reasons.append(f"{g}: bare run reported {len(bare)} tests, expected at least {case.min_tests[g]}")
+        for test, verdict in sorted(bare.items()):
+            if test not in kvm:
+                reasons.append(f"{g}: '{test}' reported on bare Bochs ({verdict}) but not under KVM")
+            elif kvm[test] != verdict and not departure(g, test):
+                reasons.append(f"{g}: '{test}': {verdict} on bare Bochs, {kvm[test]} under KVM")
+        for test in sorted(set(kvm) - set(bare)):
+            if not departure(g, test):
+                reasons.append(f"{g}: '{test}' reported only under KVM")
+        status = 1 if "FAIL" in kvm.values() else 0
+        if not re.search(rf"^linux-init: {re.escape(g)}: exit status {status}$", rl.log, re.M):
+            reasons.append(f"{g}: no 'linux-init: {g}: exit status {status}' line")
+    for key in sorted(set(case.departures) - used):
+        reasons.append(f"{key[0]}: listed KVM departure /{key[1]}/ ({case.departures[key]}) no longer differs")
+    return Result(case, not reasons, reasons, rl.log_path, time.monotonic() - start, rl.log)
+
+
 def run_any(case, echo=None):
+    if isinstance(case, KvmDiffCase):
+        return run_kvm_diff(case, echo)
     return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo)

@@ -4,12 +4,16 @@
 # with one module2 line per module. Only the GRUB modules needed are installed.
 # MKISO_PROTOCOL=multiboot boots the kernel by multiboot1 instead
 # (multiboot/module lines), for the 32-bit test guest on bare hardware.
+# MKISO_PROTOCOL=linux boots KERNEL as a Linux bzImage (GRUB's linux line,
+# with the command line) and the first module file as its initrd (the
+# module's command line is not used): the Linux test image, docs/linux.md.
 set -eu
 out=$1; kernel=$2; cmdline=$3; shift 3
 case "${MKISO_PROTOCOL:-multiboot2}" in
     multiboot2) boot_cmd=multiboot2; module_cmd=module2 ;;
     multiboot)  boot_cmd=multiboot; module_cmd=module ;;
-    *) echo "mkiso: MKISO_PROTOCOL must be multiboot2 or multiboot" >&2; exit 1 ;;
+    linux)      boot_cmd=linux; module_cmd=initrd ;;
+    *) echo "mkiso: MKISO_PROTOCOL must be multiboot2, multiboot or linux" >&2; exit 1 ;;
 esac
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -27,7 +31,11 @@ cp "$kernel" "$stage/boot/turtle.elf"
         fi
         # A module that does not exist is still listed: GRUB reports it and
         # boots on, and turtle reports it missing by name.
-        echo "  $module_cmd /mods/m$i $2"
+        if [ "$module_cmd" = initrd ]; then
+            echo "  initrd /mods/m$i"
+        else
+            echo "  $module_cmd /mods/m$i $2"
+        fi
         i=$((i + 1)); shift 2
     done
     echo "  boot"

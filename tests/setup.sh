@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the command and stops.
 set -eu
 PKGS="make gcc nasm binutils python3 grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
-bochs bochsbios vgabios qemu-system-x86 ovmf libcmocka-dev acpica-tools"
+bochs bochsbios vgabios qemu-system-x86 ovmf libcmocka-dev acpica-tools libc6-dev linux-libc-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# mkimage.sh OUT.cpio LINUX_DIR VMM TURTLE GUEST_DIR
+# The initramfs of turtle's Linux test image: busybox, the three KVM modules
+# of the fetched kernel (signatures cut off), /init, the vmm, turtle and the
+# test guests it runs (debug information stripped to keep the archive small).
+set -eu
+out=$1; linux=$2; vmm=$3; turtle=$4; guests=$5
+here=$(dirname "$0")
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+for g in hello cpuid_msr vmx_suite vmx_bench; do
+    objcopy --strip-debug "$guests/$g.elf" "$stage/$g.elf"
+done
+objcopy --strip-debug "$turtle" "$stage/turtle.elf"
+strip -o "$stage/vmm" "$vmm"
+set -- init="$here/init" bin/busybox="$linux/busybox" bin/vmm="$stage/vmm" \
+    dev=@dir dev/console=@console proc=@dir sys=@dir tmp=@dir \
+    lib/modules/irqbypass.ko="$linux/modules/irqbypass.ko" \
+    lib/modules/kvm.ko="$linux/modules/kvm.ko" \
+    lib/modules/kvm-intel.ko="$linux/modules/kvm-intel.ko" \
+    guests/turtle.elf="$stage/turtle.elf"
+for g in hello cpuid_msr vmx_suite vmx_bench; do
+    set -- "$@" "guests/$g.elf=$stage/$g.elf"
+done
+python3 "$here/mkinitramfs.py" "$out" "$@"

@@ -1,0 +1,12 @@
+# tools/vmm: the project's small KVM VMM (README.md there), a static Linux
+# program so it runs in the test image's initramfs with no libraries.
+# Include this from the top Makefile (it uses BUILD, CC, WARN).
+
+VMM_SRCS := $(wildcard tools/vmm/*.c)
+VMM      := $(BUILD)/tools/vmm
+VMM_CFLAGS := -std=c11 -O2 -g $(WARN)
+
+$(VMM): $(VMM_SRCS) tools/vmm/vmm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(VMM_CFLAGS) -static $(VMM_SRCS) -o $@
+
