@@ -367,12 +367,30 @@ def linux_cases():
     return out
 
 
+def platform_cases():
+    """The PC platform an L1 sees (vmx/platform.c): the device guests on bare
+    Bochs (whose own devices are the reference) and under turtle."""
+    out = []
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        departures = {"lapic": {"re-enabled APIC is in its reset state":
+                                "Bochs ignores IA32_APIC_BASE writes once EN was cleared"}}
+        for g, n in (("lapic", 30), ("pc_legacy", 20)):
+            out.append(DiffCase(
+                f"diff-{g}-{tag}", "platform",
+                bare=Case(f"bare-{g}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), end="summary"),
+                nested=Case(f"l1-{g}-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                            modules=[(guest(g), f"name={g} mem=16M")]),
+                guest=g, min_tests=n, strip_details=True, bochs_departures=departures.get(g, {})))
+    return out
+
+
 def cases():
     # vmx_bench under Linux KVM on bare Bochs: make bench's "under Linux KVM" column.
     kvm_bench = linux_case("bench-vmx-kvm", "tigerlake", ["vmx_bench"], timeout=300,
                            expect=[r"^\[kvm:vmx_bench\] BENCH: l2_cpuid \d+", r"^linux-init: vmx_bench: exit status 0$"])
     kvm_bench.group = "bench"
-    return boot_cases() + vmx_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
+    return boot_cases() + vmx_cases() + platform_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

@@ -215,15 +215,20 @@ def run_case(case, echo=None):
 RESULT_LINE = re.compile(r"^(?:\[[^\]]+\] )?(PASS|FAIL): (.*?)\s*$", re.M)
 
 
-def outcomes(text, guest=None):
-    """{test name: PASS|FAIL} from a log; with guest, only that guest's lines."""
+DETAILS = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def outcomes(text, guest=None, strip_details=False):
+    """{test name: PASS|FAIL} from a log; with guest, only that guest's lines;
+    with strip_details, names lose a trailing parenthesised detail."""
     out = {}
     for line in text.splitlines():
         if guest is not None and not line.startswith(f"[{guest}] "):
             continue
         m = RESULT_LINE.match(line)
         if m:
-            out[m.group(2)] = m.group(1)
+            name = DETAILS.sub("", m.group(2)) if strip_details else m.group(2)
+            out[name] = m.group(1)
     return out
 
 
@@ -240,6 +245,14 @@ class DiffCase:
     guest: str                           # the guest's name under turtle
     min_tests: int = 1
     platform: str = "bochs"
+    # Compare test names without a trailing "(...)": where a guest prints
+    # measured values there (counts, timings), the verdict must agree, the
+    # figures may not be identical.
+    strip_details: bool = False
+    # Tests bare Bochs cannot run because of a known departure of Bochs
+    # from the SDM (DESIGN: record it, do not bend turtle): {name: why}.
+    # Under turtle they must be reported and pass.
+    bochs_departures: dict = field(default_factory=dict)
 
     @property
     def cpu(self):
@@ -251,8 +264,8 @@ def run_diff(case, echo=None):
     rb = run_case(case.bare, echo)
     rn = run_case(case.nested, echo)
     reasons = [f"bare: {r}" for r in rb.reasons] + [f"turtle: {r}" for r in rn.reasons]
-    bare = outcomes(rb.log)
-    nested = outcomes(rn.log, case.guest)
+    bare = outcomes(rb.log, strip_details=case.strip_details)
+    nested = outcomes(rn.log, case.guest, case.strip_details)
     if len(bare) < case.min_tests:
         reasons.append(f"bare run reported {len(bare)} tests, expected at least {case.min_tests}")
     for test, verdict in sorted(bare.items()):
@@ -261,8 +274,14 @@ def run_diff(case, echo=None):
         elif nested[test] != verdict:
             reasons.append(f"'{test}': {verdict} on bare Bochs, {nested[test]} under turtle")
     for test in sorted(set(nested) - set(bare)):
-        if not test.startswith("turtle "):
+        if test in case.bochs_departures:
+            if nested[test] != "PASS":
+                reasons.append(f"'{test}' (not run on bare Bochs: {case.bochs_departures[test]}) "
+                               f"{nested[test]} under turtle")
+        elif not test.startswith("turtle "):
             reasons.append(f"'{test}' reported only under turtle")
+    for test in sorted(set(case.bochs_departures) - set(nested)):
+        reasons.append(f"'{test}' (a known Bochs departure) not reported under turtle")
     return Result(case, not reasons, reasons, rn.log_path, time.monotonic() - start, rn.log)
 
 

@@ -204,21 +204,47 @@ static const struct port_window port_windows[] = {
     { "PCI config (absent)", 0xcf8,             8, PK_PCI,   false },
 };
 
-/* The bus's ctx for a window is its struct port_ctx in the VM. */
+/* After a write that may have reprogrammed a timer: the VM's next
+ * deadline is at the latest that device's new one (an earlier deadline
+ * that no longer exists only costs one early platform_update()). Power-off
+ * and reset requests take effect at once. */
+static void after_write(struct vm *vm, enum port_kind kind, u64 now)
+{
+    struct vm_platform *p = &vm->platform;
+
+    switch (kind) {
+    case PK_PIT:
+        p->next_deadline = MIN(p->next_deadline, pit_next_deadline(&p->pit, now));
+        break;
+    case PK_RTC:
+        p->next_deadline = MIN(p->next_deadline, rtc_next_deadline(&p->rtc, now));
+        break;
+    case PK_PM:
+    case PK_RESET:
+    case PK_PCI:
+        p->next_deadline = 0;           /* platform_update() takes the request */
+        break;
+    case PK_PIC:
+        break;
+    }
+}
+
+/* The bus's ctx for a window is its struct port_ctx in the VM. Reads
+ * change no deadline (an RTC register C read lowers IRQ 8 by itself). */
 static void window_read(void *ctx, u64 off, u32 size, u64 *val)
 {
     struct port_ctx *c = ctx;
     const struct port_window *w = &port_windows[c->index];
     *val = port_read_dev(c->vm, w->kind, (u16)(w->base + off), size, rdtsc());
-    c->vm->platform.next_deadline = 0;  /* a timer may have been reprogrammed */
 }
 
 static void window_write(void *ctx, u64 off, u32 size, u64 val)
 {
     struct port_ctx *c = ctx;
     const struct port_window *w = &port_windows[c->index];
-    port_write_dev(c->vm, w->kind, (u16)(w->base + off), size, (u32)val, rdtsc());
-    c->vm->platform.next_deadline = 0;
+    u64 now = rdtsc();
+    port_write_dev(c->vm, w->kind, (u16)(w->base + off), size, (u32)val, now);
+    after_write(c->vm, w->kind, now);
 }
 
 /* --- MMIO: the xAPIC page of each vCPU and the IOAPIC --------------------- */
@@ -251,7 +277,6 @@ bool platform_mmio_read(struct vcpu *vcpu, u64 gpa, u32 size, u64 *val)
         if (lapic_mmio_read(&vcpu->lapic, rdtsc(), (u32)(gpa - lapic_mmio_base(&vcpu->lapic)), size,
                             val) != LAPIC_OK)
             *val = 0;
-        vm->platform.next_deadline = 0;
         return true;
     }
     if (in_ioapic(vm, gpa, size)) {
@@ -266,8 +291,9 @@ bool platform_mmio_write(struct vcpu *vcpu, u64 gpa, u32 size, u64 val)
     struct vm *vm = vcpu->vm;
 
     if (in_xapic_page(vcpu, gpa, size)) {
-        lapic_mmio_write(&vcpu->lapic, rdtsc(), (u32)(gpa - lapic_mmio_base(&vcpu->lapic)), size, val);
-        vm->platform.next_deadline = 0;
+        u64 now = rdtsc();
+        lapic_mmio_write(&vcpu->lapic, now, (u32)(gpa - lapic_mmio_base(&vcpu->lapic)), size, val);
+        vm->platform.next_deadline = MIN(vm->platform.next_deadline, lapic_next_deadline(&vcpu->lapic));
         kick(vcpu);                     /* TPR, EOI or a self-IPI may change what is pending */
         return true;
     }
@@ -285,7 +311,6 @@ bool platform_msr_read(struct vcpu *vcpu, u32 msr, u64 *val, bool *gp)
     if (!lapic_msr_owned(msr))
         return false;
     *gp = lapic_msr_read(&vcpu->lapic, rdtsc(), msr, val) != LAPIC_OK;
-    vcpu->vm->platform.next_deadline = 0;
     return true;
 }
 
@@ -294,7 +319,8 @@ bool platform_msr_write(struct vcpu *vcpu, u32 msr, u64 val, bool *gp)
     if (!lapic_msr_owned(msr))
         return false;
     *gp = lapic_msr_write(&vcpu->lapic, rdtsc(), msr, val) != LAPIC_OK;
-    vcpu->vm->platform.next_deadline = 0;
+    vcpu->vm->platform.next_deadline = MIN(vcpu->vm->platform.next_deadline,
+                                           lapic_next_deadline(&vcpu->lapic));
     kick(vcpu);
     return true;
 }
