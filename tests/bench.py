@@ -23,6 +23,9 @@ DESCRIPTIONS = {
     "rdmsr": "RDMSR of IA32_EFER (emulated)",
     "loop": "the empty measuring loop (subtracted from the others)",
     "l2_cpuid": "CPUID in L2, handled by the L1 hypervisor",
+    "xapic_read": "xAPIC register read (MMIO, version register)",
+    "xapic_write": "xAPIC register write (MMIO, TPR)",
+    "x2apic_rdmsr": "x2APIC register read (RDMSR 0x803)",
     "l0_exits_per_l2_exit": "L0 exits per L2 exit handled by L1",
 }
 

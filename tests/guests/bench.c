@@ -9,6 +9,12 @@
  *   BENCH: rdmsr N    RDMSR IA32_EFER (exits under turtle; a plain RDMSR on
  *                     bare hardware)
  *   BENCH: vmcall N   turtle only: VMCALL 3 (read time), the cheapest call
+ *   BENCH: xapic_read N   MOV from the xAPIC version register (MMIO,
+ *                     emulated under turtle)
+ *   BENCH: xapic_write N  MOV to the xAPIC TPR (MMIO)
+ *   BENCH: x2apic_rdmsr N RDMSR of the x2APIC version register (0x803),
+ *                     after switching the APIC to x2APIC mode (last: it
+ *                     stays there)
  * On Bochs the TSC advances by one per emulated instruction, so the figures
  * are deterministic instruction counts (docs/benchmarks.md). No tests:
  * "SUMMARY: 0 tests, 0 failures", exit status 0.
@@ -17,6 +23,12 @@
 
 #define ITERATIONS          1000
 #define BENCH_PORT          0x80
+#define XAPIC_BASE          0xfee00000UL
+#define XAPIC_VERSION       0x30
+#define XAPIC_TPR           0x80
+#define MSR_APIC_BASE       0x1b
+#define APIC_BASE_EXTD      (1u << 10)
+#define X2APIC_VERSION_MSR  0x803
 
 /* One timed loop: `body` is an asm statement run ITERATIONS times. */
 #define TIMED_LOOP(result, ...)                                         \
@@ -57,6 +69,23 @@ void guest_main(const struct boot_params *bp)
         __asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_IA32_EFER) : "memory");
     });
     printf("BENCH: rdmsr %lu\n", (unsigned long)per_op(t, loop));
+
+    volatile u32 *apic = (volatile u32 *)XAPIC_BASE;
+    TIMED_LOOP(t, (void)apic[XAPIC_VERSION / 4]);
+    printf("BENCH: xapic_read %lu\n", (unsigned long)per_op(t, loop));
+    TIMED_LOOP(t, apic[XAPIC_TPR / 4] = 0);
+    printf("BENCH: xapic_write %lu\n", (unsigned long)per_op(t, loop));
+    {
+        u32 lo, hi;
+        __asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_APIC_BASE));
+        lo |= APIC_BASE_EXTD;
+        __asm__ __volatile__("wrmsr" :: "a"(lo), "d"(hi), "c"(MSR_APIC_BASE) : "memory");
+    }
+    TIMED_LOOP(t, {
+        u32 lo, hi;
+        __asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(X2APIC_VERSION_MSR) : "memory");
+    });
+    printf("BENCH: x2apic_rdmsr %lu\n", (unsigned long)per_op(t, loop));
 
     if (on_turtle()) {
         TIMED_LOOP(t, {
