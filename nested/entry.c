@@ -45,6 +45,12 @@ static void switch_vmcs(struct vcpu *vcpu, bool to_l2)
     }
     vcpu->guest_mode = to_l2;
     vmcs_load(vcpu->vmcs, to_l2 ? "vmcs02" : "vmcs01");
+    /* Windows turtle asked for belong to the VMCS left behind (a stray
+     * one there costs one exit): look at the platform again here. */
+    if (vcpu->events.windows) {
+        vcpu->events.windows = 0;
+        vcpu->events.irq_check = true;
+    }
 }
 
 void nested_switch_to_l1(struct vcpu *vcpu)

@@ -15,6 +15,9 @@
 
 #include "kernel/x86.h"
 
+#define EVENT_WINDOW_INTR   BIT(0)
+#define EVENT_WINDOW_NMI    BIT(1)
+
 struct pending_exception {
     u8 vector;
     bool has_error_code;
@@ -34,14 +37,15 @@ struct vcpu_events {
             /* The event whose delivery an exit interrupted (IDT-vectoring
              * information, SDM 28.2.4): delivered again before anything new. */
             bool reinject;
-            /* Interrupt/NMI-window exiting asked for (vmx/inject.c). */
-            bool windows_open;
             /* The platform may have an interrupt or NMI for this vCPU:
              * look at its local APIC and PIC before the next entry. */
             bool irq_check;
         };
-        u64 any;                /* any of the above */
+        u32 any;                /* any of the above */
     };
+    /* Window exits asked for in the current VMCS (EVENT_WINDOW_*): they
+     * stay until the window exit, which looks at the platform again. */
+    u8 windows;
     struct pending_exception exception;
     u8 interrupt_vector;
     u32 reinject_info;          /* interruption-information format, valid bit set */

@@ -19,8 +19,8 @@ static void handle_vmx_instruction(struct vcpu *vcpu, u64 qual)
 /* The windows turtle asked for (vmx/inject.c): the next entry injects. */
 static void handle_event_window(struct vcpu *vcpu, u64 qual)
 {
-    (void)vcpu;
     (void)qual;
+    close_event_windows(vcpu);
 }
 
 static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {

@@ -30,7 +30,25 @@ static bool pat_valid(u64 v)
     return true;
 }
 
-/* Nested guests read the VMX capability MSRs from nested/ (when built in). */
+/* MSRs other layers own: the VMX capability MSRs (nested/, for a nested
+ * VM) and the local APIC's (IA32_APIC_BASE, x2APIC, TSC deadline). Out of
+ * line, so the common MSRs' path stays short. True if the access is done;
+ * false raises #GP. */
+static __attribute__((noinline)) bool rdmsr_elsewhere(struct vcpu *vcpu, u32 msr, u64 *v)
+{
+    bool gp = false;
+
+    if (vcpu->nvmx && nested_ops->msr_read(vcpu, msr, v))
+        return true;
+    return platform_msr_read(vcpu, msr, v, &gp) && !gp;
+}
+
+static __attribute__((noinline)) bool wrmsr_elsewhere(struct vcpu *vcpu, u32 msr, u64 v)
+{
+    bool gp = false;
+
+    return platform_msr_write(vcpu, msr, v, &gp) && !gp;
+}
 
 void handle_rdmsr(struct vcpu *vcpu, u64 qual)
 {
@@ -57,15 +75,11 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_DEBUGCTL:
         v = vmcs_read64(GUEST_IA32_DEBUGCTL);
         break;
-    default: {
-        bool gp = false;
-        if (vcpu->nvmx && nested_ops->msr_read(vcpu, msr, &v))
+    default:
+        if (rdmsr_elsewhere(vcpu, msr, &v))
             break;
-        if (platform_msr_read(vcpu, msr, &v, &gp) && !gp)
-            break;                      /* the local APIC's (IA32_APIC_BASE, x2APIC, TSC deadline) */
         inject_gp0(vcpu);
         return;
-    }
     }
     vcpu->regs.gpr[REG_RAX] = (u32)v;
     vcpu->regs.gpr[REG_RDX] = v >> 32;
@@ -106,12 +120,10 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */
         goto gp;
-    default: {
-        bool gp = false;
-        if (platform_msr_write(vcpu, msr, v, &gp) && !gp)
+    default:
+        if (wrmsr_elsewhere(vcpu, msr, v))
             break;
         goto gp;
-    }
     }
     skip_instruction();
     return;

@@ -34,13 +34,30 @@ void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt)
     event_queue_reinject(&vcpu->events, idt, err, len);
 }
 
-static void set_window(u32 bit, bool on)
+/* Asks for the window exits in `windows` (EVENT_WINDOW_*) not yet asked for. */
+static void open_windows(struct vcpu_events *ev, u8 windows)
+{
+    u8 add = windows & ~ev->windows;
+
+    if (!add)
+        return;
+    u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+    if (add & EVENT_WINDOW_INTR)
+        proc |= CPU_BASED_INTR_WINDOW_EXITING;
+    if (add & EVENT_WINDOW_NMI)
+        proc |= CPU_BASED_NMI_WINDOW_EXITING;
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
+    ev->windows |= add;
+}
+
+void close_event_windows(struct vcpu *vcpu)
 {
     u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-    u32 want = on ? proc | bit : proc & ~bit;
 
-    if (want != proc)
-        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, want);
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+                 proc & ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING));
+    vcpu->events.windows = 0;
+    vcpu->events.irq_check = true;
 }
 
 void __vmx_inject_events(struct vcpu *vcpu)
@@ -71,7 +88,7 @@ void __vmx_inject_events(struct vcpu *vcpu)
                 !ev->nmi_pending)
                 event_queue_interrupt(ev, platform_interrupt_ack(vcpu));
             else
-                irq_waiting = ev->irq_check = true;
+                irq_waiting = true;         /* the window exit looks again */
         }
     }
     struct event_injection inj = event_pick(ev, &b);
@@ -97,7 +114,6 @@ void __vmx_inject_events(struct vcpu *vcpu)
     /* An NMI window needs virtual NMIs, which turtle does not use: a
      * blocked NMI waits for the next exit (the preemption timer bounds it). */
     bool nmi_window = inj.nmi_window && (vmx_policy->pin & PIN_BASED_VIRTUAL_NMIS);
-    set_window(CPU_BASED_NMI_WINDOW_EXITING, nmi_window);
-    set_window(CPU_BASED_INTR_WINDOW_EXITING, inj.interrupt_window);
-    ev->windows_open = nmi_window || inj.interrupt_window;
+    open_windows(ev, (u8)((nmi_window ? EVENT_WINDOW_NMI : 0) |
+                          (inj.interrupt_window ? EVENT_WINDOW_INTR : 0)));
 }

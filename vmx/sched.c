@@ -69,20 +69,19 @@ static void switch_to(struct vcpu *vcpu)
     vcpu->cpu = this_cpu();
 }
 
-/* Runs vcpu until it yields or its VM stops. The slice is a TSC budget
- * converted to preemption-timer ticks at each entry, so a vCPU that exits
- * often is still preempted on time. */
+/* Runs vcpu until it yields (or halts) or its VM stops. The slice is a TSC
+ * budget converted to preemption-timer ticks at each entry, so a vCPU
+ * that exits often is still preempted on time. */
 static void run_slice(struct vcpu *vcpu, u64 slice)
 {
     struct vm *vm = vcpu->vm;
     u64 rate = vmx_caps.preemption_timer_rate;
-    u64 start = rdtsc();
+    u64 slice_end = rdtsc() + (slice << rate);
 
     vcpu->yield = false;
-    while (!vcpu->yield && !vm->stopped && !vcpu->halted) {
+    while (!vcpu->yield && !vm->stopped) {
         u64 now = rdtsc();
-        u64 used = (now - start) >> rate;
-        if (used >= slice)
+        if (now >= slice_end)
             break;
         if (__builtin_expect(now >= vm->platform.next_deadline, 0)) {
             platform_update(vm, now);   /* device timers fell due */
@@ -94,10 +93,9 @@ static void run_slice(struct vcpu *vcpu, u64 slice)
             if (vm->stopped)
                 break;
         }
-        u64 ticks = slice - used;
-        u64 deadline = vm->platform.next_deadline;
-        if (deadline != DEV_NO_DEADLINE)
-            ticks = MIN(ticks, ((deadline - now) >> rate) + 1);
+        /* The timer fires at the end of the slice or at the VM's next
+         * device deadline, whichever comes first (both lie ahead of now). */
+        u64 ticks = ((MIN(slice_end, vm->platform.next_deadline) - now) >> rate) + 1;
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);

@@ -66,11 +66,6 @@ void lapic_reset(struct lapic *l, const struct lapic_config *cfg)
     reset_registers(l);
 }
 
-bool lapic_hw_enabled(const struct lapic *l)
-{
-    return l->s.apic_base & APIC_BASE_EN;
-}
-
 bool lapic_x2apic(const struct lapic *l)
 {
     return (l->s.apic_base & (APIC_BASE_EN | APIC_BASE_EXTD)) ==

@@ -95,7 +95,11 @@ struct lapic {
 void lapic_reset(struct lapic *l, const struct lapic_config *cfg);
 
 /* Modes. */
-bool lapic_hw_enabled(const struct lapic *l);
+/* IA32_APIC_BASE.EN (bit 11), inline: CPUID reads it on every leaf 1. */
+static inline bool lapic_hw_enabled(const struct lapic *l)
+{
+    return l->s.apic_base & BIT(11);
+}
 bool lapic_x2apic(const struct lapic *l);
 bool lapic_sw_enabled(const struct lapic *l);
 bool lapic_mmio_enabled(const struct lapic *l);  /* xAPIC mode */

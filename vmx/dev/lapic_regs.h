@@ -18,7 +18,7 @@
 /* IA32_APIC_BASE bits (11.4.4, figure 11-5) */
 #define APIC_BASE_BSP               BIT(8)  /* processor is the BSP (read-only here) */
 #define APIC_BASE_EXTD              BIT(10) /* x2APIC mode */
-#define APIC_BASE_EN                BIT(11) /* APIC global enable */
+#define APIC_BASE_EN                BIT(11) /* APIC global enable (lapic_hw_enabled()) */
 #define APIC_BASE_ADDR_MASK         (~(u64)0xfff)
 #define APIC_DEFAULT_PHYS_BASE      0xfee00000ULL
 
