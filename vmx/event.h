@@ -41,7 +41,7 @@ struct vcpu_events {
              * look at its local APIC and PIC before the next entry. */
             bool irq_check;
         };
-        u32 any;                /* any of the above */
+        u64 any;                /* any of the above */
     };
     /* Window exits asked for in the current VMCS (EVENT_WINDOW_*): they
      * stay until the window exit, which looks at the platform again. */
@@ -79,7 +79,10 @@ enum event_queue_result {
     EVENT_TRIPLE_FAULT,         /* a fault while delivering #DF: the VM shuts down */
 };
 
-/* Anything to inject, or a window to close: one load on every entry. */
+_Static_assert(__builtin_offsetof(struct vcpu_events, irq_check) < sizeof(u64),
+               "event_anything() sees every flag");
+
+/* Anything to inject, or the platform to look at: one load on every entry. */
 static inline bool event_anything(const struct vcpu_events *ev)
 {
     return ev->any != 0;
