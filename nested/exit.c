@@ -225,7 +225,7 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
 
     if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
-        vcpu->nvmx->vmcs12->abort = 4;
+        vcpu->nvmx->vmcs12->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
         vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-load list entry failed");
     }
 }
@@ -258,7 +258,7 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
     if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) && n->l1_timer_on)
         v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
     if (!msr_list_store(vcpu, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
-        v->abort = 1;
+        v->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
         load_vmcs12_host_state(vcpu);
         vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-store list entry failed");
         return;

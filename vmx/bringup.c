@@ -13,8 +13,8 @@ const char *vmx_on(void)
 
     /* OSFXSR: turtle saves and restores guests' x87/SSE state with FXSAVE. */
     cr4 |= X86_CR4_VMXE | X86_CR4_OSFXSR;
-    cr0 = (cr0 | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1;
-    cr4 = (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
+    cr0 = vmx_fixed_cr0(cr0);
+    cr4 = vmx_fixed_cr4(cr4);
     if (!(cr4 & X86_CR4_VMXE))
         return "CR4.VMXE cannot be set";
     write_cr0(cr0);

@@ -32,6 +32,11 @@ extern struct vmx_caps vmx_caps;
 /* CR4 value v with this CPU's VMX fixed bits forced (set every fixed-0
  * bit, clear every bit outside fixed-1; SDM 24.8, A.8): the CR4 the CPU
  * runs with in VMX operation for a value a guest chose. */
+static inline u64 vmx_fixed_cr0(u64 v)
+{
+    return (v | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1;
+}
+
 static inline u64 vmx_fixed_cr4(u64 v)
 {
     return (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;

@@ -56,7 +56,7 @@ static bool guest_set_cr4(struct vcpu *vcpu, u64 v, u64 real_v)
     if (!(v & X86_CR4_VMXE) && vcpu->nvmx && nested_ops->in_vmx_operation(vcpu))
         return false;
     vmcs_writel(CR4_READ_SHADOW, v);
-    vmcs_writel(GUEST_CR4, (real_v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+    vmcs_writel(GUEST_CR4, vmx_fixed_cr4(real_v));
     guest_update_paging_mode(vcpu);
     return true;
 }

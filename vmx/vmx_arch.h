@@ -421,6 +421,13 @@
 #define VMX_EPT_SUPERVISOR_SHADOW_STACK_BIT BIT(60)
 #define VMX_EPT_SUPPRESS_VE_BIT             BIT(63)
 
+/* --- VMX-abort indicators (SDM 28.7) --- */
+#define VMX_ABORT_SAVE_GUEST_MSR_FAIL       1   /* storing a guest MSR at exit */
+#define VMX_ABORT_HOST_PDPTE_FAIL           2   /* loading PDPTEs of the host */
+#define VMX_ABORT_VMCS_CORRUPT              3   /* the current VMCS is corrupted */
+#define VMX_ABORT_LOAD_HOST_MSR_FAIL        4   /* loading a host MSR at exit */
+#define VMX_ABORT_MCE_DURING_VMEXIT         5   /* machine check during VM exit */
+
 /* --- Exit qualifications (SDM 28.2.1) --- */
 /* I/O instructions (Table 28-5). */
 #define IO_QUAL_SIZE(q)                     (((q) & 7) + 1) /* 1, 2 or 4 bytes */
