@@ -375,7 +375,7 @@ def platform_cases():
         tag = "skx" if cpu.startswith("corei7") else "tgl"
         departures = {"lapic": {"re-enabled APIC is in its reset state":
                                 "Bochs ignores IA32_APIC_BASE writes once EN was cleared"}}
-        for g, n in (("lapic", 30), ("pc_legacy", 20)):
+        for g, n in (("lapic", 30), ("pc_legacy", 20), ("uart16550", 12)):
             out.append(DiffCase(
                 f"diff-{g}-{tag}", "platform",
                 bare=Case(f"bare-{g}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), end="summary"),

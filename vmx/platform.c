@@ -78,6 +78,11 @@ static void isa_irq(void *ctx, u32 irq, bool level)
     ioapic_set_irq(&vm->platform.ioapic, irq == 0 ? 2 : irq, level);
 }
 
+struct irq_line platform_isa_line(struct vm *vm, u32 irq)
+{
+    return (struct irq_line){ isa_irq, vm, irq };
+}
+
 /* The PIC's INT output goes to the BSP's LINT0. */
 static void pic_intr(void *ctx, u32 pin, bool level)
 {

@@ -51,6 +51,8 @@ struct vm_platform {
 /* Builds the VM's devices, registers them on its buses and writes its
  * ACPI tables into its RAM. NULL, or what went wrong. */
 const char *platform_init(struct vm *vm);
+/* The line of ISA IRQ irq (to the PIC and the IOAPIC), for a device. */
+struct irq_line platform_isa_line(struct vm *vm, u32 irq);
 /* Resets a new vCPU's local APIC. */
 void platform_vcpu_init(struct vcpu *vcpu);
 

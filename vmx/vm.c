@@ -33,7 +33,9 @@ bool vm_devices_init(struct vm *vm)
         { "COM1", UART_COM1_BASE, UART_PORTS, true, uart_bus_read, uart_bus_write, &vm->uart },
     };
 
-    uart_init(&vm->uart, vm->name);
+    struct irq_line irq4 = platform_isa_line(vm, UART_COM1_IRQ);
+
+    uart_init(&vm->uart, vm->name, &irq4);
     for (u32 i = 0; i < ARRAY_SIZE(devices); i++)
         if (!bus_register(&vm->pio, &devices[i]))
             return false;
