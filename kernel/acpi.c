@@ -4,6 +4,7 @@
  * for \_S5 stays within the DSDT's length.
  */
 #include "kernel/acpi.h"
+#include "kernel/acpi_defs.h"
 #include "kernel/mm.h"
 
 #define ACPI_MAX_TABLE_LEN      (1u << 20)
@@ -13,31 +14,6 @@
 #define AML_ZERO_OP             0x00
 #define AML_ONE_OP              0x01
 
-struct acpi_rsdp {
-    char signature[8];
-    u8 checksum;
-    char oem_id[6];
-    u8 revision;
-    u32 rsdt_address;
-    u32 length;                 /* revision >= 2 */
-    u64 xsdt_address;
-    u8 ext_checksum;
-    u8 reserved[3];
-} __packed;
-_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP (ACPI 5.2.5.3)");
-
-struct acpi_header {
-    char signature[4];
-    u32 length;
-    u8 revision;
-    u8 checksum;
-    char oem_id[6];
-    char oem_table_id[8];
-    u32 oem_revision;
-    u32 creator_id;
-    u32 creator_revision;
-} __packed;
-_Static_assert(sizeof(struct acpi_header) == 36, "SDT header (ACPI 5.2.6)");
 
 #define FADT_DSDT               40
 #define FADT_PM1A_CNT_BLK       64

@@ -6,47 +6,13 @@
  * is built in a local structure and copied, so the buffers need no
  * alignment. Validate the config first, then write.
  */
+#include "kernel/acpi_defs.h"
 #include "kernel/mm.h"
 #include "vmx/dev/acpi_tables.h"
 
 /* Warning: these structures are read by guest operating systems; their
  * layout is the ACPI specification's, pinned below. */
 
-struct acpi_rsdp {                          /* ACPI 5.2.5.3 */
-    char signature[8];
-    u8 checksum;                            /* bytes 0-19 */
-    char oem_id[6];
-    u8 revision;
-    u32 rsdt_address;
-    u32 length;
-    u64 xsdt_address;
-    u8 ext_checksum;                        /* all 36 bytes */
-    u8 reserved[3];
-} __packed;
-_Static_assert(sizeof(struct acpi_rsdp) == ACPI_RSDP_SIZE, "RSDP");
-_Static_assert(offsetof(struct acpi_rsdp, xsdt_address) == 24, "RSDP.XsdtAddress");
-
-struct acpi_header {                        /* ACPI 5.2.6 */
-    char signature[4];
-    u32 length;
-    u8 revision;
-    u8 checksum;
-    char oem_id[6];
-    char oem_table_id[8];
-    u32 oem_revision;
-    char creator_id[4];
-    u32 creator_revision;
-} __packed;
-_Static_assert(sizeof(struct acpi_header) == 36, "SDT header");
-
-struct acpi_gas {                           /* Generic Address Structure, ACPI 5.2.3.2 */
-    u8 space_id;
-    u8 bit_width;
-    u8 bit_offset;
-    u8 access_size;
-    u64 address;
-} __packed;
-_Static_assert(sizeof(struct acpi_gas) == 12, "GAS");
 
 struct acpi_fadt {                          /* ACPI 6.0 Table 5-34 */
     struct acpi_header h;
