@@ -31,7 +31,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard vmx/dev/*.c
 KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
-.PHONY: all setup run test unit cases bench debug clean check-% guests
+.PHONY: all setup run test unit cases bench fuzz debug clean check-% guests
 all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
 
 $(BUILD)/%.o: %.c
@@ -91,6 +91,11 @@ check-%: setup
 run: setup
 	@$(MAKE) --no-print-directory all guests
 	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU)
+
+# Long fuzzing on demand (not in make test): FUZZ_MINUTES=N, FUZZ_SEED=S repeats a run.
+fuzz: setup
+	@$(MAKE) --no-print-directory all guests unit
+	$(PYTHON) tests/fuzz.py
 
 bench: setup
 	@$(MAKE) --no-print-directory all guests linux-image

@@ -98,6 +98,11 @@ static u64 ctl(u32 must_be_1, u32 may_be_1)
     return ((u64)may_be_1 << 32) | must_be_1;
 }
 
+bool nested_host_has_cet(void)
+{
+    return vmx_caps.entry.may_be_1 & VM_ENTRY_LOAD_CET_STATE;
+}
+
 u64 nested_vmx_misc(void)
 {
     return (vmx_caps.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK) | VMX_MISC_SAVE_EFER_LMA |

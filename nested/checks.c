@@ -120,7 +120,10 @@ static bool check_entry_event(const struct vmcs12 *v)
     /* Deliver-error-code is 1 exactly for a hardware exception that pushes
      * one, in protected mode (or without unrestricted guest). */
     bool ug = nested_proc2(v) & SECONDARY_EXEC_UNRESTRICTED_GUEST;
-    bool code_vec = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21;
+    /* #CP (21) pushes one only where the CPU has CET ("load CET state"
+     * can be 1, SDM 26.2.1.3): the CPU that enters vmcs02 decides. */
+    bool code_vec = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 ||
+                    (vec == 21 && nested_host_has_cet());
     bool needs_code = (!ug || pe) && type == INTR_TYPE_HARD_EXCEPTION && code_vec;
     if (CC(!!(info & INTR_INFO_DELIVER_CODE_MASK) != needs_code))
         return false;

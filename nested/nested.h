@@ -105,6 +105,8 @@ u64 nested_cr0_fixed0(bool unrestricted);
 u64 nested_cr4_fixed1(void);
 u32 nested_phys_addr_width(void);
 u64 nested_vmx_misc(void);
+/* The CPU can load CET state on VM entry (so #CP pushes an error code). */
+bool nested_host_has_cet(void);
 u64 vmx_caps_cr4_fixed0(void);
 u64 vmx_caps_cr0_fixed1(void);
 

@@ -34,6 +34,8 @@ u64 vmx_caps_cr4_fixed0(void) { return 0x2000; }
 u64 nested_cr4_fixed1(void) { return 0x1727ff; }
 u32 nested_phys_addr_width(void) { return 39; }
 u64 nested_vmx_misc(void) { return VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_SHADOW_RO_FIELDS; }
+static bool host_cet = true;
+bool nested_host_has_cet(void) { return host_cet; }
 
 bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
 {
@@ -172,6 +174,12 @@ static void test_each_refusal(void **state)
     BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_RESERVED);
     BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 13);
     BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 3);
+    /* #CP pushes an error code only on a CPU with CET. */
+    BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 21);
+    host_cet = false;
+    BAD(CONTROLS, 0, v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+                                                  INTR_INFO_DELIVER_CODE_MASK | 21);
+    host_cet = true;
     BAD(CONTROLS, 0, (v.vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x80,
                       v.vm_entry_instruction_len = 0));
     /* Host state (VMfailValid 8). */
@@ -228,6 +236,11 @@ static void test_fuzz(void **state)
     u32 encodings[256], n = 0, passed = 0;
 
     (void)state;
+    /* make fuzz sets CHECKS_SEED to a fresh seed; make test uses the fixed one. */
+    const char *seed = getenv("CHECKS_SEED");
+    if (seed && strtoull(seed, NULL, 0))
+        rng_state = strtoull(seed, NULL, 0);
+    print_message("checks fuzz: seed %#llx\n", (unsigned long long)rng_state);
     set_caps();
     for (u32 e = 0; e < 0x8000 && n < 256; e++)
         if (vmcs12_field_offset(e) >= 0 && !(e & 1))

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""make fuzz: long fuzzing on demand (not part of make test).
+
+For FUZZ_MINUTES (default 10) it repeats rounds of:
+  - the hostile-L1 fuzz guest (tests/guests/vmx_fuzz.c) as a nested L1 under
+    turtle with a fresh seed, on tigerlake and on corei7_skylake_x;
+  - two fuzzing L1s side by side (their EPT02s and vmcs02s interleave);
+  - the host fuzzers with fresh seeds: the vmcs12 entry checks
+    (CHECKS_SEED), the MMIO instruction decoder (MMIO_SEED) and the page
+    allocator's random runs (PMM_SEED), under ASan/UBSan.
+It prints every run with its seed and every anomaly: a guest FAIL line, a
+turtle panic, "hardware refused vmcs02", a wrong verdict, a host fuzzer
+that failed. A seed that shows one is the regression case to add to
+tests/cases.py (vmx-fuzz-* take `seed=` and `iters=`). Exit status 1 if
+anything was found.
+"""
+import os
+import random
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import BUILD, Case  # noqa: E402
+
+FUZZ = os.path.join(BUILD, "guests", "vmx_fuzz.elf")
+ITERS = 400
+HOST = [("test_checks", "CHECKS_SEED"), ("test_mmio_decode", "MMIO_SEED"), ("test_pmm", "PMM_SEED")]
+ANOMALIES = (r"hardware refused vmcs02", r"^turtle: panic: ")
+
+
+def guest_cases(rnd, n):
+    cases = []
+    for cpu in ("tigerlake", "corei7_skylake_x"):
+        seed = rnd.getrandbits(31) | 1
+        cases.append((f"seed {seed} on {cpu}",
+                      Case(f"fuzz-{n}-{cpu}", "fuzz", cpu=cpu, timeout=600, verdict=(1, 1, 0),
+                           modules=[(FUZZ, f"name=fuzz nested mem=32M -- seed={seed} iters={ITERS}")],
+                           expect=[r"^\[fuzz\] SUMMARY: \d+ tests, 0 failures$"], forbid=list(ANOMALIES))))
+    a, b = rnd.getrandbits(31) | 1, rnd.getrandbits(31) | 1
+    cases.append((f"seeds {a} and {b} side by side on tigerlake",
+                  Case(f"fuzz-{n}-pair", "fuzz", cpu="tigerlake", timeout=900, verdict=(2, 2, 0),
+                       modules=[(FUZZ, f"name=fa nested mem=32M -- seed={a} iters={ITERS}"),
+                                (FUZZ, f"name=fb nested mem=32M -- seed={b} iters={ITERS}")],
+                       expect=[r"^\[fa\] SUMMARY: \d+ tests, 0 failures$",
+                               r"^\[fb\] SUMMARY: \d+ tests, 0 failures$"], forbid=list(ANOMALIES))))
+    return cases
+
+
+def host_runs(rnd):
+    out = []
+    for binary, var in HOST:
+        seed = rnd.getrandbits(63) | 1
+        path = os.path.join(BUILD, "unit", binary)
+        env = dict(os.environ, **{var: hex(seed)})
+        p = subprocess.run([path], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out.append((f"{binary} {var}={seed:#x}", p.returncode == 0,
+                    p.stdout.strip().splitlines()[-12:] if p.returncode else []))
+    return out
+
+
+def main():
+    minutes = float(os.environ.get("FUZZ_MINUTES", "10"))
+    seed = int(os.environ.get("FUZZ_SEED", str(int(time.time()))))
+    rnd = random.Random(seed)
+    deadline = time.monotonic() + minutes * 60
+    print(f"fuzz: {minutes:g} minutes, master seed {seed} (FUZZ_SEED= repeats this run)")
+    runs = anomalies = rounds = 0
+    while time.monotonic() < deadline:
+        rounds += 1
+        for what, ok, lines in host_runs(rnd):
+            runs += 1
+            print(f"fuzz: host {what}: {'ok' if ok else 'ANOMALY'}")
+            if not ok:
+                anomalies += 1
+                for line in lines:
+                    print(f"       {line}")
+        batch = guest_cases(rnd, rounds)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda wc: (wc[0], harness.run_case(wc[1])), batch))
+        for what, r in results:
+            runs += 1
+            print(f"fuzz: vmx_fuzz {what}: {'ok' if r.ok else 'ANOMALY'} ({r.seconds:.0f}s)")
+            if not r.ok:
+                anomalies += 1
+                for reason in r.reasons:
+                    print(f"       {reason}")
+                print(f"       log: {r.log_path}")
+    print(f"fuzz: {rounds} rounds, {runs} runs ({ITERS} vmcs12s per guest run), {anomalies} anomalies")
+    return 1 if anomalies else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
