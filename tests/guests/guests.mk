@@ -22,7 +22,7 @@
 GUEST_DIR        := tests/guests
 GUEST_BUILD      := $(BUILD)/guests
 
-GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy
+GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy apic_irq acpi
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello
@@ -45,7 +45,7 @@ GUEST_NASMFLAGS := -w+all -w+error
 
 # Library sources shared by the 64- and 32-bit guests, then 64-bit only.
 GUEST_LIB_SHARED := serial printf report string cmdline
-GUEST_LIB64      := $(GUEST_LIB_SHARED) start desc fault turtle
+GUEST_LIB64      := $(GUEST_LIB_SHARED) start desc fault turtle irq
 GUEST_LIB64_OBJS := $(GUEST_LIB64:%=$(GUEST_BUILD)/lib64/%.o) \
                     $(GUEST_BUILD)/lib64/entry.o $(GUEST_BUILD)/lib64/isr.o
 GUEST_LIB32_OBJS := $(GUEST_LIB_SHARED:%=$(GUEST_BUILD)/lib32/%.o) $(GUEST_BUILD)/lib32/entry_mb1.o
