@@ -48,7 +48,7 @@ static void apic_quiesce(void)
     sti();
     busy_loop(100);
     cli();
-    for (int i = 0; i < 8 && !(rd(R_ISR + 0x50 / 32 * 16) == 0); i++)
+    for (int i = 0; i < 8 && bit_set(R_ISR, VEC_TIMER); i++)
         wr(R_EOI, 0);
 }
 
