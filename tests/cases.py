@@ -385,6 +385,61 @@ def platform_cases():
                 nested=Case(f"l1-{g}-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
                             modules=[(guest(g), f"name={g} mem=16M")]),
                 guest=g, min_tests=n, strip_details=True, bochs_departures=departures.get(g, {})))
+        out += platform_irq_cases(cpu, tag)
+    return out
+
+
+def platform_irq_cases(cpu, tag):
+    """Interrupts taken through an IDT (apic_irq), HLT, floods, ACPI and the
+    nested interplay: each guest alone on bare Bochs, and under turtle
+    (where the scheduling cases add the guests it must not starve)."""
+    out = []
+
+    def diff(name, g, cmdline, n, modules, verdict, timeout=240, expect=(), departures=None, mem="16M",
+             forbid=()):
+        own = (guest(g), f"name={name} mem={mem} -- {cmdline}".rstrip(" -"))
+        return DiffCase(
+            f"diff-{name}-{tag}", "platform",
+            bare=Case(f"bare-{name}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), cmdline=cmdline,
+                      end="summary", forbid=list(forbid)),
+            nested=Case(f"l1-{name}-{tag}", "platform", cpu=cpu, timeout=timeout, verdict=verdict,
+                        modules=[own] + modules, expect=list(expect)),
+            guest=name, min_tests=n, strip_details=True, bochs_departures=departures or {})
+
+    # Timer modes, TPR, priority, and a 100-tick sleep in HLT (its exit count under turtle).
+    out.append(diff("apic_irq", "apic_irq", "", 14, [], (1, 1, 0),
+                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most"]))
+    # Two sleepers and a busy guest: all finish, the sleepers wake on time.
+    # turtle prints a guest's console line synchronously (about 870 TSC
+    # ticks a character at Bochs's serial speed), so a wake-up may wait for
+    # one line: the periods make a quarter period longer than that.
+    out.append(diff("sleeper", "apic_irq", "sleep=25 period=250000", 3,
+                    [(guest("apic_irq"), "name=sleeper2 mem=16M -- sleep=20 period=300000"),
+                     (guest("chatter"), "name=busy mem=4M -- id=busy")], (3, 3, 0),
+                    expect=[r"^\[sleeper2\] PASS: sleeper: every wake-up within a quarter period",
+                            r"^\[busy\] chatter busy line 19$", finished("busy"), finished("sleeper2")]))
+    # Interrupt floods beside a guest that must still finish.
+    for kind in ("ipi", "timer"):
+        out.append(diff(f"flood_{kind}", "apic_irq", f"flood={kind}", 3,
+                        [(guest("hello"), "name=bystander -- id=bystander")], (2, 2, 0),
+                        expect=[finished("bystander"), r"^\[bystander\] "]))
+    # Garbage in every APIC, IOAPIC, PIC and PIT register: turtle survives,
+    # answers the guest afterwards, and the bystander finishes.
+    out.append(Case(f"platform-garbage-{tag}", "platform", cpu=cpu, timeout=240, verdict=(2, 2, 0),
+                    modules=[(guest("apic_irq"), "name=garbage mem=16M -- garbage"),
+                             (guest("hello"), "name=bystander -- id=bystander")],
+                    expect=[r"^\[garbage\] PASS: turtle garbage: turtle answers VMCALL 4 afterwards",
+                            r"^\[garbage\] PASS: turtle garbage: turtle answers VMCALL 3 afterwards",
+                            r"^\[garbage\] SUMMARY: 3 tests, 0 failures$",
+                            finished("garbage"), finished("bystander")]))
+    # ACPI: RSDP -> XSDT/RSDT -> MADT/FADT/DSDT, then S5. Bare Bochs powers
+    # off after the summary; turtle ends the guest with status 0.
+    out.append(diff("acpi", "acpi", "", 10, [], (1, 1, 0),
+                    expect=[r"^turtle: guest 'acpi' finished: powered off \(ACPI S5\)", r"^turtle: guest 'acpi': passed, "],
+                    forbid=[r"still running after S5"]))
+    # L1's LAPIC timer while its L2 runs: external-interrupt exit with and
+    # without acknowledge-on-exit, or delivery through L2's IDT.
+    out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested"))
     return out
 
 

@@ -71,12 +71,20 @@ static void switch_to(struct vcpu *vcpu)
 
 /* Runs vcpu until it yields (or halts) or its VM stops. The slice is a TSC
  * budget converted to preemption-timer ticks at each entry, so a vCPU
- * that exits often is still preempted on time. */
-static void run_slice(struct vcpu *vcpu, u64 slice)
+ * that exits often is still preempted on time. `wake` is the TSC at which
+ * a sleeping VM's timer falls due (sleepers_deadline()): the slice ends
+ * there, so the sleeper wakes on time, but not before an eighth of the
+ * slice, so a VM whose timer fires every microsecond cannot take the CPU
+ * from a busy one. */
+static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
 {
     struct vm *vm = vcpu->vm;
     u64 rate = vmx_caps.preemption_timer_rate;
-    u64 slice_end = rdtsc() + (slice << rate);
+    u64 start = rdtsc(), len = slice << rate;
+    u64 slice_end = start + len;
+
+    if (wake < slice_end)
+        slice_end = MAX(wake, start + len / 8);
 
     vcpu->yield = false;
     while (!vcpu->yield && !vm->stopped) {
@@ -149,6 +157,26 @@ static bool runnable(struct vcpu *vcpu, u64 now)
     return !vcpu->halted;
 }
 
+/* The earliest device deadline of a VM other than `running` whose vCPUs
+ * all sleep in HLT (*who = its index), or DEV_NO_DEADLINE: when it falls
+ * due that VM may wake, and the running vCPU should make way. */
+static u64 sleepers_deadline(const struct vm *running, u32 *who)
+{
+    u64 deadline = DEV_NO_DEADLINE;
+
+    for (u32 i = 0; i < n_vms; i++) {
+        struct vm *c = &vms[i];
+        bool asleep = !c->stopped && c != running;
+        for (u32 j = 0; j < c->n_vcpus && asleep; j++)
+            asleep = c->vcpus[j]->halted;
+        if (asleep && c->platform.next_deadline < deadline) {
+            deadline = c->platform.next_deadline;
+            *who = i;
+        }
+    }
+    return deadline;
+}
+
 static bool vm_runnable(struct vm *vm, u64 now)
 {
     bool any = false;
@@ -207,12 +235,17 @@ void sched_run(void)
             idle();
             continue;
         }
+        u32 sleeper = 0;
+        u64 wake = sleepers_deadline(vm, &sleeper);
         for (u32 i = 0; i < vm->n_vcpus && !vm->stopped; i++) {
             if (vm->vcpus[i]->halted)
                 continue;
             switch_to(vm->vcpus[i]);
-            run_slice(vm->vcpus[i], slice);
+            run_slice(vm->vcpus[i], slice, wake);
         }
+        /* A sleeper's timer fell due during the slice: it is looked at first. */
+        if (rdtsc() >= wake)
+            next = sleeper;
         sched_ticks++;
         if (vm->stopped)
             vm_free(vm);

@@ -22,16 +22,17 @@
 GUEST_DIR        := tests/guests
 GUEST_BUILD      := $(BUILD)/guests
 
-GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy uart16550
+GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy uart16550 apic_irq acpi
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello
-GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn
+GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn vmx_irq
 vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_exits_access \
                      vmx_suite_exits_state vmx_suite_events vmx_suite_ept
 vmx_bench_PARTS   := vmx_bench
 vmx_fuzz_PARTS    := vmx_fuzz
 ept02_churn_PARTS := ept02_churn
+vmx_irq_PARTS     := vmx_irq
 GUESTS_VMX32      := vmx32
 vmx32_PARTS32     := vmx32 vmx32_vmxon vmx32_rw vmx32_l2 vmx32_inv vmx32_asm
 
@@ -45,7 +46,7 @@ GUEST_NASMFLAGS := -w+all -w+error
 
 # Library sources shared by the 64- and 32-bit guests, then 64-bit only.
 GUEST_LIB_SHARED := serial printf report string cmdline
-GUEST_LIB64      := $(GUEST_LIB_SHARED) start desc fault turtle
+GUEST_LIB64      := $(GUEST_LIB_SHARED) start desc fault turtle irq
 GUEST_LIB64_OBJS := $(GUEST_LIB64:%=$(GUEST_BUILD)/lib64/%.o) \
                     $(GUEST_BUILD)/lib64/entry.o $(GUEST_BUILD)/lib64/isr.o
 GUEST_LIB32_OBJS := $(GUEST_LIB_SHARED:%=$(GUEST_BUILD)/lib32/%.o) $(GUEST_BUILD)/lib32/entry_mb1.o

@@ -127,6 +127,7 @@ int ud2_safe(void);
 #define VMCALL_YIELD            1
 #define VMCALL_EXIT             2
 #define VMCALL_READ_TIME        3
+#define VMCALL_EXIT_COUNT       4
 #define VMCALL_ERR_UNKNOWN      (-1)
 #define VMCALL_ERR_BAD_ADDRESS  (-2)
 
