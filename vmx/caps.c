@@ -11,6 +11,21 @@ static struct vmx_ctl_caps ctl(u32 msr)
     return (struct vmx_ctl_caps){ (u32)v, (u32)(v >> 32) };
 }
 
+/* INVEPT / INVVPID: single-context when the CPU has it (it leaves other
+ * contexts' translations alone), else all-context. SDM A.10. */
+static void choose_invalidation(struct vmx_caps *c)
+{
+    c->invept_type = (c->ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT) ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+    if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
+        c->invvpid_type = VMX_INVVPID_NONE;
+    else if (c->ept_vpid & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT)
+        c->invvpid_type = VMX_VPID_EXTENT_SINGLE_CONTEXT;
+    else if (c->ept_vpid & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
+        c->invvpid_type = VMX_VPID_EXTENT_ALL_CONTEXT;
+    else
+        c->invvpid_type = VMX_INVVPID_NONE;
+}
+
 const char *vmx_caps_read(void)
 {
     struct vmx_caps *c = &vmx_caps;
@@ -49,8 +64,10 @@ const char *vmx_caps_read(void)
         return "no 4-level write-back EPT";
     if (!(c->ept_vpid & VMX_EPT_2MB_PAGE_BIT))
         return "no 2 MiB EPT pages";
-    if (!(c->ept_vpid & VMX_EPT_INVEPT_BIT) || !(c->ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT))
-        return "no single-context INVEPT";
+    if (!(c->ept_vpid & VMX_EPT_INVEPT_BIT) ||
+        !(c->ept_vpid & (VMX_EPT_EXTENT_CONTEXT_BIT | VMX_EPT_EXTENT_GLOBAL_BIT)))
+        return "no INVEPT (single- or all-context)";
+    choose_invalidation(c);
     if (!(c->proc2.may_be_1 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
         return "no unrestricted guest";
     if (!(c->pin.may_be_1 & PIN_BASED_VMX_PREEMPTION_TIMER))

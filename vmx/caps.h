@@ -25,6 +25,8 @@ struct vmx_caps {
     u64 ept_vpid;
     u64 vmfunc;
     u32 preemption_timer_rate;  /* timer ticks once every 2^rate TSC cycles */
+    u64 invept_type;            /* single-context if the CPU has it, else all-context */
+    u64 invvpid_type;           /* likewise; 0 when INVVPID is missing */
 };
 
 extern struct vmx_caps vmx_caps;
@@ -36,6 +38,10 @@ static inline u64 vmx_fixed_cr4(u64 v)
 {
     return (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
 }
+
+/* vmx_caps.invvpid_type when the CPU has no INVVPID (type 0, the
+ * individual-address one, is never what turtle uses). */
+#define VMX_INVVPID_NONE        0
 
 /* Reads the MSRs. Returns NULL, or a message naming the first feature
  * turtle needs that the CPU lacks. */

@@ -42,6 +42,8 @@ static void msr_bitmap_allow(u8 *bitmap, u32 msr)
 bool vmcs01_policy_init(void)
 {
     const struct vmx_caps *c = &vmx_caps;
+    /* VPIDs only with an INVVPID to retire them (vmx/flush.c). */
+    u32 vpid = c->invvpid_type != VMX_INVVPID_NONE ? SECONDARY_EXEC_ENABLE_VPID : 0;
 
     if (!vmx_adjust_controls("pin-based", &c->pin,
                              PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &policy.pin) ||
@@ -53,7 +55,7 @@ bool vmcs01_policy_init(void)
                              CPU_BASED_RDPMC_EXITING, 0, &policy.proc) ||
         !vmx_adjust_controls("secondary", &c->proc2,
                              SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
-                             SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP,
+                             vpid | SECONDARY_EXEC_ENABLE_RDTSCP,
                              &policy.proc2) ||
         !vmx_adjust_controls("VM-exit", &c->exit,
                              VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
