@@ -1,3 +1,4 @@
+#include "kernel/idt.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
@@ -9,6 +10,27 @@ static struct vmx_ctl_caps ctl(u32 msr)
 {
     u64 v = rdmsr(msr);
     return (struct vmx_ctl_caps){ (u32)v, (u32)(v >> 32) };
+}
+
+/* IA32_DEBUGCTL: whether the CPU has it, and which of the two bits turtle
+ * lets a guest set (LBR, BTF: architectural since the P6 family, and
+ * nothing else to emulate) it accepts. Probed by writing each one: the
+ * MSR is 0 after reset and turtle never sets it, so 0 is restored. The
+ * other bits (TR, BTS, freezes, RTM debug, bus-lock detection) need
+ * state turtle does not give a guest (DS area, PMU, RTM): #GP. */
+static void probe_debugctl(struct vmx_caps *c)
+{
+    u64 v = 0;
+
+    c->has_debugctl = rdmsr_probe(MSR_IA32_DEBUGCTL, &v);
+    if (!c->has_debugctl)
+        return;
+    for (u64 bit = DEBUGCTL_LBR; bit <= DEBUGCTL_BTF; bit <<= 1) {
+        u64 back = 0;
+        if (wrmsr_probe(MSR_IA32_DEBUGCTL, bit) && rdmsr_probe(MSR_IA32_DEBUGCTL, &back) && (back & bit))
+            c->debugctl_bits |= bit;
+    }
+    wrmsr_probe(MSR_IA32_DEBUGCTL, v);
 }
 
 /* INVEPT / INVVPID: single-context when the CPU has it (it leaves other
@@ -68,6 +90,7 @@ const char *vmx_caps_read(void)
         !(c->ept_vpid & (VMX_EPT_EXTENT_CONTEXT_BIT | VMX_EPT_EXTENT_GLOBAL_BIT)))
         return "no INVEPT (single- or all-context)";
     choose_invalidation(c);
+    probe_debugctl(c);
     if (!(c->proc2.may_be_1 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
         return "no unrestricted guest";
     if (!(c->pin.may_be_1 & PIN_BASED_VMX_PREEMPTION_TIMER))
