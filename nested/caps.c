@@ -43,6 +43,8 @@ void nested_caps_init(void)
                            SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST |
                            SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING;
     nested_proc2_allowed &= c->proc2.may_be_1;
+    if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
+        nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
 
     /* The debug controls are always there (default1, SDM A.4/A.5): vmcs02
      * loads and saves DR7 and IA32_DEBUGCTL itself (vmx/vmcs01.c). */

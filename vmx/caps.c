@@ -4,6 +4,8 @@
 #include "vmx/caps.h"
 #include "vmx/vmx_arch.h"
 
+#define CPUID_EXT_RDTSCP        BIT(27)     /* CPUID 0x80000001 EDX: RDTSCP, IA32_TSC_AUX */
+
 struct vmx_caps vmx_caps;
 
 static struct vmx_ctl_caps ctl(u32 msr)
@@ -91,6 +93,7 @@ const char *vmx_caps_read(void)
         return "no INVEPT (single- or all-context)";
     choose_invalidation(c);
     probe_debugctl(c);
+    c->has_tsc_aux = cpuid(0x80000001).edx & CPUID_EXT_RDTSCP;
     if (!(c->proc2.may_be_1 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
         return "no unrestricted guest";
     if (!(c->pin.may_be_1 & PIN_BASED_VMX_PREEMPTION_TIMER))

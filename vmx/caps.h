@@ -25,6 +25,7 @@ struct vmx_caps {
     u64 ept_vpid;
     u64 vmfunc;
     u32 preemption_timer_rate;  /* timer ticks once every 2^rate TSC cycles */
+    bool has_tsc_aux;           /* IA32_TSC_AUX exists (CPUID RDTSCP) */
     bool has_debugctl;          /* IA32_DEBUGCTL exists (Bochs 2.7 has none) */
     u64 debugctl_bits;          /* of LBR and BTF, those this CPU accepts */
     u64 invept_type;            /* single-context if the CPU has it, else all-context */
