@@ -1,7 +1,8 @@
 /*
  * The IDT: 32 exception gates. turtle takes no exception of its own by
  * design, so every one is an L0 bug (or a deliberate test fault): dump the
- * context and halt.
+ * context and halt. The one exception is the boot-time MSR probe below,
+ * whose #GP is the answer it asks for.
  */
 #include "kernel/idt.h"
 #include "kernel/panic.h"
@@ -70,8 +71,66 @@ void idt_init(void)
     __asm__ __volatile__("lidt %0" :: "m"(p));
 }
 
+/* The MSR probe in flight: a #GP at `rip` resumes at `resume` (the
+ * instruction after it) with `faulted` set. Boot CPU only, interrupts off. */
+static struct {
+    u64 rip, resume;
+    volatile bool faulted;
+} probe;
+
+/* One RDMSR (write false) or WRMSR at a recorded address. */
+static bool msr_probe(u32 msr, u64 *v, bool write)
+{
+    u32 lo = (u32)*v, hi = (u32)(*v >> 32);
+
+    probe.faulted = false;
+    if (write)
+        __asm__ __volatile__("leaq 1f(%%rip), %%r8\n\t"
+                             "movq %%r8, %[rip]\n\t"
+                             "leaq 2f(%%rip), %%r8\n\t"
+                             "movq %%r8, %[resume]\n\t"
+                             "1: wrmsr\n\t"
+                             "2:"
+                             : [rip] "=m"(probe.rip), [resume] "=m"(probe.resume)
+                             : "c"(msr), "a"(lo), "d"(hi) : "r8", "memory");
+    else
+        __asm__ __volatile__("leaq 1f(%%rip), %%r8\n\t"
+                             "movq %%r8, %[rip]\n\t"
+                             "leaq 2f(%%rip), %%r8\n\t"
+                             "movq %%r8, %[resume]\n\t"
+                             "1: rdmsr\n\t"
+                             "2:"
+                             : [rip] "=m"(probe.rip), [resume] "=m"(probe.resume), "+a"(lo), "+d"(hi)
+                             : "c"(msr) : "r8", "memory");
+    probe.rip = 0;
+    if (probe.faulted)
+        return false;
+    *v = ((u64)hi << 32) | lo;
+    return true;
+}
+
+bool rdmsr_probe(u32 msr, u64 *v)
+{
+    u64 x = 0;
+
+    if (!msr_probe(msr, &x, false))
+        return false;
+    *v = x;
+    return true;
+}
+
+bool wrmsr_probe(u32 msr, u64 v)
+{
+    return msr_probe(msr, &v, true);
+}
+
 void exception_dispatch(struct trap_frame *tf)
 {
+    if (tf->vector == VECTOR_GP && probe.rip && tf->rip == probe.rip) {
+        probe.faulted = true;
+        tf->rip = probe.resume;
+        return;
+    }
     kprintf("turtle: exception: vector %lu (%s) error %lx at rip %lx\n",
             tf->vector, exception_name(tf->vector), tf->error_code, tf->rip);
     kprintf("  cs=%lx rflags=%lx rsp=%lx ss=%lx cr2=%lx cr3=%lx\n",

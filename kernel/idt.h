@@ -23,4 +23,10 @@ void idt_init(void);
 void exception_dispatch(struct trap_frame *tf);
 const char *exception_name(u64 vector);
 
+/* RDMSR / WRMSR of an MSR the CPU may lack, or a value it may refuse: for
+ * probing what the CPU has, on the boot CPU. false (and nothing read) if
+ * the instruction raised #GP, which exception_dispatch() then swallows. */
+bool rdmsr_probe(u32 msr, u64 *v);
+bool wrmsr_probe(u32 msr, u64 v);
+
 #endif

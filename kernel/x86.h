@@ -63,6 +63,8 @@
 #define MSR_IA32_FEATURE_CONTROL    0x0000003a
 #define MSR_IA32_PAT                0x00000277
 #define MSR_IA32_DEBUGCTL           0x000001d9
+#define DEBUGCTL_LBR                BIT(0)      /* last-branch records */
+#define DEBUGCTL_BTF                BIT(1)      /* single-step on branches */
 #define MSR_IA32_SYSENTER_CS        0x00000174
 #define MSR_IA32_SYSENTER_ESP       0x00000175
 #define MSR_IA32_SYSENTER_EIP       0x00000176

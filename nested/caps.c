@@ -15,6 +15,7 @@ u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 static u32 phys_addr_width;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
+u64 nested_debugctl_allowed;
 
 void nested_caps_init(void)
 {
@@ -42,15 +43,22 @@ void nested_caps_init(void)
                            SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST |
                            SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING;
     nested_proc2_allowed &= c->proc2.may_be_1;
+    if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
+        nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
 
-    nested_exit_allowed = VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR | VM_EXIT_HOST_ADDR_SPACE_SIZE |
+    /* The debug controls are always there (default1, SDM A.4/A.5): vmcs02
+     * loads and saves DR7 and IA32_DEBUGCTL itself (vmx/vmcs01.c). */
+    nested_exit_allowed = VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR | VM_EXIT_SAVE_DEBUG_CONTROLS |
+                          VM_EXIT_HOST_ADDR_SPACE_SIZE |
                           VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
                           VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_VMX_PREEMPTION_TIMER | VM_EXIT_ACK_INTR_ON_EXIT;
     nested_exit_allowed &= c->exit.may_be_1;
 
-    nested_entry_allowed = VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR | VM_ENTRY_IA32E_MODE |
+    nested_entry_allowed = VM_ENTRY_ALWAYSON_WITHOUT_TRUE_MSR | VM_ENTRY_LOAD_DEBUG_CONTROLS |
+                           VM_ENTRY_IA32E_MODE |
                            VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER;
     nested_entry_allowed &= c->entry.may_be_1;
+    nested_debugctl_allowed = c->debugctl_bits;
 
     /* EPT: 4-level walks, WB and UC paging structures, 2 MiB (and 1 GiB
      * when the CPU has them) pages, INVEPT single/all-context; no A/D bits

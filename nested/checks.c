@@ -294,7 +294,11 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
         return false;
     if (CC(!within_width(v->guest_cr3)))
         return false;
-    if ((v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) && CC(v->guest_dr7 >> 32))
+    /* SDM 26.3.1.1: DR7 bits 63:32 and IA32_DEBUGCTL's reserved bits; the
+     * bits turtle does not give a guest count as reserved, as an L1 sees
+     * them in WRMSR (#GP), so vmcs02 never carries them (KVM does so too). */
+    if ((v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
+        (CC(v->guest_dr7 >> 32) || CC(v->guest_ia32_debugctl & ~nested_debugctl_allowed)))
         return false;
     if (CC(!is_canonical(v->guest_sysenter_esp)) || CC(!is_canonical(v->guest_sysenter_eip)))
         return false;

@@ -129,8 +129,8 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
      * linear translations; with it, a new VPID12 must not see the old
      * one's (all of L1's L2s share vpid02). SDM 29.4.3.3. */
     u16 vpid12 = (nested_proc2(v) & SECONDARY_EXEC_ENABLE_VPID) ? v->virtual_processor_id : 0;
-    if ((vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID) && (!vpid12 || vpid12 != n->last_vpid12))
-        invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, n->vpid02, 0);
+    if (!vpid12 || vpid12 != n->last_vpid12)
+        vpid_flush(n->vpid02);
     n->last_vpid12 = vpid12;
     n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
     n->l1_timer_left = v->vmx_preemption_timer_value;

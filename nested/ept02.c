@@ -29,7 +29,7 @@ void ept02_drop(struct vcpu *vcpu)
 
     if (!n->ept02_root)
         return;
-    invept(VMX_EPT_EXTENT_CONTEXT, ept_make_eptp(n->ept02_root));
+    ept_flush(ept_make_eptp(n->ept02_root));    /* before any page of it is reused */
     ept_free(n->ept02_root);
     n->ept02_root = 0;
     n->ept02_eptp12 = 0;

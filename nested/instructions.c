@@ -352,7 +352,7 @@ static void handle_invvpid(struct vcpu *vcpu)
         return;
     }
     /* All of L1's VPIDs map to vpid02: flushing it covers every type. */
-    invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vcpu->nvmx->vpid02, 0);
+    vpid_flush(vcpu->nvmx->vpid02);
     nested_vmx_succeed();
 }
 

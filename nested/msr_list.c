@@ -8,9 +8,11 @@
  * and PAT, which a CPU would load: L1 has the load-EFER/PAT controls
  * instead (docs/nested.md, "Not yet done"). A store list may name the same
  * MSRs plus EFER and PAT (read from the current VMCS) and the TSC.
+ * TSC_AUX is there only when the CPU has it (RDTSCP).
  */
 #include "kernel/x86.h"
 #include "nested/msr_list.h"
+#include "vmx/caps.h"
 #include "vmx/vmx.h"
 
 struct msr_entry {
@@ -31,6 +33,8 @@ static bool write_msr(u32 index, u64 v)
     case MSR_SFMASK: case MSR_TSC_AUX:
         if (v >> 32)                    /* bits 63:32 reserved: WRMSR would #GP */
             return false;
+        if (index == MSR_TSC_AUX && !vmx_caps.has_tsc_aux)
+            return false;               /* no RDTSCP, no such MSR */
         wrmsr(index, v);
         return true;
     case MSR_STAR:
@@ -53,15 +57,23 @@ static bool write_msr(u32 index, u64 v)
 static bool read_msr(u32 index, u64 *v)
 {
     switch (index) {
-    case MSR_KERNEL_GS_BASE: case MSR_LSTAR: case MSR_CSTAR: case MSR_STAR: case MSR_SFMASK:
     case MSR_TSC_AUX:
+        if (!vmx_caps.has_tsc_aux)
+            return false;               /* no RDTSCP, no such MSR */
+        *v = rdmsr(index);
+        return true;
+    case MSR_KERNEL_GS_BASE: case MSR_LSTAR: case MSR_CSTAR: case MSR_STAR: case MSR_SFMASK:
         *v = rdmsr(index);
         return true;
     case MSR_IA32_SYSENTER_CS:  *v = vmcs_read32(GUEST_SYSENTER_CS); return true;
     case MSR_IA32_SYSENTER_ESP: *v = vmcs_readl(GUEST_SYSENTER_ESP); return true;
     case MSR_IA32_SYSENTER_EIP: *v = vmcs_readl(GUEST_SYSENTER_EIP); return true;
     case MSR_IA32_EFER:         *v = vmcs_read64(GUEST_IA32_EFER); return true;
-    case MSR_IA32_PAT:          *v = vmcs_read64(GUEST_IA32_PAT); return true;
+    case MSR_IA32_PAT:
+        /* Without the PAT controls the VMCS has no PAT field and the guest
+         * runs with the CPU's own (SDM 25.4.2). */
+        *v = (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT) ? vmcs_read64(GUEST_IA32_PAT) : rdmsr(MSR_IA32_PAT);
+        return true;
     case MSR_IA32_TSC:          *v = rdtsc(); return true;
     default:                    return false;
     }

@@ -88,6 +88,7 @@ static bool nested_vcpu_init(struct vcpu *vcpu)
     n = phys_to_virt(page);
     n->current_vmptr = VMPTR_NONE;
     n->vpid02 = (u16)(VPID02_BASE + vcpu->vm->index * VM_MAX_VCPUS + vcpu->id);
+    vpid_flush(n->vpid02);              /* a new L2 tag: nothing cached may serve it */
     vcpu->nvmx = n;                     /* from here nested_vcpu_free() undoes it all */
     n->vmcs02 = vmcs_alloc(false);
     n->msr_bitmap02 = alloc_page();

@@ -100,6 +100,8 @@ bool nested_eptp_valid(u64 eptp12);
 extern u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 extern u32 nested_exit_allowed, nested_entry_allowed;
 extern u64 nested_ept_vpid_cap;
+/* IA32_DEBUGCTL bits an L2 may get from vmcs12 (what L1 may write). */
+extern u64 nested_debugctl_allowed;
 void nested_caps_init(void);
 u64 nested_cr0_fixed0(bool unrestricted);
 u64 nested_cr4_fixed1(void);

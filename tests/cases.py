@@ -71,6 +71,10 @@ def boot_cases():
 
 GUESTS = os.path.join(BUILD, "guests")
 CPUS = ("corei7_skylake_x", "tigerlake")
+# The smallest Bochs model turtle runs on (Westmere: EPT and unrestricted
+# guest, but no VMCS shadowing, no 1 GiB or A/D EPT, no PML, no VMFUNC, no
+# IA32_DEBUGCTL): turtle must use only what it has and show L1 only that.
+SMALL_CPU = "corei5_arrandale_m520"
 
 
 def guest(name):
@@ -116,6 +120,20 @@ def vmx_cases():
                 nested=Case(f"l1-{g}-{tag}", "vmx", cpu=cpu, timeout=180, verdict=(1, 1, 0),
                             modules=[(guest(g), f"name={g} -- {extra}")]),
                 guest=g, min_tests=5))
+    out.append(Case("vmx-basic-wsm", "vmx", cpu=SMALL_CPU, timeout=180, verdict=(3, 3, 0),
+                    modules=[(guest("hello"), "name=hello -- id=hello"),
+                             (guest("cpuid_msr"), "name=cpuid"),
+                             (guest("uart_exit"), "name=uart mem=4M")],
+                    expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT 2M x-only, VPID, unrestricted guest, preemption",
+                            finished("hello"), finished("cpuid"), finished("uart"),
+                            r"^\[cpuid\] SUMMARY: \d+ tests, 0 failures$"]))
+    out.append(DiffCase(
+        "diff-cpuid_msr-wsm", "vmx",
+        bare=Case("bare-cpuid_msr-wsm", "vmx", cpu=SMALL_CPU, timeout=120, kernel=guest("cpuid_msr"),
+                  end="summary"),
+        nested=Case("l1-cpuid_msr-wsm", "vmx", cpu=SMALL_CPU, timeout=180, verdict=(1, 1, 0),
+                    modules=[(guest("cpuid_msr"), "name=cpuid_msr")]),
+        guest="cpuid_msr", min_tests=5))
     out += [
         Case("vmx-failing-guest", "vmx", timeout=180, verdict=(2, 1, 1),
              modules=[(guest("uart_exit"), "name=bad mem=4M -- status=3"),
@@ -225,6 +243,23 @@ def nested_cases():
                         expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$",
                                 r"^\[vmx_suite\] PASS: turtle EPT12 mapping beyond L1 RAM"]),
             guest="vmx_suite", min_tests=200))
+    # The suite and turtle on turtle on the small CPU: no VMCS shadowing
+    # underneath L1, fewer controls and EPT features shown to it.
+    out.append(DiffCase(
+        "diff-vmx_suite-wsm", "nested",
+        bare=Case("bare-vmx_suite-wsm", "nested", cpu=SMALL_CPU, timeout=180, kernel=guest("vmx_suite"),
+                  end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-vmx_suite-wsm", "nested", cpu=SMALL_CPU, timeout=300, verdict=(1, 1, 0),
+                    modules=[(guest("vmx_suite"), "name=vmx_suite nested mem=32M")],
+                    expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$"]),
+        guest="vmx_suite", min_tests=200))
+    out.append(Case("turtle-on-turtle-wsm", "nested", cpu=SMALL_CPU, timeout=300, verdict=(1, 1, 0),
+                    modules=[(TURTLE, "name=l1 nested mem=64M"),
+                             (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")],
+                    expect=[r"^\[l1\] turtle: vmx: revision 11e57ed0, EPT",
+                            r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
+                            r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$",
+                            r"^turtle: guest 'l1' finished: exit status 0 \(VMCALL\)$"]))
     # The same kind of suite with the L1 hypervisor in 32-bit protected mode:
     # operand decoding with 32/16-bit addressing, segments, PAE L2.
     for cpu in CPUS:

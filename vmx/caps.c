@@ -1,7 +1,10 @@
+#include "kernel/idt.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
 #include "vmx/vmx_arch.h"
+
+#define CPUID_EXT_RDTSCP        BIT(27)     /* CPUID 0x80000001 EDX: RDTSCP, IA32_TSC_AUX */
 
 struct vmx_caps vmx_caps;
 
@@ -9,6 +12,42 @@ static struct vmx_ctl_caps ctl(u32 msr)
 {
     u64 v = rdmsr(msr);
     return (struct vmx_ctl_caps){ (u32)v, (u32)(v >> 32) };
+}
+
+/* IA32_DEBUGCTL: whether the CPU has it, and which of the two bits turtle
+ * lets a guest set (LBR, BTF: architectural since the P6 family, and
+ * nothing else to emulate) it accepts. Probed by writing each one: the
+ * MSR is 0 after reset and turtle never sets it, so 0 is restored. The
+ * other bits (TR, BTS, freezes, RTM debug, bus-lock detection) need
+ * state turtle does not give a guest (DS area, PMU, RTM): #GP. */
+static void probe_debugctl(struct vmx_caps *c)
+{
+    u64 v = 0;
+
+    c->has_debugctl = rdmsr_probe(MSR_IA32_DEBUGCTL, &v);
+    if (!c->has_debugctl)
+        return;
+    for (u64 bit = DEBUGCTL_LBR; bit <= DEBUGCTL_BTF; bit <<= 1) {
+        u64 back = 0;
+        if (wrmsr_probe(MSR_IA32_DEBUGCTL, bit) && rdmsr_probe(MSR_IA32_DEBUGCTL, &back) && (back & bit))
+            c->debugctl_bits |= bit;
+    }
+    wrmsr_probe(MSR_IA32_DEBUGCTL, v);
+}
+
+/* INVEPT / INVVPID: single-context when the CPU has it (it leaves other
+ * contexts' translations alone), else all-context. SDM A.10. */
+static void choose_invalidation(struct vmx_caps *c)
+{
+    c->invept_type = (c->ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT) ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+    if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
+        c->invvpid_type = VMX_INVVPID_NONE;
+    else if (c->ept_vpid & VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT)
+        c->invvpid_type = VMX_VPID_EXTENT_SINGLE_CONTEXT;
+    else if (c->ept_vpid & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
+        c->invvpid_type = VMX_VPID_EXTENT_ALL_CONTEXT;
+    else
+        c->invvpid_type = VMX_INVVPID_NONE;
 }
 
 const char *vmx_caps_read(void)
@@ -49,8 +88,12 @@ const char *vmx_caps_read(void)
         return "no 4-level write-back EPT";
     if (!(c->ept_vpid & VMX_EPT_2MB_PAGE_BIT))
         return "no 2 MiB EPT pages";
-    if (!(c->ept_vpid & VMX_EPT_INVEPT_BIT) || !(c->ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT))
-        return "no single-context INVEPT";
+    if (!(c->ept_vpid & VMX_EPT_INVEPT_BIT) ||
+        !(c->ept_vpid & (VMX_EPT_EXTENT_CONTEXT_BIT | VMX_EPT_EXTENT_GLOBAL_BIT)))
+        return "no INVEPT (single- or all-context)";
+    choose_invalidation(c);
+    probe_debugctl(c);
+    c->has_tsc_aux = cpuid(0x80000001).edx & CPUID_EXT_RDTSCP;
     if (!(c->proc2.may_be_1 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
         return "no unrestricted guest";
     if (!(c->pin.may_be_1 & PIN_BASED_VMX_PREEMPTION_TIMER))

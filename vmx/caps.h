@@ -25,6 +25,11 @@ struct vmx_caps {
     u64 ept_vpid;
     u64 vmfunc;
     u32 preemption_timer_rate;  /* timer ticks once every 2^rate TSC cycles */
+    bool has_tsc_aux;           /* IA32_TSC_AUX exists (CPUID RDTSCP) */
+    bool has_debugctl;          /* IA32_DEBUGCTL exists (Bochs 2.7 has none) */
+    u64 debugctl_bits;          /* of LBR and BTF, those this CPU accepts */
+    u64 invept_type;            /* single-context if the CPU has it, else all-context */
+    u64 invvpid_type;           /* likewise; 0 when INVVPID is missing */
 };
 
 extern struct vmx_caps vmx_caps;
@@ -41,6 +46,10 @@ static inline u64 vmx_fixed_cr4(u64 v)
 {
     return (v | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
 }
+
+/* vmx_caps.invvpid_type when the CPU has no INVVPID (type 0, the
+ * individual-address one, is never what turtle uses). */
+#define VMX_INVVPID_NONE        0
 
 /* Reads the MSRs. Returns NULL, or a message naming the first feature
  * turtle needs that the CPU lacks. */

@@ -73,6 +73,10 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
         v = feature_control(vcpu);
         break;
     case MSR_IA32_DEBUGCTL:
+        if (!vmx_caps.has_debugctl) {   /* a CPU without it (Bochs): #GP as there */
+            inject_gp0(vcpu);
+            return;
+        }
         v = vmcs_read64(GUEST_IA32_DEBUGCTL);
         break;
     default:
@@ -114,8 +118,11 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
             goto gp;
         break;
     case MSR_IA32_DEBUGCTL:
-        if (v)                          /* no LBR or BTF virtualisation */
+        /* The bits of LBR and BTF the CPU has (vmx/caps.c); the VMCS loads
+         * the value at entry and saves it at exit. */
+        if (!vmx_caps.has_debugctl || (v & ~vmx_caps.debugctl_bits))
             goto gp;
+        vmcs_write64(GUEST_IA32_DEBUGCTL, v);
         break;
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */

@@ -11,11 +11,9 @@
 #include "vmx/vmx.h"
 
 #define DEFAULT_SLICE           20000   /* preemption-timer ticks */
-#define CPUID_EXT_RDTSCP        BIT(27)
 
 u64 sched_ticks;
 u64 sched_first_entry_tsc;
-static bool have_tsc_aux;
 
 static void save_msrs(struct guest_msrs *m)
 {
@@ -30,7 +28,7 @@ static void save_msrs(struct guest_msrs *m)
     m->lstar = rdmsr(MSR_LSTAR);
     m->cstar = rdmsr(MSR_CSTAR);
     m->sfmask = rdmsr(MSR_SFMASK);
-    if (have_tsc_aux)
+    if (vmx_caps.has_tsc_aux)
         m->tsc_aux = rdmsr(MSR_TSC_AUX);
 }
 
@@ -46,7 +44,7 @@ static void load_msrs(const struct guest_msrs *m)
     wrmsr(MSR_LSTAR, m->lstar);
     wrmsr(MSR_CSTAR, m->cstar);
     wrmsr(MSR_SFMASK, m->sfmask);
-    if (have_tsc_aux)
+    if (vmx_caps.has_tsc_aux)
         wrmsr(MSR_TSC_AUX, m->tsc_aux);
 }
 
@@ -211,7 +209,6 @@ void sched_run(void)
     u64 slice = turtle_opts.slice ? turtle_opts.slice : DEFAULT_SLICE;
     u32 next = 0;
 
-    have_tsc_aux = cpuid(0x80000001).edx & CPUID_EXT_RDTSCP;
     panic_guest_state_hook = dump_current_vcpu;
     for (;;) {
         struct vm *vm = NULL;

@@ -55,6 +55,7 @@ struct vcpu *vcpu_create(struct vm *vm)
     vcpu->id = vm->n_vcpus;
     /* VPIDs 1..MAX_VMS * VM_MAX_VCPUS for L1s (nested/ uses others for L2). */
     vcpu->vpid = (u16)(1 + vm->index * VM_MAX_VCPUS + vcpu->id);
+    vpid_flush(vcpu->vpid);             /* nothing cached for an earlier holder serves it */
     /* A fresh x87/SSE state: FCW 0x37f, MXCSR 0x1f80 (SDM 10.5.1). */
     vcpu->fxsave[0] = 0x7f;
     vcpu->fxsave[1] = 0x03;
@@ -86,6 +87,10 @@ void vm_free(struct vm *vm)
     for (u32 i = 0; i < vm->n_vcpus; i++)
         vcpu_free(vm->vcpus[i]);
     vm->n_vcpus = 0;
+    /* No translation through EPT01 may outlive its tables or the frames
+     * they map: both go back to the allocator for the next VM. */
+    if (vm->ept_root)
+        ept_flush(vm->eptp);
     ept_free(vm->ept_root);
     vm->ept_root = 0;
     guest_mem_free(vm);

@@ -42,6 +42,8 @@ static void msr_bitmap_allow(u8 *bitmap, u32 msr)
 bool vmcs01_policy_init(void)
 {
     const struct vmx_caps *c = &vmx_caps;
+    /* VPIDs only with an INVVPID to retire them (vmx/flush.c). */
+    u32 vpid = c->invvpid_type != VMX_INVVPID_NONE ? SECONDARY_EXEC_ENABLE_VPID : 0;
 
     if (!vmx_adjust_controls("pin-based", &c->pin,
                              PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &policy.pin) ||
@@ -53,13 +55,16 @@ bool vmcs01_policy_init(void)
                              CPU_BASED_RDPMC_EXITING, 0, &policy.proc) ||
         !vmx_adjust_controls("secondary", &c->proc2,
                              SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
-                             SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP,
+                             vpid | SECONDARY_EXEC_ENABLE_RDTSCP,
                              &policy.proc2) ||
+        /* DR7 and IA32_DEBUGCTL are the guest's: saved at every exit and
+         * loaded at every entry (every VMX CPU allows these two, SDM A.4,
+         * A.5), where the exit itself resets them to 0x400 and 0 (28.5.1). */
         !vmx_adjust_controls("VM-exit", &c->exit,
                              VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-                             VM_EXIT_LOAD_IA32_EFER,
+                             VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS,
                              VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT, &policy.exit) ||
-        !vmx_adjust_controls("VM-entry", &c->entry, VM_ENTRY_LOAD_IA32_EFER,
+        !vmx_adjust_controls("VM-entry", &c->entry, VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_DEBUG_CONTROLS,
                              VM_ENTRY_LOAD_IA32_PAT, &policy.entry))
         return false;
     /* IA-32e mode is per guest and changes at run time. */

@@ -53,6 +53,12 @@ void vmcs_clear(u64 pa, const char *what);
 u64 vmcs_alloc(bool shadow);
 void vmcs_free(u64 pa);
 
+/* vmx/flush.c: INVEPT of one EPT root (before its pages are freed) and
+ * INVVPID of one VPID (before it tags another vCPU or L2), with the
+ * narrowest extent the CPU has. Failing is a turtle bug: panic. */
+void ept_flush(u64 eptp);
+void vpid_flush(u16 vpid);
+
 /* vmx/vmcs01.c: turtle's policy for every guest VMCS, fixed once VMX is
  * on. nested/ builds vmcs02 on top of it and reads it only through
  * vmx_policy. */

@@ -53,6 +53,16 @@
 #define VMCALL_BAD_GPA          (1ull << 40)    /* far beyond any guest's RAM */
 #define VMCALL_MAX_WRITE        4096
 #define TIME_SPIN               10000
+/* DR7 (SDM 18.2.4): bit 10 reads 1; L0, LE and GE set: an execute
+ * breakpoint on DR0, which points at code that never runs. */
+#define DR7_FIXED               0x400ul
+#define DR7_TEST                (DR7_FIXED | BIT(0) | BIT(8) | BIT(9))
+/* IA32_DEBUGCTL (SDM Vol. 4, 0x1d9): BTF (single-step on branches) has
+ * no effect while RFLAGS.TF is clear; bits 5:3 are reserved. */
+#define DEBUGCTL_LBR            BIT(0)
+#define DEBUGCTL_BTF            BIT(1)
+#define DEBUGCTL_RESERVED_3     BIT(3)
+#define EXITS                   20      /* CPUIDs: exits under turtle */
 
 static void test_boot_contract(const struct boot_params *bp)
 {
@@ -152,6 +162,65 @@ static void test_msrs(void)
     report(wrmsr_safe(MSR_LSTAR, NONCANONICAL) == X86_GP, "non-canonical LSTAR write raises #GP");
 }
 
+static __attribute__((noinline)) void never_runs(void)
+{
+    __asm__ __volatile__("" ::: "memory");
+}
+
+/* Run code that exits to turtle (CPUID) and is preempted (the spin). */
+static void exits_and_preemption(void)
+{
+    for (int i = 0; i < EXITS; i++)
+        (void)cpuid(0);
+    busy_loop(TIME_SPIN);
+}
+
+/* The debug registers and IA32_DEBUGCTL are the guest's: what it writes
+ * stays there across exits and preemption (under turtle DR7 lives in the
+ * VMCS, which must load and save it). */
+static void test_debug_state(void)
+{
+    unsigned long target = (unsigned long)(uintptr_t)never_runs;
+
+    report(read_dr7() == DR7_FIXED, "DR7 reads 0x400 at boot");
+    write_dr0(target);
+    write_dr7(DR7_TEST);
+    exits_and_preemption();
+    unsigned long dr7 = read_dr7(), dr0 = read_dr0();
+    write_dr7(DR7_FIXED);
+    if (!report(dr7 == DR7_TEST && dr0 == target, "DR7 and DR0 keep their values across exits"))
+        printf("  DR7 %#lx (wrote %#lx), DR0 %#lx (wrote %#lx)\n", dr7, DR7_TEST, dr0, target);
+
+    /* IA32_DEBUGCTL: Bochs 2.7 has no such MSR (every access #GP); a CPU
+     * that has it takes LBR and BTF, where a guest's value stays across
+     * exits. Either way reserved bits raise #GP. */
+    u64 old = ~0ull, back = 0, lbr = 0;
+    int rd = rdmsr_safe(MSR_IA32_DEBUGCTL, &old);
+    int wr = wrmsr_safe(MSR_IA32_DEBUGCTL, DEBUGCTL_BTF);
+    exits_and_preemption();
+    int rd2 = rdmsr_safe(MSR_IA32_DEBUGCTL, &back);
+    int wr0 = wrmsr_safe(MSR_IA32_DEBUGCTL, 0);
+    int wrl = wrmsr_safe(MSR_IA32_DEBUGCTL, DEBUGCTL_LBR);
+    int rdl = rdmsr_safe(MSR_IA32_DEBUGCTL, &lbr);
+    wrmsr_safe(MSR_IA32_DEBUGCTL, 0);
+    if (rd == X86_GP) {
+        if (!report(wr == X86_GP && rd2 == X86_GP && wr0 == X86_GP && wrl == X86_GP && rdl == X86_GP,
+                    "IA32_DEBUGCTL absent: every RDMSR and WRMSR raises #GP"))
+            printf("  BTF write %d, read %d, clear %d, LBR write %d, read %d\n", wr, rd2, wr0, wrl, rdl);
+    } else {
+        report(rd < 0 && old == 0, "IA32_DEBUGCTL reads 0 at boot");
+        report(wr0 < 0, "IA32_DEBUGCTL write of 0 succeeds");
+        if (!report(wr == X86_GP || (wr < 0 && rd2 < 0 && back == DEBUGCTL_BTF),
+                    "IA32_DEBUGCTL BTF keeps its value across exits (or #GP without BTF)"))
+            printf("  BTF write %d, read %d = %#lx\n", wr, rd2, (unsigned long)back);
+        if (!report(wrl == X86_GP || (wrl < 0 && rdl < 0 && lbr == DEBUGCTL_LBR),
+                    "IA32_DEBUGCTL LBR reads back (or #GP without LBR)"))
+            printf("  LBR write %d, read %d = %#lx\n", wrl, rdl, (unsigned long)lbr);
+    }
+    report(wrmsr_safe(MSR_IA32_DEBUGCTL, DEBUGCTL_RESERVED_3) == X86_GP &&
+           wrmsr_safe(MSR_IA32_DEBUGCTL, BIT(63)) == X86_GP, "IA32_DEBUGCTL reserved bits 3 and 63 raise #GP");
+}
+
 static void test_turtle_cpuid(bool nested)
 {
     struct cpuid_regs r = cpuid(1);
@@ -235,6 +304,7 @@ void guest_main(const struct boot_params *bp)
     test_fault_catching();
     test_cpuid();
     test_msrs();
+    test_debug_state();
     if (on_turtle()) {
         test_turtle_cpuid(nested);
         test_turtle_msrs(nested);

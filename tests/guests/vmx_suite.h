@@ -35,19 +35,22 @@ enum vmx_action expect_done(const char *test, const struct vmx_exit *e);
 /* vmx_suite_exits_access.c, vmx_suite_exits_state.c: the functions of their
  * exit_tests[] entries (supported, init, L2, exit handler), in table order. */
 bool has_cr3_exiting(void), cr3_exiting_optional(void), has_uncond_io(void), has_io_bitmaps(void),
-     has_msr_bitmaps(void), msr_bitmaps_optional(void), has_efer_save(void);
+     has_msr_bitmaps(void), msr_bitmaps_optional(void), has_efer_save(void), has_debug_controls(void),
+     debug_load_optional(void);
 void init_cr3(void), init_no_cr3(void), init_cr0(void), init_cr4(void), init_io_uncond(void),
      init_io_bitmap(void), init_msr_bitmap(void), init_no_msr_bitmap(void), init_state(void),
      init_msr_gp_intercept(void), l2_rdmsr_absent(void),
-     init_msr_lists(void), init_efer(void);
+     init_msr_lists(void), init_efer(void), init_dr7_load(void), init_dr7_keep(void);
 void l2_cr3(void), l2_cr0(void), l2_cr4(void), l2_io_uncond(void), l2_io_bitmap(void), l2_msr_bitmap(void),
-     l2_rdmsr_esp(void), l2_state_guest(void) /* lib/vmx_stub.asm */, l2_msr_lists(void), l2_efer(void);
+     l2_rdmsr_esp(void), l2_state_guest(void) /* lib/vmx_stub.asm */, l2_msr_lists(void), l2_efer(void),
+     l2_dr7(void);
 enum vmx_action cr3_exit(struct vmx_exit *e), no_cr3_exit(struct vmx_exit *e), cr0_exit(struct vmx_exit *e),
                 cr4_exit(struct vmx_exit *e), io_uncond_exit(struct vmx_exit *e),
                 io_bitmap_exit(struct vmx_exit *e), msr_bitmap_exit(struct vmx_exit *e),
                 no_msr_bitmap_exit(struct vmx_exit *e), state_exit(struct vmx_exit *e),
                 msr_gp_intercept_exit(struct vmx_exit *e),
-                msr_lists_exit(struct vmx_exit *e), efer_exit(struct vmx_exit *e);
+                msr_lists_exit(struct vmx_exit *e), efer_exit(struct vmx_exit *e),
+                dr7_load_exit(struct vmx_exit *e), dr7_keep_exit(struct vmx_exit *e);
 
 /* vmx_suite_events.c */
 extern const struct vmx_test event_tests[];

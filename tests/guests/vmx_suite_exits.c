@@ -340,5 +340,7 @@ const struct vmx_test exit_tests[] = {
     { "guest state", NULL, NULL, init_state, l2_state_guest, state_exit },
     { "MSR lists", NULL, NULL, init_msr_lists, l2_msr_lists, msr_lists_exit },
     { "EFER save/load", has_efer_save, NULL, init_efer, l2_efer, efer_exit },
+    { "DR7 load", has_debug_controls, NULL, init_dr7_load, l2_dr7, dr7_load_exit },
+    { "DR7 kept", debug_load_optional, NULL, init_dr7_keep, l2_dr7, dr7_keep_exit },
 };
 const size_t n_exit_tests = ARRAY_SIZE(exit_tests);

@@ -4,7 +4,8 @@
  * guest-state round trip: L2's registers, RIP, RSP, RFLAGS, control
  * registers, selectors, access rights, GDTR, limits and interruptibility
  * in the VMCS after an exit, L1 back in 64-bit mode; the VM-entry MSR-load,
- * VM-exit MSR-store and MSR-load lists; saving and loading IA32_EFER.
+ * VM-exit MSR-store and MSR-load lists; saving and loading IA32_EFER;
+ * DR7 through the debug controls.
  */
 #include "vmx_suite.h"
 
@@ -120,5 +121,90 @@ enum vmx_action efer_exit(struct vmx_exit *e)
     }
     report(vmcs_read(GUEST_IA32_EFER) == (l1_efer ^ EFER_SCE), "save IA32_EFER on exit stores L2's EFER");
     report(rdmsr(MSR_IA32_EFER) == l1_efer, "load IA32_EFER on exit restores L1's EFER");
+    return VMX_STOP;
+}
+
+/* DR7 (SDM 27.3.2.1, 28.3.1, 28.5.1): with "load debug controls" L2 starts
+ * with GUEST_DR7, without it with L1's own DR7; "save debug controls"
+ * stores L2's DR7 at the exit; every exit sets L1's DR7 to 0x400. The
+ * values enable no breakpoint that could fire (LE/GE, and L0 with DR0 on
+ * code that never runs). */
+#define DR7_FIXED       0x400ul
+#define DR7_L1          (DR7_FIXED | BIT(8))            /* LE */
+#define DR7_VMCS        (DR7_FIXED | BIT(9))            /* GE */
+#define DR7_BY_L2       (DR7_FIXED | BIT(8) | BIT(9) | BIT(0))
+
+static __attribute__((noinline)) void dr7_never_runs(void) { __asm__ __volatile__("" ::: "memory"); }
+
+void l2_dr7(void)
+{
+    exit_seen[0] = read_dr7();
+    write_dr0((unsigned long)(uintptr_t)dr7_never_runs);
+    write_dr7(DR7_BY_L2);
+    exit_seen[1] = read_dr7();
+}
+
+bool has_debug_controls(void)
+{
+    return vmx_has_entry(VM_ENTRY_LOAD_DEBUG_CONTROLS) && vmx_has_exit(VM_EXIT_SAVE_DEBUG_CONTROLS);
+}
+
+bool debug_load_optional(void)
+{
+    return has_debug_controls() && !(vmx_ctl_required(vmx_caps.entry) & VM_ENTRY_LOAD_DEBUG_CONTROLS);
+}
+
+void init_dr7_load(void)
+{
+    vmcs_set_bits(VM_ENTRY_CONTROLS, VM_ENTRY_LOAD_DEBUG_CONTROLS);
+    vmcs_set_bits(VM_EXIT_CONTROLS, VM_EXIT_SAVE_DEBUG_CONTROLS);
+    vmcs_write(GUEST_DR7, DR7_VMCS);
+    vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+}
+
+/* Without "load debug controls" the entry leaves DR7 alone: L1's value,
+ * set here, reaches L2 (under turtle it crosses an exit to L0 first). */
+void init_dr7_keep(void)
+{
+    vmcs_clear_bits(VM_ENTRY_CONTROLS, VM_ENTRY_LOAD_DEBUG_CONTROLS);
+    vmcs_set_bits(VM_EXIT_CONTROLS, VM_EXIT_SAVE_DEBUG_CONTROLS);
+    vmcs_write(GUEST_DR7, DR7_VMCS);
+    write_dr7(DR7_L1);
+}
+
+static void dr7_after_exit(const char *test, u64 l2_start, const char *start_name)
+{
+    unsigned long l1 = read_dr7();
+    u64 saved = vmcs_read(GUEST_DR7);
+
+    write_dr7(DR7_FIXED);
+    if (!report(exit_seen[0] == l2_start, "%s: L2 starts with %s", test, start_name))
+        printf("  L2 read DR7 %#lx, expected %#lx\n", (unsigned long)exit_seen[0], (unsigned long)l2_start);
+    report(exit_seen[1] == DR7_BY_L2, "%s: L2's DR7 write reads back", test);
+    if (!report(saved == DR7_BY_L2, "%s: save debug controls stores L2's DR7 in GUEST_DR7", test))
+        printf("  GUEST_DR7 %#lx\n", (unsigned long)saved);
+    if (!report(l1 == DR7_FIXED, "%s: the exit sets L1's DR7 to 0x400", test))
+        printf("  L1's DR7 %#lx\n", l1);
+}
+
+enum vmx_action dr7_load_exit(struct vmx_exit *e)
+{
+    if (!vmx_is_l2_done(e)) {
+        vmx_report_unexpected("DR7 load", e);
+        return VMX_STOP;
+    }
+    dr7_after_exit("DR7 load", DR7_VMCS, "GUEST_DR7");
+    report(vmcs_read(GUEST_IA32_DEBUGCTL) == 0, "DR7 load: save debug controls stores IA32_DEBUGCTL 0");
+    return VMX_STOP;
+}
+
+enum vmx_action dr7_keep_exit(struct vmx_exit *e)
+{
+    if (!vmx_is_l2_done(e)) {
+        write_dr7(DR7_FIXED);
+        vmx_report_unexpected("DR7 kept", e);
+        return VMX_STOP;
+    }
+    dr7_after_exit("DR7 kept", DR7_L1, "L1's DR7");
     return VMX_STOP;
 }

@@ -24,6 +24,7 @@
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
+u64 nested_debugctl_allowed = DEBUGCTL_LBR | DEBUGCTL_BTF;
 static u8 l1_ram[64 << 10];             /* the L1 memory the checks may read */
 static int check_messages;
 
@@ -205,6 +206,8 @@ static void test_each_refusal(void **state)
     BAD(GUEST, 0, v.guest_rip = 0x0000800000000000ULL);
     BAD(GUEST, 0, v.guest_ia32_efer = EFER_LME);
     BAD(GUEST, 0, v.guest_gdtr_limit = 0x10000);
+    BAD(GUEST, 0, (v.vm_entry_controls |= VM_ENTRY_LOAD_DEBUG_CONTROLS, v.guest_dr7 = 0x400 | BIT(32)));
+    BAD(GUEST, 0, (v.vm_entry_controls |= VM_ENTRY_LOAD_DEBUG_CONTROLS, v.guest_ia32_debugctl = BIT(6)));
     BAD(GUEST, 4, v.vmcs_link_pointer = 0x1234);
     BAD(GUEST, 4, v.vmcs_link_pointer = 0x3000);        /* no revision there */
     /* 32-bit PAE L2 without EPT: PDPTEs come from L1 memory at CR3. */
@@ -274,6 +277,8 @@ static void test_fuzz(void **state)
         assert_true(v.guest_rflags & X86_RFLAGS_FIXED);
         assert_true(v.guest_activity_state <= GUEST_ACTIVITY_HLT);
         assert_true(v.vmcs_link_pointer == ~0ULL || (v.vmcs_link_pointer & 0xfff) == 0);
+        if (v.vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS)
+            assert_true(!(v.guest_dr7 >> 32) && !(v.guest_ia32_debugctl & ~nested_debugctl_allowed));
     }
     print_message("checks fuzz: %u of 100000 mutated vmcs12s passed every check\n", passed);
     assert_true(passed > 1000);         /* the fuzz also reaches the accepting path */

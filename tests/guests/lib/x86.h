@@ -47,6 +47,7 @@ typedef int64_t s64;
 #define MSR_IA32_SYSENTER_ESP       0x00000175
 #define MSR_IA32_SYSENTER_EIP       0x00000176
 #define MSR_IA32_MISC_ENABLE        0x000001a0
+#define MSR_IA32_DEBUGCTL           0x000001d9
 #define MSR_IA32_PAT                0x00000277
 #define MSR_IA32_VMX_BASIC          0x00000480
 #define MSR_IA32_EFER               0xc0000080
@@ -99,6 +100,31 @@ static inline u64 rdmsr(u32 msr)
 static inline void wrmsr(u32 msr, u64 v)
 {
     __asm__ __volatile__("wrmsr" :: "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+/* Debug registers (SDM 18.2). */
+static inline unsigned long read_dr0(void)
+{
+    unsigned long v;
+    __asm__ __volatile__("mov %%dr0, %0" : "=r"(v));
+    return v;
+}
+
+static inline void write_dr0(unsigned long v)
+{
+    __asm__ __volatile__("mov %0, %%dr0" :: "r"(v));
+}
+
+static inline unsigned long read_dr7(void)
+{
+    unsigned long v;
+    __asm__ __volatile__("mov %%dr7, %0" : "=r"(v));
+    return v;
+}
+
+static inline void write_dr7(unsigned long v)
+{
+    __asm__ __volatile__("mov %0, %%dr7" :: "r"(v));
 }
 
 static inline u64 rdtsc(void)
