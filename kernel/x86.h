@@ -180,6 +180,7 @@ static inline __noreturn void halt_forever(void)
 /* Debug registers (SDM Vol. 3B 18.2). */
 #define DR6_EVENT_BITS      0xe00fULL   /* B0-B3, BD, BS, BT: what a #DB reports */
 #define DR6_RESET           0xffff0ff0ULL
+#define PAT_POWER_ON        0x0007040600070406ULL   /* IA32_PAT at reset (SDM 13.12.4) */
 #define DR7_RESET           0x400ULL
 #define DEFINE_DR_ACCESS(n)                                                         \
     static inline u64 read_dr##n(void)                                              \

@@ -64,7 +64,9 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
         v = vmcs_read64(GUEST_IA32_EFER);
         break;
     case MSR_IA32_PAT:
-        v = vmcs_read64(GUEST_IA32_PAT);
+        /* The VMCS field exists only with the PAT controls; without them
+         * turtle switches the MSR by hand (vmx/sched.c). */
+        v = (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT) ? vmcs_read64(GUEST_IA32_PAT) : vcpu->msrs.pat;
         break;
     case MSR_IA32_MISC_ENABLE:
         v = MISC_ENABLE_VALUE;
@@ -111,7 +113,12 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_PAT:
         if (!pat_valid(v))
             goto gp;
-        vmcs_write64(GUEST_IA32_PAT, v);
+        if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT) {
+            vmcs_write64(GUEST_IA32_PAT, v);
+        } else {
+            vcpu->msrs.pat = v;
+            wrmsr(MSR_IA32_PAT, v);     /* the vCPU's state is on this CPU */
+        }
         break;
     case MSR_IA32_MISC_ENABLE:
         if (v != MISC_ENABLE_VALUE)

@@ -30,6 +30,12 @@ static void save_msrs(struct guest_msrs *m)
     m->sfmask = rdmsr(MSR_SFMASK);
     if (vmx_caps.has_tsc_aux)
         m->tsc_aux = rdmsr(MSR_TSC_AUX);
+    /* Without the VMCS's PAT controls the guest's PAT is switched here (and
+     * stays loaded while turtle runs: turtle's own mappings are write-back
+     * through PAT entry 0 in every valid PAT a guest is likely to keep, and
+     * a hostile one only slows turtle down). */
+    if (!(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
+        m->pat = rdmsr(MSR_IA32_PAT);
 }
 
 static void load_msrs(const struct guest_msrs *m)
@@ -46,6 +52,8 @@ static void load_msrs(const struct guest_msrs *m)
     wrmsr(MSR_SFMASK, m->sfmask);
     if (vmx_caps.has_tsc_aux)
         wrmsr(MSR_TSC_AUX, m->tsc_aux);
+    if (!(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
+        wrmsr(MSR_IA32_PAT, m->pat);
 }
 
 /* Makes vcpu the one whose state this CPU holds. */

@@ -34,6 +34,7 @@ struct guest_regs {
 /* Switched by turtle on every vCPU change: VMX does not load these. */
 struct guest_msrs {
     u64 kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
+    u64 pat;                    /* only without the VMCS's PAT controls */
     u64 dr[4], dr6;             /* debug registers (DR7 is in the VMCS) */
 };
 

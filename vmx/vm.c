@@ -62,6 +62,7 @@ struct vcpu *vcpu_create(struct vm *vm)
     vcpu->fxsave[24] = 0x80;
     vcpu->fxsave[25] = 0x1f;
     vcpu->msrs.dr6 = DR6_RESET;
+    vcpu->msrs.pat = PAT_POWER_ON;
     vm->vcpus[vm->n_vcpus++] = vcpu;
     platform_vcpu_init(vcpu);
     return vcpu;

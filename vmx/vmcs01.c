@@ -13,7 +13,6 @@
 
 #define GUEST_CS            0x08
 #define GUEST_DS            0x10
-#define PAT_DEFAULT         0x0007040600070406ULL
 
 static struct vmcs01_policy policy;
 const struct vmcs01_policy *const vmx_policy = &policy;
@@ -163,7 +162,7 @@ static void write_guest_state(struct vcpu *vcpu, const struct guest_boot_state *
     vmcs_writel(GUEST_CR3, s->cr3);
     vmcs_write64(GUEST_IA32_EFER, efer);
     if (policy.entry & VM_ENTRY_LOAD_IA32_PAT)
-        vmcs_write64(GUEST_IA32_PAT, PAT_DEFAULT);
+        vmcs_write64(GUEST_IA32_PAT, PAT_POWER_ON);
     vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
     vmcs_writel(GUEST_DR7, DR7_RESET);
     vmcs_write32(VM_ENTRY_CONTROLS, policy.entry | (s->long_mode ? VM_ENTRY_IA32E_MODE : 0));
