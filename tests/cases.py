@@ -116,6 +116,7 @@ def vmx_cases():
                 nested=Case(f"l1-{g}-{tag}", "vmx", cpu=cpu, timeout=180, verdict=(1, 1, 0),
                             modules=[(guest(g), f"name={g} -- {extra}")]),
                 guest=g, min_tests=5))
+    out.append(bootinfo_case())
     out += [
         Case("vmx-failing-guest", "vmx", timeout=180, verdict=(2, 1, 1),
              modules=[(guest("uart_exit"), "name=bad mem=4M -- status=3"),
@@ -188,6 +189,39 @@ def vmx_cases():
                      finished("ok")]),
     ]
     return out
+
+
+def bootinfo_pattern(seed, size):
+    """A module's bytes as tests/guests/bootinfo.c checks them."""
+    return bytes(((i * 131 + seed * 29 + (i >> 9)) ^ (seed >> 3)) & 0xff for i in range(size))
+
+
+def bootinfo_case():
+    """Where the loader puts the boot information and the modules (docs/guests.md):
+    a small module (fits below 1 MiB) and one too big for low memory, the
+    multiboot2 guest on bare Bochs (GRUB) and under turtle, where the same
+    guest through the 64-bit entry also checks the page tables and GDT."""
+    mods = []
+    for seed, size in ((1, 20000), (2, 700 * 1024)):
+        path = fixture(f"bootinfo-{seed}.bin", bootinfo_pattern(seed, size))
+        mods.append((path, f"bootinfo-module size={size} seed={seed}"))
+
+    def for_guest(name):
+        return [(path, f"for={name} -- {cl}") for path, cl in mods]
+
+    return DiffCase(
+        "diff-bootinfo-tgl", "vmx",
+        bare=Case("bare-bootinfo-tgl", "vmx", timeout=120, kernel=guest("bootinfo"), modules=mods,
+                  end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-bootinfo-tgl", "vmx", timeout=180, verdict=(2, 2, 0),
+                    modules=[(guest("bootinfo"), "name=bootinfo mem=8M")] + for_guest("bootinfo")
+                    + [(os.path.join(GUESTS, "bootinfo.elf64.elf"), "name=bi64 mem=8M")] + for_guest("bi64"),
+                    expect=[r"^\[bootinfo\] PASS: turtle boot information in a reserved range",
+                            r"^\[bootinfo\] PASS: turtle modules intact after using the RAM after the image$",
+                            r"^\[bi64\] PASS: turtle 64-bit entry page tables and GDT outside the image",
+                            r"^\[bi64\] PASS: turtle modules intact after using the RAM after the image$",
+                            r"^\[bi64\] SUMMARY: 14 tests, 0 failures$", finished("bootinfo"), finished("bi64")]),
+        guest="bootinfo", min_tests=7)
 
 
 TURTLE = os.path.join(BUILD, "turtle.elf")
