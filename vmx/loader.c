@@ -113,17 +113,18 @@ static void mb2_tag_string(struct info_buf *info, u32 type, const char *s)
 
 /* --- where the boot information goes --------------------------------------
  *
- * Multiboot2 1.0 (3.6.6, 3.6.8) and Multiboot 0.6.96 (3.3) let the loader put
- * the boot information and the modules anywhere outside the kernel's image,
- * and make the kernel responsible for not overwriting them before it has
- * read them. A kernel that treats the RAM after its own end as free (a bump
- * allocator from _end) overwrites whatever sits there, so turtle does what
- * GRUB does in practice: low memory first, top-down from the end of
- * conventional memory (0x9fc00, where a BIOS puts its EBDA), above the first
- * page (real-mode IVT and BDA) and below the BIOS area (ACPI tables from
- * 0xe0000); what does not fit there goes top-down from the end of RAM,
- * away from the image. Nothing is ever placed in the span from the lowest
- * to the highest byte the image's segments (sections and bss) cover.
+ * Multiboot 0.6.96 (3.1.3, 3.3) and Multiboot2 1.0 (3.6) let the loader put
+ * the boot information and the modules anywhere outside the kernel's image
+ * and bss, and make the kernel responsible for not overwriting them before
+ * it has read them. GRUB puts them right after the image (docs/guests.md has
+ * the measurement), where a kernel that treats the RAM after its _end as
+ * free (a bump allocator) overwrites them. turtle keeps that RAM free: low
+ * memory first, top-down from the end of conventional memory (0x9fc00,
+ * where a BIOS puts its EBDA), above the first page (real-mode IVT and BDA)
+ * and below the BIOS area (ACPI tables from 0xe0000); what does not fit
+ * there goes top-down from the end of RAM, away from the image. Nothing is
+ * ever placed in the span from the lowest to the highest byte the image's
+ * segments (sections and bss) cover.
  *
  * The memory map reports the boot information and an ELF64 guest's page
  * tables and GDT as reserved (they stay in use: CR3 and GDTR point there).
