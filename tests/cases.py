@@ -49,6 +49,16 @@ def boot_cases():
                             r"^turtle: error: command line: bad slice .* 'slice=banana'$",
                             r"^turtle: error: command line: unknown fault .* 'fault=xx'$", SELF_CHECK],
                     verdict=(0, 0, 0)))
+    # CPU models turtle must refuse (docs/architecture.md, "CPUs"): VT-x
+    # without EPT, and EPT without unrestricted guest. The reason is printed,
+    # the guest counts as failed and turtle powers Bochs off by itself.
+    for cpu, why in (("core2_penryn_t9600", "this CPU has no EPT"),
+                     ("corei5_lynnfield_750", "this CPU has no unrestricted guest")):
+        out.append(Case(f"refuse-{cpu}", "boot", cpu=cpu, timeout=60, end="poweroff",
+                        modules=[(os.path.join(BUILD, "guests", "hello.elf"), "name=hello -- id=hello")],
+                        expect=[rf"^turtle: error: VT-x not available: {why}$",
+                                r"^turtle: done: 1 guests, 0 passed, 1 failed$"],
+                        forbid=[r"^turtle: vmx: revision", r"^\[hello\]"]))
     junk = fixture("junk.bin", b"this is not a kernel image\n" * 40)
     empty = fixture("empty.bin", b"")
     trunc = fixture("truncated.elf", b"\x7fELF\x02\x01\x01" + b"\0" * 20)
@@ -259,6 +269,28 @@ def nested_cases():
                         expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$",
                                 r"^\[vmx_suite\] PASS: turtle EPT12 mapping beyond L1 RAM"]),
             guest="vmx_suite", min_tests=200))
+    # The oldest CPU models turtle runs on (arrandale, sandy and ivy bridge)
+    # have no VMCS shadowing (nor EPT A/D bits or 1G pages): every VMREAD and
+    # VMWRITE of L1 exits and turtle emulates it. Sandy Bridge keeps that
+    # path tested with both nested suites.
+    SNB = "corei7_sandy_bridge_2600k"
+    out.append(DiffCase(
+        "diff-vmx_suite-snb", "nested",
+        bare=Case("bare-vmx_suite-snb", "nested", cpu=SNB, timeout=180, kernel=guest("vmx_suite"),
+                  end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-vmx_suite-snb", "nested", cpu=SNB, timeout=300, verdict=(1, 1, 0),
+                    modules=[(guest("vmx_suite"), "name=vmx_suite nested mem=32M")],
+                    expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT 2M x-only, VPID, unrestricted guest, preemption",
+                            r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$"],
+                    forbid=[r"^turtle: vmx: .*VMCS shadowing"]),
+        guest="vmx_suite", min_tests=200))
+    out.append(DiffCase(
+        "diff-vmx32-snb", "nested",
+        bare=Case("bare-vmx32-snb", "nested", cpu=SNB, timeout=180, kernel=guest("vmx32"),
+                  protocol="multiboot", end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-vmx32-snb", "nested", cpu=SNB, timeout=300, verdict=(1, 1, 0),
+                    modules=[(guest("vmx32"), "name=vmx32 nested mem=16M")], forbid=[r"^turtle: vmx: .*VMCS shadowing"]),
+        guest="vmx32", min_tests=90))
     # The same kind of suite with the L1 hypervisor in 32-bit protected mode:
     # operand decoding with 32/16-bit addressing, segments, PAE L2.
     for cpu in CPUS:
