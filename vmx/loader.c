@@ -9,13 +9,13 @@
 #include "kernel/mm.h"
 #include "kernel/paging.h"
 #include "kernel/printf.h"
+#include "vmx/boot_place.h"
 #include "vmx/ept.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
 
-#define LOW_RAM_END         0x9fc00     /* conventional memory the map reports */
-#define BIOS_AREA_START     PLATFORM_BIOS_AREA  /* ACPI tables, RSDP */
-#define HIGH_RAM_START      0x100000
+_Static_assert(BOOT_BIOS_AREA == PLATFORM_BIOS_AREA, "the memory map reserves the ACPI tables");
+_Static_assert(BOOT_PLACE_MAX >= 4 + BOOT_RESERVED_MAX + VM_MAX_MODULES, "room to place every module");
 #define BOOT_INFO_MAX       (16 * PAGE_SIZE)
 #define LOADER_NAME         "turtle"
 #define GDT64_CODE          0x00af9a000000ffffULL
@@ -111,150 +111,13 @@ static void mb2_tag_string(struct info_buf *info, u32 type, const char *s)
     info_put(info, s, len);
 }
 
-/* --- where the boot information goes --------------------------------------
- *
- * Multiboot 0.6.96 (3.1.3, 3.3) and Multiboot2 1.0 (3.6) let the loader put
- * the boot information and the modules anywhere outside the kernel's image
- * and bss, and make the kernel responsible for not overwriting them before
- * it has read them. GRUB puts them right after the image (docs/guests.md has
- * the measurement), where a kernel that treats the RAM after its _end as
- * free (a bump allocator) overwrites them. turtle keeps that RAM free: low
- * memory first, top-down from the end of conventional memory (0x9fc00,
- * where a BIOS puts its EBDA), above the first page (real-mode IVT and BDA)
- * and below the BIOS area (ACPI tables from 0xe0000); what does not fit
- * there goes top-down from the end of RAM, away from the image. Nothing is
- * ever placed in the span from the lowest to the highest byte the image's
- * segments (sections and bss) cover.
- *
- * The memory map reports the boot information and an ELF64 guest's page
- * tables and GDT as reserved (they stay in use: CR3 and GDTR point there).
- * Modules stay in available RAM, as GRUB reports them: the module tags give
- * their addresses and the specs make keeping them the kernel's job, so a
- * kernel can reclaim their memory once it is done with them. mem_lower is
- * the available RAM from 0 up to the first reserved byte, as with an EBDA.
- */
-#define PLACE_MAX           (4 + 2 + VM_MAX_MODULES)
-#define RESERVED_MAX        2           /* boot information, ELF64 page tables */
-#define MMAP_MAX            (3 + 2 * RESERVED_MAX)
-
-struct range {
-    u64 start, end;
-};
-
-struct placement {
-    u64 mem_size;
-    u32 n;
-    struct range busy[PLACE_MAX];
-    u32 n_reserved;
-    struct range reserved[RESERVED_MAX];
-};
-
-static void place_busy(struct placement *p, u64 start, u64 end)
-{
-    if (p->n < PLACE_MAX && start < end)
-        p->busy[p->n++] = (struct range){ ALIGN_DOWN(start, PAGE_SIZE), ALIGN_UP(end, PAGE_SIZE) };
-}
-
-/* The highest page-aligned [start, start + size) in [lo, hi) that meets no
- * busy range; 0 if none. Each step moves the candidate's end below the
- * busy range it met, so the search ends. */
-static u64 place_top_down(const struct placement *p, u64 lo, u64 hi, u64 size)
-{
-    u64 end = ALIGN_DOWN(hi, PAGE_SIZE);
-    for (;;) {
-        if (end < lo || end - lo < size)
-            return 0;
-        u64 start = end - size;
-        u32 i = 0;
-        while (i < p->n && (p->busy[i].end <= start || p->busy[i].start >= end))
-            i++;
-        if (i == p->n)
-            return start;
-        end = ALIGN_DOWN(p->busy[i].start, PAGE_SIZE);
-    }
-}
-
-/* Places size bytes (whole pages) by the rules above and marks them busy;
- * reserved says the memory map reports them as reserved. 0 if they fit
- * nowhere. */
-static u64 place(struct placement *p, u64 size, bool reserved)
-{
-    size = ALIGN_UP(size ? size : 1, PAGE_SIZE);
-    if (p->n == PLACE_MAX || (reserved && p->n_reserved == RESERVED_MAX))
-        return 0;
-    u64 at = place_top_down(p, PAGE_SIZE, LOW_RAM_END, size);
-    if (!at)
-        at = place_top_down(p, HIGH_RAM_START, MIN(p->mem_size, 1ULL << 32), size);
-    if (!at)
-        return 0;
-    place_busy(p, at, at + size);
-    if (reserved)
-        p->reserved[p->n_reserved++] = (struct range){ at, at + size };
-    return at;
-}
-
-/* What the loader may not use: the first page, everything from the end of
- * conventional memory to 1 MiB, and the image's whole span. */
-static void place_init(struct placement *p, const struct vm *vm, const struct image_info *img)
-{
-    *p = (struct placement){ .mem_size = vm->mem_size };
-    place_busy(p, 0, PAGE_SIZE);
-    place_busy(p, LOW_RAM_END, HIGH_RAM_START);
-    u64 lo = ~0ULL;
-    for (u32 i = 0; i < img->n_segments; i++)
-        lo = MIN(lo, img->segments[i].addr);
-    if (img->n_segments)
-        place_busy(p, lo, img->load_end);
-}
-
-/* Appends [a, b) of RAM to r, with the reserved ranges inside it split out. */
-static u32 mmap_carve(const struct placement *p, u64 a, u64 b, struct mem_region *r, u32 n)
-{
-    u64 cur = a;
-    for (;;) {
-        u64 rs = b, re = b;                  /* the lowest reserved range at or above cur */
-        for (u32 i = 0; i < p->n_reserved; i++)
-            if (p->reserved[i].end > cur && p->reserved[i].start < b && p->reserved[i].start < rs) {
-                rs = MAX(p->reserved[i].start, cur);
-                re = MIN(p->reserved[i].end, b);
-            }
-        if (rs > cur)
-            r[n++] = (struct mem_region){ cur, rs - cur, MB2_MEMORY_AVAILABLE };
-        if (rs == b)
-            return n;
-        if (n && r[n - 1].type == MB2_MEMORY_RESERVED && r[n - 1].base + r[n - 1].length == rs)
-            r[n - 1].length += re - rs;     /* adjacent reserved ranges: one entry */
-        else
-            r[n++] = (struct mem_region){ rs, re - rs, MB2_MEMORY_RESERVED };
-        cur = re;
-    }
-}
-
-/* The guest's memory map (docs/guests.md): r holds MMAP_MAX entries. */
-static u32 guest_mmap(const struct placement *p, struct mem_region *r)
-{
-    u32 n = mmap_carve(p, 0, LOW_RAM_END, r, 0);
-    r[n++] = (struct mem_region){ BIOS_AREA_START, HIGH_RAM_START - BIOS_AREA_START, MB2_MEMORY_RESERVED };
-    return mmap_carve(p, HIGH_RAM_START, p->mem_size, r, n);
-}
-
-/* Basic memory information (Multiboot2 3.6.3, Multiboot 0.6.96 3.3): the
- * available KiB from 0 and from 1 MiB up to the first reserved byte. */
-static u32 avail_from_kib(const struct mem_region *r, u32 n, u64 base)
-{
-    for (u32 i = 0; i < n; i++)
-        if (r[i].base == base)
-            return r[i].type == MB2_MEMORY_AVAILABLE ? (u32)(r[i].length >> 10) : 0;
-    return 0;
-}
-
 /* Multiboot2 information (Multiboot2 spec 3.6); position-independent.
  * mod_gpa[i] are the guest-physical copies of the guest's modules. */
-static void build_mb2_info(struct info_buf *info, const struct vm *vm, const struct placement *p,
+static void build_mb2_info(struct info_buf *info, const struct vm *vm, const struct boot_placement *p,
                            const u64 *mod_gpa)
 {
-    struct mem_region r[MMAP_MAX];
-    u32 n = guest_mmap(p, r);
+    struct mem_region r[BOOT_MMAP_MAX];
+    u32 n = boot_place_mmap(p, r);
 
     struct mb2_info_header h = { 0, 0 };
     info_put(info, &h, sizeof(h));
@@ -262,7 +125,7 @@ static void build_mb2_info(struct info_buf *info, const struct vm *vm, const str
     mb2_tag_string(info, MB2_TAG_LOADER_NAME, LOADER_NAME);
 
     struct { u32 type, size, mem_lower, mem_upper; } meminfo = {
-        MB2_TAG_BASIC_MEMINFO, 16, avail_from_kib(r, n, 0), avail_from_kib(r, n, HIGH_RAM_START)
+        MB2_TAG_BASIC_MEMINFO, 16, boot_mmap_avail_kib(r, n, 0), boot_mmap_avail_kib(r, n, BOOT_HIGH_RAM)
     };
     info_align(info, MB2_TAG_ALIGN);
     info_put(info, &meminfo, sizeof(meminfo));
@@ -304,17 +167,17 @@ struct mb1_info {
 } __packed;
 _Static_assert(__builtin_offsetof(struct mb1_info, boot_loader_name) == 64, "multiboot1 info layout");
 
-static void build_mb1_info(struct info_buf *info, const struct vm *vm, const struct placement *p,
+static void build_mb1_info(struct info_buf *info, const struct vm *vm, const struct boot_placement *p,
                            u64 base, const u64 *mod_gpa)
 {
-    struct mem_region r[MMAP_MAX];
-    u32 n = guest_mmap(p, r);
+    struct mem_region r[BOOT_MMAP_MAX];
+    u32 n = boot_place_mmap(p, r);
     struct mb1_info mi = { 0 };
 
     info_put(info, &mi, sizeof(mi));
     mi.flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER | MB1_INFO_MODS;
-    mi.mem_lower = avail_from_kib(r, n, 0);
-    mi.mem_upper = avail_from_kib(r, n, HIGH_RAM_START);
+    mi.mem_lower = boot_mmap_avail_kib(r, n, 0);
+    mi.mem_upper = boot_mmap_avail_kib(r, n, BOOT_HIGH_RAM);
     mi.cmdline = (u32)base + info_put(info, vm->cmdline, (u32)strlen(vm->cmdline) + 1);
     mi.boot_loader_name = (u32)base + info_put(info, LOADER_NAME, sizeof(LOADER_NAME));
     info_align(info, 4);
@@ -341,7 +204,7 @@ static void build_mb1_info(struct info_buf *info, const struct vm *vm, const str
 /* --- the loader ----------------------------------------------------------- */
 
 /* Identity page tables (2 MiB pages) and a GDT for a 64-bit entry, in the
- * LONG_MODE_PAGES pages at at (placed by place()). */
+ * LONG_MODE_PAGES pages at at (placed by boot_place()). */
 #define LONG_MODE_PAGES     4
 
 static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
@@ -366,7 +229,7 @@ static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
 }
 
 /* Places the guest's modules, its boot information and (ELF64) its page
- * tables and GDT by the rules of "where the boot information goes", copies
+ * tables and GDT by the rules of vmx/boot_place.h, copies
  * them into its RAM and sets the entry state that points at them. The
  * boot information's size depends on the memory map, which depends on the
  * placement: its range is sized for the largest map it can hold (every
@@ -374,10 +237,10 @@ static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
 static const char *place_boot_info(struct vm *vm, const struct image_info *img,
                                    struct guest_boot_state *s, u64 *mod_gpa, u64 *info_gpa)
 {
-    struct placement p;
+    struct boot_placement p;
     const char *err = NULL;
 
-    place_init(&p, vm, img);
+    boot_place_init(&p, vm->mem_size, img);
     memset(mod_gpa, 0, VM_MAX_MODULES * sizeof(*mod_gpa));
     u64 info_pages = alloc_pages(BOOT_INFO_MAX / PAGE_SIZE, PAGE_SIZE);
     if (!info_pages)
@@ -387,13 +250,13 @@ static const char *place_boot_info(struct vm *vm, const struct image_info *img,
         build_mb1_info(&info, vm, &p, 0, mod_gpa);
     else
         build_mb2_info(&info, vm, &p, mod_gpa);
-    u64 info_size = info.len + 2 * RESERVED_MAX * sizeof(struct mb2_mmap_entry);
-    if (info.overflow || !(*info_gpa = place(&p, info_size, true))) {
+    u64 info_size = info.len + 2 * BOOT_RESERVED_MAX * sizeof(struct mb2_mmap_entry);
+    if (info.overflow || !(*info_gpa = boot_place(&p, info_size, true))) {
         err = "its boot information does not fit in its RAM";
         goto out;
     }
     if (img->kind == IMAGE_ELF64) {
-        u64 at = place(&p, LONG_MODE_PAGES * PAGE_SIZE, true);
+        u64 at = boot_place(&p, LONG_MODE_PAGES * PAGE_SIZE, true);
         if (!at) {
             err = "no room for its page tables (raise mem=)";
             goto out;
@@ -402,7 +265,7 @@ static const char *place_boot_info(struct vm *vm, const struct image_info *img,
     }
     for (u32 i = 0; i < vm->n_modules; i++) {
         u64 size = vm->modules[i].end - vm->modules[i].start;
-        mod_gpa[i] = place(&p, size, false);
+        mod_gpa[i] = boot_place(&p, size, false);
         if (!mod_gpa[i] || !guest_copy_to(vm, mod_gpa[i], phys_to_virt(vm->modules[i].start), size)) {
             err = "its modules do not fit in its RAM (raise mem=)";
             goto out;
