@@ -49,6 +49,16 @@ def boot_cases():
                             r"^turtle: error: command line: bad slice .* 'slice=banana'$",
                             r"^turtle: error: command line: unknown fault .* 'fault=xx'$", SELF_CHECK],
                     verdict=(0, 0, 0)))
+    # CPU models turtle must refuse (docs/architecture.md, "CPUs"): VT-x
+    # without EPT, and EPT without unrestricted guest. The reason is printed,
+    # the guest counts as failed and turtle powers Bochs off by itself.
+    for cpu, why in (("core2_penryn_t9600", "this CPU has no EPT"),
+                     ("corei5_lynnfield_750", "this CPU has no unrestricted guest")):
+        out.append(Case(f"refuse-{cpu}", "boot", cpu=cpu, timeout=60, end="poweroff",
+                        modules=[(os.path.join(BUILD, "guests", "hello.elf"), "name=hello -- id=hello")],
+                        expect=[rf"^turtle: error: VT-x not available: {why}$",
+                                r"^turtle: done: 1 guests, 0 passed, 1 failed$"],
+                        forbid=[r"^turtle: vmx: revision", r"^\[hello\]"]))
     junk = fixture("junk.bin", b"this is not a kernel image\n" * 40)
     empty = fixture("empty.bin", b"")
     trunc = fixture("truncated.elf", b"\x7fELF\x02\x01\x01" + b"\0" * 20)
@@ -134,6 +144,7 @@ def vmx_cases():
         nested=Case("l1-cpuid_msr-wsm", "vmx", cpu=SMALL_CPU, timeout=180, verdict=(1, 1, 0),
                     modules=[(guest("cpuid_msr"), "name=cpuid_msr")]),
         guest="cpuid_msr", min_tests=5))
+    out.append(bootinfo_case())
     out += [
         Case("vmx-failing-guest", "vmx", timeout=180, verdict=(2, 1, 1),
              modules=[(guest("uart_exit"), "name=bad mem=4M -- status=3"),
@@ -208,6 +219,39 @@ def vmx_cases():
     return out
 
 
+def bootinfo_pattern(seed, size):
+    """A module's bytes as tests/guests/bootinfo.c checks them."""
+    return bytes(((i * 131 + seed * 29 + (i >> 9)) ^ (seed >> 3)) & 0xff for i in range(size))
+
+
+def bootinfo_case():
+    """Where the loader puts the boot information and the modules (docs/guests.md):
+    a small module (fits below 1 MiB) and one too big for low memory, the
+    multiboot2 guest on bare Bochs (GRUB) and under turtle, where the same
+    guest through the 64-bit entry also checks the page tables and GDT."""
+    mods = []
+    for seed, size in ((1, 20000), (2, 700 * 1024)):
+        path = fixture(f"bootinfo-{seed}.bin", bootinfo_pattern(seed, size))
+        mods.append((path, f"bootinfo-module size={size} seed={seed}"))
+
+    def for_guest(name):
+        return [(path, f"for={name} -- {cl}") for path, cl in mods]
+
+    return DiffCase(
+        "diff-bootinfo-tgl", "vmx",
+        bare=Case("bare-bootinfo-tgl", "vmx", timeout=120, kernel=guest("bootinfo"), modules=mods,
+                  end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-bootinfo-tgl", "vmx", timeout=180, verdict=(2, 2, 0),
+                    modules=[(guest("bootinfo"), "name=bootinfo mem=8M")] + for_guest("bootinfo")
+                    + [(os.path.join(GUESTS, "bootinfo.elf64.elf"), "name=bi64 mem=8M")] + for_guest("bi64"),
+                    expect=[r"^\[bootinfo\] PASS: turtle boot information in a reserved range",
+                            r"^\[bootinfo\] PASS: turtle modules intact after using the RAM after the image$",
+                            r"^\[bi64\] PASS: turtle 64-bit entry page tables and GDT outside the image",
+                            r"^\[bi64\] PASS: turtle modules intact after using the RAM after the image$",
+                            r"^\[bi64\] SUMMARY: 14 tests, 0 failures$", finished("bootinfo"), finished("bi64")]),
+        guest="bootinfo", min_tests=7)
+
+
 TURTLE = os.path.join(BUILD, "turtle.elf")
 
 
@@ -260,6 +304,28 @@ def nested_cases():
                             r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
                             r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$",
                             r"^turtle: guest 'l1' finished: exit status 0 \(VMCALL\)$"]))
+    # The oldest CPU models turtle runs on (arrandale, sandy and ivy bridge)
+    # have no VMCS shadowing (nor EPT A/D bits or 1G pages): every VMREAD and
+    # VMWRITE of L1 exits and turtle emulates it. Sandy Bridge keeps that
+    # path tested with both nested suites.
+    SNB = "corei7_sandy_bridge_2600k"
+    out.append(DiffCase(
+        "diff-vmx_suite-snb", "nested",
+        bare=Case("bare-vmx_suite-snb", "nested", cpu=SNB, timeout=180, kernel=guest("vmx_suite"),
+                  end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-vmx_suite-snb", "nested", cpu=SNB, timeout=300, verdict=(1, 1, 0),
+                    modules=[(guest("vmx_suite"), "name=vmx_suite nested mem=32M")],
+                    expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT 2M x-only, VPID, unrestricted guest, preemption",
+                            r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$"],
+                    forbid=[r"^turtle: vmx: .*VMCS shadowing"]),
+        guest="vmx_suite", min_tests=200))
+    out.append(DiffCase(
+        "diff-vmx32-snb", "nested",
+        bare=Case("bare-vmx32-snb", "nested", cpu=SNB, timeout=180, kernel=guest("vmx32"),
+                  protocol="multiboot", end="summary", expect=[r"^SUMMARY: \d+ tests, 0 failures$"]),
+        nested=Case("l1-vmx32-snb", "nested", cpu=SNB, timeout=300, verdict=(1, 1, 0),
+                    modules=[(guest("vmx32"), "name=vmx32 nested mem=16M")], forbid=[r"^turtle: vmx: .*VMCS shadowing"]),
+        guest="vmx32", min_tests=90))
     # The same kind of suite with the L1 hypervisor in 32-bit protected mode:
     # operand decoding with 32/16-bit addressing, segments, PAE L2.
     for cpu in CPUS:

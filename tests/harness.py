@@ -5,6 +5,7 @@ runner (tests/run.py) builds the ISO, starts exactly one emulator in its
 own process group, follows the serial log until a terminal line or the
 timeout, kills that process group, and judges the log.
 """
+import dataclasses
 import os
 import re
 import signal
@@ -341,6 +342,24 @@ def run_kvm_diff(case, echo=None):
     for key in sorted(set(case.departures) - used):
         reasons.append(f"{key[0]}: listed KVM departure /{key[1]}/ ({case.departures[key]}) no longer differs")
     return Result(case, not reasons, reasons, rl.log_path, time.monotonic() - start, rl.log)
+
+
+def override(case, cpu=None, platform=None):
+    """A copy of a case of any kind with every boot in it on Bochs CPU model
+    cpu and/or platform (tests/run.py --cpu, --platform). The copy keeps the
+    name: its logs replace the case's own in build/cases/."""
+    if isinstance(case, Case):
+        changes = {k: v for k, v in (("cpu", cpu), ("platform", platform)) if v}
+        return dataclasses.replace(case, **changes)
+    if isinstance(case, DiffCase):
+        return dataclasses.replace(case, bare=override(case.bare, cpu, platform),
+                                   nested=override(case.nested, cpu, platform),
+                                   platform=platform or case.platform)
+    if isinstance(case, KvmDiffCase):
+        return dataclasses.replace(case, linux=override(case.linux, cpu, platform),
+                                   bare={g: override(c, cpu, platform) for g, c in case.bare.items()},
+                                   platform=platform or case.platform)
+    raise TypeError(f"override: unknown case kind {type(case).__name__}")
 
 
 def run_any(case, echo=None):

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """turtle's test runner: boots the cases of tests/cases.py in Bochs or QEMU.
 
-  tests/run.py [-j N] [--group G] [--tap] [CASE...]   run cases (all by default)
+  tests/run.py [-j N] [--group G] [--tap] [--cpu M] [CASE...]   run cases (all by default)
   tests/run.py --list                                 list cases and groups
-  tests/run.py --run NAME [--platform P] [--cpu M]    boot one case, console to stdout
+  tests/run.py --run NAME [--platform P] [--cpu M]    run one case, console to stdout
+
+--cpu M runs every boot of the chosen cases (Case, DiffCase, KvmDiffCase:
+all of their boots) on Bochs CPU model M; --platform likewise.
   tests/run.py --bench [--write-doc FILE]             run the benchmark cases
 
 Each case's serial log is kept in build/cases/<name>/serial.log.
@@ -85,14 +88,10 @@ def main():
         by_name = {c.name: c for c in case_list.cases()}
         if args.run not in by_name:
             sys.exit(f"run.py: no such case: {args.run}")
-        c = by_name[args.run]
-        if args.platform:
-            c.platform = args.platform
-        if args.cpu:
-            c.cpu = args.cpu
+        c = harness.override(by_name[args.run], args.cpu, args.platform)
         print(f"run.py: booting '{c.name}' on {c.platform}"
               + (f" ({c.cpu})" if c.platform == "bochs" else "") + "; console follows", flush=True)
-        r = harness.run_case(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
+        r = harness.run_any(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
         ended = bool(harness.TERMINAL.search(r.log))
         if r.ok:
             note = "as the case expects"
@@ -105,7 +104,8 @@ def main():
     if args.bench:
         import bench
         return bench.main(args.write_doc)
-    return 0 if run_cases(select(args), max(1, args.jobs), args.tap) else 1
+    chosen = [harness.override(c, args.cpu, args.platform) for c in select(args)]
+    return 0 if run_cases(chosen, max(1, args.jobs), args.tap) else 1
 
 
 if __name__ == "__main__":

@@ -9,13 +9,13 @@
 #include "kernel/mm.h"
 #include "kernel/paging.h"
 #include "kernel/printf.h"
+#include "vmx/boot_place.h"
 #include "vmx/ept.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
 
-#define LOW_RAM_END         0x9fc00     /* conventional memory the map reports */
-#define BIOS_AREA_START     PLATFORM_BIOS_AREA  /* ACPI tables, RSDP */
-#define HIGH_RAM_START      0x100000
+_Static_assert(BOOT_BIOS_AREA == PLATFORM_BIOS_AREA, "the memory map reserves the ACPI tables");
+_Static_assert(BOOT_PLACE_MAX >= 4 + BOOT_RESERVED_MAX + VM_MAX_MODULES, "room to place every module");
 #define BOOT_INFO_MAX       (16 * PAGE_SIZE)
 #define LOADER_NAME         "turtle"
 #define GDT64_CODE          0x00af9a000000ffffULL
@@ -111,21 +111,13 @@ static void mb2_tag_string(struct info_buf *info, u32 type, const char *s)
     info_put(info, s, len);
 }
 
-/* The guest's memory map (docs/guests.md). */
-static u32 guest_mmap(const struct vm *vm, struct mem_region *r)
-{
-    r[0] = (struct mem_region){ 0, LOW_RAM_END, MB2_MEMORY_AVAILABLE };
-    r[1] = (struct mem_region){ BIOS_AREA_START, HIGH_RAM_START - BIOS_AREA_START, MB2_MEMORY_RESERVED };
-    r[2] = (struct mem_region){ HIGH_RAM_START, vm->mem_size - HIGH_RAM_START, MB2_MEMORY_AVAILABLE };
-    return 3;
-}
-
 /* Multiboot2 information (Multiboot2 spec 3.6); position-independent.
  * mod_gpa[i] are the guest-physical copies of the guest's modules. */
-static void build_mb2_info(struct info_buf *info, const struct vm *vm, const u64 *mod_gpa)
+static void build_mb2_info(struct info_buf *info, const struct vm *vm, const struct boot_placement *p,
+                           const u64 *mod_gpa)
 {
-    struct mem_region r[3];
-    u32 n = guest_mmap(vm, r);
+    struct mem_region r[BOOT_MMAP_MAX];
+    u32 n = boot_place_mmap(p, r);
 
     struct mb2_info_header h = { 0, 0 };
     info_put(info, &h, sizeof(h));
@@ -133,7 +125,7 @@ static void build_mb2_info(struct info_buf *info, const struct vm *vm, const u64
     mb2_tag_string(info, MB2_TAG_LOADER_NAME, LOADER_NAME);
 
     struct { u32 type, size, mem_lower, mem_upper; } meminfo = {
-        MB2_TAG_BASIC_MEMINFO, 16, LOW_RAM_END >> 10, (u32)((vm->mem_size - HIGH_RAM_START) >> 10)
+        MB2_TAG_BASIC_MEMINFO, 16, boot_mmap_avail_kib(r, n, 0), boot_mmap_avail_kib(r, n, BOOT_HIGH_RAM)
     };
     info_align(info, MB2_TAG_ALIGN);
     info_put(info, &meminfo, sizeof(meminfo));
@@ -175,16 +167,17 @@ struct mb1_info {
 } __packed;
 _Static_assert(__builtin_offsetof(struct mb1_info, boot_loader_name) == 64, "multiboot1 info layout");
 
-static void build_mb1_info(struct info_buf *info, const struct vm *vm, u64 base, const u64 *mod_gpa)
+static void build_mb1_info(struct info_buf *info, const struct vm *vm, const struct boot_placement *p,
+                           u64 base, const u64 *mod_gpa)
 {
-    struct mem_region r[3];
-    u32 n = guest_mmap(vm, r);
+    struct mem_region r[BOOT_MMAP_MAX];
+    u32 n = boot_place_mmap(p, r);
     struct mb1_info mi = { 0 };
 
     info_put(info, &mi, sizeof(mi));
     mi.flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER | MB1_INFO_MODS;
-    mi.mem_lower = LOW_RAM_END >> 10;
-    mi.mem_upper = (u32)((vm->mem_size - HIGH_RAM_START) >> 10);
+    mi.mem_lower = boot_mmap_avail_kib(r, n, 0);
+    mi.mem_upper = boot_mmap_avail_kib(r, n, BOOT_HIGH_RAM);
     mi.cmdline = (u32)base + info_put(info, vm->cmdline, (u32)strlen(vm->cmdline) + 1);
     mi.boot_loader_name = (u32)base + info_put(info, LOADER_NAME, sizeof(LOADER_NAME));
     info_align(info, 4);
@@ -210,15 +203,15 @@ static void build_mb1_info(struct info_buf *info, const struct vm *vm, u64 base,
 
 /* --- the loader ----------------------------------------------------------- */
 
-/* Identity page tables (2 MiB pages) and a GDT for a 64-bit entry. Returns
- * false if they do not fit below the end of RAM. */
-static bool build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
+/* Identity page tables (2 MiB pages) and a GDT for a 64-bit entry, in the
+ * LONG_MODE_PAGES pages at at (placed by boot_place()). */
+#define LONG_MODE_PAGES     4
+
+static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
 {
     u64 pml4 = at, pdpt = at + PAGE_SIZE, pd = at + 2 * PAGE_SIZE, gdt = at + 3 * PAGE_SIZE;
     u64 e;
 
-    if (gdt + PAGE_SIZE > vm->mem_size)
-        return false;
     e = pdpt | (PTE_P | PTE_W);
     guest_copy_to(vm, pml4, &e, 8);
     e = pd | (PTE_P | PTE_W);
@@ -233,7 +226,61 @@ static bool build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
     s->cr3 = pml4;
     s->gdt_base = gdt;
     s->gdt_limit = sizeof(table) - 1;
-    return true;
+}
+
+/* Places the guest's modules, its boot information and (ELF64) its page
+ * tables and GDT by the rules of vmx/boot_place.h, copies
+ * them into its RAM and sets the entry state that points at them. The
+ * boot information's size depends on the memory map, which depends on the
+ * placement: its range is sized for the largest map it can hold (every
+ * reserved range splitting an available one). NULL, or what is wrong. */
+static const char *place_boot_info(struct vm *vm, const struct image_info *img,
+                                   struct guest_boot_state *s, u64 *mod_gpa, u64 *info_gpa)
+{
+    struct boot_placement p;
+    const char *err = NULL;
+
+    boot_place_init(&p, vm->mem_size, img);
+    memset(mod_gpa, 0, VM_MAX_MODULES * sizeof(*mod_gpa));
+    u64 info_pages = alloc_pages(BOOT_INFO_MAX / PAGE_SIZE, PAGE_SIZE);
+    if (!info_pages)
+        return "out of memory for its boot information";
+    struct info_buf info = { phys_to_virt(info_pages), 0, false };
+    if (img->kind == IMAGE_MULTIBOOT1)
+        build_mb1_info(&info, vm, &p, 0, mod_gpa);
+    else
+        build_mb2_info(&info, vm, &p, mod_gpa);
+    u64 info_size = info.len + 2 * BOOT_RESERVED_MAX * sizeof(struct mb2_mmap_entry);
+    if (info.overflow || !(*info_gpa = boot_place(&p, info_size, true))) {
+        err = "its boot information does not fit in its RAM";
+        goto out;
+    }
+    if (img->kind == IMAGE_ELF64) {
+        u64 at = boot_place(&p, LONG_MODE_PAGES * PAGE_SIZE, true);
+        if (!at) {
+            err = "no room for its page tables (raise mem=)";
+            goto out;
+        }
+        build_long_mode(vm, at, s);
+    }
+    for (u32 i = 0; i < vm->n_modules; i++) {
+        u64 size = vm->modules[i].end - vm->modules[i].start;
+        mod_gpa[i] = boot_place(&p, size, false);
+        if (!mod_gpa[i] || !guest_copy_to(vm, mod_gpa[i], phys_to_virt(vm->modules[i].start), size)) {
+            err = "its modules do not fit in its RAM (raise mem=)";
+            goto out;
+        }
+    }
+    info = (struct info_buf){ phys_to_virt(info_pages), 0, false };
+    if (img->kind == IMAGE_MULTIBOOT1)
+        build_mb1_info(&info, vm, &p, *info_gpa, mod_gpa);
+    else
+        build_mb2_info(&info, vm, &p, mod_gpa);
+    if (info.overflow || info.len > info_size || !guest_copy_to(vm, *info_gpa, info.data, info.len))
+        err = "its boot information outgrew its place (turtle bug)";
+out:
+    free_pages(info_pages, BOOT_INFO_MAX / PAGE_SIZE);
+    return err;
 }
 
 static const char *load_image(struct vm *vm, const struct boot_module *m, struct image_info *img,
@@ -270,7 +317,7 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
 {
     struct image_info img;
     struct guest_boot_state s = { 0 };
-    u64 mod_gpa[VM_MAX_MODULES];
+    u64 mod_gpa[VM_MAX_MODULES], info_gpa;
     const char *err;
 
     memcpy(vm->name, o->name, sizeof(vm->name));
@@ -289,37 +336,10 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         return err;
     }
 
-    /* Above the image: the guest's modules, its boot information, and for
-     * a 64-bit entry its page tables and GDT. */
-    u64 at = ALIGN_UP(MAX(img.load_end, HIGH_RAM_START), PAGE_SIZE);
-    for (u32 i = 0; i < vm->n_modules; i++) {
-        u64 size = vm->modules[i].end - vm->modules[i].start;
-        mod_gpa[i] = at;
-        if (!guest_copy_to(vm, at, phys_to_virt(vm->modules[i].start), size)) {
-            vm_free(vm);
-            return "its modules do not fit in its RAM (raise mem=)";
-        }
-        at = ALIGN_UP(at + size, PAGE_SIZE);
-    }
-    u64 info_pages = alloc_pages(BOOT_INFO_MAX / PAGE_SIZE, PAGE_SIZE);
-    if (!info_pages) {
+    if ((err = place_boot_info(vm, &img, &s, mod_gpa, &info_gpa))) {
         vm_free(vm);
-        return "out of memory for its boot information";
+        return err;
     }
-    struct info_buf info = { phys_to_virt(info_pages), 0, false };
-    if (img.kind == IMAGE_MULTIBOOT1)
-        build_mb1_info(&info, vm, at, mod_gpa);
-    else
-        build_mb2_info(&info, vm, mod_gpa);
-    bool fits = !info.overflow && at + info.len <= vm->mem_size && at < (1ULL << 32) &&
-                guest_copy_to(vm, at, info.data, info.len);
-    free_pages(info_pages, BOOT_INFO_MAX / PAGE_SIZE);
-    if (!fits) {
-        vm_free(vm);
-        return "its boot information does not fit in its RAM";
-    }
-    u64 info_gpa = at;
-    at = ALIGN_UP(at + info.len, PAGE_SIZE);
 
     switch (img.kind) {
     case IMAGE_MULTIBOOT2:
@@ -331,10 +351,6 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         s.rbx = info_gpa;
         break;
     case IMAGE_ELF64:
-        if (!build_long_mode(vm, at, &s)) {
-            vm_free(vm);
-            return "no room for its page tables (raise mem=)";
-        }
         s.rdi = info_gpa;
         s.rsi = MB2_BOOTLOADER_MAGIC;
         break;

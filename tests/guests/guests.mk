@@ -22,10 +22,11 @@
 GUEST_DIR        := tests/guests
 GUEST_BUILD      := $(BUILD)/guests
 
-GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy uart16550 apic_irq acpi
+GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy uart16550 apic_irq acpi \
+                     bootinfo
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
-GUESTS_ALSO_ELF64 := cpuid_msr hello
+GUESTS_ALSO_ELF64 := cpuid_msr hello bootinfo
 GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn vmx_irq
 vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_exits vmx_suite_exits_access \
                      vmx_suite_exits_state vmx_suite_events vmx_suite_ept

@@ -3,11 +3,38 @@
  * mode like a classic multiboot kernel: built -m32 with lib/entry_mb1.asm.
  * Checks EAX = 0x2badb002, the information flags (mem, cmdline, mmap), the
  * command line contains "mb1-hello", paging off and protection on at
- * entry, a 32-bit code segment, and at least 1.5 MiB available in the map.
+ * entry, a 32-bit code segment, and at least 1.5 MiB available in the map;
+ * the information, its command line and its memory map outside the image
+ * and bss; under turtle (boot loader name "turtle") the information in a
+ * reserved range of the map (docs/guests.md, "Where the boot information
+ * goes").
  */
 #include "lib/mb1.h"
 
 #define MB1_MMAP_AVAILABLE  1
+#define MB1_MMAP_RESERVED   2
+#define MB1_IMAGE_START     0x100000
+
+extern char __mb1_end[];                /* lib/mb1.ld: end of the image and bss */
+
+static bool outside_image(u32 start, u32 end)
+{
+    return end <= MB1_IMAGE_START || start >= (u32)(uintptr_t)__mb1_end;
+}
+
+/* The type of the memory-map entry that holds all of [start, end), or 0. */
+static u32 mmap_type_of(const struct mb1_info *mi, u64 start, u64 end)
+{
+    for (u32 off = 0; off + sizeof(struct mb1_mmap_entry) <= mi->mmap_length;) {
+        const struct mb1_mmap_entry *e = (const void *)(uintptr_t)(mi->mmap_addr + off);
+        if (e->size < sizeof(*e) - sizeof(e->size))
+            break;
+        if (start >= e->base && end <= e->base + e->length)
+            return e->type;
+        off += e->size + sizeof(e->size);
+    }
+    return 0;
+}
 
 static u64 mmap_available(const struct mb1_info *mi)
 {
@@ -54,5 +81,14 @@ __noreturn void mb1_main(u32 magic, u32 info)
     u64 avail = (mi->flags & MB1_INFO_MMAP) ? mmap_available(mi) : 0;
     /* The smallest guest (mem=2M) has 639 KiB + 1 MiB available. */
     report(avail >= (3u << 19), "mb1 memory map has at least 1.5 MiB available");
+    report(outside_image(info, info + sizeof(*mi)) &&
+           (!(mi->flags & MB1_INFO_CMDLINE) || outside_image(mi->cmdline, mi->cmdline + strlen(cmdline) + 1)) &&
+           (!(mi->flags & MB1_INFO_MMAP) || outside_image(mi->mmap_addr, mi->mmap_addr + mi->mmap_length)),
+           "mb1 information, command line and memory map outside the image and bss");
+    if ((mi->flags & MB1_INFO_LOADER_NAME) && (mi->flags & MB1_INFO_MMAP) &&
+        strcmp((const char *)(uintptr_t)mi->boot_loader_name, "turtle") == 0)
+        report(mmap_type_of(mi, info, info + sizeof(*mi)) == MB1_MMAP_RESERVED &&
+               mmap_type_of(mi, mi->mmap_addr, mi->mmap_addr + mi->mmap_length) == MB1_MMAP_RESERVED,
+               "turtle mb1 information in a reserved range of the memory map");
     guest_exit(report_summary() ? 1 : 0);
 }

@@ -392,10 +392,16 @@ static void test_rtc(void)
     report(held && cmos(0x00) == 0x00 && cmos(0x02) == 0x00,
            "rtc: SET holds the time and no UIP; xx:59:59 rolls over to xx:00:00");
 
+    /* The seconds are read before each look at UIP: once UIP is seen, the
+     * value read just before it is the second before the update, whatever
+     * the phase of the poll (reading it after UIP could straddle the update
+     * when UIP is seen late in its 244 us). */
     u32 spins = 0;
-    while (!(cmos(0x0a) & 0x80) && spins < 20000000)
-        spins++;
     u8 s0 = cmos(0x00);
+    while (!(cmos(0x0a) & 0x80) && spins < 20000000) {
+        spins++;
+        s0 = cmos(0x00);
+    }
     while (cmos(0x0a) & 0x80)
         ;
     report(spins < 20000000 && cmos(0x00) != s0, "rtc: UIP rises before the update");

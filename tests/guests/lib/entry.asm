@@ -47,7 +47,7 @@ extern guest_start
 extern gdt_ptr
 global _start32
 global _start64
-global entry_cr0, entry_cr4, entry_efer, entry_rflags
+global entry_cr0, entry_cr3, entry_cr4, entry_efer, entry_rflags, entry_gdtr
 
 section .entry progbits alloc exec nowrite align=16
 bits 32
@@ -156,8 +156,11 @@ _start64:
     pop qword [rel entry_rflags]
     mov rax, cr0
     mov [rel entry_cr0], rax
+    mov rax, cr3
+    mov [rel entry_cr3], rax
     mov rax, cr4
     mov [rel entry_cr4], rax
+    sgdt [rel entry_gdtr]               ; the loader's GDT (limit, base)
     mov ecx, MSR_EFER
     rdmsr
     mov [rel entry_efer], eax
@@ -219,9 +222,12 @@ pd:
 section .bss
 align 16
 entry_cr0:      resq 1
+entry_cr3:      resq 1                  ; _start64 only (0 after _start32)
 entry_cr4:      resq 1
+entry_gdtr:     resq 2                  ; _start64 only: 2-byte limit, 8-byte base
 entry_efer:     resq 1
 entry_rflags:   resq 1
+                resq 1                  ; keeps the stack 16-aligned
 align 16
 stack:          resb STACK_SIZE
 stack_top:

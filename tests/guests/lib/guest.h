@@ -97,6 +97,8 @@ struct boot_params {
     struct guest_module modules[GUEST_MAX_MODULES];
     /* The machine state the loader handed over, read before the library changed it. */
     u64 entry_cr0, entry_cr4, entry_efer, entry_rflags;
+    /* Plain ELF64 entry only (0 after multiboot2): the loader's page tables and GDT. */
+    u64 entry_cr3, entry_gdt_base;
 };
 
 /* Defined by each guest; called once, with interrupts off. */

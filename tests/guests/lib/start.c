@@ -40,7 +40,8 @@ _Static_assert(sizeof(struct mb2_tag_module) == 16, "multiboot2 module tag");
 _Static_assert(sizeof(struct mb2_tag_mmap) == 16, "multiboot2 mmap tag");
 _Static_assert(sizeof(struct mb2_mmap_entry) == 24, "multiboot2 mmap entry");
 
-extern u64 entry_cr0, entry_cr4, entry_efer, entry_rflags;     /* lib/entry.asm */
+extern u64 entry_cr0, entry_cr3, entry_cr4, entry_efer, entry_rflags;     /* lib/entry.asm */
+extern u8 entry_gdtr[10];                                            /* lib/entry.asm: SGDT */
 
 static struct boot_params bp;
 static char cmdline_copy[GUEST_CMDLINE_MAX];
@@ -129,6 +130,8 @@ __noreturn void guest_start(u32 magic, u64 info, enum guest_entry entry)
     bp.entry_cr4 = entry_cr4;
     bp.entry_efer = entry_efer;
     bp.entry_rflags = entry_rflags;
+    bp.entry_cr3 = entry_cr3;
+    memcpy(&bp.entry_gdt_base, entry_gdtr + 2, sizeof(bp.entry_gdt_base));
     if (magic == MB2_BOOTLOADER_MAGIC)
         bp.info_error = parse_info();
     else
