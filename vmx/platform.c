@@ -384,7 +384,8 @@ const char *platform_init(struct vm *vm)
     struct vm_platform *p = &vm->platform;
     u64 now = rdtsc();
     const struct irq_line irq0 = { isa_irq, vm, 0 }, irq8 = { isa_irq, vm, 8 },
-                          sci = { isa_irq, vm, PLATFORM_SCI_IRQ }, intr = { pic_intr, vm, 0 };
+                          sci = { isa_irq, vm, PLATFORM_SCI_IRQ }, intr = { pic_intr, vm, 0 },
+                          com1 = { isa_irq, vm, PLATFORM_COM1_IRQ };
     const struct rtc_config rtc = { PLATFORM_EPOCH, tsc_khz, MIN(vm->mem_size, 1ULL << 32), RTC_EQUIPMENT };
     const struct acpi_pm_config pm = { ACPI_PM1A_EVT_DEFAULT, ACPI_PM1A_CNT_DEFAULT, ACPI_PM_TMR_DEFAULT,
                                        false, true, tsc_khz };
@@ -395,6 +396,7 @@ const char *platform_init(struct vm *vm)
     rtc_reset(&p->rtc, &irq8, &rtc, now);
     acpi_pm_reset(&p->pm, &sci, &pm, now);
     reset_ctl_reset(&p->reset);
+    uart_set_irq(&vm->uart, &com1);
     ioapic_reset(&p->ioapic, IOAPIC_DEFAULT_BASE, &bus);
     /* The IOAPIC's ID is the one the MADT gives it (after the CPUs'). */
     ioapic_mmio_write(&p->ioapic, IOAPIC_IOREGSEL, 4, IOAPIC_REG_ID);

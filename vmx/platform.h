@@ -23,6 +23,7 @@
 #define PLATFORM_ACPI_GPA       0xe0040ULL  /* tables after the RSDP */
 #define PLATFORM_ACPI_MAX       0x10000ULL
 #define PLATFORM_SCI_IRQ        9
+#define PLATFORM_COM1_IRQ       4
 #define PLATFORM_EPOCH          1767225600ULL   /* 2026-01-01 00:00:00 UTC: the RTC at reset */
 
 struct vm;

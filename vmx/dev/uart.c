@@ -1,6 +1,10 @@
 /*
  * The 16550 UART at COM1 (vmx/dev/uart.h): registers as software probes
- * them, transmit only.
+ * them, transmit only. Interrupts (PC16550D datasheet, "Interrupt
+ * Identification Register"): only the THR-empty source exists; the
+ * transmitter empties instantly, so the source is set again right after
+ * every THR write and when IER enables it, and cleared by reading IIR while
+ * it is the interrupt IIR reports.
  */
 #include "kernel/printf.h"
 #include "vmx/dev/uart.h"
@@ -16,10 +20,34 @@
 #define LCR_DLAB            0x80
 #define LSR_THRE_TEMT       0x60
 #define IIR_NO_INTERRUPT    0x01
+#define IIR_THRE            0x02
+#define IER_ETBEI           0x02        /* enable THR-empty interrupt */
+#define MCR_OUT2            0x08        /* PC: gates the UART's interrupt onto the ISA line */
 
 void uart_init(struct uart16550 *u, const char *owner)
 {
     *u = (struct uart16550){ .owner = owner };
+}
+
+void uart_set_irq(struct uart16550 *u, const struct irq_line *irq)
+{
+    u->irq = *irq;
+}
+
+static bool thre_interrupt(const struct uart16550 *u)
+{
+    return u->thre_pending && (u->ier & IER_ETBEI);
+}
+
+/* Drives the ISA line from the interrupt state (edges only on change). */
+static void update_irq(struct uart16550 *u)
+{
+    bool level = thre_interrupt(u) && (u->mcr & MCR_OUT2);
+
+    if (level != u->irq_level) {
+        u->irq_level = level;
+        irq_line_set(&u->irq, level);
+    }
 }
 
 void uart_flush(struct uart16550 *u)
@@ -60,7 +88,12 @@ static u8 uart_read(struct uart16550 *u, u32 offset)
     switch (offset) {
     case REG_THR_RBR_DLL:   return dlab ? u->dll : 0;  /* nothing received */
     case REG_IER_DLM:       return dlab ? u->dlm : u->ier;
-    case REG_IIR:           return IIR_NO_INTERRUPT;
+    case REG_IIR:
+        if (!thre_interrupt(u))
+            return IIR_NO_INTERRUPT;
+        u->thre_pending = false;        /* reading the THRE identification clears it */
+        update_irq(u);
+        return IIR_THRE;
     case REG_LCR:           return u->lcr;
     case REG_MCR:           return u->mcr;
     case REG_LSR:           return LSR_THRE_TEMT;      /* transmitter always empty */
@@ -79,12 +112,16 @@ static void uart_write(struct uart16550 *u, u32 offset, u8 v)
             u->dll = v;
         else
             uart_putc(u, (char)v);
+        u->thre_pending = true;         /* sent at once: the THR is empty again */
         break;
     case REG_IER_DLM:
         if (dlab)
             u->dlm = v;
-        else
+        else {
+            if ((v & IER_ETBEI) && !(u->ier & IER_ETBEI))
+                u->thre_pending = true; /* enabled while the THR is empty */
             u->ier = v & 0x0f;
+        }
         break;
     case REG_IIR:                       /* FCR: accepted and ignored */
     case REG_LSR:
@@ -100,6 +137,7 @@ static void uart_write(struct uart16550 *u, u32 offset, u8 v)
         u->scr = v;
         break;
     }
+    update_irq(u);
 }
 
 void uart_bus_read(void *ctx, u64 offset, u32 size, u64 *val)
