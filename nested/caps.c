@@ -43,8 +43,11 @@ void nested_caps_init(void)
                            SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING;
     nested_proc2_allowed &= c->proc2.may_be_1;
 
+    /* Acknowledge-interrupt-on-exit is emulated (nested/exit.c acknowledges
+     * L1's interrupt when it reflects the exit; vmcs02 never sets it), and
+     * KVM refuses to load without it. */
     nested_exit_allowed = VM_EXIT_ALWAYSON_WITHOUT_TRUE_MSR | VM_EXIT_HOST_ADDR_SPACE_SIZE |
-                          VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
+                          VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
                           VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
     nested_exit_allowed &= c->exit.may_be_1;
 
