@@ -3,7 +3,9 @@
  * (docs/guests.md lists the hidden features), plus turtle's own leaves at
  * 0x40000000.
  */
+#include "kernel/tsc.h"
 #include "vmx/exit.h"
+#include "vmx/platform.h"
 
 #define CPUID_HV_BASE           0x40000000
 #define CPUID_HV_INTERFACE      0x40000001
@@ -61,6 +63,8 @@
 #define LEAF_XSAVE              0x0d
 #define LEAF_PT                 0x14
 #define LEAF_TOPOLOGY           0x0b
+#define LEAF_TSC_CRYSTAL        0x15
+#define LEAF_FREQUENCY          0x16
 #define TOPOLOGY_SMT            1
 #define TOPOLOGY_CORE           2
 
@@ -121,6 +125,25 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
         } else {
             r->eax = r->ebx = r->ecx = r->edx = 0;
         }
+        break;
+    case LEAF_TSC_CRYSTAL:
+        /* The clocks turtle gives the guest (SDM Vol. 2A CPUID 15H): the
+         * "crystal" is the local APIC timer's clock, which Linux assumes,
+         * and TSC = crystal * EBX / EAX is the TSC rate turtle measured
+         * and runs every device timer on. The host's own values describe
+         * other clocks (Bochs: a 3.5 GHz TSC that ticks once per emulated
+         * instruction), and a guest that believes them sleeps hundreds of
+         * times too long. */
+        r->eax = platform_apic_timer_khz();
+        r->ebx = tsc_khz;
+        r->ecx = platform_apic_timer_khz() * 1000;
+        r->edx = 0;
+        break;
+    case LEAF_FREQUENCY:
+        /* Base and maximum frequency (the TSC's), bus (APIC timer) in MHz. */
+        r->eax = r->ebx = tsc_khz / 1000;
+        r->ecx = platform_apic_timer_khz() / 1000;
+        r->edx = 0;
         break;
     case CPUID_HV_BASE:
         r->eax = CPUID_HV_INTERFACE;

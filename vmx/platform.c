@@ -332,6 +332,11 @@ static u32 apic_tsc_per_tick(void)
     return tsc_khz > APIC_BUS_KHZ ? tsc_khz / APIC_BUS_KHZ : 1;
 }
 
+u32 platform_apic_timer_khz(void)
+{
+    return tsc_khz / apic_tsc_per_tick();
+}
+
 void platform_vcpu_init(struct vcpu *vcpu)
 {
     struct lapic_config cfg = {

@@ -52,6 +52,9 @@ struct vm_platform {
 /* Builds the VM's devices, registers them on its buses and writes its
  * ACPI tables into its RAM. NULL, or what went wrong. */
 const char *platform_init(struct vm *vm);
+/* The rate of every local APIC timer (before its divider): the TSC's below
+ * 100 MHz, about 100 MHz above (CPUID leaves 0x15/0x16 report it). */
+u32 platform_apic_timer_khz(void);
 /* Resets a new vCPU's local APIC. */
 void platform_vcpu_init(struct vcpu *vcpu);
 
