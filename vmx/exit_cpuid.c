@@ -54,6 +54,9 @@
 #define CPUID7_ECX_LA57         BIT(16)
 #define CPUID7_EDX_CET_IBT      BIT(20)
 #define CPUID7_EDX_AVX512       (BIT(2) | BIT(3) | BIT(8) | BIT(23))
+#define CPUID7_EDX_SPEC_CTRL    (BIT(26) | BIT(27) | BIT(31))   /* IBRS/IBPB, STIBP, SSBD:
+                                                                 * IA32_SPEC_CTRL 0x48, IA32_PRED_CMD 0x49 */
+#define CPUID7_EDX_L1D_FLUSH    BIT(28)                         /* IA32_FLUSH_CMD 0x10b */
 #define CPUID7_EDX_ARCH_CAP     BIT(29)
 #define CPUID7_EDX_CORE_CAP     BIT(30)
 
@@ -120,8 +123,10 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
                              CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
             r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
                              CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);
+            /* The speculation-control MSRs are not turtle's: not shown
+             * (Linux on tigerlake wrote IA32_PRED_CMD and took the #GP). */
             r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_ARCH_CAP |
-                             CPUID7_EDX_CORE_CAP);
+                             CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC_CTRL | CPUID7_EDX_L1D_FLUSH);
         } else {
             r->eax = r->ebx = r->ecx = r->edx = 0;
         }
