@@ -53,11 +53,90 @@ const char *image_kind_name(enum image_kind k)
     case IMAGE_ELF64: return "ELF64";
     case IMAGE_MULTIBOOT2: return "multiboot2";
     case IMAGE_MULTIBOOT1: return "multiboot1";
+    case IMAGE_LINUX: return "Linux bzImage";
     }
     return "?";
 }
 
 static u32 rd32(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
+static u16 rd16(const u8 *p) { return (u16)(p[0] | p[1] << 8); }
+static u64 rd64(const u8 *p) { return rd32(p) | (u64)rd32(p + 4) << 32; }
+
+/* A bzImage (boot.rst, "The real-mode kernel header"): every field turtle
+ * uses is checked here, against the file and against what turtle's loader
+ * can do (the 64-bit entry, so protocol 2.12 or later). */
+static const char *probe_linux(const u8 *d, u64 size, struct image_info *o)
+{
+    struct image_linux *l = &o->linux;
+
+    o->kind = IMAGE_LINUX;
+    if (size < LINUX_HEADER_MIN_END)
+        return "bzImage setup header truncated";
+    l->version = rd16(d + LINUX_VERSION);
+    if (l->version < LINUX_MIN_VERSION)
+        return "bzImage boot protocol older than 2.12 (turtle needs the 64-bit entry of 2.12 or later)";
+    l->header_end = LINUX_HEADER_MAGIC_OFF + d[LINUX_HEADER_LEN];
+    if (l->header_end < LINUX_HEADER_MIN_END || l->header_end > LINUX_HEADER_MAX_END)
+        return "bzImage setup header length out of range";
+    if (!(d[LINUX_LOADFLAGS] & LINUX_LOADED_HIGH))
+        return "not a bzImage (a zImage loads low; turtle loads only bzImages)";
+    if (!(rd16(d + LINUX_XLOADFLAGS) & LINUX_XLF_KERNEL_64))
+        return "bzImage has no 64-bit entry point (xloadflags XLF_KERNEL_64 clear)";
+    u32 sects = d[LINUX_SETUP_SECTS] ? d[LINUX_SETUP_SECTS] : 4;
+    l->setup_size = (sects + 1) * 512;
+    if (l->setup_size > size)
+        return "bzImage setup code runs past the end of the file (truncated?)";
+    l->kernel_offset = l->setup_size;
+    l->kernel_size = (u64)rd32(d + LINUX_SYSSIZE) * 16;
+    if (l->kernel_size == 0)
+        return "bzImage has no protected-mode kernel (syssize 0)";
+    if (l->kernel_size > size - l->kernel_offset)
+        return "bzImage protected-mode kernel runs past the end of the file (truncated?)";
+    l->relocatable = d[LINUX_RELOCATABLE] != 0;
+    l->kernel_alignment = rd32(d + LINUX_KERNEL_ALIGNMENT);
+    if (l->relocatable && (l->kernel_alignment == 0 || (l->kernel_alignment & (l->kernel_alignment - 1)) ||
+                           l->kernel_alignment < 4096))
+        return "bzImage kernel_alignment is not a power of two of at least 4 KiB";
+    l->pref_address = rd64(d + LINUX_PREF_ADDRESS);
+    l->init_size = rd32(d + LINUX_INIT_SIZE);
+    if (l->init_size < l->kernel_size)
+        return "bzImage init_size smaller than its protected-mode kernel";
+    if (!l->relocatable && (l->pref_address < LINUX_LOW_LIMIT || (l->pref_address & 0xfff)))
+        return "bzImage is not relocatable and its pref_address is unusable";
+    l->cmdline_size = rd32(d + LINUX_CMDLINE_SIZE);
+    l->initrd_addr_max = rd32(d + LINUX_INITRD_ADDR_MAX);
+    if (l->initrd_addr_max < LINUX_LOW_LIMIT)
+        return "bzImage initrd_addr_max below 1 MiB";
+    return NULL;
+}
+
+const char *image_linux_place(const struct image_linux *l, u64 mem, u64 *load)
+{
+    u64 at = l->pref_address;
+
+    if (l->relocatable && (at < LINUX_LOW_LIMIT || (at & (l->kernel_alignment - 1)) ||
+                           at > mem || l->init_size > mem - at))
+        at = ALIGN_UP(LINUX_LOW_LIMIT, (u64)l->kernel_alignment);
+    if (at > mem || l->init_size > mem - at)
+        return l->relocatable ? "bzImage needs more RAM than mem= gives (init_size from its load address; raise mem=)"
+                              : "bzImage is not relocatable and init_size from its pref_address exceeds RAM (raise mem=)";
+    *load = at;
+    return NULL;
+}
+
+const char *image_linux_initrd(const struct image_linux *l, u64 mem, u64 kernel_end, u64 size, u64 *addr)
+{
+    u64 top = MIN(mem, (u64)l->initrd_addr_max + 1);
+
+    if (size == 0)
+        return "initrd module is empty";
+    if (top < kernel_end || size > top - kernel_end)
+        return "initrd does not fit in RAM above the kernel's init_size (raise mem=)";
+    *addr = (top - size) & ~0xfffULL;
+    if (*addr < kernel_end)
+        return "initrd does not fit in RAM above the kernel's init_size (raise mem=)";
+    return NULL;
+}
 
 /* Offset of a valid multiboot2 header, or -1. */
 static s64 find_mb2(const u8 *d, u64 size)
@@ -185,6 +264,8 @@ const char *image_probe(const u8 *data, u64 size, struct image_info *out)
     *out = (struct image_info){ .kind = IMAGE_ELF64 };
     if (size == 0)
         return "empty module (missing file?)";
+    if (size >= LINUX_HEADER_MAGIC_OFF + 4 && rd32(data + LINUX_HEADER_MAGIC_OFF) == LINUX_HEADER_MAGIC)
+        return probe_linux(data, size, out);
     if ((off = find_mb2(data, size)) >= 0) {
         out->kind = IMAGE_MULTIBOOT2;
     } else if ((off = find_mb1(data, size)) >= 0) {

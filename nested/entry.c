@@ -11,8 +11,6 @@
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
-#define LAUNCH_STATE_CLEAR      0
-#define LAUNCH_STATE_LAUNCHED   1
 
 /* A failed VM entry after the checks of 27.2 passed (SDM 27.8): the exit
  * reason with bit 31 set and the qualification go to vmcs12, and L1

@@ -243,6 +243,15 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
     struct vmcs12 *v = &n->cached12;
 
     n->reflected++;
+    /* An exit to L1 before L2's first instruction (an interrupt L1
+     * intercepts, its preemption timer at 0) still ends a VM entry that
+     * succeeded: the VMCS is launched (SDM 27.3), or L1's next VMRESUME
+     * fails with error 5. Linux's kvm_intel hit this with the preemption
+     * timer on. */
+    if (n->launch_pending) {
+        v->launch_state = LAUNCH_STATE_LAUNCHED;
+        n->launch_pending = false;
+    }
     sync_vmcs02_to_vmcs12(vcpu, v);
     copy_exit_info(v);
     if (qual)
@@ -412,7 +421,7 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
         n->l1_timer_left -= MIN(ran, n->l1_timer_left);
     }
     if (n->launch_pending && !(full & VMX_EXIT_REASONS_FAILED_VMENTRY))
-        n->cached12.launch_state = 1;
+        n->cached12.launch_state = LAUNCH_STATE_LAUNCHED;
     n->launch_pending = false;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
         vmcs02_entry_failed(vcpu, full, qual);

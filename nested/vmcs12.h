@@ -36,6 +36,8 @@
 #define VMCS12_REVISION     0x11e57ed0
 /* Size of the VMCS region L1 allocates (IA32_VMX_BASIC bits 44:32). */
 #define VMCS12_SIZE         4096
+#define LAUNCH_STATE_CLEAR      0           /* vmcs12.launch_state, as KVM keeps it */
+#define LAUNCH_STATE_LAUNCHED   1
 
 /* First 32 bits of every VMCS region (SDM 25.2, Table 25-1). */
 struct vmcs12_hdr {

@@ -474,6 +474,68 @@ def linux_cases():
     return out
 
 
+def linux_l1_module(cpu, runs, mem="256M", extra=""):
+    """The module line of Debian's kernel as an L1 of turtle (docs/guests.md)."""
+    return (LINUX_KERNEL, f"name=linux nested mem={mem} -- {LINUX_CMDLINE}{LINUX_EXTRA[cpu]}{extra} "
+                          f"turtle.run={','.join(runs)}")
+
+
+def bzimage_fixtures():
+    """Broken bzImages made from the real kernel: cut short, an old
+    protocol version, no 64-bit entry; and an initrd too big for the RAM
+    a 64 MiB guest has left above the kernel's init_size."""
+    with open(LINUX_KERNEL, "rb") as f:
+        head = f.read(1 << 20)
+    old = bytearray(head[:0x10000])
+    old[0x206:0x208] = (0x020b).to_bytes(2, "little")
+    no64 = bytearray(head[:0x10000])
+    no64[0x236] &= 0xfe
+    return {"cut": fixture("bzimage-cut.bin", head),
+            "old": fixture("bzimage-old.bin", bytes(old)),
+            "no64": fixture("bzimage-no64.bin", bytes(no64)),
+            "bigrd": fixture("initrd-12M.bin", b"\0" * (12 << 20))}
+
+
+def linux_l1_cases():
+    """Debian's kernel as an L1 of turtle (vmx/loader_linux.c)."""
+    out = []
+    if os.path.exists(LINUX_KERNEL):
+        fx = bzimage_fixtures()
+        out.append(Case(
+            "linux-l1-bad-input", "linux-l1", cpu="tigerlake", mem=512, timeout=240, verdict=(6, 1, 5),
+            modules=[(fx["cut"], "name=cut mem=128M"),
+                     (fx["old"], "name=old mem=128M"),
+                     (fx["no64"], "name=no64 mem=128M"),
+                     (LINUX_KERNEL, "name=small mem=32M -- console=ttyS0"),
+                     (LINUX_KERNEL, "name=bigrd mem=64M -- console=ttyS0"),
+                     (fx["bigrd"], "for=bigrd initrd"),
+                     (guest("hello"), "name=hello -- id=hello")],
+            expect=[r"^turtle: error: module 'cut': bzImage protected-mode kernel runs past the end of the file "
+                    r"\(truncated\?\)$",
+                    r"^turtle: error: module 'old': bzImage boot protocol older than 2.12 ",
+                    r"^turtle: error: module 'no64': bzImage has no 64-bit entry point ",
+                    r"^turtle: error: module 'small': bzImage needs more RAM than mem= gives .*raise mem=",
+                    r"^turtle: error: module 'bigrd': initrd does not fit in RAM above the kernel's init_size",
+                    finished("hello")]))
+    # The real boot: Debian's kernel as a nested L1 of turtle, to /init,
+    # kvm_intel (nested=1) and hello under that KVM (an L2), then /init's
+    # ACPI power-off ends the guest with status 0.
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        out.append(Case(
+            f"linux-l1-{tag}", "linux-l1", cpu=cpu, mem=512, timeout=420, verdict=(1, 1, 0),
+            modules=[linux_l1_module(cpu, ["hello"]), (LINUX_INITRD, "for=linux initrd")],
+            expect=[r"^turtle: guest 'linux': Linux boot protocol 2\.\d+, kernel at 1000000 ",
+                    r"^\[linux\] linux-init: kernel 6\.\d+\.\d+-\S+, 1 CPU\(s\)",
+                    r"^\[linux\] linux-init: insmod kvm-intel nested=1: ok$",
+                    r"^\[linux\] linux-init: kvm_intel: nested=Y ept=Y unrestricted_guest=Y vpid=Y ",
+                    r"^\[linux\] \[kvm:hello\] kvm: goodbye$",
+                    r"^\[linux\] linux-init: done: 1 runs, 1 passed, 0 failed$",
+                    r"^turtle: guest 'linux' finished: powered off \(ACPI S5\)$"],
+            forbid=[r"Kernel panic", r"\] (BUG|WARNING):", r"Call Trace:", r"vmm: error: "]))
+    return out
+
+
 def platform_cases():
     """The PC platform an L1 sees (vmx/platform.c): the device guests on bare
     Bochs (whose own devices are the reference) and under turtle."""
@@ -552,7 +614,7 @@ def cases():
     kvm_bench = linux_case("bench-vmx-kvm", "tigerlake", ["vmx_bench"], timeout=300,
                            expect=[r"^\[kvm:vmx_bench\] BENCH: l2_cpuid \d+", r"^linux-init: vmx_bench: exit status 0$"])
     kvm_bench.group = "bench"
-    return boot_cases() + vmx_cases() + platform_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
+    return boot_cases() + vmx_cases() + platform_cases() + linux_l1_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

@@ -3,7 +3,9 @@
  * (docs/guests.md lists the hidden features), plus turtle's own leaves at
  * 0x40000000.
  */
+#include "kernel/tsc.h"
 #include "vmx/exit.h"
+#include "vmx/platform.h"
 
 #define CPUID_HV_BASE           0x40000000
 #define CPUID_HV_INTERFACE      0x40000001
@@ -52,6 +54,9 @@
 #define CPUID7_ECX_LA57         BIT(16)
 #define CPUID7_EDX_CET_IBT      BIT(20)
 #define CPUID7_EDX_AVX512       (BIT(2) | BIT(3) | BIT(8) | BIT(23))
+#define CPUID7_EDX_SPEC_CTRL    (BIT(26) | BIT(27) | BIT(31))   /* IBRS/IBPB, STIBP, SSBD:
+                                                                 * IA32_SPEC_CTRL 0x48, IA32_PRED_CMD 0x49 */
+#define CPUID7_EDX_L1D_FLUSH    BIT(28)                         /* IA32_FLUSH_CMD 0x10b */
 #define CPUID7_EDX_ARCH_CAP     BIT(29)
 #define CPUID7_EDX_CORE_CAP     BIT(30)
 
@@ -61,6 +66,8 @@
 #define LEAF_XSAVE              0x0d
 #define LEAF_PT                 0x14
 #define LEAF_TOPOLOGY           0x0b
+#define LEAF_TSC_CRYSTAL        0x15
+#define LEAF_FREQUENCY          0x16
 #define TOPOLOGY_SMT            1
 #define TOPOLOGY_CORE           2
 
@@ -116,11 +123,32 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
                              CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
             r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
                              CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);
+            /* The speculation-control MSRs are not turtle's: not shown
+             * (Linux on tigerlake wrote IA32_PRED_CMD and took the #GP). */
             r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_ARCH_CAP |
-                             CPUID7_EDX_CORE_CAP);
+                             CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC_CTRL | CPUID7_EDX_L1D_FLUSH);
         } else {
             r->eax = r->ebx = r->ecx = r->edx = 0;
         }
+        break;
+    case LEAF_TSC_CRYSTAL:
+        /* The clocks turtle gives the guest (SDM Vol. 2A CPUID 15H): the
+         * "crystal" is the local APIC timer's clock, which Linux assumes,
+         * and TSC = crystal * EBX / EAX is the TSC rate turtle measured
+         * and runs every device timer on. The host's own values describe
+         * other clocks (Bochs: a 3.5 GHz TSC that ticks once per emulated
+         * instruction), and a guest that believes them sleeps hundreds of
+         * times too long. */
+        r->eax = platform_apic_timer_khz();
+        r->ebx = tsc_khz;
+        r->ecx = platform_apic_timer_khz() * 1000;
+        r->edx = 0;
+        break;
+    case LEAF_FREQUENCY:
+        /* Base and maximum frequency (the TSC's), bus (APIC timer) in MHz. */
+        r->eax = r->ebx = tsc_khz / 1000;
+        r->ecx = platform_apic_timer_khz() / 1000;
+        r->edx = 0;
         break;
     case CPUID_HV_BASE:
         r->eax = CPUID_HV_INTERFACE;

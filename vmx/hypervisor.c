@@ -151,7 +151,7 @@ static void attach_modules(const struct boot_info *bi, u32 *bad)
             (*bad)++;
         } else {
             vm->modules[vm->n_modules++] = (struct vm_module){
-                bi->modules[i].start, bi->modules[i].end, o.guest_cmdline };
+                bi->modules[i].start, bi->modules[i].end, o.guest_cmdline, o.initrd };
         }
     }
 }

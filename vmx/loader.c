@@ -20,6 +20,8 @@ _Static_assert(BOOT_PLACE_MAX >= 4 + BOOT_RESERVED_MAX + VM_MAX_MODULES, "room t
 #define LOADER_NAME         "turtle"
 #define GDT64_CODE          0x00af9a000000ffffULL
 #define GDT64_DATA          0x00cf92000000ffffULL
+#define GDT_MAX_ENTRIES     4
+#define ELF64_CS            0x08        /* docs/guests.md: code 0x08, data 0x10 */
 
 static bool name_char_ok(char c)
 {
@@ -53,6 +55,8 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
         } else if (cmdline_key_is(&t, "for") && t.value && t.value_len &&
                    t.value_len < VM_NAME_MAX) {
             cmdline_value(&t, o->for_guest, sizeof(o->for_guest));
+        } else if (cmdline_key_is(&t, "initrd") && !t.value) {
+            o->initrd = true;
         } else {
             goto bad;
         }
@@ -68,6 +72,10 @@ bad:
             err[n] = '\0';
             return err;
         }
+    }
+    if (o->initrd && !o->for_guest[0]) {
+        ksnprintf(err, err_size, "option 'initrd' needs for=NAME");
+        return err;
     }
     o->guest_cmdline = rest;
     return NULL;
@@ -109,6 +117,14 @@ static void mb2_tag_string(struct info_buf *info, u32 type, const char *s)
     info_align(info, MB2_TAG_ALIGN);
     info_put(info, &t, sizeof(t));
     info_put(info, s, len);
+}
+
+u32 guest_mmap(const struct vm *vm, struct mem_region *r)
+{
+    r[0] = (struct mem_region){ 0, BOOT_LOW_RAM_END, MB2_MEMORY_AVAILABLE };
+    r[1] = (struct mem_region){ BOOT_BIOS_AREA, BOOT_HIGH_RAM - BOOT_BIOS_AREA, MB2_MEMORY_RESERVED };
+    r[2] = (struct mem_region){ BOOT_HIGH_RAM, vm->mem_size - BOOT_HIGH_RAM, MB2_MEMORY_AVAILABLE };
+    return 3;
 }
 
 /* Multiboot2 information (Multiboot2 spec 3.6); position-independent.
@@ -207,7 +223,7 @@ static void build_mb1_info(struct info_buf *info, const struct vm *vm, const str
  * LONG_MODE_PAGES pages at at (placed by boot_place()). */
 #define LONG_MODE_PAGES     4
 
-static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
+bool build_long_mode(struct vm *vm, u64 at, u16 cs, struct guest_boot_state *s)
 {
     u64 pml4 = at, pdpt = at + PAGE_SIZE, pd = at + 2 * PAGE_SIZE, gdt = at + 3 * PAGE_SIZE;
     u64 e;
@@ -220,12 +236,20 @@ static void build_long_mode(struct vm *vm, u64 at, struct guest_boot_state *s)
         e = (i * LARGE_PAGE_SIZE) | (PTE_P | PTE_W) | PTE_PS;
         guest_copy_to(vm, pd + i * 8, &e, 8);
     }
-    u64 table[3] = { 0, GDT64_CODE, GDT64_DATA };
-    guest_copy_to(vm, gdt, table, sizeof(table));
+    u64 table[GDT_MAX_ENTRIES] = { 0 };
+    u32 code = cs / 8;
+    if (code == 0 || code + 1 >= GDT_MAX_ENTRIES)
+        return false;
+    table[code] = GDT64_CODE;
+    table[code + 1] = GDT64_DATA;
+    guest_copy_to(vm, gdt, table, (code + 2) * 8);
     s->long_mode = true;
     s->cr3 = pml4;
     s->gdt_base = gdt;
-    s->gdt_limit = sizeof(table) - 1;
+    s->gdt_limit = (u16)((code + 2) * 8 - 1);
+    s->cs = cs;
+    s->ds = (u16)(cs + 8);
+    return true;
 }
 
 /* Places the guest's modules, its boot information and (ELF64) its page
@@ -261,7 +285,7 @@ static const char *place_boot_info(struct vm *vm, const struct image_info *img,
             err = "no room for its page tables (raise mem=)";
             goto out;
         }
-        build_long_mode(vm, at, s);
+        build_long_mode(vm, at, ELF64_CS, s);
     }
     for (u32 i = 0; i < vm->n_modules; i++) {
         u64 size = vm->modules[i].end - vm->modules[i].start;
@@ -283,13 +307,9 @@ out:
     return err;
 }
 
-static const char *load_image(struct vm *vm, const struct boot_module *m, struct image_info *img,
+static const char *load_image(struct vm *vm, const u8 *file, struct image_info *img,
                               struct guest_boot_state *s)
 {
-    const u8 *file = phys_to_virt(m->start);
-    const char *err = image_probe(file, m->end - m->start, img);
-    if (err)
-        return err;
     for (u32 i = 0; i < img->n_segments; i++) {
         const struct image_segment *seg = &img->segments[i];
         if (!guest_copy_to(vm, seg->addr, file + seg->file_offset, seg->file_size) ||
@@ -301,6 +321,8 @@ static const char *load_image(struct vm *vm, const struct boot_module *m, struct
     s->rip = img->entry;
     return NULL;
 }
+
+static const char *vm_start(struct vm *vm, const struct image_info *img, const struct guest_boot_state *s);
 
 static bool map_ram(struct vm *vm)
 {
@@ -331,7 +353,25 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         vm_free(vm);
         return "out of memory for its EPT";
     }
-    if ((err = load_image(vm, m, &img, &s))) {
+    const u8 *file = phys_to_virt(m->start);
+    if ((err = image_probe(file, m->end - m->start, &img))) {
+        vm_free(vm);
+        return err;
+    }
+    if (img.kind == IMAGE_LINUX) {
+        if ((err = vm_load_linux(vm, file, &img, &s))) {
+            vm_free(vm);
+            return err;
+        }
+        return vm_start(vm, &img, &s);
+    }
+    for (u32 i = 0; i < vm->n_modules; i++) {
+        if (vm->modules[i].initrd) {
+            vm_free(vm);
+            return "an initrd module is for a Linux guest; this one is not a bzImage";
+        }
+    }
+    if ((err = load_image(vm, file, &img, &s))) {
         vm_free(vm);
         return err;
     }
@@ -350,13 +390,23 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         s.rax = MB1_BOOTLOADER_MAGIC;
         s.rbx = info_gpa;
         break;
+    case IMAGE_LINUX:           /* vm_load_linux() */
+        break;
     case IMAGE_ELF64:
         s.rdi = info_gpa;
         s.rsi = MB2_BOOTLOADER_MAGIC;
         break;
     }
+    return vm_start(vm, &img, &s);
+}
+
+/* The common end of every load: vCPU 0 with its vmcs01 from s, the nested
+ * state, the platform. NULL, or (with the VM freed) what went wrong. */
+static const char *vm_start(struct vm *vm, const struct image_info *img, const struct guest_boot_state *s)
+{
+    const char *err;
     struct vcpu *vcpu = vcpu_create(vm);
-    if (!vcpu || !vmcs01_setup(vcpu, &s)) {
+    if (!vcpu || !vmcs01_setup(vcpu, s)) {
         vm_free(vm);
         return "could not build its VMCS";
     }
@@ -369,7 +419,7 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         return err;
     }
     kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", vm->name,
-            image_kind_name(img.kind), vm->mem_size >> 20, s.rip,
-            s.long_mode ? " (64-bit)" : " (32-bit, paging off)", vm->nested ? ", nested VMX" : "");
+            image_kind_name(img->kind), vm->mem_size >> 20, s->rip,
+            s->long_mode ? " (64-bit)" : " (32-bit, paging off)", vm->nested ? ", nested VMX" : "");
     return NULL;
 }

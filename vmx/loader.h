@@ -14,6 +14,7 @@ struct module_options {
     u64 mem;
     bool nested;
     char for_guest[VM_NAME_MAX];     /* "" unless this module belongs to a guest */
+    bool initrd;                        /* with for=: the guest's (Linux) initrd */
     const char *guest_cmdline;          /* after "--", or "" */
 };
 
@@ -26,5 +27,22 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
  * EPT01, image, boot information, vCPU 0 and its vmcs01. NULL, or what is
  * wrong with it; on failure everything allocated for the VM is freed. */
 const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o);
+
+/* Shared by the loaders (vmx/loader.c, vmx/loader_linux.c). */
+struct guest_boot_state;
+struct image_info;
+struct mem_region;
+#define LOADER_MMAP_ENTRIES 3
+/* The guest's memory map (docs/guests.md): fills r, returns the count. */
+u32 guest_mmap(const struct vm *vm, struct mem_region *r);
+/* Identity page tables (2 MiB pages) over all of the guest's RAM and a GDT
+ * with flat 64-bit code at selector cs and flat data at cs + 8, in the
+ * four pages at guest-physical `at`; fills s's long-mode fields. False if
+ * they do not fit below the end of RAM. */
+bool build_long_mode(struct vm *vm, u64 at, u16 cs, struct guest_boot_state *s);
+/* vmx/loader_linux.c: a bzImage (probed into img) with its initrd module
+ * and command line, ready for its 64-bit entry. NULL or what is wrong. */
+const char *vm_load_linux(struct vm *vm, const u8 *file, const struct image_info *img,
+                          struct guest_boot_state *s);
 
 #endif

@@ -337,6 +337,11 @@ static u32 apic_tsc_per_tick(void)
     return tsc_khz > APIC_BUS_KHZ ? tsc_khz / APIC_BUS_KHZ : 1;
 }
 
+u32 platform_apic_timer_khz(void)
+{
+    return tsc_khz / apic_tsc_per_tick();
+}
+
 void platform_vcpu_init(struct vcpu *vcpu)
 {
     struct lapic_config cfg = {
@@ -372,6 +377,11 @@ static const char *build_acpi(struct vm *vm)
     cfg.pm_tmr_port = ACPI_PM_TMR_DEFAULT;
     cfg.pm_tmr_32bit = false;
     cfg.s5_slp_typ = S5_SLP_TYP;
+    /* 0x60/0x64 decode only the reset pulse (dev/reset.c): no keyboard
+     * controller answers commands, so the FADT says there is none. Linux
+     * then skips its i8042 probe, which otherwise waits ~0.5 s of udelay
+     * for each unanswered command (over 10 minutes of Bochs time). */
+    cfg.i8042 = false;
     int n = acpi_build_tables(&cfg, rsdp, phys_to_virt(buf), (u32)(PLATFORM_ACPI_MAX - 0x40));
     bool ok = n > 0 && guest_copy_to(vm, PLATFORM_RSDP_GPA, rsdp, sizeof(rsdp)) &&
               guest_copy_to(vm, PLATFORM_ACPI_GPA, phys_to_virt(buf), (u64)n);

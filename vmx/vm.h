@@ -26,6 +26,7 @@ struct vcpu;
 struct vm_module {
     u64 start, end;             /* host-physical, in turtle's boot modules */
     const char *cmdline;
+    bool initrd;                /* the `initrd` option: a Linux guest's initial RAM disk */
 };
 
 struct vm {

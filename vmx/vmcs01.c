@@ -167,12 +167,13 @@ static void write_guest_state(struct vcpu *vcpu, const struct guest_boot_state *
     vmcs_writel(GUEST_DR7, DR7_RESET);
     vmcs_write32(VM_ENTRY_CONTROLS, policy.entry | (s->long_mode ? VM_ENTRY_IA32E_MODE : 0));
 
-    write_segment(GUEST_CS_SELECTOR, GUEST_CS, s->long_mode ? AR_CODE64 : AR_CODE32);
-    write_segment(GUEST_DS_SELECTOR, GUEST_DS, AR_DATA);
-    write_segment(GUEST_ES_SELECTOR, GUEST_DS, AR_DATA);
-    write_segment(GUEST_SS_SELECTOR, GUEST_DS, AR_DATA);
-    write_segment(GUEST_FS_SELECTOR, GUEST_DS, AR_DATA);
-    write_segment(GUEST_GS_SELECTOR, GUEST_DS, AR_DATA);
+    u16 cs = s->cs ? s->cs : GUEST_CS, ds = s->ds ? s->ds : GUEST_DS;
+    write_segment(GUEST_CS_SELECTOR, cs, s->long_mode ? AR_CODE64 : AR_CODE32);
+    write_segment(GUEST_DS_SELECTOR, ds, AR_DATA);
+    write_segment(GUEST_ES_SELECTOR, ds, AR_DATA);
+    write_segment(GUEST_SS_SELECTOR, ds, AR_DATA);
+    write_segment(GUEST_FS_SELECTOR, ds, AR_DATA);
+    write_segment(GUEST_GS_SELECTOR, ds, AR_DATA);
     vmcs_write16(GUEST_TR_SELECTOR, 0);
     vmcs_writel(GUEST_TR_BASE, 0);
     vmcs_write32(GUEST_TR_LIMIT, 0xff);

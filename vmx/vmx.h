@@ -21,6 +21,7 @@ struct guest_boot_state {
     u64 cr3;                    /* long mode: guest-physical PML4 */
     u64 gdt_base;               /* long mode: a GDT turtle built in guest memory */
     u16 gdt_limit;
+    u16 cs, ds;                 /* long mode: selectors of that GDT's code and data (DS=ES=SS=FS=GS) */
 };
 
 extern struct turtle_options turtle_opts;
