@@ -139,15 +139,15 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
          * other clocks (Bochs: a 3.5 GHz TSC that ticks once per emulated
          * instruction), and a guest that believes them sleeps hundreds of
          * times too long. */
-        r->eax = platform_apic_timer_khz();
+        r->eax = platform_apic_timer_khz;
         r->ebx = tsc_khz;
-        r->ecx = platform_apic_timer_khz() * 1000;
+        r->ecx = platform_apic_timer_khz * 1000;
         r->edx = 0;
         break;
     case LEAF_FREQUENCY:
         /* Base and maximum frequency (the TSC's), bus (APIC timer) in MHz. */
         r->eax = r->ebx = tsc_khz / 1000;
-        r->ecx = platform_apic_timer_khz() / 1000;
+        r->ecx = platform_apic_timer_khz / 1000;
         r->edx = 0;
         break;
     case CPUID_HV_BASE:

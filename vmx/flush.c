@@ -16,14 +16,3 @@ void ept_flush(u64 eptp)
     if (r != VMX_OK)
         vmcs_op_failed("INVEPT", eptp, "an EPT root", r);
 }
-
-void vpid_flush(u16 vpid)
-{
-    enum vmx_result r;
-
-    if (!(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
-        return;                         /* no VPIDs in use: entries and exits flush */
-    r = invvpid(vmx_caps.invvpid_type, vpid, 0);
-    if (r != VMX_OK)
-        vmcs_op_failed("INVVPID", vpid, "a VPID", r);
-}

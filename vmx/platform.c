@@ -337,10 +337,7 @@ static u32 apic_tsc_per_tick(void)
     return tsc_khz > APIC_BUS_KHZ ? tsc_khz / APIC_BUS_KHZ : 1;
 }
 
-u32 platform_apic_timer_khz(void)
-{
-    return tsc_khz / apic_tsc_per_tick();
-}
+u32 platform_apic_timer_khz;
 
 void platform_vcpu_init(struct vcpu *vcpu)
 {
@@ -393,6 +390,8 @@ const char *platform_init(struct vm *vm)
 {
     struct vm_platform *p = &vm->platform;
     u64 now = rdtsc();
+
+    platform_apic_timer_khz = tsc_khz / apic_tsc_per_tick();
     const struct irq_line irq0 = { isa_irq, vm, 0 }, irq8 = { isa_irq, vm, 8 },
                           sci = { isa_irq, vm, PLATFORM_SCI_IRQ }, intr = { pic_intr, vm, 0 };
     const struct rtc_config rtc = { PLATFORM_EPOCH, tsc_khz, MIN(vm->mem_size, 1ULL << 32), RTC_EQUIPMENT };

@@ -55,7 +55,7 @@ const char *platform_init(struct vm *vm);
 struct irq_line platform_isa_line(struct vm *vm, u32 irq);
 /* The rate of every local APIC timer (before its divider): the TSC's below
  * 100 MHz, about 100 MHz above (CPUID leaves 0x15/0x16 report it). */
-u32 platform_apic_timer_khz(void);
+extern u32 platform_apic_timer_khz;     /* set by the first platform_init() */
 /* Resets a new vCPU's local APIC. */
 void platform_vcpu_init(struct vcpu *vcpu);
 

@@ -95,12 +95,16 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
     vcpu->yield = false;
     while (!vcpu->yield && !vm->stopped) {
         u64 now = rdtsc();
-        if (now >= slice_end)
-            break;
-        if (__builtin_expect(now >= vm->platform.next_deadline, 0)) {
+        /* One test on the way in: the end of the slice or a device
+         * deadline (the earlier of the two; both usually far off). */
+        u64 until = MIN(slice_end, vm->platform.next_deadline);
+        if (__builtin_expect(now >= until, 0)) {
+            if (now >= slice_end)
+                break;
             platform_update(vm, now);   /* device timers fell due */
             if (vm->stopped)
                 break;
+            until = MIN(slice_end, vm->platform.next_deadline);
         }
         if (__builtin_expect(event_anything(&vcpu->events), 0)) {
             __vmx_inject_events(vcpu);  /* may change the current VMCS (exit to L1) */
@@ -109,7 +113,7 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         }
         /* The timer fires at the end of the slice or at the VM's next
          * device deadline, whichever comes first (both lie ahead of now). */
-        u64 ticks = ((MIN(slice_end, vm->platform.next_deadline) - now) >> rate) + 1;
+        u64 ticks = ((until - now) >> rate) + 1;
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);

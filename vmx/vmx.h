@@ -9,6 +9,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/percpu.h"
 #include "kernel/x86.h"
+#include "vmx/caps.h"
 #include "vmx/nested_ops.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmcs.h"
@@ -58,7 +59,6 @@ void vmcs_free(u64 pa);
  * INVVPID of one VPID (before it tags another vCPU or L2), with the
  * narrowest extent the CPU has. Failing is a turtle bug: panic. */
 void ept_flush(u64 eptp);
-void vpid_flush(u16 vpid);
 
 /* vmx/vmcs01.c: turtle's policy for every guest VMCS, fixed once VMX is
  * on. nested/ builds vmcs02 on top of it and reads it only through
@@ -129,5 +129,18 @@ static inline void vmx_inject_events(struct vcpu *vcpu)
 /* vmx/sched.c */
 void sched_run(void);
 extern u64 sched_ticks;
+
+/* Inline: nested VMRESUME flushes vpid02 whenever L1 runs L2 without
+ * VPID12. The failure path (a panic) is out of line. */
+static inline void vpid_flush(u16 vpid)
+{
+    enum vmx_result r;
+
+    if (!(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
+        return;                         /* no VPIDs in use: entries and exits flush */
+    r = invvpid(vmx_caps.invvpid_type, vpid, 0);
+    if (__builtin_expect(r != VMX_OK, 0))
+        vmcs_op_failed("INVVPID", vpid, "a VPID", r);
+}
 
 #endif
