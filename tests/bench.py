@@ -26,6 +26,8 @@ DESCRIPTIONS = {
     "xapic_read": "xAPIC register read (MMIO, version register)",
     "xapic_write": "xAPIC register write (MMIO, TPR)",
     "x2apic_rdmsr": "x2APIC register read (RDMSR 0x803)",
+    "lapic_timer_irq": "LAPIC timer interrupt (one-shot, count 1) to handler and EOI",
+    "idle_exits_per_sec": "VM exits per second of virtual time, guest idle in HLT, 100 Hz timer",
     "l0_exits_per_l2_exit": "L0 exits per L2 exit handled by L1",
 }
 

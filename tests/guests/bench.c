@@ -12,6 +12,12 @@
  *   BENCH: xapic_read N   MOV from the xAPIC version register (MMIO,
  *                     emulated under turtle)
  *   BENCH: xapic_write N  MOV to the xAPIC TPR (MMIO)
+ *   BENCH: lapic_timer_irq N  one-shot LAPIC timer (count 1) to its handler
+ *                     and the EOI, per interrupt (loop cost not subtracted:
+ *                     each iteration waits for the interrupt)
+ *   BENCH: idle_exits_per_sec N  turtle only: VM exits per second of
+ *                     virtual time while the guest sleeps in HLT, woken
+ *                     by a 100 Hz LAPIC timer (the rate from CPUID 0x15)
  *   BENCH: x2apic_rdmsr N RDMSR of the x2APIC version register (0x803),
  *                     after switching the APIC to x2APIC mode (last: it
  *                     stays there)
@@ -20,6 +26,7 @@
  * "SUMMARY: 0 tests, 0 failures", exit status 0.
  */
 #include "lib/guest.h"
+#include "lib/irq.h"
 
 #define ITERATIONS          1000
 #define BENCH_PORT          0x80
@@ -29,6 +36,67 @@
 #define MSR_APIC_BASE       0x1b
 #define APIC_BASE_EXTD      (1u << 10)
 #define X2APIC_VERSION_MSR  0x803
+#define XAPIC_EOI           0xb0
+#define XAPIC_SVR           0xf0
+#define XAPIC_LVT_TIMER     0x320
+#define XAPIC_TIMER_INIT    0x380
+#define XAPIC_TIMER_DIV     0x3e0
+#define TIMER_VECTOR        0x40
+#define LVT_PERIODIC        (1u << 17)
+#define LVT_MASKED          (1u << 16)
+#define IRQ_ITERATIONS      100
+#define IDLE_TICKS          20
+
+static volatile u32 *const apic = (volatile u32 *)XAPIC_BASE;
+
+static void eoi(u8 vector)
+{
+    (void)vector;
+    apic[XAPIC_EOI / 4] = 0;
+}
+
+static u64 exit_count(void)
+{
+    long a = VMCALL_EXIT_COUNT, b = 0, c = 0;
+    __asm__ __volatile__("vmcall" : "+a"(a), "+b"(b), "+c"(c) :: "memory");
+    return (u64)b;
+}
+
+/* The LAPIC timer as an interrupt source: one-shot count 1 (divide by 1),
+ * from the write of the count to the handler's EOI. */
+static void timer_benchmarks(void)
+{
+    irq_init();
+    irq_hook = eoi;
+    apic[XAPIC_SVR / 4] = 0x1ff;                    /* software-enabled */
+    apic[XAPIC_TIMER_DIV / 4] = 0xb;                /* divide by 1 */
+    apic[XAPIC_LVT_TIMER / 4] = TIMER_VECTOR;       /* one-shot */
+    u64 t0 = rdtsc();
+    for (u32 i = 0; i < IRQ_ITERATIONS; i++) {
+        u32 before = irq_count[TIMER_VECTOR];
+        apic[XAPIC_TIMER_INIT / 4] = 1;
+        sti();
+        while (irq_count[TIMER_VECTOR] == before)
+            ;
+        cli();
+    }
+    printf("BENCH: lapic_timer_irq %lu\n", (unsigned long)((rdtsc() - t0) / IRQ_ITERATIONS));
+
+    if (on_turtle() && cpuid(0).eax >= 0x15 && cpuid(0x15).ecx) {
+        u64 crystal_hz = cpuid(0x15).ecx, period = crystal_hz / 100;    /* 100 Hz */
+        apic[XAPIC_LVT_TIMER / 4] = TIMER_VECTOR | LVT_PERIODIC;
+        apic[XAPIC_TIMER_INIT / 4] = (u32)period;
+        u32 start = irq_count[TIMER_VECTOR];
+        u64 e0 = exit_count();
+        while (irq_count[TIMER_VECTOR] - start < IDLE_TICKS)
+            sti_hlt();
+        cli();
+        u64 exits = exit_count() - e0;
+        apic[XAPIC_LVT_TIMER / 4] = LVT_MASKED;
+        printf("BENCH: idle_exits_per_sec %lu\n", (unsigned long)(exits * 100 / IDLE_TICKS));
+    }
+    apic[XAPIC_LVT_TIMER / 4] = LVT_MASKED;
+}
 
 /* One timed loop: `body` is an asm statement run ITERATIONS times. */
 #define TIMED_LOOP(result, ...)                                         \
@@ -70,7 +138,7 @@ void guest_main(const struct boot_params *bp)
     });
     printf("BENCH: rdmsr %lu\n", (unsigned long)per_op(t, loop));
 
-    volatile u32 *apic = (volatile u32 *)XAPIC_BASE;
+    timer_benchmarks();
     TIMED_LOOP(t, (void)apic[XAPIC_VERSION / 4]);
     printf("BENCH: xapic_read %lu\n", (unsigned long)per_op(t, loop));
     TIMED_LOOP(t, apic[XAPIC_TPR / 4] = 0);
