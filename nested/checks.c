@@ -148,6 +148,10 @@ bool nested_check_controls(const struct vmcs12 *v)
         return false;
     if (CC(v->cr3_target_count != 0))           /* IA32_VMX_MISC shows 0 CR3 targets */
         return false;
+    /* SDM 26.2.1.2: saving the timer's value needs the timer. */
+    if (CC(!(v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER) &&
+           (v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
+        return false;
     if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_IO_BITMAPS) &&
         (CC(!page_addr_ok(v->io_bitmap_a)) || CC(!page_addr_ok(v->io_bitmap_b))))
         return false;

@@ -164,6 +164,8 @@ static void test_each_refusal(void **state)
     BAD(CONTROLS, 0, v.cpu_based_vm_exec_control |= CPU_BASED_TPR_SHADOW);
     BAD(CONTROLS, 0, v.secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS);
     BAD(CONTROLS, 0, v.cr3_target_count = 1);
+    BAD(CONTROLS, 0, (v.pin_based_vm_exec_control &= ~PIN_BASED_VMX_PREEMPTION_TIMER,
+                      v.vm_exit_controls |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER));
     BAD(CONTROLS, 0, (v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS, v.io_bitmap_a = 0x1234));
     BAD(CONTROLS, 0, (v.cpu_based_vm_exec_control |= CPU_BASED_USE_MSR_BITMAPS, v.msr_bitmap = 1ULL << 40));
     BAD(CONTROLS, 0, v.ept_pointer = 0x5000 | 2 | VMX_EPTP_PWL_4);          /* memory type 2 */
