@@ -89,6 +89,9 @@ void vm_free(struct vm *vm)
     for (u32 i = 0; i < vm->n_vcpus; i++)
         vcpu_free(vm->vcpus[i]);
     vm->n_vcpus = 0;
+    if (vm->pages.n_total)
+        kprintf("turtle: guest '%s': run-time pool of %lu pages, %lu used at most\n", vm->name,
+                vm->pages.n_total, vm->pages.n_total - vm->pages.low_water);
     /* Its vCPUs gave back every pool page (EPT02 dropped): a page still
      * out would be a turtle bug, and would be lost to every later VM. */
     u64 leaked = vm_pages_release(&vm->pages);
