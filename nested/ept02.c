@@ -18,9 +18,17 @@
 /* EPT02 may hold at most this many paging-structure pages: an L1 whose
  * EPT12 aliases a small region over a huge L2 space would otherwise make
  * turtle allocate without end. Past it, EPT02 starts again empty. */
-static u64 ept02_budget(const struct vcpu *vcpu)
+static u64 ept02_budget(u64 mem_size)
 {
-    return 64 + 2 * (vcpu->vm->mem_size / LARGE_PAGE_SIZE);
+    return 64 + 2 * (mem_size / LARGE_PAGE_SIZE);
+}
+
+/* The budget is checked before each fill, and one fill adds at most the
+ * three tables below the root (PDPT, PD, PT): EPT02 never holds more. Its
+ * pages come from the VM's pool (vm->pages), reserved for this many. */
+u64 ept02_max_pages(u64 mem_size)
+{
+    return ept02_budget(mem_size) + EPT_LEVELS - 2;
 }
 
 void ept02_drop(struct vcpu *vcpu)
@@ -30,7 +38,7 @@ void ept02_drop(struct vcpu *vcpu)
     if (!n->ept02_root)
         return;
     ept_flush(ept_make_eptp(n->ept02_root));    /* before any page of it is reused */
-    ept_free(n->ept02_root);
+    ept_free(&vcpu->vm->pages, n->ept02_root);
     n->ept02_root = 0;
     n->ept02_eptp12 = 0;
     n->ept02_pages = 0;
@@ -43,7 +51,7 @@ bool ept02_prepare(struct vcpu *vcpu, u64 eptp12)
     if (n->ept02_root && n->ept02_eptp12 != eptp12)
         ept02_drop(vcpu);
     if (!n->ept02_root) {
-        n->ept02_root = ept_alloc_root();
+        n->ept02_root = ept_alloc_root(&vcpu->vm->pages);
         if (!n->ept02_root)
             return false;
         n->ept02_eptp12 = eptp12;
@@ -153,7 +161,7 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;
     }
-    if (n->ept02_pages >= ept02_budget(vcpu)) {
+    if (n->ept02_pages >= ept02_budget(vcpu->vm->mem_size)) {
         /* Start over (vmcs02 is current: point it at the new root). */
         u64 eptp12 = n->ept02_eptp12;
         ept02_drop(vcpu);
@@ -163,7 +171,7 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         }
         vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
     }
-    if (!ept_set_4k(n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages))
+    if (!ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages))
         vm_stop(vcpu->vm, true, "out of memory for EPT02");
     return EPT02_FIXED;
 }

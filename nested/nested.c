@@ -58,6 +58,7 @@ static void nested_vcpu_free(struct vcpu *vcpu);
 static const struct nested_ops ops = {
     .vcpu_init = nested_vcpu_init,
     .vcpu_free = nested_vcpu_free,
+    .vcpu_run_pages = ept02_max_pages,
     .vmx_instruction = nested_vmx_instruction,
     .msr_read = nested_vmx_msr_read,
     .in_vmx_operation = in_vmx_operation,

@@ -92,6 +92,9 @@ void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
 enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
 void ept02_drop(struct vcpu *vcpu);
+/* The most paging-structure pages EPT02 of one vCPU ever holds, in a VM
+ * with mem_size bytes of RAM. */
+u64 ept02_max_pages(u64 mem_size);
 bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa);
 bool ept02_prepare(struct vcpu *vcpu, u64 eptp12);
 bool nested_eptp_valid(u64 eptp12);

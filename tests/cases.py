@@ -356,6 +356,27 @@ def nested_cases():
                             r"^turtle: guest 'a' finished: exit status 0", r"^turtle: guest 'b' finished: exit status 0"],
                     forbid=[r"turtle: panic"]),
         guest="a", min_tests=10))
+    # Memory fairness (docs/architecture.md, Memory): each VM's EPT02 comes
+    # from a pool reserved at load. 'hog' fills its EPT02 to the budget again
+    # and again (200 regions per round > the 96-page budget of a 32 MiB L1)
+    # and then holds it while 'b' (another nested L1) runs to its end; both
+    # pass, and hog's pool was used to the budget and no further.
+    out.append(Case("fair-ept02-pools-tgl", "nested", cpu="tigerlake", mem=96, timeout=60, verdict=(2, 2, 0),
+                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=100"),
+                             (guest("ept02_churn"), "name=b nested mem=32M -- rounds=3 pages=40")],
+                    expect=[r"^\[b\] SUMMARY: 4 tests, 0 failures$", r"^\[hog\] SUMMARY: 4 tests, 0 failures$",
+                            r"^turtle: guest 'b' finished: exit status 0",
+                            r"^turtle: guest 'hog': run-time pool of 98 pages, 9[68] used at most$",
+                            r"^turtle: guest 'b': run-time pool of 98 pages, \d+ used at most$"],
+                    forbid=[r"turtle: panic", r"out of memory for EPT02"]))
+    # A VM whose reservation (RAM, its tables, its run-time pool) cannot be
+    # met on a 64 MiB machine is refused at load, by name; the other runs.
+    out.append(Case("fair-refuse-reservation", "nested", cpu="tigerlake", mem=64, timeout=60, verdict=(2, 1, 1),
+                    modules=[(guest("ept02_churn"), "name=huge nested mem=1G -- rounds=1"),
+                             (guest("hello"), "name=ok -- id=ok")],
+                    expect=[r"^turtle: error: module 'huge': not enough memory for its reservation of 264262 pages$",
+                            finished("ok")],
+                    forbid=[r"turtle: panic", r"guest 'huge': multiboot2 image"]))
     # A hostile L1: hundreds of vmcs12s with random control and guest-state
     # fields, L2 sandboxed by EPT12. Every answer must be architectural, and
     # turtle must neither stop the L1 nor need the hardware to refuse vmcs02.

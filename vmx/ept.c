@@ -1,14 +1,30 @@
 #include "kernel/mm.h"
 #include "vmx/ept.h"
+#include "vmx/vm_pages.h"
 #include "vmx/vmx_arch.h"
 
 #define EPT_SHIFT(level)    (12 + 9 * ((level) - 1))
 #define EPT_INDEX(a, level) (((a) >> EPT_SHIFT(level)) & 0x1ff)
 #define EPT_TABLE           VMX_EPT_RWX_MASK    /* non-leaf: all access allowed below */
 
-u64 ept_alloc_root(void)
+/* Paging-structure pages come from the VM's pool (EPT02) or, with no
+ * pool, from the global allocator (EPT01, built before the VM runs). */
+static u64 table_alloc(struct vm_pages *pool)
 {
-    return alloc_page();
+    return pool ? vm_pages_alloc(pool) : alloc_page();
+}
+
+static void table_free(struct vm_pages *pool, u64 pa)
+{
+    if (pool)
+        vm_pages_free(pool, pa);
+    else
+        free_pages(pa, 1);
+}
+
+u64 ept_alloc_root(struct vm_pages *pool)
+{
+    return table_alloc(pool);
 }
 
 u64 ept_make_eptp(u64 root)
@@ -16,14 +32,14 @@ u64 ept_make_eptp(u64 root)
     return root | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
 }
 
-bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx, u64 *tables)
+bool ept_map(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, int level, u64 rwx, u64 *tables)
 {
     u64 *table = phys_to_virt(root);
 
     for (int l = EPT_LEVELS; l > level; l--) {
         u64 *e = &table[EPT_INDEX(gpa, l)];
         if (!(*e & VMX_EPT_RWX_MASK)) {
-            u64 pa = alloc_page();
+            u64 pa = table_alloc(pool);
             if (!pa)
                 return false;
             if (tables)
@@ -59,7 +75,7 @@ u64 ept_lookup(u64 root, u64 gpa, int *level)
     return 0;
 }
 
-static void free_level(u64 table_pa, int level)
+static void free_level(struct vm_pages *pool, u64 table_pa, int level)
 {
     u64 *table = phys_to_virt(table_pa);
 
@@ -67,25 +83,25 @@ static void free_level(u64 table_pa, int level)
         for (int i = 0; i < EPT_ENTRIES; i++) {
             u64 e = table[i];
             if ((e & VMX_EPT_RWX_MASK) && !(e & VMX_EPT_LARGE_PAGE_BIT))
-                free_level(e & EPT_ADDR_MASK, level - 1);
+                free_level(pool, e & EPT_ADDR_MASK, level - 1);
         }
     }
-    free_pages(table_pa, 1);
+    table_free(pool, table_pa);
 }
 
-void ept_free(u64 root)
+void ept_free(struct vm_pages *pool, u64 root)
 {
     if (root)
-        free_level(root, EPT_LEVELS);
+        free_level(pool, root, EPT_LEVELS);
 }
 
-bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
+bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
 {
     int level;
     u64 e = ept_lookup(root, gpa, &level);
 
     if (!e)
-        return ept_map(root, gpa, hpa, 1, rwx, tables);
+        return ept_map(pool, root, gpa, hpa, 1, rwx, tables);
     if (level != 1)
         return false;
     /* Walk again to the leaf slot and overwrite it. */

@@ -7,23 +7,29 @@
 
 #include "kernel/types.h"
 
+struct vm_pages;
+
 #define EPT_LEVELS          4
 #define EPT_ENTRIES         512
 #define EPT_ADDR_MASK       0x000ffffffffff000ULL
 
+/* Every function taking a pool allocates and frees paging-structure pages
+ * in that VM pool (vmx/vm_pages.h; EPT02), or with the global allocator
+ * when it is NULL (EPT01). One EPT always uses the same one. */
+
 /* A new empty root (PML4) page, or 0 if out of memory. */
-u64 ept_alloc_root(void);
+u64 ept_alloc_root(struct vm_pages *pool);
 /* Maps one page (level 1: 4 KiB, level 2: 2 MiB) with the given RWX bits,
  * write-back. Returns false if out of memory or something is mapped there.
  * Adds the paging-structure pages it allocated to *tables (if not NULL). */
-bool ept_map(u64 root, u64 gpa, u64 hpa, int level, u64 rwx, u64 *tables);
+bool ept_map(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, int level, u64 rwx, u64 *tables);
 /* The leaf entry for gpa (with its level), or 0 if not present. */
 u64 ept_lookup(u64 root, u64 gpa, int *level);
 /* Frees the paging-structure pages (not the memory they map). */
-void ept_free(u64 root);
+void ept_free(struct vm_pages *pool, u64 root);
 /* EPTP for a root: WB paging structures, 4-level walk (SDM 25.6.11). */
 u64 ept_make_eptp(u64 root);
 /* Sets (or replaces) the 4 KiB leaf for gpa. False if out of memory or a
  * large page covers gpa. Counts new paging-structure pages as ept_map. */
-bool ept_set_4k(u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables);
+bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables);
 #endif

@@ -91,13 +91,13 @@ bool guest_mem_map(struct vm *vm, u64 ept_root)
     for (u64 i = 0; i < vm->n_chunks; i++) {
         u64 c = vm->chunks[i], gpa = i * LARGE_PAGE_SIZE;
         if (!chunk_split(c)) {
-            if (!ept_map(ept_root, gpa, c, 2, VMX_EPT_RWX_MASK, NULL))
+            if (!ept_map(NULL, ept_root, gpa, c, 2, VMX_EPT_RWX_MASK, NULL))
                 return false;
             continue;
         }
         u64 *frames = chunk_frames(c);
         for (u64 k = 0; k < FRAMES_PER_CHUNK && frames[k]; k++)
-            if (!ept_map(ept_root, gpa + k * PAGE_SIZE, frames[k], 1, VMX_EPT_RWX_MASK, NULL))
+            if (!ept_map(NULL, ept_root, gpa + k * PAGE_SIZE, frames[k], 1, VMX_EPT_RWX_MASK, NULL))
                 return false;
     }
     return true;

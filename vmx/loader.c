@@ -324,9 +324,38 @@ static const char *load_image(struct vm *vm, const u8 *file, struct image_info *
 
 static const char *vm_start(struct vm *vm, const struct image_info *img, const struct guest_boot_state *s);
 
+/* Loading creates vCPU 0 only (vm_start). */
+#define VM_LOADED_VCPUS     1
+
+/* Pages the VM may take from its pool once it runs. */
+static u64 run_time_pages(const struct vm *vm, u64 mem)
+{
+    return vm->nested ? VM_LOADED_VCPUS * nested_ops->vcpu_run_pages(mem) : 0;
+}
+
+/* Everything the VM holds: its RAM, the RAM's bookkeeping and EPT01 at
+ * most (a frame list and a page table per 2 MiB chunk if it must be built
+ * of 4 KiB frames, the chunk table, the EPT01 levels above), its pool. */
+static u64 reservation_pages(const struct vm *vm, u64 mem)
+{
+    u64 chunks = ALIGN_UP(mem, LARGE_PAGE_SIZE) / LARGE_PAGE_SIZE;
+
+    return mem / PAGE_SIZE + 2 * chunks + ALIGN_UP(chunks * sizeof(u64), PAGE_SIZE) / PAGE_SIZE +
+           2 + ALIGN_UP(mem, 1ULL << 30) / (1ULL << 30) + run_time_pages(vm, mem);
+}
+
+/* The refusal, with the figure (loading is single-threaded, at boot). */
+static const char *no_reservation(u64 pages)
+{
+    static char why[80];
+
+    ksnprintf(why, sizeof(why), "not enough memory for its reservation of %lu pages", pages);
+    return why;
+}
+
 static bool map_ram(struct vm *vm)
 {
-    vm->ept_root = ept_alloc_root();
+    vm->ept_root = ept_alloc_root(NULL);
     if (!vm->ept_root)
         return false;
     if (!guest_mem_map(vm, vm->ept_root))
@@ -347,11 +376,21 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
     vm->cmdline = o->guest_cmdline;
     if (!vm_devices_init(vm))
         return "its devices could not be placed (turtle bug)";
+    /* All or nothing, before the VM runs: a VM that cannot be given what
+     * it may need is refused now rather than stopped later, and a running
+     * VM allocates only from its own pool. */
+    u64 reserve = reservation_pages(vm, o->mem);
+    if (mm_free_pages() < reserve)
+        return no_reservation(reserve);
     if (!guest_mem_alloc(vm, o->mem))
         return "not enough memory for its RAM (lower mem=)";
     if (!map_ram(vm)) {
         vm_free(vm);
         return "out of memory for its EPT";
+    }
+    if (!vm_pages_reserve(&vm->pages, run_time_pages(vm, vm->mem_size))) {
+        vm_free(vm);
+        return no_reservation(reserve);
     }
     const u8 *file = phys_to_virt(m->start);
     if ((err = image_probe(file, m->end - m->start, &img))) {

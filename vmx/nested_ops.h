@@ -24,6 +24,9 @@ struct nested_ops {
      * on its vmcs01. */
     bool (*vcpu_init)(struct vcpu *vcpu);
     void (*vcpu_free)(struct vcpu *vcpu);
+    /* The most pages one vCPU of a VM with mem_size bytes of RAM may take
+     * from the VM's pool (vm->pages) while it runs: reserved at load. */
+    u64 (*vcpu_run_pages)(u64 mem_size);
     /* A VMX instruction exit from L1 (VMXON ... INVVPID, VMFUNC). */
     void (*vmx_instruction)(struct vcpu *vcpu, u64 qual);
     /* RDMSR of a VMX capability MSR: true with its value shown to L1. */

@@ -3,6 +3,7 @@
  * (its vCPUs stop at their next exit); the scheduler then frees it.
  */
 #include "kernel/mm.h"
+#include "kernel/panic.h"
 #include "kernel/printf.h"
 #include "vmx/dev/debug_exit.h"
 #include "vmx/ept.h"
@@ -88,11 +89,18 @@ void vm_free(struct vm *vm)
     for (u32 i = 0; i < vm->n_vcpus; i++)
         vcpu_free(vm->vcpus[i]);
     vm->n_vcpus = 0;
+    if (vm->pages.n_total)
+        kprintf("turtle: guest '%s': run-time pool of %lu pages, %lu used at most\n", vm->name,
+                vm->pages.n_total, vm->pages.n_total - vm->pages.low_water);
+    /* Its vCPUs gave back every pool page (EPT02 dropped): a page still
+     * out would be a turtle bug, and would be lost to every later VM. */
+    u64 leaked = vm_pages_release(&vm->pages);
+    ASSERT(leaked == 0);
     /* No translation through EPT01 may outlive its tables or the frames
      * they map: both go back to the allocator for the next VM. */
     if (vm->ept_root)
         ept_flush(vm->eptp);
-    ept_free(vm->ept_root);
+    ept_free(NULL, vm->ept_root);
     vm->ept_root = 0;
     guest_mem_free(vm);
 }

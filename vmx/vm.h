@@ -11,6 +11,7 @@
 #include "vmx/dev/bus.h"
 #include "vmx/dev/uart.h"
 #include "vmx/platform.h"
+#include "vmx/vm_pages.h"
 #include "vmx/vmx_arch.h"
 
 #define MAX_VMS             8
@@ -40,6 +41,9 @@ struct vm {
     u64 n_chunks;
     u64 ept_root;               /* EPT01 PML4, host-physical */
     u64 eptp;
+    /* What it may allocate once it runs (EPT02), reserved at load: one
+     * VM cannot take another's pages (vmx/vm_pages.h). */
+    struct vm_pages pages;
 
     /* Devices (vmx/dev/), reached through its buses. */
     struct io_bus pio;          /* I/O ports */

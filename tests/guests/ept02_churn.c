@@ -21,7 +21,9 @@
  * stack and page tables.
  *
  * Options: rounds=N (default 20), pages=N (1-512, default 180), batch=N
- * (default 1). Turtle only: "turtle ept02_churn: ..." counts L0 exits (at
+ * (default 1), hold=N (default 0: after the last round, yield to turtle N
+ * times before VMXOFF, so EPT02 stays as full as the rounds left it while
+ * the other guests run). Turtle only: "turtle ept02_churn: ..." counts L0 exits (at
  * least one EPT02 fill per region per round).
  */
 #include "lib/vmx.h"
@@ -171,11 +173,12 @@ static bool run_round(u64 round, u64 pages, u64 batch, u64 *yields)
 
 void guest_main(const struct boot_params *bp)
 {
-    u64 rounds = 20, pages = 180, batch = 1, yields = 0, exits0 = 0;
+    u64 rounds = 20, pages = 180, batch = 1, hold = 0, yields = 0, exits0 = 0;
 
     cmdline_u64(bp->cmdline, "rounds", &rounds);
     cmdline_u64(bp->cmdline, "pages", &pages);
     cmdline_u64(bp->cmdline, "batch", &batch);
+    cmdline_u64(bp->cmdline, "hold", &hold);
     if (pages < 1 || pages > MAX_PAGES || batch < 1 || rounds < 1) {
         report(false, "ept02_churn: options rounds>=1, pages 1-%u, batch>=1", MAX_PAGES);
         return;
@@ -211,6 +214,8 @@ void guest_main(const struct boot_params *bp)
                "turtle ept02_churn: %lu L0 exits for %lu region fills, %lu yields",
                (unsigned long)exits, (unsigned long)(rounds * pages), (unsigned long)yields);
     }
+    for (u64 i = 0; i < hold && on_turtle(); i++)
+        vmcall(VMCALL_YIELD, 0, 0);
     vmx_report_access_errors("ept02_churn");
     vmxoff();
 }
