@@ -310,6 +310,19 @@ void nested_check_events(struct vcpu *vcpu)
     const struct vmcs12 *v = &vcpu->nvmx->cached12;
     struct exit_exception exc = { 0 };
 
+    /* The event L1's VMLAUNCH/VMRESUME injects (vmcs12's VM-entry
+     * interruption information, copied into vmcs02) is delivered as this
+     * entry begins, before anything queued here: it becomes the event
+     * being delivered. Left in vmcs02, an exit to L1 below would drop it
+     * (L1 sees its VM-entry event invalid, nothing in IDT-vectoring), and
+     * an interrupt injected into L2 below would overwrite it. Linux's KVM
+     * lost vmx_suite's injected #UD and pending MTF this way. */
+    u32 entry_info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+    if (entry_info & INTR_INFO_VALID_MASK) {
+        event_queue_reinject(ev, entry_info, vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE),
+                             vmcs_read32(VM_ENTRY_INSTRUCTION_LEN));
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+    }
     if (ev->reinject) {
         exc.idt_vectoring_info = ev->reinject_info;
         exc.idt_vectoring_error_code = ev->reinject_error_code;
