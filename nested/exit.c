@@ -297,6 +297,12 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
  * Whatever stays queued is injected into L2 (an interrupt then reaches
  * L2's IDT, as it does when L1 does not exit on interrupts). An event
  * that was being delivered to L2 is reported as IDT-vectoring information.
+ * While such an event is to be re-injected (turtle fixed an EPT02 fault
+ * in its delivery, invisible to L1), an NMI or interrupt for L1 waits:
+ * the CPU recognizes them only at an instruction boundary, after the
+ * delivery, so they never exit with IDT-vectoring information valid.
+ * Linux's KVM stops its guest on such an exit (internal error, suberror
+ * 3), as it did for vmx_suite's event-injection tests under it.
  */
 void nested_check_events(struct vcpu *vcpu)
 {
@@ -304,17 +310,30 @@ void nested_check_events(struct vcpu *vcpu)
     const struct vmcs12 *v = &vcpu->nvmx->cached12;
     struct exit_exception exc = { 0 };
 
+    /* The event L1's VMLAUNCH/VMRESUME injects (vmcs12's VM-entry
+     * interruption information, copied into vmcs02) is delivered as this
+     * entry begins, before anything queued here: it becomes the event
+     * being delivered. Left in vmcs02, an exit to L1 below would drop it
+     * (L1 sees its VM-entry event invalid, nothing in IDT-vectoring), and
+     * an interrupt injected into L2 below would overwrite it. Linux's KVM
+     * lost vmx_suite's injected #UD and pending MTF this way. */
+    u32 entry_info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+    if (entry_info & INTR_INFO_VALID_MASK) {
+        event_queue_reinject(ev, entry_info, vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE),
+                             vmcs_read32(VM_ENTRY_INSTRUCTION_LEN));
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+    }
     if (ev->reinject) {
         exc.idt_vectoring_info = ev->reinject_info;
         exc.idt_vectoring_error_code = ev->reinject_error_code;
     }
-    if (ev->nmi_pending && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING)) {
+    if (ev->nmi_pending && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING)) {
         ev->nmi_pending = false;
         exc.intr_info = VECTOR_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK;
         vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
         return;
     }
-    if (ev->irq_check && (v->pin_based_vm_exec_control & PIN_BASED_EXT_INTR_MASK) &&
+    if (ev->irq_check && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_EXT_INTR_MASK) &&
         platform_interrupt_pending(vcpu)) {
         if (v->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT)
             exc.intr_info = platform_interrupt_ack(vcpu) | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK;

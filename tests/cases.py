@@ -453,6 +453,24 @@ KVM_DEPARTURES = {
 }
 
 
+def kvm_references(prefix, group, cpu, tag, guests):
+    """KvmDiffCase's references: each guest directly on bare Bochs."""
+    bare = {"hello": Case(f"{prefix}-hello-{tag}", group, cpu=cpu, timeout=120, kernel=guest("hello"),
+                          cmdline="id=kvm", end="summary"),
+            "cpuid_msr": Case(f"{prefix}-cpuid_msr-{tag}", group, cpu=cpu, timeout=120,
+                              kernel=guest("cpuid_msr"), end="summary"),
+            "vmx_suite": Case(f"{prefix}-vmx_suite-{tag}", group, cpu=cpu, timeout=180,
+                              kernel=guest("vmx_suite"), end="summary",
+                              expect=[r"^SUMMARY: \d+ tests, 0 failures$"])}
+    return {g: bare[g] for g in guests}
+
+
+# KVM_DEPARTURES that also hold under the KVM of Linux as an L1 of turtle.
+# Not the preemption-timer ones: under turtle kvm_intel runs with
+# preemption_timer=Y (docs/linux.md), and vmx_suite's timer tests pass.
+KVM_L1_DEPARTURES = {k: v for k, v in KVM_DEPARTURES.items() if v is not KVM_PREEMPTION_TIMER}
+
+
 def linux_case(name, cpu, runs, timeout, mem=256, **kw):
     """Debian's kernel + the test image on bare Bochs, /init running `runs`."""
     return Case(name, "linux", cpu=cpu, mem=mem, timeout=timeout, kernel=LINUX_KERNEL, protocol="linux",
@@ -468,13 +486,7 @@ def linux_cases():
         init_lines = [r"^linux-init: insmod kvm-intel nested=1: ok$", r"^linux-init: kvm_intel: nested=Y ",
                       r"^linux-init: /dev/kvm: present$"]
         # turtle's test guests under KVM vs directly on Bochs: same outcomes.
-        bare = {"hello": Case(f"kvmref-hello-{tag}", "linux", cpu=cpu, timeout=120, kernel=guest("hello"),
-                              cmdline="id=kvm", end="summary"),
-                "cpuid_msr": Case(f"kvmref-cpuid_msr-{tag}", "linux", cpu=cpu, timeout=120,
-                                  kernel=guest("cpuid_msr"), end="summary"),
-                "vmx_suite": Case(f"kvmref-vmx_suite-{tag}", "linux", cpu=cpu, timeout=180,
-                                  kernel=guest("vmx_suite"), end="summary",
-                                  expect=[r"^SUMMARY: \d+ tests, 0 failures$"])}
+        bare = kvm_references("kvmref", "linux", cpu, tag, KVM_GUESTS)
         out.append(KvmDiffCase(
             f"kvm-guests-{tag}", "linux",
             linux=linux_case(f"linux-kvm-guests-{tag}", cpu, KVM_GUESTS, timeout=420, allow_fail_lines=True,
@@ -554,6 +566,23 @@ def linux_l1_cases():
                     r"^\[linux\] linux-init: done: 1 runs, 1 passed, 0 failed$",
                     r"^turtle: guest 'linux' finished: powered off \(ACPI S5\)$"],
             forbid=[r"Kernel panic", r"\] (BUG|WARNING):", r"Call Trace:", r"vmm: error: "]))
+    # The same guests as kvm-guests-*, under the KVM of Linux as an L1 of
+    # turtle: cpuid_msr is an L2, vmx_suite an L2 hypervisor whose guests
+    # are L3s. Outcomes as on bare Bochs, but for KVM_L1_DEPARTURES.
+    runs = ("cpuid_msr", "vmx_suite")
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        out.append(KvmDiffCase(
+            f"linux-l1-kvm-guests-{tag}", "linux-l1",
+            linux=Case(f"linux-l1-kvm-guests-linux-{tag}", "linux-l1", cpu=cpu, mem=512, timeout=420,
+                       verdict=(1, 1, 0), allow_fail_lines=True,
+                       modules=[linux_l1_module(cpu, runs), (LINUX_INITRD, "for=linux initrd")],
+                       expect=[r"^\[linux\] linux-init: kvm_intel: nested=Y .* preemption_timer=Y$",
+                               rf"^\[linux\] linux-init: done: {len(runs)} runs, ",
+                               r"^turtle: guest 'linux' finished: powered off \(ACPI S5\)$"],
+                       forbid=[r"Kernel panic", r"\] (BUG|WARNING):", r"Call Trace:", r"vmm: error: "]),
+            bare=kvm_references("l1ref", "linux-l1", cpu, tag, runs), departures=KVM_L1_DEPARTURES,
+            min_tests={"cpuid_msr": 20, "vmx_suite": 200}, console_prefix="[linux] "))
     return out
 
 

@@ -294,7 +294,9 @@ class KvmDiffCase:
     and ends each run with "linux-init: NAME: exit status N"). Every test
     must have the same outcome in both, except the listed departures
     {(guest, test): why}, which must really differ: one that no longer does
-    is reported, so the list stays true."""
+    is reported, so the list stays true. With console_prefix, Linux runs
+    as a guest of turtle, whose console prefixes each of Linux's lines
+    (e.g. "[linux] "): only those lines count, without the prefix."""
     name: str
     group: str
     linux: Case
@@ -302,6 +304,7 @@ class KvmDiffCase:
     departures: dict = field(default_factory=dict)  # {(guest, regex on the test name): why}
     min_tests: dict = field(default_factory=dict)   # {guest name: fewest tests expected}
     platform: str = "bochs"
+    console_prefix: str = ""            # what precedes each of Linux's console lines in the log
 
     @property
     def cpu(self):
@@ -312,6 +315,8 @@ def run_kvm_diff(case, echo=None):
     start = time.monotonic()
     rl = run_case(case.linux, echo)
     reasons = [f"linux: {r}" for r in rl.reasons]
+    n = len(case.console_prefix)
+    log = "\n".join(line[n:] for line in rl.log.splitlines() if line.startswith(case.console_prefix))
     used = set()
 
     def departure(g, test):
@@ -324,7 +329,7 @@ def run_kvm_diff(case, echo=None):
     for g, bare_case in case.bare.items():
         rb = run_case(bare_case, echo)
         reasons += [f"bare {g}: {r}" for r in rb.reasons]
-        bare, kvm = outcomes(rb.log), outcomes(rl.log, f"kvm:{g}")
+        bare, kvm = outcomes(rb.log), outcomes(log, f"kvm:{g}")
         if len(bare) < case.min_tests.get(g, 0):
             reasons.append(f"{g}: bare run reported {len(bare)} tests, expected at least {case.min_tests[g]}")
         for test, verdict in sorted(bare.items()):
@@ -337,7 +342,7 @@ def run_kvm_diff(case, echo=None):
             if not departure(g, test):
                 reasons.append(f"{g}: '{test}' reported only under KVM")
         status = 1 if "FAIL" in kvm.values() else 0
-        if not re.search(rf"^linux-init: {re.escape(g)}: exit status {status}$", rl.log, re.M):
+        if not re.search(rf"^linux-init: {re.escape(g)}: exit status {status}$", log, re.M):
             reasons.append(f"{g}: no 'linux-init: {g}: exit status {status}' line")
     for key in sorted(set(case.departures) - used):
         reasons.append(f"{key[0]}: listed KVM departure /{key[1]}/ ({case.departures[key]}) no longer differs")
