@@ -3,7 +3,11 @@
  * runs until its slice is used up (VMX preemption timer), it yields (HLT,
  * VMCALL) or its VM stops. Switching vCPUs switches what VMX does not:
  * the current VMCS, the x87/SSE state, the syscall MSRs and DR0-3/DR6.
+ * Between slices, and while idle, turtle looks at its console's input
+ * (kernel/console.h), does the resets guests asked for (vmx/vm_reset.c),
+ * and skips the VMs the console paused.
  */
+#include "kernel/console.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
@@ -102,8 +106,8 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
             if (now >= slice_end)
                 break;
             platform_update(vm, now);   /* device timers fell due */
-            if (vm->stopped)
-                break;
+            if (vm->stopped || vcpu->yield)
+                break;                  /* stopped, or a reset was asked for */
             until = MIN(slice_end, vm->platform.next_deadline);
         }
         if (__builtin_expect(event_anything(&vcpu->events), 0)) {
@@ -176,7 +180,7 @@ static u64 sleepers_deadline(const struct vm *running, u32 *who)
 
     for (u32 i = 0; i < n_vms; i++) {
         struct vm *c = &vms[i];
-        bool asleep = !c->stopped && c != running;
+        bool asleep = !c->stopped && !c->paused && c != running;
         for (u32 j = 0; j < c->n_vcpus && asleep; j++)
             asleep = c->vcpus[j]->halted;
         if (asleep && c->platform.next_deadline < deadline) {
@@ -195,25 +199,47 @@ static bool vm_runnable(struct vm *vm, u64 now)
     return any && !vm->stopped;
 }
 
-/* Every VM left is halted: wait (without running any guest) until the
- * earliest device deadline. None at all: nothing can ever wake them. */
+/* Every VM left is halted or paused: wait (without running any guest)
+ * until the earliest device deadline of a halted one, or until the
+ * console did something (it may have resumed a VM, or fed one input).
+ * A halted VM with no deadline can never wake, unless its COM1 would
+ * interrupt it on input (the console can attach to it): the others are
+ * stopped. */
 static void idle(void)
 {
     u64 deadline = DEV_NO_DEADLINE;
+    bool waiting = false;               /* paused, or sleeping until COM1 input */
 
-    for (u32 i = 0; i < n_vms; i++)
-        if (!vms[i].stopped)
+    for (u32 i = 0; i < n_vms; i++) {
+        if (vms[i].stopped)
+            continue;
+        waiting |= vms[i].paused || uart_rx_irq_armed(&vms[i].uart);
+        if (!vms[i].paused)
             deadline = MIN(deadline, vms[i].platform.next_deadline);
+    }
     if (deadline == DEV_NO_DEADLINE) {
         for (u32 i = 0; i < n_vms; i++)
-            if (!vms[i].stopped) {
+            if (!vms[i].stopped && !vms[i].paused && !uart_rx_irq_armed(&vms[i].uart)) {
                 vm_stop(&vms[i], true, "halted with no timer armed and no interrupt pending");
                 vm_free(&vms[i]);
             }
-        return;
+        if (!waiting)
+            return;
     }
-    while (rdtsc() < deadline)
+    while (rdtsc() < deadline) {
+        if (console_poll())
+            return;
         __asm__ __volatile__("pause");
+    }
+}
+
+/* Between slices: the console's input, and the resets guests asked for. */
+static void between_slices(void)
+{
+    console_poll();
+    for (u32 i = 0; i < n_vms; i++)
+        if (vms[i].reset_pending)
+            vm_reset(&vms[i]);
 }
 
 void sched_run(void)
@@ -225,12 +251,15 @@ void sched_run(void)
     for (;;) {
         struct vm *vm = NULL;
         bool live = false;
+        between_slices();
         u64 now = rdtsc();
         for (u32 k = 0; k < n_vms && !vm; k++) {
             struct vm *c = &vms[(next + k) % n_vms];
             if (c->stopped)
                 continue;
             live = true;
+            if (c->paused)
+                continue;
             if (vm_runnable(c, now)) {
                 vm = c;
                 next = (c->index + 1) % n_vms;
@@ -242,6 +271,10 @@ void sched_run(void)
             if (!live)
                 return;
             idle();
+            continue;
+        }
+        if (vm->reset_pending) {        /* asked for while its timers were brought up to date */
+            vm_reset(vm);
             continue;
         }
         u32 sleeper = 0;
@@ -256,6 +289,8 @@ void sched_run(void)
         if (rdtsc() >= wake)
             next = sleeper;
         sched_ticks++;
+        if (vm->reset_pending)
+            vm_reset(vm);
         if (vm->stopped)
             vm_free(vm);
     }

@@ -2,6 +2,7 @@
  * VMs and vCPUs: creation, stopping and freeing. A VM stops as a whole
  * (its vCPUs stop at their next exit); the scheduler then frees it.
  */
+#include "kernel/console.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
@@ -25,6 +26,8 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
     vm->stopped = true;
     vm->failed = failed;
     kprintf("turtle: guest '%s' %s: %s\n", vm->name, failed ? "stopped" : "finished", vm->stop_reason);
+    if (console_attached() == vm)
+        console_detach();               /* its COM1 takes no more input */
 }
 
 bool vm_devices_init(struct vm *vm)
