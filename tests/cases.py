@@ -786,13 +786,15 @@ def console_cases():
                     expect=[r"^turtle: console: every guest has ended; staying at the console \(console=stay\)$"]))
     # A reset reloads that guest only: through 0xcf9, then the 8042; the
     # bystander is untouched. The same guest on bare Bochs reboots through
-    # the BIOS and GRUB: the boots and results must agree.
+    # the BIOS and GRUB: the boots and results must agree. (Bare Bochs
+    # resets through 0xcf9 twice: its 8042 pulse is a soft reset after
+    # which its BIOS faults on the locked IA32_FEATURE_CONTROL.)
     for cpu in CPUS:
         tag = "skx" if cpu.startswith("corei7") else "tgl"
         out.append(DiffCase(
             f"diff-reset_guest-{tag}", "console",
             bare=Case(f"bare-reset_guest-{tag}", "console", cpu=cpu, timeout=240, kernel=guest("reset_guest"),
-                      end="summary", expect=[r"^reset_guest: boot 3$"]),
+                      cmdline="via=cf9", end="summary", expect=[r"^reset_guest: boot 3$"]),
             nested=Case(f"l1-reset_guest-{tag}", "console", cpu=cpu, timeout=240, verdict=(2, 2, 0),
                         modules=[(guest("reset_guest"), "name=reset mem=8M"),
                                  (guest("chatter"), "name=chat mem=4M -- id=chat lines=30")],
