@@ -803,6 +803,22 @@ def console_cases():
                                 r"^\[reset\] reset_guest: boot 3$", finished("reset"), finished("chat")],
                         check=all_lines_once("chat", 30)),
             guest="reset", min_tests=4, strip_details=True))
+    # A nested L1 reset from the console in the middle of its EPT02 rounds:
+    # its nested state goes, its EPT02 pages return to its pool (the run
+    # after the reset fills the pool to the budget again, no further), and
+    # it runs again from the start to a pass.
+    churn_line = r"^\[hog\] ept02_churn: on turtle, 3 rounds of 200 regions"
+    out.append(Case("console-reset-nested", "console", cpu="tigerlake", mem=96, timeout=180, verdict=(1, 1, 0),
+                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=20")],
+                    send=[(r"^\[hog\] PASS: ept02_churn round 0:", b"list\r"),
+                          (r"^  'hog': ", b"reset hog\r")],
+                    expect=[r"^  'hog': running; 1 vCPU, 32 MiB, \d+ exits, nested on, L2 (not )?running, 0 resets$",
+                            r"^turtle: 'hog': reset \(console\)$",
+                            r"^\[hog\] SUMMARY: 4 tests, 0 failures$", finished("hog"),
+                            r"^turtle: guest 'hog': run-time pool of 98 pages, 9[68] used at most$"],
+                    forbid=[r"out of memory for EPT02"],
+                    check=lambda t: [] if len(re.findall(churn_line, t, re.M)) == 2
+                    else ["expected the churn to start twice (before and after the reset)"]))
     # A guest that resets for ever is stopped by the bound; the other runs on.
     out.append(Case("console-reset-loop", "console", timeout=240, verdict=(2, 1, 1),
                     modules=[(guest("reset_guest"), "name=loop mem=8M -- loop"),
