@@ -115,6 +115,7 @@ static void cmd_pause(int argc, char **argv)
         return;
     }
     vm->paused = true;
+    vm_update_held(vm);
     kprintf("turtle: console: '%s' paused\n", vm->name);
 }
 
@@ -130,6 +131,7 @@ static void cmd_resume(int argc, char **argv)
         return;
     }
     vm->paused = false;
+    vm_update_held(vm);
     kprintf("turtle: console: '%s' resumed\n", vm->name);
 }
 
@@ -154,8 +156,10 @@ static void cmd_reset(int argc, char **argv)
     struct vm *vm = live_vm(argv[1]);
 
     (void)argc;
-    if (vm)
-        vm_request_reset(vm, "console");    /* done before the next slice */
+    if (!vm)
+        return;
+    vm_request_reset(vm, "console");
+    vm_reset(vm);                       /* between slices: at once, halted or paused */
 }
 
 /* The attached guest's COM1 receives what is typed. */

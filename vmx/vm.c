@@ -24,6 +24,7 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->stopped = true;
+    vm_update_held(vm);
     vm->failed = failed;
     kprintf("turtle: guest '%s' %s: %s\n", vm->name, failed ? "stopped" : "finished", vm->stop_reason);
     if (console_attached() == vm)

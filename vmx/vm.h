@@ -64,6 +64,9 @@ struct vm {
     u32 quick_resets;           /* consecutive resets soon after a (re)start */
     u64 started_tsc;            /* when it was last loaded or reset */
     bool stopped;
+    /* Off the CPU: stopped, paused or a reset pending. The scheduler tests
+     * this one byte per VM and slice; vm_update_held() keeps it true. */
+    bool held;
     u64 exit_status;
     bool failed;                /* stopped by turtle, or nonzero exit status */
     char stop_reason[128];
@@ -77,6 +80,11 @@ struct vm {
 
 extern struct vm vms[MAX_VMS];
 extern u32 n_vms;
+
+static inline void vm_update_held(struct vm *vm)
+{
+    vm->held = vm->stopped || vm->paused || vm->reset_pending;
+}
 
 /* Ends the VM: flushes its console, records why, counts it failed or
  * passed. Its vCPUs stop at their next exit; the scheduler frees it. */

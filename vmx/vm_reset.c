@@ -32,6 +32,7 @@ void vm_request_reset(struct vm *vm, const char *why)
     if (vm->stopped || vm->reset_pending)
         return;
     vm->reset_pending = why;
+    vm_update_held(vm);
     for (u32 i = 0; i < vm->n_vcpus; i++)
         vm->vcpus[i]->yield = true;     /* leave the slice: the scheduler resets it */
 }
@@ -43,6 +44,7 @@ void vm_reset(struct vm *vm)
     u64 ran_ms = (rdtsc() - vm->started_tsc) / (tsc_khz ? tsc_khz : 1);
 
     vm->reset_pending = NULL;
+    vm_update_held(vm);
     if (vm->stopped)
         return;
     uart_flush(&vm->uart);
