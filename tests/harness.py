@@ -132,7 +132,8 @@ def boot(case, echo=None, keyboard=None):
     killed it, always 1 from Bochs; callers judge the log, not the status.
     unsent lists the send= entries whose regex never matched. keyboard,
     if given, is called with the SerialLink and runs a person's typing
-    (tests/run.py --run on a terminal)."""
+    (tests/run.py --run on a terminal): the run then lasts until the
+    machine powers off or the person presses Ctrl-C, with no timeout."""
     d = case_dir(case)
     iso = os.path.join(d, "case.iso")
     serial = os.path.join(d, "serial.log")
@@ -168,7 +169,9 @@ def boot(case, echo=None, keyboard=None):
                     break
                 pos = m.end()
                 link.send(pending.pop(0)[1])
-            if case.until and not pending:
+            if keyboard:
+                pass                    # a person ends it (Ctrl-C), or the machine powers off
+            elif case.until and not pending:
                 if re.compile(case.until, re.M).search(text, pos):
                     break
             elif TERMINAL.search(text) and (case.end != "poweroff"):
@@ -182,7 +185,7 @@ def boot(case, echo=None, keyboard=None):
                 break
             if proc.poll() is not None:
                 break
-            if time.monotonic() - start > case.timeout:
+            if time.monotonic() - start > case.timeout and not keyboard:
                 timed_out = True
                 break
             time.sleep(0.05)

@@ -128,6 +128,9 @@ def main():
         try:
             r = harness.run_any(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()),
                                 keyboard=keyboard)
+        except KeyboardInterrupt:
+            print("\nrun.py: interrupted; the emulator is stopped", flush=True)
+            return 130
         finally:
             restore()
         ended = bool(harness.TERMINAL.search(r.log))
