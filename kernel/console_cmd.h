@@ -1,7 +1,7 @@
 /*
  * The management console's commands (pure: tests/unit/test_console_cmd.c).
  * A command is one entry of a table of struct console_cmd; the table that
- * turtle runs is vmx/console_cmds.c's (commands act on VMs), and adding a
+ * turtle runs is vmx/console_table.c's (commands act on VMs), and adding a
  * command is adding an entry there. A line is split at blanks into at
  * most CONSOLE_MAX_ARGS words; the first names the command.
  */

@@ -1,23 +1,15 @@
 /*
- * The management console's commands (docs/console.md): the table turtle
- * gives kernel/console.c, and the commands that act on VMs. They run
- * between scheduling slices (vmx/sched.c polls the console), so no vCPU
- * is inside a slice while one of them changes a VM.
- *
- * Adding a command: write `static void cmd_NAME(int argc, char **argv)`
- * (here, or in the file of the mechanism it drives, declared in that
- * mechanism's header) and add one line to console_cmds[] below; help
- * lists the table in its order. Errors are one line each, starting
- * "turtle: console: ". vm_by_name() is the name lookup every command
- * that takes a guest uses.
+ * The management console's commands that act on VMs (docs/console.md);
+ * vmx/console_table.c lists them. They run between scheduling slices
+ * (vmx/sched.c polls the console), so no vCPU is inside a slice while
+ * one of them changes a VM. Errors are one line each, starting
+ * "turtle: console: ".
  */
 #include "kernel/console.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "vmx/console_cmds.h"
 #include "vmx/vmx.h"
-
-static const struct console_table table;
 
 struct vm *vm_by_name(const char *name)
 {
@@ -40,13 +32,13 @@ static struct vm *live_vm(const char *name)
     return vm;
 }
 
-static void cmd_help(int argc, char **argv)
+void console_cmd_help(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     kprintf("turtle: console: commands (Ctrl-U erases the line, Ctrl-C drops it):\n");
-    for (u32 i = 0; i < table.n; i++) {
-        const struct console_cmd *c = &table.cmds[i];
+    for (u32 i = 0; i < console_table.n; i++) {
+        const struct console_cmd *c = &console_table.cmds[i];
         char words[32];
         ksnprintf(words, sizeof(words), "%s %s", c->name, c->args);
         kprintf("  %-16s %s\n", words, c->help);
@@ -68,7 +60,7 @@ static const char *state_of(const struct vm *vm, char *buf, u32 size)
     return halted ? "halted (HLT, waiting for an interrupt)" : "running";
 }
 
-static void cmd_list(int argc, char **argv)
+void console_cmd_list(int argc, char **argv)
 {
     char state[160], mem[24];
 
@@ -103,7 +95,7 @@ static void cmd_list(int argc, char **argv)
  * latches one request (IRR) per source, as on hardware when the CPU does
  * not acknowledge; periodic timers then continue on their period.
  */
-static void cmd_pause(int argc, char **argv)
+void console_cmd_pause(int argc, char **argv)
 {
     struct vm *vm = live_vm(argv[1]);
 
@@ -119,7 +111,7 @@ static void cmd_pause(int argc, char **argv)
     kprintf("turtle: console: '%s' paused\n", vm->name);
 }
 
-static void cmd_resume(int argc, char **argv)
+void console_cmd_resume(int argc, char **argv)
 {
     struct vm *vm = live_vm(argv[1]);
 
@@ -137,7 +129,7 @@ static void cmd_resume(int argc, char **argv)
 
 /* Ends the guest as turtle ends a failing one: its stop line, its
  * summary and its place in the verdict; everything it held is freed. */
-static void cmd_kill(int argc, char **argv)
+void console_cmd_kill(int argc, char **argv)
 {
     struct vm *vm = live_vm(argv[1]);
 
@@ -151,7 +143,7 @@ static void cmd_kill(int argc, char **argv)
     kprintf("turtle: console: '%s' killed, %lu pages returned\n", vm->name, mm_free_pages() - before);
 }
 
-static void cmd_reset(int argc, char **argv)
+void console_cmd_reset(int argc, char **argv)
 {
     struct vm *vm = live_vm(argv[1]);
 
@@ -171,7 +163,7 @@ static void to_com1(void *ctx, u8 byte)
         uart_line_receive(&vm->uart, byte);
 }
 
-static void cmd_attach(int argc, char **argv)
+void console_cmd_attach(int argc, char **argv)
 {
     struct vm *vm = live_vm(argv[1]);
 
@@ -180,30 +172,11 @@ static void cmd_attach(int argc, char **argv)
         console_attach(to_com1, vm, vm->name);
 }
 
-static void cmd_detach(int argc, char **argv)
+void console_cmd_detach(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     if (!console_attached())
         kprintf("turtle: console: not attached to a guest\n");
     console_detach();
-}
-
-/* The commands, in the order help lists them. Add new ones here. */
-static const struct console_cmd console_cmds[] = {
-    { "help",   "",     "this list",                                         0, 0, cmd_help },
-    { "list",   "",     "each guest: state, vCPUs, memory, exits, nested, L2", 0, 0, cmd_list },
-    { "pause",  "NAME", "stop scheduling a guest (its time runs on)",       1, 1, cmd_pause },
-    { "resume", "NAME", "schedule a paused guest again",                    1, 1, cmd_resume },
-    { "kill",   "NAME", "end a guest (counted as failed), free its memory", 1, 1, cmd_kill },
-    { "reset",  "NAME", "reload a guest from its modules and start it",     1, 1, cmd_reset },
-    { "attach", "NAME", "type into a guest's COM1; Ctrl-] or ~. returns",   1, 1, cmd_attach },
-    { "detach", "",     "end the attachment",                               0, 0, cmd_detach },
-};
-
-static const struct console_table table = { console_cmds, ARRAY_SIZE(console_cmds) };
-
-void console_cmds_start(void)
-{
-    console_start(&table);
 }

@@ -3,7 +3,7 @@
  * verdict. Checks for VT-x and the features turtle needs, enters VMX
  * operation, loads one guest per module (a bad module is reported by name
  * and counted as a failed guest; the others run), runs them with the
- * management console taking input (vmx/console_cmds.c), prints one
+ * management console taking input (vmx/console_table.c), prints one
  * summary line per guest and the verdict, and powers off, or with
  * console=stay stays at the console.
  */
