@@ -12,6 +12,11 @@
  * bytes. Other guests are not touched. A triple fault still stops the
  * guest (vmx/exit_misc.c): it is how a guest says it is broken.
  *
+ * The reset zeroes struct vm_platform and both buses and calls
+ * vm_devices_init() and platform_init() (through vm_boot()) again: a
+ * device added to the platform is reset with the rest as long as those
+ * build it from scratch.
+ *
  * A guest that resets over and over soon after each start would take
  * turtle's time for reloads: after RESET_LOOP_MAX consecutive resets each
  * within RESET_QUICK_MS of guest time from its (re)start, the next one
