@@ -1,6 +1,7 @@
 # turtle: build, run and test. See README.md.
 #   make            build/turtle.elf and build/turtle.iso
-#   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm)
+#   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm);
+#                   on a terminal, keys go to turtle's console (CMDLINE=console=stay keeps it)
 #   make test       host unit tests + every harness case
 #   make check-<g>  one group of harness cases (e.g. make check-boot)
 #   make linux-image  Debian's kernel + the KVM test initramfs (tests/linux; needs Debian's archive)
@@ -12,6 +13,7 @@ PLATFORM ?= bochs
 CPU      ?= tigerlake
 JOBS     ?= 2
 CASES    ?=
+CMDLINE  ?=
 
 CC       := gcc
 LD       := ld
@@ -90,7 +92,7 @@ check-%: setup
 
 run: setup
 	@$(MAKE) --no-print-directory all guests
-	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU)
+	$(PYTHON) tests/run.py --run demo --platform $(PLATFORM) --cpu $(CPU) $(if $(CMDLINE),--cmdline "$(CMDLINE)")
 
 # Long fuzzing on demand (not in make test): FUZZ_MINUTES=N, FUZZ_SEED=S repeats a run.
 fuzz: setup

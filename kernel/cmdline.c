@@ -172,6 +172,15 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
             } else {
                 o->slice = v;
             }
+        } else if (cmdline_key_is(&t, "console") && t.value) {
+            if (t.value_len == 4 && !__builtin_memcmp(t.value, "stay", 4)) {
+                o->console_stay = true;
+            } else if (t.value_len == 8 && !__builtin_memcmp(t.value, "poweroff", 8)) {
+                o->console_stay = false;
+            } else {
+                bad(err, "bad console (want poweroff or stay) in", &t);
+                errors++;
+            }
         } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
             o->small_frames = true;
         } else if (cmdline_key_is(&t, "guests") && t.value && t.value_len &&

@@ -11,6 +11,9 @@
  *   guests=NAME,NAME,...   the guests the boot configuration means to load: a
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
+ *   console=poweroff|stay  when every guest has ended: power off after the
+ *                          verdict (the default), or stay at the management
+ *                          console (docs/console.md)
  */
 #ifndef TURTLE_CMDLINE_H
 #define TURTLE_CMDLINE_H
@@ -50,6 +53,7 @@ struct turtle_options {
     u64 slice;                  /* 0 = default */
     bool small_frames;
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
+    bool console_stay;          /* console=stay: no power-off when every guest has ended */
 };
 
 /* Parses turtle's command line. Every bad token is reported through err()

@@ -5,7 +5,9 @@ and the VMX groups added as the hypervisor grows. `tests/run.py --list`
 prints them.
 """
 import os
+import re
 
+import cases_console
 from harness import BUILD, Case, DiffCase, KvmDiffCase
 
 BANNER = r"^turtle (\d|v)\S*$"
@@ -664,7 +666,7 @@ def cases():
     kvm_bench = linux_case("bench-vmx-kvm", "tigerlake", ["vmx_bench"], timeout=300,
                            expect=[r"^\[kvm:vmx_bench\] BENCH: l2_cpuid \d+", r"^linux-init: vmx_bench: exit status 0$"])
     kvm_bench.group = "bench"
-    return boot_cases() + vmx_cases() + platform_cases() + linux_l1_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
+    return boot_cases() + vmx_cases() + platform_cases() + cases_console.console_cases() + linux_l1_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

@@ -4,6 +4,15 @@ A case names the images to boot and what the console must show. The
 runner (tests/run.py) builds the ISO, starts exactly one emulator in its
 own process group, follows the serial log until a terminal line or the
 timeout, kills that process group, and judges the log.
+
+A case that types (send=[(regex, bytes), ...]) gets its COM1 on a TCP
+socket instead of a file (Bochs com1 mode=socket-server, QEMU -serial
+tcp:...,server): the harness connects, writes everything that comes out
+to the same serial log, and sends each bytes once its regex matches a
+complete console line after the previous send's match, one byte at a
+time (SEND_GAP apart, so that neither the emulated UART's 16-byte FIFO
+nor turtle's polling can drop any). tests/run.py --run connects a
+terminal the same way (keyboard=).
 """
 import dataclasses
 import os
@@ -13,6 +22,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from serial_link import SerialLink, clean, complete_lines, free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 TURTLE = os.path.join(BUILD, "turtle.elf")
@@ -20,8 +31,6 @@ TURTLE = os.path.join(BUILD, "turtle.elf")
 # Lines that end a run: turtle's verdict, its panic, a bare guest's summary.
 TERMINAL = re.compile(r"^(turtle: done: .*|turtle: panic: .*|SUMMARY: .*)$", re.M)
 VERDICT = re.compile(r"^turtle: done: (\d+) guests, (\d+) passed, (\d+) failed\s*$", re.M)
-
-
 @dataclass
 class Case:
     name: str
@@ -42,6 +51,11 @@ class Case:
     protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot | linux (modules[0] = initrd)
     ignore_bad_msrs: bool = False      # Bochs: unknown MSRs read 0 instead of #GP (Linux needs it, docs/linux.md)
     check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
+    # Typing at the console: (regex, bytes) in order; each is sent once its
+    # regex matches a complete line after the previous one's match.
+    send: list = field(default_factory=list)
+    until: str = None                  # with send: the run ends when this matches after the last send
+    raw_check: object = None           # callable(raw log with CRs and erase sequences) -> reasons
 
 
 @dataclass
@@ -68,7 +82,8 @@ def build_iso(case, out):
     subprocess.run(args, check=True, env=env)
 
 
-def bochsrc(case, iso, serial):
+def bochsrc(case, iso, serial, port=None):
+    com1 = f"mode=socket-server, dev=127.0.0.1:{port}" if port else f"mode=file, dev={serial}"
     return f"""megs: {case.mem}
 cpu: model={case.cpu}, count={case.cpus}, ips=10000000, reset_on_triple_fault=0, ignore_bad_msrs={int(case.ignore_bad_msrs)}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
@@ -79,7 +94,7 @@ clock: sync=none
 display_library: rfb, options="timeout=0"
 sound: driver=dummy
 speaker: enabled=0
-com1: enabled=1, mode=file, dev={serial}
+com1: enabled=1, {com1}
 log: {os.path.join(os.path.dirname(serial), "bochs.log")}
 panic: action=fatal
 error: action=report
@@ -87,14 +102,15 @@ info: action=ignore
 """
 
 
-def emulator_command(case, d, iso, serial):
+def emulator_command(case, d, iso, serial, port=None):
     if case.platform == "bochs":
         with open(os.path.join(d, "bochsrc"), "w") as f:
-            f.write(bochsrc(case, iso, serial))
+            f.write(bochsrc(case, iso, serial, port))
         with open(os.path.join(d, "bochs.rc"), "w") as f:
             f.write("c\n")
         return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
-    cmd = ["qemu-system-x86_64", "-cdrom", iso, "-serial", f"file:{serial}", "-display", "none",
+    com1 = f"tcp:127.0.0.1:{port},server=on,wait=on" if port else f"file:{serial}"
+    cmd = ["qemu-system-x86_64", "-cdrom", iso, "-serial", com1, "-display", "none",
            "-m", str(case.mem), "-smp", str(case.cpus), "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if case.platform == "qemu-uefi":
@@ -109,11 +125,15 @@ def emulator_command(case, d, iso, serial):
     return cmd
 
 
-def boot(case, echo=None):
-    """Runs the case; returns (log text, seconds, timed_out, returncode).
+def boot(case, echo=None, keyboard=None):
+    """Runs the case; returns (log text, seconds, timed_out, returncode, unsent).
 
     returncode is the emulator's exit status: negative when the harness
-    killed it, always 1 from Bochs; callers judge the log, not the status."""
+    killed it, always 1 from Bochs; callers judge the log, not the status.
+    unsent lists the send= entries whose regex never matched. keyboard,
+    if given, is called with the SerialLink and runs a person's typing
+    (tests/run.py --run on a terminal): the run then lasts until the
+    machine powers off or the person presses Ctrl-C, with no timeout."""
     d = case_dir(case)
     iso = os.path.join(d, "case.iso")
     serial = os.path.join(d, "serial.log")
@@ -121,22 +141,40 @@ def boot(case, echo=None):
     if os.path.exists(serial):
         os.unlink(serial)
     open(serial, "w").close()
-    cmd = emulator_command(case, d, iso, serial)
+    port = free_port() if (case.send or keyboard) else None
+    cmd = emulator_command(case, d, iso, serial, port)
     start = time.monotonic()
     with open(os.path.join(d, "emulator.out"), "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=d)
+    link = SerialLink(port, serial, proc) if port else None
+    if keyboard and link:
+        keyboard(link)
     timed_out = False
     shown = 0
     text = ""
+    pending = list(case.send)
+    pos = 0                             # in the cleaned text: where the next send's regex may match
     try:
         while True:
             with open(serial, "rb") as f:
-                text = f.read().decode("utf-8", "replace").replace("\r", "")
-            if echo and len(text) > shown:
-                echo(text[shown:])
-                shown = len(text)
-            if TERMINAL.search(text) and (case.end != "poweroff"):
+                raw = f.read().decode("utf-8", "replace")
+            text = clean(raw)
+            if echo and len(raw) > shown:
+                echo(raw[shown:])
+                shown = len(raw)
+            while pending:
+                m = re.compile(pending[0][0], re.M).search(complete_lines(text), pos)
+                if not m:
+                    break
+                pos = m.end()
+                link.send(pending.pop(0)[1])
+            if keyboard:
+                pass                    # a person ends it (Ctrl-C), or the machine powers off
+            elif case.until and not pending:
+                if re.compile(case.until, re.M).search(text, pos):
+                    break
+            elif TERMINAL.search(text) and (case.end != "poweroff"):
                 # Give the emulator a moment to power off by itself (a
                 # panic halts: nothing more will come).
                 try:
@@ -147,7 +185,7 @@ def boot(case, echo=None):
                 break
             if proc.poll() is not None:
                 break
-            if time.monotonic() - start > case.timeout:
+            if time.monotonic() - start > case.timeout and not keyboard:
                 timed_out = True
                 break
             time.sleep(0.05)
@@ -155,17 +193,24 @@ def boot(case, echo=None):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if link:
+            link.close()
+            link.thread.join(timeout=2)
     with open(serial, "rb") as f:
-        text = f.read().decode("utf-8", "replace").replace("\r", "")
-    if echo and len(text) > shown:
-        echo(text[shown:])
-    return text, time.monotonic() - start, timed_out, proc.returncode
+        raw = f.read().decode("utf-8", "replace")
+    if echo and len(raw) > shown:
+        echo(raw[shown:])
+    return clean(raw), time.monotonic() - start, timed_out, proc.returncode, [rx for rx, _ in pending], raw
 
 
-def judge(case, text, timed_out):
+def judge(case, text, timed_out, unsent=(), raw=""):
     reasons = []
     if timed_out:
         reasons.append(f"timed out after {case.timeout}s")
+    for rx in unsent:
+        reasons.append(f"never typed: no line matched /{rx}/")
+    if case.until and not unsent and not re.search(case.until, text, re.M):
+        reasons.append(f"missing the final line /{case.until}/")
     if case.end == "done" and not VERDICT.search(text):
         reasons.append("no verdict line")
     if case.end == "panic" and not re.search(r"^turtle: panic: ", text, re.M):
@@ -187,19 +232,21 @@ def judge(case, text, timed_out):
             reasons.append(m.group(1).strip())
     if case.check:
         reasons += case.check(text)
+    if case.raw_check:
+        reasons += case.raw_check(raw)
     if re.search(r"^turtle: panic: ", text, re.M) and case.end != "panic":
         reasons.append("turtle panicked")
     return reasons
 
 
-def run_case(case, echo=None):
+def run_case(case, echo=None, keyboard=None):
     missing = [p for p in [case.kernel] + [m[0] for m in case.modules if case.protocol == "linux"]
                if not os.path.exists(p)]
     if missing:
         why = [f"missing {os.path.relpath(p, ROOT)} (make linux-image builds the Linux test image)"
                for p in missing]
         return Result(case, False, why, os.path.join(case_dir(case), "serial.log"), 0.0, "")
-    text, seconds, timed_out, _ = boot(case, echo)
+    text, seconds, timed_out, _, unsent, raw = boot(case, echo, keyboard)
     if not text.strip() and not timed_out:
         # The emulator died before the firmware printed anything (for
         # instance two Bochs instances racing for the same display port):
@@ -208,8 +255,8 @@ def run_case(case, echo=None):
         with open(out, errors="replace") as f:
             why = f.read()[-300:].strip().replace("\n", " | ")
         print(f"harness: {case.name}: emulator ended with no output ({why}); retrying once", flush=True)
-        text, seconds, timed_out, _ = boot(case, echo)
-    reasons = judge(case, text, timed_out)
+        text, seconds, timed_out, _, unsent, raw = boot(case, echo, keyboard)
+    reasons = judge(case, text, timed_out, unsent, raw)
     return Result(case, not reasons, reasons, os.path.join(case_dir(case), "serial.log"), seconds, text)
 
 
@@ -367,7 +414,7 @@ def override(case, cpu=None, platform=None):
     raise TypeError(f"override: unknown case kind {type(case).__name__}")
 
 
-def run_any(case, echo=None):
+def run_any(case, echo=None, keyboard=None):
     if isinstance(case, KvmDiffCase):
         return run_kvm_diff(case, echo)
-    return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo)
+    return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo, keyboard)

@@ -3,7 +3,8 @@
 
   tests/run.py [-j N] [--group G] [--tap] [--cpu M] [CASE...]   run cases (all by default)
   tests/run.py --list                                 list cases and groups
-  tests/run.py --run NAME [--platform P] [--cpu M]    run one case, console to stdout
+  tests/run.py --run NAME [--platform P] [--cpu M]    run one case, console to stdout; on a
+                                                      terminal, what you type goes to its COM1
 
 --cpu M runs every boot of the chosen cases (Case, DiffCase, KvmDiffCase:
 all of their boots) on Bochs CPU model M; --platform likewise.
@@ -36,6 +37,32 @@ def select(args):
             sys.exit(f"run.py: no such group: {args.group}")
         return chosen
     return [c for c in all_cases if c.group not in ("demo", "bench")]
+
+
+def terminal_keyboard():
+    """When stdin is a terminal: a keyboard for harness.boot() that puts the
+    terminal in cbreak mode (no echo, no line buffering; Ctrl-C still
+    interrupts the run) and types every key into the emulator's COM1.
+    Returns (keyboard, restore), or (None, no-op)."""
+    if not sys.stdin.isatty():
+        return None, lambda: None
+    import termios
+    import threading
+    import tty
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+
+    def keyboard(link):
+        tty.setcbreak(fd)
+
+        def pump():
+            while True:
+                b = os.read(fd, 64)
+                if not b or not link.send(b, gap=0):
+                    return
+        threading.Thread(target=pump, daemon=True).start()
+
+    return keyboard, lambda: termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def run_cases(cases, jobs, tap):
@@ -76,6 +103,7 @@ def main():
     ap.add_argument("--run", metavar="NAME", help="boot one case and show its console")
     ap.add_argument("--platform", help="override the case's platform (bochs, qemu, qemu-uefi, qemu-kvm)")
     ap.add_argument("--cpu", help="override the Bochs CPU model")
+    ap.add_argument("--cmdline", help="with --run: words added to turtle's command line (e.g. console=stay)")
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--write-doc", metavar="FILE")
     args = ap.parse_args()
@@ -89,9 +117,22 @@ def main():
         if args.run not in by_name:
             sys.exit(f"run.py: no such case: {args.run}")
         c = harness.override(by_name[args.run], args.cpu, args.platform)
+        if args.cmdline and isinstance(c, harness.Case):
+            c = harness.dataclasses.replace(c, cmdline=(c.cmdline + " " + args.cmdline).strip())
         print(f"run.py: booting '{c.name}' on {c.platform}"
               + (f" ({c.cpu})" if c.platform == "bochs" else "") + "; console follows", flush=True)
-        r = harness.run_any(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
+        keyboard, restore = terminal_keyboard()
+        if keyboard:
+            print("run.py: your keys go to the console (turtle's management console; "
+                  "docs/console.md); Ctrl-C ends the run", flush=True)
+        try:
+            r = harness.run_any(c, echo=lambda s: (sys.stdout.write(s), sys.stdout.flush()),
+                                keyboard=keyboard)
+        except KeyboardInterrupt:
+            print("\nrun.py: interrupted; the emulator is stopped", flush=True)
+            return 130
+        finally:
+            restore()
         ended = bool(harness.TERMINAL.search(r.log))
         if r.ok:
             note = "as the case expects"

@@ -2,9 +2,12 @@
  * hypervisor_main: from a booted kernel to running guests and back to a
  * verdict. Checks for VT-x and the features turtle needs, enters VMX
  * operation, loads one guest per module (a bad module is reported by name
- * and counted as a failed guest; the others run), runs them, prints one
- * summary line per guest and the verdict, and powers off.
+ * and counted as a failed guest; the others run), runs them with the
+ * management console taking input (vmx/console_table.c), prints one
+ * summary line per guest and the verdict, and powers off, or with
+ * console=stay stays at the console.
  */
+#include "kernel/console.h"
 #include "kernel/image.h"
 #include "kernel/kmain.h"
 #include "kernel/mm.h"
@@ -12,6 +15,7 @@
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
+#include "vmx/console_cmds.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
 
@@ -93,6 +97,16 @@ static __noreturn void finish(u32 total, u32 bad_modules)
         passed += !vms[i].failed;
     }
     kprintf("turtle: done: %u guests, %u passed, %u failed\n", total, passed, total - passed);
+    if (turtle_opts.console_stay && n_vms) {
+        /* A person at the machine keeps the console (its commands still
+         * answer, about guests that have all ended). */
+        kprintf("turtle: console: every guest has ended; staying at the console (console=stay)\n");
+        console_prompt_on();
+        for (;;) {
+            console_poll();
+            __asm__ __volatile__("pause");
+        }
+    }
     power_off(passed != total || bad_modules);
 }
 
@@ -262,6 +276,8 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     }
     n_vms = loaded;
 
+    console_cmds_start();
+    kprintf("turtle: console: press Enter for the prompt; 'help' lists the commands\n");
     sched_run();
     if (sched_first_entry_tsc)
         kprintf("turtle: bench: boot to first L1 entry: %lu cycles\n", sched_first_entry_tsc - tsc_entry);

@@ -366,14 +366,12 @@ static bool map_ram(struct vm *vm)
 
 const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o)
 {
-    struct image_info img;
-    struct guest_boot_state s = { 0 };
-    u64 mod_gpa[VM_MAX_MODULES], info_gpa;
     const char *err;
 
     memcpy(vm->name, o->name, sizeof(vm->name));
     vm->nested = o->nested;
     vm->cmdline = o->guest_cmdline;
+    vm->image = (struct vm_module){ m->start, m->end, o->guest_cmdline, false };
     if (!vm_devices_init(vm))
         return "its devices could not be placed (turtle bug)";
     /* All or nothing, before the VM runs: a VM that cannot be given what
@@ -392,33 +390,35 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         vm_free(vm);
         return no_reservation(reserve);
     }
-    const u8 *file = phys_to_virt(m->start);
-    if ((err = image_probe(file, m->end - m->start, &img))) {
+    if ((err = vm_boot(vm))) {
         vm_free(vm);
         return err;
     }
+    return NULL;
+}
+
+const char *vm_boot(struct vm *vm)
+{
+    struct image_info img;
+    struct guest_boot_state s = { 0 };
+    u64 mod_gpa[VM_MAX_MODULES], info_gpa;
+    const char *err;
+
+    const u8 *file = phys_to_virt(vm->image.start);
+    if ((err = image_probe(file, vm->image.end - vm->image.start, &img)))
+        return err;
     if (img.kind == IMAGE_LINUX) {
-        if ((err = vm_load_linux(vm, file, &img, &s))) {
-            vm_free(vm);
+        if ((err = vm_load_linux(vm, file, &img, &s)))
             return err;
-        }
         return vm_start(vm, &img, &s);
     }
-    for (u32 i = 0; i < vm->n_modules; i++) {
-        if (vm->modules[i].initrd) {
-            vm_free(vm);
+    for (u32 i = 0; i < vm->n_modules; i++)
+        if (vm->modules[i].initrd)
             return "an initrd module is for a Linux guest; this one is not a bzImage";
-        }
-    }
-    if ((err = load_image(vm, file, &img, &s))) {
-        vm_free(vm);
+    if ((err = load_image(vm, file, &img, &s)))
         return err;
-    }
-
-    if ((err = place_boot_info(vm, &img, &s, mod_gpa, &info_gpa))) {
-        vm_free(vm);
+    if ((err = place_boot_info(vm, &img, &s, mod_gpa, &info_gpa)))
         return err;
-    }
 
     switch (img.kind) {
     case IMAGE_MULTIBOOT2:
@@ -440,23 +440,18 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
 }
 
 /* The common end of every load: vCPU 0 with its vmcs01 from s, the nested
- * state, the platform. NULL, or (with the VM freed) what went wrong. */
+ * state, the platform. NULL, or what went wrong (the caller frees the VM). */
 static const char *vm_start(struct vm *vm, const struct image_info *img, const struct guest_boot_state *s)
 {
     const char *err;
     struct vcpu *vcpu = vcpu_create(vm);
-    if (!vcpu || !vmcs01_setup(vcpu, s)) {
-        vm_free(vm);
+    if (!vcpu || !vmcs01_setup(vcpu, s))
         return "could not build its VMCS";
-    }
-    if (vm->nested && !nested_ops->vcpu_init(vcpu)) {
-        vm_free(vm);
+    if (vm->nested && !nested_ops->vcpu_init(vcpu))
         return "out of memory for its nested VMX state";
-    }
-    if ((err = platform_init(vm))) {
-        vm_free(vm);
+    if ((err = platform_init(vm)))
         return err;
-    }
+    vm->started_tsc = rdtsc();
     kprintf("turtle: guest '%s': %s image, %lu MiB, entry %lx%s%s\n", vm->name,
             image_kind_name(img->kind), vm->mem_size >> 20, s->rip,
             s->long_mode ? " (64-bit)" : " (32-bit, paging off)", vm->nested ? ", nested VMX" : "");

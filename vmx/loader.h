@@ -28,6 +28,12 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
  * wrong with it; on failure everything allocated for the VM is freed. */
 const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o);
 
+/* Fills the VM's RAM (allocated, mapped, zeroed) from its image module
+ * (vm->image) and its other modules, and creates vCPU 0 and the platform:
+ * the end of vm_load(), and all of a reset (vmx/vm_reset.c). NULL, or what
+ * is wrong; the caller then frees or stops the VM. */
+const char *vm_boot(struct vm *vm);
+
 /* Shared by the loaders (vmx/loader.c, vmx/loader_linux.c). */
 struct guest_boot_state;
 struct image_info;

@@ -138,10 +138,10 @@ void platform_update(struct vm *vm, u64 now)
         vm->exit_status = 0;
         vm_stop(vm, false, "powered off (ACPI S5)");
     }
-    enum reset_kind r = reset_ctl_take(&p->reset);
-    if (r != RESET_NONE)
-        vm_stop(vm, true, "%s reset requested (resetting a guest is not supported)",
-                r == RESET_HARD ? "hard" : "soft");
+    /* Hard or soft, a reset reloads the guest (vmx/vm_reset.c): turtle
+     * has no firmware to run a warm boot through. */
+    if (reset_ctl_take(&p->reset) != RESET_NONE)
+        vm_request_reset(vm, reset_ctl_source(&p->reset));
 }
 
 /* --- port I/O ---------------------------------------------------------------- */

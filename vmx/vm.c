@@ -2,6 +2,7 @@
  * VMs and vCPUs: creation, stopping and freeing. A VM stops as a whole
  * (its vCPUs stop at their next exit); the scheduler then frees it.
  */
+#include "kernel/console.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
 #include "kernel/printf.h"
@@ -23,8 +24,11 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...)
     kvsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
     va_end(ap);
     vm->stopped = true;
+    vm_update_held(vm);
     vm->failed = failed;
     kprintf("turtle: guest '%s' %s: %s\n", vm->name, failed ? "stopped" : "finished", vm->stop_reason);
+    if (console_attached() == vm)
+        console_detach();               /* its COM1 takes no more input */
 }
 
 bool vm_devices_init(struct vm *vm)

@@ -52,12 +52,21 @@ struct vm {
     struct vm_platform platform;    /* PIC, PIT, RTC, ACPI PM, IOAPIC (vmx/platform.c) */
 
     /* Boot. */
+    struct vm_module image;     /* the module it boots (kept for a reset) */
     const char *cmdline;        /* the guest's own command line */
     u32 n_modules;
     struct vm_module modules[VM_MAX_MODULES];
 
     /* Lifecycle: once stopped, the scheduler skips the VM and frees it. */
+    bool paused;                /* by the console: not scheduled (docs/console.md) */
+    const char *reset_pending;  /* a reset asked for (why), done between slices */
+    u32 n_resets;               /* resets done (vmx/vm_reset.c) */
+    u32 quick_resets;           /* consecutive resets soon after a (re)start */
+    u64 started_tsc;            /* when it was last loaded or reset */
     bool stopped;
+    /* Off the CPU: stopped, paused or a reset pending. The scheduler tests
+     * this one byte per VM and slice; vm_update_held() keeps it true. */
+    bool held;
     u64 exit_status;
     bool failed;                /* stopped by turtle, or nonzero exit status */
     char stop_reason[128];
@@ -72,6 +81,11 @@ struct vm {
 extern struct vm vms[MAX_VMS];
 extern u32 n_vms;
 
+static inline void vm_update_held(struct vm *vm)
+{
+    vm->held = vm->stopped || vm->paused || vm->reset_pending;
+}
+
 /* Ends the VM: flushes its console, records why, counts it failed or
  * passed. Its vCPUs stop at their next exit; the scheduler frees it. */
 void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) __printf(3, 4);
@@ -80,6 +94,17 @@ void vm_stop(struct vm *vm, bool failed, const char *fmt, ...) __printf(3, 4);
 bool vm_devices_init(struct vm *vm);
 /* Frees everything the VM holds (vCPUs, VMCSs, EPT01, RAM). */
 void vm_free(struct vm *vm);
+
+/* vmx/vm_reset.c. A reset asked for by the guest (port 0xcf9, the 8042
+ * pulse, the ACPI reset register, port 0x92) or the console: its vCPUs
+ * leave their slices, and the scheduler calls vm_reset() between slices.
+ * why names the source, as in "port 0xcf9". */
+void vm_request_reset(struct vm *vm, const char *why);
+/* Reloads the VM from its boot modules and starts it again (fresh RAM,
+ * vCPU reset state, devices reset, nested state dropped), or stops it:
+ * when the reload fails, or when it keeps resetting soon after each start
+ * (a reset loop). */
+void vm_reset(struct vm *vm);
 
 /* Guest memory (vmx/guest_mem.c). Addresses are guest-physical; every copy
  * is bounds-checked against mem_size and returns false if it does not fit. */

@@ -23,7 +23,7 @@ GUEST_DIR        := tests/guests
 GUEST_BUILD      := $(BUILD)/guests
 
 GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench lapic pc_legacy uart16550 apic_irq acpi \
-                     bootinfo
+                     bootinfo console_echo reset_guest ticker
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello bootinfo

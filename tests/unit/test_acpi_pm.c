@@ -162,6 +162,7 @@ static void test_reset_paths(void **state)
     assert_int_equal(reset_ctl_io_read(&r, 0xcf9, 1), 0x02);
     reset_ctl_io_write(&r, 0xcf9, 1, 0x06);
     assert_int_equal(reset_ctl_take(&r), RESET_HARD);
+    assert_string_equal(reset_ctl_source(&r), "port 0xcf9");
     reset_ctl_io_write(&r, 0xcf9, 1, 0x06);        /* no new 0-to-1 edge */
     assert_int_equal(reset_ctl_take(&r), RESET_NONE);
     reset_ctl_io_write(&r, 0xcf9, 1, 0x00);
@@ -180,6 +181,7 @@ static void test_reset_paths(void **state)
     assert_int_equal(reset_ctl_io_read(&r, 0x92, 1), 0x02);
     reset_ctl_io_write(&r, 0x92, 1, 0x03);
     assert_int_equal(reset_ctl_take(&r), RESET_SOFT);
+    assert_string_equal(reset_ctl_source(&r), "port 0x92 fast init");
     /* the 8042: idle, never data; 0xfe and the other reset pulses */
     assert_int_equal(reset_ctl_io_read(&r, 0x64, 1), 0x00);
     assert_int_equal(reset_ctl_io_read(&r, 0x60, 1), 0x00);
@@ -189,6 +191,13 @@ static void test_reset_paths(void **state)
     assert_int_equal(reset_ctl_take(&r), RESET_NONE);
     reset_ctl_io_write(&r, 0x64, 1, 0xfe);
     assert_int_equal(reset_ctl_take(&r), RESET_HARD);
+    assert_string_equal(reset_ctl_source(&r), "8042 reset pulse, port 0x64");
+    /* a soft request does not replace a pending hard one's source */
+    reset_ctl_io_write(&r, 0x92, 1, 0x00);
+    reset_ctl_io_write(&r, 0x64, 1, 0xfe);
+    reset_ctl_io_write(&r, 0x92, 1, 0x01);
+    assert_int_equal(reset_ctl_take(&r), RESET_HARD);
+    assert_string_equal(reset_ctl_source(&r), "8042 reset pulse, port 0x64");
     reset_ctl_io_write(&r, 0x64, 1, 0xf0);         /* all four lines */
     assert_int_equal(reset_ctl_take(&r), RESET_HARD);
 }

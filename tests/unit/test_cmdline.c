@@ -342,6 +342,13 @@ static void test_options_good(void **state)
 	assert_int_equal(o.fault, FAULT_GP);
 	assert_int_equal(o.slice, 4);
 
+	/* console=: power off at the end (default), or stay at the console. */
+	assert_false(o.console_stay);
+	assert_int_equal(parse_opts("console=stay", &o), 0);
+	assert_true(o.console_stay);
+	assert_int_equal(parse_opts("console=stay console=poweroff", &o), 0);
+	assert_false(o.console_stay);
+
 	/* Whatever follows `--` is not turtle's. */
 	assert_int_equal(parse_opts("small_frames -- fault=xx bogus", &o), 0);
 	assert_true(o.small_frames);
@@ -397,6 +404,12 @@ static void test_options_bad(void **state)
 	assert_int_equal(o.fault, FAULT_GP);
 	assert_int_equal(o.slice, 7);
 	assert_true(o.small_frames);
+
+	assert_int_equal(parse_opts("console=yes console console=STAY console=stay", &o), 3);
+	expect_msg(0, "bad console", "console=yes");
+	expect_msg(1, "unknown option", "console");
+	expect_msg(2, "bad console", "console=STAY");
+	assert_true(o.console_stay);
 
 	/* No callback: still counted. */
 	memset(&o, 0, sizeof(o));

@@ -35,10 +35,12 @@ bool reset_ctl_claims(u16 port, u32 size)
            port == RESET_PORT_KBC_CMD;
 }
 
-static void request(struct reset_ctl *r, enum reset_kind k)
+static void request(struct reset_ctl *r, enum reset_kind k, u16 port)
 {
-    if (k > r->requested)
+    if (k > r->requested) {
         r->requested = k;
+        r->port = port;
+    }
 }
 
 static u8 read8(const struct reset_ctl *r, u16 port)
@@ -60,17 +62,17 @@ static void write8(struct reset_ctl *r, u16 port, u8 v)
     switch (port) {
     case RESET_PORT_RST_CNT:
         if ((v & RST_CNT_RST_CPU) && !(r->rst_cnt & RST_CNT_RST_CPU))
-            request(r, v & (RST_CNT_SYS_RST | RST_CNT_FULL_RST) ? RESET_HARD : RESET_SOFT);
+            request(r, v & (RST_CNT_SYS_RST | RST_CNT_FULL_RST) ? RESET_HARD : RESET_SOFT, port);
         r->rst_cnt = v & RST_CNT_STORED;
         break;
     case RESET_PORT_SYSCTL_A:
         if ((v & SYSCTL_FAST_INIT) && !(r->sysctl_a & SYSCTL_FAST_INIT))
-            request(r, RESET_SOFT);
+            request(r, RESET_SOFT, port);
         r->sysctl_a = v & SYSCTL_STORED;
         break;
     case RESET_PORT_KBC_CMD:
         if (v >= KBC_PULSE_BASE && !(v & KBC_PULSE_RESET))
-            request(r, RESET_HARD);
+            request(r, RESET_HARD, port);
         break;
     }
     /* 0x60 (data for a command) is accepted and ignored */
@@ -99,4 +101,14 @@ enum reset_kind reset_ctl_take(struct reset_ctl *r)
 
     r->requested = RESET_NONE;
     return k;
+}
+
+const char *reset_ctl_source(const struct reset_ctl *r)
+{
+    switch (r->port) {
+    case RESET_PORT_RST_CNT:    return "port 0xcf9";
+    case RESET_PORT_KBC_CMD:    return "8042 reset pulse, port 0x64";
+    case RESET_PORT_SYSCTL_A:   return "port 0x92 fast init";
+    }
+    return "reset control";
 }

@@ -33,6 +33,7 @@ struct reset_ctl {
     u8 rst_cnt;         /* 0xcf9 bits 3:1 */
     u8 sysctl_a;        /* 0x92 */
     enum reset_kind requested;
+    u16 port;           /* the port of the (strongest) request */
 };
 
 void reset_ctl_reset(struct reset_ctl *r);
@@ -45,5 +46,8 @@ void reset_ctl_io_write(struct reset_ctl *r, u16 port, u32 size, u32 val);
 
 /* A reset request, taken once (RESET_NONE if there is none). */
 enum reset_kind reset_ctl_take(struct reset_ctl *r);
+/* Where the last request came from, for the log: "port 0xcf9" (the FADT's
+ * reset register too), "8042 reset pulse, port 0x64", "port 0x92 fast init". */
+const char *reset_ctl_source(const struct reset_ctl *r);
 
 #endif

@@ -85,6 +85,18 @@ void uart_receive(struct uart16550 *u, u8 byte)
     update_irq(u);
 }
 
+void uart_line_receive(struct uart16550 *u, u8 byte)
+{
+    if (u->mcr & MCR_LOOP)
+        return;                         /* loopback disconnects the serial input */
+    uart_receive(u, byte);
+}
+
+bool uart_rx_irq_armed(const struct uart16550 *u)
+{
+    return (u->ier & IER_RDA) && (u->mcr & MCR_OUT2) && !(u->mcr & MCR_LOOP);
+}
+
 void uart_flush(struct uart16550 *u)
 {
     if (!u->len)

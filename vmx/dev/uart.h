@@ -38,8 +38,15 @@ void uart_init(struct uart16550 *u, const char *owner, const struct irq_line *ir
 void uart_putc(struct uart16550 *u, char c);
 /* Prints a partial line (before the owner's end-of-run messages). */
 void uart_flush(struct uart16550 *u);
-/* A byte arriving on the line: into the FIFO, or an overrun when full. */
+/* A byte into the receive FIFO, or an overrun when full (the loopback path). */
 void uart_receive(struct uart16550 *u, u8 byte);
+/* A byte arriving on the serial input line (turtle's console, attached):
+ * uart_receive(), except in loopback, where the datasheet disconnects the
+ * serial input from the receiver and the byte is lost. */
+void uart_line_receive(struct uart16550 *u, u8 byte);
+/* Would a byte on the line raise IRQ 4 (received-data interrupt enabled,
+ * OUT2 set, no loopback)? A guest sleeping on that waits for input. */
+bool uart_rx_irq_armed(const struct uart16550 *u);
 /* Register access at offset (0-7) from the base; the UART is a byte-wide
  * device (the bus splits wider accesses). ctx is the struct uart16550. */
 void uart_bus_read(void *ctx, u64 offset, u32 size, u64 *val);
