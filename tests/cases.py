@@ -253,6 +253,7 @@ def bootinfo_case():
 
 
 TURTLE = os.path.join(BUILD, "turtle.elf")
+PROFILE_TURTLE = os.path.join(BUILD, "profile", "turtle.elf")
 
 
 def nested_cases():
@@ -420,6 +421,11 @@ def bench_cases():
         Case("bench-vmx-bare", "bench", timeout=120, kernel=guest("vmx_bench"), end="summary"),
         Case("bench-vmx-l1", "bench", timeout=300, verdict=(1, 1, 0),
              modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),
+        # The profile build (vmx/prof.h): where one nested round trip's
+        # instructions go, phase by phase (docs/benchmarks-phases.svg).
+        Case("bench-vmx-prof", "bench", timeout=300, verdict=(1, 1, 0), kernel=PROFILE_TURTLE,
+             modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")],
+             expect=[r"^turtle: profile: exits \d+ "]),
     ]
 
 
