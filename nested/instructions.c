@@ -42,7 +42,7 @@ void nested_vmx_fail(struct vcpu *vcpu, u32 error)
         nested_vmx_fail_invalid();
         return;
     }
-    vcpu->nvmx->vmcs12->vm_instruction_error = error;
+    vcpu->nvmx->cached12.vm_instruction_error = error;
     shadow_write_field(vcpu, VM_INSTRUCTION_ERROR, error);
     set_arith_flags(X86_RFLAGS_ZF);
 }
@@ -147,11 +147,8 @@ static void handle_vmxoff(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
-    shadow_sync_from_shadow(vcpu);
-    shadow_off(vcpu);
+    nested_release_vmcs12(vcpu);
     n->vmxon = false;
-    n->current_vmptr = VMPTR_NONE;
-    n->vmcs12 = NULL;
     ept02_drop(vcpu);
     nested_vmx_succeed();
 }
@@ -163,17 +160,11 @@ static void handle_vmclear(struct vcpu *vcpu)
 
     if (!vmcs_ptr_operand(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS, VMXERR_VMCLEAR_VMXON_POINTER, &ptr))
         return;
-    if (ptr == n->current_vmptr) {
-        shadow_sync_from_shadow(vcpu);
-        shadow_off(vcpu);
-    }
+    if (ptr == n->current_vmptr)
+        nested_release_vmcs12(vcpu);
     /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
     u32 clear = 0;
     guest_copy_to(vcpu->vm, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
-    if (ptr == n->current_vmptr) {
-        n->current_vmptr = VMPTR_NONE;
-        n->vmcs12 = NULL;
-    }
     nested_vmx_succeed();
 }
 
@@ -192,10 +183,15 @@ static void handle_vmptrld(struct vcpu *vcpu)
         nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
     }
-    shadow_sync_from_shadow(vcpu);         /* the previous vmcs12, if any */
-    n->current_vmptr = ptr;
-    n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
-    shadow_sync_to_shadow(vcpu);
+    /* VMPTRLD of the current VMCS keeps it as it is (with what L1 wrote). */
+    if (ptr != n->current_vmptr) {
+        nested_release_vmcs12(vcpu);       /* the previous vmcs12, if any */
+        n->current_vmptr = ptr;
+        n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
+        memcpy(&n->cached12, n->vmcs12, sizeof(n->cached12));
+        n->dirty = DIRTY_ALL;
+        shadow_sync_to_shadow(vcpu);
+    }
     nested_vmx_succeed();
 }
 
@@ -232,7 +228,7 @@ static void handle_vmread(struct vcpu *vcpu)
         nested_vmx_fail_invalid();
         return;
     }
-    if (!field_operand(vcpu, info, &field) || !vmcs12_read(n->vmcs12, field, &v)) {
+    if (!field_operand(vcpu, info, &field) || !vmcs12_read(&n->cached12, field, &v)) {
         nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
         return;
     }
@@ -278,9 +274,10 @@ static void handle_vmwrite(struct vcpu *vcpu)
         nested_vmx_fail(vcpu, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
         return;
     }
-    vmcs12_write(n->vmcs12, field, v);
-    vmcs12_read(n->vmcs12, field, &v);  /* as truncated to the field's width */
+    vmcs12_write(&n->cached12, field, v);
+    vmcs12_read(&n->cached12, field, &v);   /* as truncated to the field's width */
     shadow_write_field(vcpu, field, v);
+    nested_vmcs12_changed(vcpu, field);
     nested_vmx_succeed();
 }
 

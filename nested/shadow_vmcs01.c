@@ -3,15 +3,19 @@
  * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE
  * of the hot fields go to a shadow VMCS without an exit, so a reflected L2
  * exit costs two L0 exits (the exit and L1's VMRESUME) instead of one per
- * field L1 touches. vmcs12 in L1 memory stays the state of record: the
- * shadow is filled from it when L1 makes a vmcs12 current and after every
- * emulated exit, and copied back before turtle reads vmcs12 (VMLAUNCH,
- * VMRESUME, VMCLEAR, VMPTRLD of another, VMXOFF).
+ * field L1 touches. turtle's copy of vmcs12 (cached12) stays the state of
+ * record: the shadow is filled from it when L1 makes a vmcs12 current, and
+ * after every emulated exit only the fields that changed are written (the
+ * shadow's contents are remembered in shadow_vals); before turtle reads
+ * vmcs12 (VMLAUNCH, VMRESUME, VMCLEAR, VMPTRLD of another, VMXOFF) the
+ * read-write fields are read back, and each one L1 changed is marked for
+ * the next entry (nested_vmcs12_changed()).
  *
  * Only 16-bit, 32-bit and natural-width fields are shadowed: a 64-bit
  * field's _HIGH half would otherwise exit and read a stale vmcs12.
  */
 #include "kernel/mm.h"
+#include "kernel/printf.h"
 #include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
@@ -34,6 +38,7 @@ static const u32 shadow_ro[] = {
 
 #define N_RW    ARRAY_SIZE(shadow_rw)
 #define N_ALL   (ARRAY_SIZE(shadow_rw) + ARRAY_SIZE(shadow_ro))
+_Static_assert(N_ALL <= SHADOW_FIELDS_MAX, "struct nested_vmx's shadow_vals holds every field");
 
 /* Where each shadowed field sits in vmcs12, resolved once: the copies on
  * the exit path then move bytes instead of looking fields up. */
@@ -90,24 +95,71 @@ bool shadow_guest_init(struct vcpu *vcpu)
     return n->shadow_vmcs != 0;
 }
 
-/* Runs with vmcs01 current and leaves it current. */
-static void copy(struct vcpu *vcpu, bool to_shadow)
+static u64 get12(const struct vmcs12 *v, u32 i)
+{
+    return vmcs12_get_at(v, slots[i].offset, slots[i].width);
+}
+
+static void put12(struct vmcs12 *v, u32 i, u64 x)
+{
+    vmcs12_put_at(v, slots[i].offset, slots[i].width, x);
+}
+
+/* Runs with vmcs01 current and leaves it current. all: every field into
+ * the shadow (a new vmcs12); otherwise only those whose value changed. */
+static void fill_shadow(struct vcpu *vcpu, bool all)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u8 *v12 = (u8 *)n->vmcs12;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < (to_shadow ? N_ALL : N_RW); i++) {
-        u64 v = 0;
-        if (to_shadow) {
-            memcpy(&v, v12 + slots[i].offset, slots[i].width);
+    for (u32 i = 0; i < N_ALL; i++) {
+        u64 v = get12(&n->cached12, i);
+        if (all || v != n->shadow_vals[i]) {
             __vmcs_write(slots[i].field, v);
-        } else {
-            v = __vmcs_read(slots[i].field);
-            memcpy(v12 + slots[i].offset, &v, slots[i].width);
+            n->shadow_vals[i] = v;
         }
     }
     vmcs_load(vcpu->vmcs01, "vmcs01");
+}
+
+/* The read-write fields back into cached12; each one L1 changed is
+ * marked for the next entry. */
+static void read_shadow(struct vcpu *vcpu)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
+    for (u32 i = 0; i < N_RW; i++) {
+        u64 v = __vmcs_read(slots[i].field);
+        if (v != n->shadow_vals[i]) {
+            n->shadow_vals[i] = v;
+            put12(&n->cached12, i, v);
+            nested_vmcs12_changed(vcpu, slots[i].field);
+        }
+    }
+    vmcs_load(vcpu->vmcs01, "vmcs01");
+}
+
+/* Debug mode (nested_verify): false, with a message, when the shadow does
+ * not hold cached12's value of every shadowed field. vmcs01 current. */
+bool shadow_verify(struct vcpu *vcpu)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    bool ok = true;
+
+    if (!n->shadow_active)
+        return true;
+    vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
+    for (u32 i = 0; i < N_ALL && ok; i++) {
+        u64 v = __vmcs_read(slots[i].field);
+        if (v != get12(&n->cached12, i)) {
+            kprintf("turtle: nested verify: shadow field %x holds %lx, vmcs12 %lx\n",
+                    slots[i].field, v, get12(&n->cached12, i));
+            ok = false;
+        }
+    }
+    vmcs_load(vcpu->vmcs01, "vmcs01");
+    return ok;
 }
 
 /* After turtle changed one vmcs12 field on L1's behalf (an emulated
@@ -120,12 +172,14 @@ void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 
     if (!n->shadow_active)
         return;
-    for (u32 i = 0; i < N_ALL; i++)
-        shadowed |= slots[i].field == field;
+    u32 i;
+    for (i = 0; i < N_ALL && !shadowed; i++)
+        shadowed = slots[i].field == field;
     if (!shadowed)
         return;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     __vmcs_write(field, value);
+    n->shadow_vals[i - 1] = __vmcs_read(field);    /* as the shadow keeps it */
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 
@@ -136,7 +190,7 @@ void shadow_sync_to_shadow(struct vcpu *vcpu)
 
     if (!n->shadow_vmcs || n->current_vmptr == VMPTR_NONE)
         return;
-    copy(vcpu, true);
+    fill_shadow(vcpu, !n->shadow_active);
     if (!n->shadow_active) {
         vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_SHADOW_VMCS);
         vmcs_write64(VMCS_LINK_POINTER, n->shadow_vmcs);
@@ -150,7 +204,7 @@ void shadow_sync_to_shadow(struct vcpu *vcpu)
 void shadow_sync_from_shadow(struct vcpu *vcpu)
 {
     if (vcpu->nvmx->shadow_active)
-        copy(vcpu, false);
+        read_shadow(vcpu);
 }
 
 /* L1 no longer has a current VMCS (VMCLEAR of it, VMXOFF). */

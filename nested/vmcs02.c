@@ -45,6 +45,25 @@ void vmcs02_init(void)
     }
 }
 
+static u64 slot_get(const struct vmcs12 *v, u32 i)
+{
+    return vmcs12_get_at(v, guest_slots[i].offset, guest_slots[i].width);
+}
+
+static void slot_put(struct vmcs12 *v, u32 i, u64 x)
+{
+    vmcs12_put_at(v, guest_slots[i].offset, guest_slots[i].width, x);
+}
+
+/* Whether vmcs02 takes this vmcs12 field as it is (a guest_fields entry). */
+bool vmcs02_guest_field(u32 field)
+{
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+        if (guest_fields[i] == field)
+            return true;
+    return false;
+}
+
 static u64 v12(const struct vmcs12 *v, u32 field)
 {
     u64 x = 0;
@@ -100,6 +119,67 @@ static void prepare_crs(const struct vmcs12 *v)
     vmcs_writel(GUEST_CR4, vmx_fixed_cr4(v->guest_cr4));
 }
 
+/* EFER, PAT, DR7 and IA32_DEBUGCTL: vmcs12's when its entry controls load
+ * them, otherwise L1's current values (SDM 27.3.2.1): every entry. */
+static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *l1)
+{
+    bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
+    u64 efer = (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) ? v->guest_ia32_efer : l1->efer;
+
+    if (!(v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)) {
+        efer = ia32e ? efer | EFER_LMA : efer & ~EFER_LMA;
+        if (v->guest_cr0 & X86_CR0_PG)
+            efer = ia32e ? efer | EFER_LME : efer & ~EFER_LME;
+    }
+    vmcs_write64(GUEST_IA32_EFER, efer);
+    if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT)
+        vmcs_write64(GUEST_IA32_PAT, (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat : l1->pat);
+    bool dbg = v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
+    vmcs_writel(GUEST_DR7, dbg ? v->guest_dr7 : l1->dr7);
+    vmcs_write64(GUEST_IA32_DEBUGCTL, dbg ? v->guest_ia32_debugctl : l1->debugctl);
+}
+
+/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT. */
+static void prepare_eptp(struct vcpu *vcpu, bool ept12)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u64 eptp = ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp;
+
+    if (eptp != n->vmcs02_eptp) {
+        vmcs_write64(EPT_POINTER, eptp);
+        n->vmcs02_eptp = eptp;
+    }
+}
+
+/*
+ * The hot path's VMRESUME (docs/nested.md): vmcs02 still holds everything
+ * the last entry put there and what L2 and its exits left, which is what
+ * vmcs12 holds, except the fields L1 changed since (n->dirty_fields: guest
+ * fields, the entry event, the exception bitmap; anything else took
+ * DIRTY_VMCS02 and prepare_vmcs02()). Done again at every entry: what
+ * prepare_vmcs02() takes from outside vmcs12 (L1's EFER/PAT/DR7/DEBUGCTL,
+ * L1's MSR bitmap, whose memory may have changed, the EPT02 root), and
+ * CR0/CR4 with their read shadows: the real CR0 never keeps CD/NW
+ * (guest_real_cr0()), whatever vmcs02 held after the exit.
+ */
+void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    for (u32 i = 0; i < n->n_dirty_fields; i++) {
+        u32 f = n->dirty_fields[i];
+        u64 x = 0;
+        vmcs12_read(v, f, &x);
+        if (f == EXCEPTION_BITMAP)
+            x |= BIT(VECTOR_AC);
+        __vmcs_write(f, x);
+    }
+    prepare_crs(v);
+    prepare_l1_dependent(v, l1);
+    merge_msr_bitmap(vcpu, v);
+    prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
+}
+
 void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
     struct nested_vmx *n = vcpu->nvmx;
@@ -112,26 +192,11 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         vmcs_write_host_state();
         n->vmcs02_host_written = true;
     }
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        u64 x = 0;
-        memcpy(&x, (const u8 *)v + guest_slots[i].offset, guest_slots[i].width);
-        __vmcs_write(guest_fields[i], x);
-    }
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+        __vmcs_write(guest_fields[i], slot_get(v, i));
     prepare_crs(v);
     vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
-
-    u64 efer = (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) ? v->guest_ia32_efer : l1->efer;
-    if (!(v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)) {
-        efer = ia32e ? efer | EFER_LMA : efer & ~EFER_LMA;
-        if (v->guest_cr0 & X86_CR0_PG)
-            efer = ia32e ? efer | EFER_LME : efer & ~EFER_LME;
-    }
-    vmcs_write64(GUEST_IA32_EFER, efer);
-    if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT)
-        vmcs_write64(GUEST_IA32_PAT, (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat : l1->pat);
-    bool dbg = v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
-    vmcs_writel(GUEST_DR7, dbg ? v->guest_dr7 : l1->dr7);
-    vmcs_write64(GUEST_IA32_DEBUGCTL, dbg ? v->guest_ia32_debugctl : l1->debugctl);
+    prepare_l1_dependent(v, l1);
 
     /* PAE paging outside IA-32e mode: with EPT the CPU takes the PDPTEs
      * from the VMCS (SDM 28.3.2.4). With EPT12, L1 supplied them; without,
@@ -179,7 +244,8 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     vmcs_write64(MSR_BITMAP, n->msr_bitmap02);
     if (vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID)
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
-    vmcs_write64(EPT_POINTER, ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp);
+    n->vmcs02_eptp = 0;
+    prepare_eptp(vcpu, ept12);
 }
 
 /* L2's architectural CR0 (or CR4): L1's bits are as vmcs12 has them (L2
@@ -193,12 +259,11 @@ static u64 l2_cr(u64 real, u64 shadow02, u64 owned0, u64 mask12, u64 old12)
 void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
 {
     u32 proc2_12 = nested_proc2(v);
+    u32 entry12 = v->vm_entry_controls;
+    u64 cr0_12 = v->guest_cr0;
 
-    (void)vcpu;
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        u64 x = __vmcs_read(guest_fields[i]);
-        memcpy((u8 *)v + guest_slots[i].offset, &x, guest_slots[i].width);
-    }
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+        slot_put(v, i, __vmcs_read(guest_fields[i]));
     v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_policy->cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
     v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_policy->cr4_owned,
@@ -217,6 +282,9 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
     /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
     v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
                            (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);
+    /* An input of the control and host-state checks changed with L2. */
+    if (v->vm_entry_controls != entry12 || ((v->guest_cr0 ^ cr0_12) & X86_CR0_PE))
+        vcpu->nvmx->dirty |= DIRTY_CONTROLS | DIRTY_HOST;
     /* The VM-entry event was delivered, or is in IDT-vectoring info now. */
     v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }
@@ -233,4 +301,71 @@ void copy_exit_info(struct vmcs12 *v)
     v->idt_vectoring_error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
     v->vm_exit_instruction_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
     v->vmx_instruction_info = vmcs_read32(VMX_INSTRUCTION_INFO);
+}
+
+/* Debug mode: what prepare_vmcs02() writes besides guest_fields. */
+static const u32 verify_fields[] = {
+    CR0_GUEST_HOST_MASK, CR0_READ_SHADOW, GUEST_CR0, CR4_GUEST_HOST_MASK, CR4_READ_SHADOW,
+    GUEST_CR4, VMCS_LINK_POINTER, GUEST_IA32_EFER, GUEST_IA32_PAT, GUEST_DR7, GUEST_IA32_DEBUGCTL,
+    PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL,
+    VM_EXIT_CONTROLS, VM_ENTRY_CONTROLS, EXCEPTION_BITMAP, PAGE_FAULT_ERROR_CODE_MASK,
+    PAGE_FAULT_ERROR_CODE_MATCH, CR3_TARGET_COUNT, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_LOAD_COUNT,
+    VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE,
+    VM_ENTRY_INSTRUCTION_LEN, TSC_OFFSET, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VIRTUAL_PROCESSOR_ID,
+    EPT_POINTER,
+};
+#define N_VERIFY    (ARRAY_SIZE(guest_fields) + ARRAY_SIZE(verify_fields))
+_Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array holds every field");
+
+static u32 verify_field(u32 i)
+{
+    return i < ARRAY_SIZE(guest_fields) ? guest_fields[i] : verify_fields[i - ARRAY_SIZE(guest_fields)];
+}
+
+/* Fields this CPU's vmcs02 does not have read as 0. */
+void vmcs02_snapshot(u64 *vals)
+{
+    for (u32 i = 0; i < N_VERIFY; i++) {
+        u32 f = verify_field(i);
+        vals[i] = 0;
+        if (f == GUEST_IA32_PAT && !(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
+            continue;
+        if (f == VIRTUAL_PROCESSOR_ID && !(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
+            continue;
+        vals[i] = __vmcs_read(f);
+    }
+}
+
+static u64 snap(const u64 *vals, u32 field)
+{
+    for (u32 i = 0; i < N_VERIFY; i++)
+        if (verify_field(i) == field)
+            return vals[i];
+    return 0;
+}
+
+bool vmcs02_snapshot_diff(const u64 *a, const u64 *b, u32 *field, u64 *xa, u64 *yb)
+{
+    bool event = (snap(a, VM_ENTRY_INTR_INFO_FIELD) | snap(b, VM_ENTRY_INTR_INFO_FIELD)) & INTR_INFO_VALID_MASK;
+    for (u32 i = 0; i < N_VERIFY; i++) {
+        u32 f = verify_field(i);
+        u64 x = a[i], y = b[i];
+        /* A read-shadow bit outside the guest/host mask is never seen;
+         * the event fields mean nothing without the valid bit. */
+        if (f == CR0_READ_SHADOW || f == CR4_READ_SHADOW) {
+            u64 mask = snap(a, f == CR0_READ_SHADOW ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK);
+            x &= mask;
+            y &= mask;
+        }
+        if (!event && (f == VM_ENTRY_INTR_INFO_FIELD || f == VM_ENTRY_EXCEPTION_ERROR_CODE ||
+                       f == VM_ENTRY_INSTRUCTION_LEN))
+            continue;
+        if (x != y) {
+            *field = f;
+            *xa = x;
+            *yb = y;
+            return true;
+        }
+    }
+    return false;
 }
