@@ -20,19 +20,23 @@
 #include "nested/nested.h"
 #include "nested/vmcs02.h"
 
-static void add_field(struct nested_vmx *n, u32 field)
+static void add_field(struct nested_vmx *n, u32 field, u64 value)
 {
-    for (u32 i = 0; i < n->n_dirty_fields; i++)
-        if (n->dirty_fields[i] == field)
-            return;
-    if (n->n_dirty_fields == DIRTY_FIELDS_MAX) {
+    u32 i = 0;
+
+    while (i < n->n_dirty_fields && n->dirty_fields[i] != field)
+        i++;
+    if (i == DIRTY_FIELDS_MAX) {
         n->dirty |= DIRTY_VMCS02;
         return;
     }
-    n->dirty_fields[n->n_dirty_fields++] = field;
+    n->dirty_fields[i] = field;
+    n->dirty_vals[i] = value;
+    if (i == n->n_dirty_fields)
+        n->n_dirty_fields++;
 }
 
-void nested_vmcs12_changed(struct vcpu *vcpu, u32 field)
+void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
@@ -41,14 +45,21 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field)
         return;
     }
     switch (field) {
+    case GUEST_RIP:             /* the usual ones first: guest_fields */
+    case GUEST_RSP:
+    case GUEST_RFLAGS:
+    case GUEST_INTERRUPTIBILITY_INFO:
+    case GUEST_ACTIVITY_STATE:
+        add_field(n, field, value);
+        return;
     case VM_ENTRY_INTR_INFO_FIELD:
     case VM_ENTRY_EXCEPTION_ERROR_CODE:
     case VM_ENTRY_INSTRUCTION_LEN:
         n->dirty |= DIRTY_CONTROLS;
-        add_field(n, field);
+        add_field(n, field, value);
         return;
     case EXCEPTION_BITMAP:
-        add_field(n, field);
+        add_field(n, field, value);
         return;
     case GUEST_CR0:
         n->dirty |= DIRTY_CONTROLS;
@@ -69,7 +80,7 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field)
     if (vmcs12_field_read_only(field))
         return;                 /* exit information: an output only */
     if (vmcs02_guest_field(field)) {
-        add_field(n, field);
+        add_field(n, field, value);
         return;
     }
     n->dirty |= DIRTY_ALL;

@@ -224,6 +224,8 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     PROF_MARK(PROF_EXIT_HOST);
     shadow_sync_to_shadow(vcpu);           /* L1 reads the exit through its shadow VMCS */
     PROF_MARK(PROF_EXIT_SHADOW);
+    if (turtle_opts.nested_verify && !shadow_verify(vcpu))
+        vm_stop(vcpu->vm, true, "nested verify: L1's shadow VMCS differs from vmcs12");
 
     if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */

@@ -277,7 +277,7 @@ static void handle_vmwrite(struct vcpu *vcpu)
     vmcs12_write(&n->cached12, field, v);
     vmcs12_read(&n->cached12, field, &v);   /* as truncated to the field's width */
     shadow_write_field(vcpu, field, v);
-    nested_vmcs12_changed(vcpu, field);
+    nested_vmcs12_changed(vcpu, field, v);
     nested_vmx_succeed();
 }
 

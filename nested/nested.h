@@ -38,6 +38,7 @@ struct nested_vmx {
     u32 dirty;                  /* DIRTY_* */
     u32 n_dirty_fields;         /* fields prepare_vmcs02_dirty() copies into vmcs02 */
     u32 dirty_fields[DIRTY_FIELDS_MAX];
+    u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
     bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
     u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
     u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */
@@ -124,7 +125,7 @@ void load_vmcs12_host_state(struct vcpu *vcpu);
 
 void nested_switch_to_l1(struct vcpu *vcpu);
 /* L1 (or turtle for it) changed vmcs12's field: mark what depends on it. */
-void nested_vmcs12_changed(struct vcpu *vcpu, u32 field);
+void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value);
 /* The current vmcs12 back to L1 memory (VMCLEAR, VMPTRLD, VMXOFF). */
 void nested_release_vmcs12(struct vcpu *vcpu);
 

@@ -16,6 +16,7 @@
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "nested/field_plan.h"
 #include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
@@ -40,13 +41,10 @@ static const u32 shadow_ro[] = {
 #define N_ALL   (ARRAY_SIZE(shadow_rw) + ARRAY_SIZE(shadow_ro))
 _Static_assert(N_ALL <= SHADOW_FIELDS_MAX, "struct nested_vmx's shadow_vals holds every field");
 
-/* Where each shadowed field sits in vmcs12, resolved once: the copies on
- * the exit path then move bytes instead of looking fields up. */
-static struct {
-    u32 field;
-    u16 offset;
-    u16 width;
-} slots[N_ALL];
+/* The shadowed fields sorted by width with their vmcs12 offsets, once.
+ * shadow_vals[] holds the read-write fields at rw_plan's indices, then the
+ * read-only ones at N_RW + ro_plan's. */
+static struct field_plan rw_plan, ro_plan;
 
 static u64 vmread_bitmap, vmwrite_bitmap;
 static bool shadowing;
@@ -76,12 +74,8 @@ void shadow_init(void)
     }
     for (u32 i = 0; i < ARRAY_SIZE(shadow_ro); i++)
         clear_bit(vmread_bitmap, shadow_ro[i]);
-    for (u32 i = 0; i < N_ALL; i++) {
-        u32 f = i < N_RW ? shadow_rw[i] : shadow_ro[i - N_RW];
-        slots[i].field = f;
-        slots[i].offset = (u16)vmcs12_field_offset(f);
-        slots[i].width = (u16)vmcs12_field_width(f);
-    }
+    field_plan_init(&rw_plan, shadow_rw, N_RW);
+    field_plan_init(&ro_plan, shadow_ro, ARRAY_SIZE(shadow_ro));
     shadowing = true;
 }
 
@@ -95,30 +89,45 @@ bool shadow_guest_init(struct vcpu *vcpu)
     return n->shadow_vmcs != 0;
 }
 
-static u64 get12(const struct vmcs12 *v, u32 i)
-{
-    return vmcs12_get_at(v, slots[i].offset, slots[i].width);
-}
-
-static void put12(struct vmcs12 *v, u32 i, u64 x)
-{
-    vmcs12_put_at(v, slots[i].offset, slots[i].width, x);
-}
-
 /* Runs with vmcs01 current and leaves it current. all: every field into
  * the shadow (a new vmcs12); otherwise only those whose value changed. */
+static inline void fill_one(const struct field_plan *p, u64 *vals, u32 i, u64 v, bool all)
+{
+    if (all || v != vals[i]) {
+        __vmcs_write(p->field[i], v);
+        vals[i] = v;
+    }
+}
+
+static void fill_plan(struct nested_vmx *n, const struct field_plan *p, u64 *vals, bool all)
+{
+    const u8 *v12 = (const u8 *)&n->cached12;
+    u32 i = 0;
+    u16 x16;
+    u32 x32;
+    u64 x64;
+
+    for (; i < p->n16; i++) {
+        __builtin_memcpy(&x16, v12 + p->offset[i], 2);
+        fill_one(p, vals, i, x16, all);
+    }
+    for (; i < p->n32; i++) {
+        __builtin_memcpy(&x32, v12 + p->offset[i], 4);
+        fill_one(p, vals, i, x32, all);
+    }
+    for (; i < p->n; i++) {
+        __builtin_memcpy(&x64, v12 + p->offset[i], 8);
+        fill_one(p, vals, i, x64, all);
+    }
+}
+
 static void fill_shadow(struct vcpu *vcpu, bool all)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < N_ALL; i++) {
-        u64 v = get12(&n->cached12, i);
-        if (all || v != n->shadow_vals[i]) {
-            __vmcs_write(slots[i].field, v);
-            n->shadow_vals[i] = v;
-        }
-    }
+    fill_plan(n, &rw_plan, n->shadow_vals, all);
+    fill_plan(n, &ro_plan, n->shadow_vals + N_RW, all);
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 
@@ -129,15 +138,27 @@ static void read_shadow(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < N_RW; i++) {
-        u64 v = __vmcs_read(slots[i].field);
+    for (u32 i = 0; i < rw_plan.n; i++) {
+        u64 v = __vmcs_read(rw_plan.field[i]);
         if (v != n->shadow_vals[i]) {
             n->shadow_vals[i] = v;
-            put12(&n->cached12, i, v);
-            nested_vmcs12_changed(vcpu, slots[i].field);
+            field_plan_put(&rw_plan, &n->cached12, i, v);
+            nested_vmcs12_changed(vcpu, rw_plan.field[i], field_plan_get(&rw_plan, &n->cached12, i));
         }
     }
     vmcs_load(vcpu->vmcs01, "vmcs01");
+}
+
+static bool verify_plan(struct nested_vmx *n, const struct field_plan *p)
+{
+    for (u32 i = 0; i < p->n; i++) {
+        u64 v = __vmcs_read(p->field[i]), w = field_plan_get(p, &n->cached12, i);
+        if (v != w) {
+            kprintf("turtle: nested verify: shadow field %x holds %lx, vmcs12 %lx\n", p->field[i], v, w);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Debug mode (nested_verify): false, with a message, when the shadow does
@@ -145,19 +166,11 @@ static void read_shadow(struct vcpu *vcpu)
 bool shadow_verify(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    bool ok = true;
 
     if (!n->shadow_active)
         return true;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < N_ALL && ok; i++) {
-        u64 v = __vmcs_read(slots[i].field);
-        if (v != get12(&n->cached12, i)) {
-            kprintf("turtle: nested verify: shadow field %x holds %lx, vmcs12 %lx\n",
-                    slots[i].field, v, get12(&n->cached12, i));
-            ok = false;
-        }
-    }
+    bool ok = verify_plan(n, &rw_plan) && verify_plan(n, &ro_plan);
     vmcs_load(vcpu->vmcs01, "vmcs01");
     return ok;
 }
@@ -168,18 +181,21 @@ bool shadow_verify(struct vcpu *vcpu)
 void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    bool shadowed = false;
+    u64 *val = NULL;
 
     if (!n->shadow_active)
         return;
-    u32 i;
-    for (i = 0; i < N_ALL && !shadowed; i++)
-        shadowed = slots[i].field == field;
-    if (!shadowed)
+    for (u32 i = 0; i < rw_plan.n && !val; i++)
+        if (rw_plan.field[i] == field)
+            val = &n->shadow_vals[i];
+    for (u32 i = 0; i < ro_plan.n && !val; i++)
+        if (ro_plan.field[i] == field)
+            val = &n->shadow_vals[N_RW + i];
+    if (!val)
         return;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     __vmcs_write(field, value);
-    n->shadow_vals[i - 1] = __vmcs_read(field);    /* as the shadow keeps it */
+    *val = __vmcs_read(field);             /* as the shadow keeps it */
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 

@@ -8,6 +8,7 @@
  */
 #include "kernel/mm.h"
 #include "nested/checks.h"
+#include "nested/field_plan.h"
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
@@ -30,29 +31,15 @@ static const u32 guest_fields[] = {
 
 static const u32 pdptr_fields[] = { GUEST_PDPTR0, GUEST_PDPTR1, GUEST_PDPTR2, GUEST_PDPTR3 };
 
-/* guest_fields resolved to vmcs12 offsets and widths once, so the copies
- * on every nested entry and exit move bytes rather than look fields up. */
-static struct {
-    u16 offset;
-    u16 width;
-} guest_slots[ARRAY_SIZE(guest_fields)];
+/* guest_fields sorted by width with their vmcs12 offsets, once: the
+ * copies on every nested entry and exit move values, not look fields up. */
+static struct field_plan guest_plan;
+static void msr_bits_init(void);
 
 void vmcs02_init(void)
 {
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        guest_slots[i].offset = (u16)vmcs12_field_offset(guest_fields[i]);
-        guest_slots[i].width = (u16)vmcs12_field_width(guest_fields[i]);
-    }
-}
-
-static u64 slot_get(const struct vmcs12 *v, u32 i)
-{
-    return vmcs12_get_at(v, guest_slots[i].offset, guest_slots[i].width);
-}
-
-static void slot_put(struct vmcs12 *v, u32 i, u64 x)
-{
-    vmcs12_put_at(v, guest_slots[i].offset, guest_slots[i].width, x);
+    field_plan_init(&guest_plan, guest_fields, ARRAY_SIZE(guest_fields));
+    msr_bits_init();
 }
 
 /* Whether vmcs02 takes this vmcs12 field as it is (a guest_fields entry). */
@@ -74,34 +61,53 @@ static u64 v12(const struct vmcs12 *v, u32 field)
 /* vmcs02's MSR bitmap: turtle's, where every MSR exits except the few
  * turtle passes through (vmx/vmcs01.c); each of those exits too if L1's
  * bitmap says so (or L1 uses no MSR bitmap). Only those bits can differ
- * from turtle's, so only they are recomputed on each entry, not the page. */
-static bool l1_bit(const u8 *l1_bitmap, u32 offset, u32 msr)
+ * from turtle's, so only they are recomputed on each entry, not the page:
+ * their bytes and masks (read and write, SDM 25.6.9) are found once, the
+ * bits of neighbouring MSRs merged into one byte's mask (a handful). */
+#define MSR_BITS_MAX    32
+static struct {
+    u16 offset;
+    u8 mask;
+} msr_bits[MSR_BITS_MAX];
+static u32 n_msr_bits;
+
+static void msr_bits_init(void)
 {
-    u32 bit = msr & 0x1fff;
-    return !l1_bitmap || (l1_bitmap[offset + bit / 8] & (1u << (bit % 8)));
+    n_msr_bits = 0;
+    for (u32 i = 0; i < vmx_policy->n_passthrough_msrs && n_msr_bits + 2 <= MSR_BITS_MAX; i++) {
+        u32 msr = vmx_policy->passthrough_msrs[i], bit = msr & 0x1fff;
+        u32 base = msr >= 0xc0000000 ? 1024 : 0;
+        for (u32 w = 0; w <= 2048; w += 2048) {
+            u16 off = (u16)(w + base + bit / 8);
+            u32 j = 0;
+            while (j < n_msr_bits && msr_bits[j].offset != off)
+                j++;
+            if (j == n_msr_bits) {
+                msr_bits[j].offset = off;
+                msr_bits[j].mask = 0;
+                n_msr_bits++;
+            }
+            msr_bits[j].mask |= (u8)(1u << (bit % 8));
+        }
+    }
 }
 
 static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     u8 *dst = phys_to_virt(vcpu->nvmx->msr_bitmap02);
-    const u8 *l1 = NULL;                /* NULL: every MSR exits to L1 */
 
     /* The checks made the address page aligned; outside L1 RAM it reads
-     * as all ones, i.e. NULL. */
-    if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) &&
-        v->msr_bitmap < vcpu->vm->mem_size)
-        l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
-
-    for (u32 i = 0; i < vmx_policy->n_passthrough_msrs; i++) {
-        u32 msr = vmx_policy->passthrough_msrs[i], bit = msr & 0x1fff;
-        u32 base = msr >= 0xc0000000 ? 1024 : 0;
-        for (u32 w = 0; w <= 2048; w += 2048) {
-            u8 *b = &dst[w + base + bit / 8];
-            if (l1_bit(l1, w + base, msr))
-                *b |= (u8)(1u << (bit % 8));
-            else
-                *b &= (u8)~(1u << (bit % 8));
-        }
+     * as all ones: every MSR exits to L1. */
+    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) || v->msr_bitmap >= vcpu->vm->mem_size) {
+        for (u32 i = 0; i < n_msr_bits; i++)
+            dst[msr_bits[i].offset] |= msr_bits[i].mask;
+        return;
+    }
+    const u8 *l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
+    for (u32 i = 0; i < n_msr_bits; i++) {
+        u32 off = msr_bits[i].offset;
+        u8 m = msr_bits[i].mask;
+        dst[off] = (u8)((dst[off] & ~m) | (l1[off] & m));
     }
 }
 
@@ -168,8 +174,7 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
 
     for (u32 i = 0; i < n->n_dirty_fields; i++) {
         u32 f = n->dirty_fields[i];
-        u64 x = 0;
-        vmcs12_read(v, f, &x);
+        u64 x = n->dirty_vals[i];
         if (f == EXCEPTION_BITMAP)
             x |= BIT(VECTOR_AC);
         __vmcs_write(f, x);
@@ -192,8 +197,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         vmcs_write_host_state();
         n->vmcs02_host_written = true;
     }
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-        __vmcs_write(guest_fields[i], slot_get(v, i));
+    field_plan_to_vmcs(&guest_plan, v);
     prepare_crs(v);
     vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
     prepare_l1_dependent(v, l1);
@@ -262,8 +266,7 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
     u32 entry12 = v->vm_entry_controls;
     u64 cr0_12 = v->guest_cr0;
 
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-        slot_put(v, i, __vmcs_read(guest_fields[i]));
+    field_plan_from_vmcs(&guest_plan, v);
     v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_policy->cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
     v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_policy->cr4_owned,
@@ -276,9 +279,15 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
         v->guest_dr7 = vmcs_readl(GUEST_DR7);
         v->guest_ia32_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
     }
-    if (proc2_12 & SECONDARY_EXEC_ENABLE_EPT)
-        for (u32 i = 0; i < 4; i++)
-            vmcs12_write(v, pdptr_fields[i], __vmcs_read(pdptr_fields[i]));
+    /* With EPT, the PDPTEs of a PAE L2 (SDM 28.3.4; otherwise undefined:
+     * vmcs12 keeps what it had). */
+    if ((proc2_12 & SECONDARY_EXEC_ENABLE_EPT) && (v->guest_cr0 & X86_CR0_PG) &&
+        (v->guest_cr4 & X86_CR4_PAE) && !(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE)) {
+        v->guest_pdptr0 = vmcs_read64(GUEST_PDPTR0);
+        v->guest_pdptr1 = vmcs_read64(GUEST_PDPTR1);
+        v->guest_pdptr2 = vmcs_read64(GUEST_PDPTR2);
+        v->guest_pdptr3 = vmcs_read64(GUEST_PDPTR3);
+    }
     /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
     v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
                            (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);
