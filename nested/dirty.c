@@ -7,8 +7,9 @@
  * - a guest field vmcs02 takes as it is, the VM-entry event fields and the
  *   exception bitmap: that one field is copied into vmcs02 (the event
  *   fields are inputs of nested_check_controls() too);
- * - guest CR0/CR4 and their read shadows: vmcs02 takes them at every
- *   entry (guest CR0.PE is an input of nested_check_controls());
+ * - guest CR0/CR4 and their read shadows: vmcs02's CR0/CR4, masks and
+ *   read shadows are written again (guest CR0.PE is an input of
+ *   nested_check_controls() too);
  * - the exit-information fields (writable with IA32_VMX_MISC[29]), the
  *   preemption-timer value (read at every entry) and HOST_RSP: no input
  *   of the checks, nor of vmcs02;
@@ -62,11 +63,12 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value)
         add_field(n, field, value);
         return;
     case GUEST_CR0:
-        n->dirty |= DIRTY_CONTROLS;
+        n->dirty |= DIRTY_CONTROLS | DIRTY_CRS;
         return;
     case GUEST_CR4:
     case CR0_READ_SHADOW:
     case CR4_READ_SHADOW:
+        n->dirty |= DIRTY_CRS;
         return;
     case HOST_RIP:
         n->dirty |= DIRTY_HOST;

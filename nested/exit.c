@@ -220,7 +220,11 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
     vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-    guest_update_paging_mode(vcpu);
+    /* A 64-bit host's paging mode is set above (CR0.PG and PAE are in its
+     * fixed bits and checks, EFER.LMA/LME and IA-32e mode with it); a
+     * 32-bit host may use PAE paging, whose PDPTEs are loaded here. */
+    if (!host64)
+        guest_update_paging_mode(vcpu);
     PROF_MARK(PROF_EXIT_HOST);
     shadow_sync_to_shadow(vcpu);           /* L1 reads the exit through its shadow VMCS */
     PROF_MARK(PROF_EXIT_SHADOW);

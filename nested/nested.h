@@ -20,7 +20,8 @@
 #define DIRTY_VMCS02        BIT(0)  /* rebuild vmcs02 completely: prepare_vmcs02() */
 #define DIRTY_CONTROLS      BIT(1)  /* nested_check_controls() must run */
 #define DIRTY_HOST          BIT(2)  /* nested_check_host_state() must run */
-#define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST)
+#define DIRTY_CRS           BIT(3)  /* guest CR0/CR4 or a read shadow: vmcs02's CRs again */
+#define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
 #define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
 

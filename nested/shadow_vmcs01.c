@@ -21,14 +21,19 @@
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
-/* Fields L1 reads and writes through the shadow. */
-static const u32 shadow_rw[] = {
+/* Fields L1 reads and writes through the shadow: those an emulated exit
+ * may change (L2's state, the entry event's valid bit, the saved timer),
+ * and those only L1 changes, which the exit does not look at. */
+static const u32 shadow_rw_exit[] = {
     GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
-    VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INSTRUCTION_LEN, VM_ENTRY_EXCEPTION_ERROR_CODE,
-    CPU_BASED_VM_EXEC_CONTROL, EXCEPTION_BITMAP, GUEST_CR0, GUEST_CR3, GUEST_CR4,
-    CR0_READ_SHADOW, CR4_READ_SHADOW, GUEST_CS_SELECTOR, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES,
+    VM_ENTRY_INTR_INFO_FIELD, GUEST_CR0, GUEST_CR3, GUEST_CR4,
+    GUEST_CS_SELECTOR, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES,
     GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_ES_BASE, GUEST_FS_BASE, GUEST_GS_BASE,
-    VMX_PREEMPTION_TIMER_VALUE, HOST_RSP,
+    VMX_PREEMPTION_TIMER_VALUE,
+};
+static const u32 shadow_rw_l1[] = {
+    VM_ENTRY_INSTRUCTION_LEN, VM_ENTRY_EXCEPTION_ERROR_CODE, CPU_BASED_VM_EXEC_CONTROL,
+    EXCEPTION_BITMAP, CR0_READ_SHADOW, CR4_READ_SHADOW, HOST_RSP,
 };
 /* Exit information: L1 reads it without exits; its writes still exit. */
 static const u32 shadow_ro[] = {
@@ -37,14 +42,16 @@ static const u32 shadow_ro[] = {
     IDT_VECTORING_ERROR_CODE, GUEST_LINEAR_ADDRESS, VM_INSTRUCTION_ERROR,
 };
 
-#define N_RW    ARRAY_SIZE(shadow_rw)
-#define N_ALL   (ARRAY_SIZE(shadow_rw) + ARRAY_SIZE(shadow_ro))
+#define N_RW_EXIT   ARRAY_SIZE(shadow_rw_exit)
+#define N_RW        (ARRAY_SIZE(shadow_rw_exit) + ARRAY_SIZE(shadow_rw_l1))
+#define N_ALL       (N_RW + ARRAY_SIZE(shadow_ro))
 _Static_assert(N_ALL <= SHADOW_FIELDS_MAX, "struct nested_vmx's shadow_vals holds every field");
 
 /* The shadowed fields sorted by width with their vmcs12 offsets, once.
- * shadow_vals[] holds the read-write fields at rw_plan's indices, then the
- * read-only ones at N_RW + ro_plan's. */
-static struct field_plan rw_plan, ro_plan;
+ * shadow_vals[] holds them plan after plan, in this order. */
+enum { PLAN_RW_EXIT, PLAN_RW_L1, PLAN_RO, PLANS };
+static struct field_plan plans[PLANS];
+static const u32 plan_base[PLANS] = { 0, N_RW_EXIT, N_RW };
 
 static u64 vmread_bitmap, vmwrite_bitmap;
 static bool shadowing;
@@ -68,14 +75,19 @@ void shadow_init(void)
         return;
     memset(phys_to_virt(vmread_bitmap), 0xff, PAGE_SIZE);
     memset(phys_to_virt(vmwrite_bitmap), 0xff, PAGE_SIZE);
-    for (u32 i = 0; i < ARRAY_SIZE(shadow_rw); i++) {
-        clear_bit(vmread_bitmap, shadow_rw[i]);
-        clear_bit(vmwrite_bitmap, shadow_rw[i]);
+    for (u32 i = 0; i < N_RW_EXIT; i++) {
+        clear_bit(vmread_bitmap, shadow_rw_exit[i]);
+        clear_bit(vmwrite_bitmap, shadow_rw_exit[i]);
+    }
+    for (u32 i = 0; i < ARRAY_SIZE(shadow_rw_l1); i++) {
+        clear_bit(vmread_bitmap, shadow_rw_l1[i]);
+        clear_bit(vmwrite_bitmap, shadow_rw_l1[i]);
     }
     for (u32 i = 0; i < ARRAY_SIZE(shadow_ro); i++)
         clear_bit(vmread_bitmap, shadow_ro[i]);
-    field_plan_init(&rw_plan, shadow_rw, N_RW);
-    field_plan_init(&ro_plan, shadow_ro, ARRAY_SIZE(shadow_ro));
+    field_plan_init(&plans[PLAN_RW_EXIT], shadow_rw_exit, N_RW_EXIT);
+    field_plan_init(&plans[PLAN_RW_L1], shadow_rw_l1, ARRAY_SIZE(shadow_rw_l1));
+    field_plan_init(&plans[PLAN_RO], shadow_ro, ARRAY_SIZE(shadow_ro));
     shadowing = true;
 }
 
@@ -89,8 +101,7 @@ bool shadow_guest_init(struct vcpu *vcpu)
     return n->shadow_vmcs != 0;
 }
 
-/* Runs with vmcs01 current and leaves it current. all: every field into
- * the shadow (a new vmcs12); otherwise only those whose value changed. */
+/* One field of a plan into the shadow, if all or if it changed. */
 static inline void fill_one(const struct field_plan *p, u64 *vals, u32 i, u64 v, bool all)
 {
     if (all || v != vals[i]) {
@@ -121,13 +132,17 @@ static void fill_plan(struct nested_vmx *n, const struct field_plan *p, u64 *val
     }
 }
 
+/* Runs with vmcs01 current and leaves it current. all: every field into
+ * the shadow (a new vmcs12); otherwise (after an emulated exit) those the
+ * exit may have changed, and of them only those whose value did. */
 static void fill_shadow(struct vcpu *vcpu, bool all)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    fill_plan(n, &rw_plan, n->shadow_vals, all);
-    fill_plan(n, &ro_plan, n->shadow_vals + N_RW, all);
+    for (u32 p = 0; p < PLANS; p++)
+        if (all || p != PLAN_RW_L1)
+            fill_plan(n, &plans[p], n->shadow_vals + plan_base[p], all);
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 
@@ -138,12 +153,16 @@ static void read_shadow(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < rw_plan.n; i++) {
-        u64 v = __vmcs_read(rw_plan.field[i]);
-        if (v != n->shadow_vals[i]) {
-            n->shadow_vals[i] = v;
-            field_plan_put(&rw_plan, &n->cached12, i, v);
-            nested_vmcs12_changed(vcpu, rw_plan.field[i], field_plan_get(&rw_plan, &n->cached12, i));
+    for (u32 p = PLAN_RW_EXIT; p <= PLAN_RW_L1; p++) {
+        const struct field_plan *plan = &plans[p];
+        u64 *vals = n->shadow_vals + plan_base[p];
+        for (u32 i = 0; i < plan->n; i++) {
+            u64 v = __vmcs_read(plan->field[i]);
+            if (v != vals[i]) {
+                vals[i] = v;
+                field_plan_put(plan, &n->cached12, i, v);
+                nested_vmcs12_changed(vcpu, plan->field[i], field_plan_get(plan, &n->cached12, i));
+            }
         }
     }
     vmcs_load(vcpu->vmcs01, "vmcs01");
@@ -170,7 +189,9 @@ bool shadow_verify(struct vcpu *vcpu)
     if (!n->shadow_active)
         return true;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    bool ok = verify_plan(n, &rw_plan) && verify_plan(n, &ro_plan);
+    bool ok = true;
+    for (u32 p = 0; p < PLANS && ok; p++)
+        ok = verify_plan(n, &plans[p]);
     vmcs_load(vcpu->vmcs01, "vmcs01");
     return ok;
 }
@@ -185,12 +206,10 @@ void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 
     if (!n->shadow_active)
         return;
-    for (u32 i = 0; i < rw_plan.n && !val; i++)
-        if (rw_plan.field[i] == field)
-            val = &n->shadow_vals[i];
-    for (u32 i = 0; i < ro_plan.n && !val; i++)
-        if (ro_plan.field[i] == field)
-            val = &n->shadow_vals[N_RW + i];
+    for (u32 p = 0; p < PLANS && !val; p++)
+        for (u32 i = 0; i < plans[p].n && !val; i++)
+            if (plans[p].field[i] == field)
+                val = &n->shadow_vals[plan_base[p] + i];
     if (!val)
         return;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");

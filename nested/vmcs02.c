@@ -164,9 +164,11 @@ static void prepare_eptp(struct vcpu *vcpu, bool ept12)
  * fields, the entry event, the exception bitmap; anything else took
  * DIRTY_VMCS02 and prepare_vmcs02()). Done again at every entry: what
  * prepare_vmcs02() takes from outside vmcs12 (L1's EFER/PAT/DR7/DEBUGCTL,
- * L1's MSR bitmap, whose memory may have changed, the EPT02 root), and
- * CR0/CR4 with their read shadows: the real CR0 never keeps CD/NW
- * (guest_real_cr0()), whatever vmcs02 held after the exit.
+ * L1's MSR bitmap, whose memory may have changed, the EPT02 root). CR0 and
+ * CR4 with their masks and read shadows, when L1 changed one of them
+ * (DIRTY_CRS); otherwise vmcs02 holds what prepare_crs() would write, but
+ * for CR0.CD/NW, which the exit saved from the CPU and no VM entry loads
+ * (SDM 27.3.2.1).
  */
 void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
@@ -179,7 +181,8 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
             x |= BIT(VECTOR_AC);
         __vmcs_write(f, x);
     }
-    prepare_crs(v);
+    if (n->dirty & DIRTY_CRS)
+        prepare_crs(v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
     prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
@@ -365,6 +368,11 @@ bool vmcs02_snapshot_diff(const u64 *a, const u64 *b, u32 *field, u64 *xa, u64 *
             u64 mask = snap(a, f == CR0_READ_SHADOW ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK);
             x &= mask;
             y &= mask;
+        }
+        /* No VM entry loads CR0.CD/NW (SDM 27.3.2.1). */
+        if (f == GUEST_CR0) {
+            x &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
+            y &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
         }
         if (!event && (f == VM_ENTRY_INTR_INFO_FIELD || f == VM_ENTRY_EXCEPTION_ERROR_CODE ||
                        f == VM_ENTRY_INSTRUCTION_LEN))
