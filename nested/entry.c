@@ -115,7 +115,8 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     u64 qual;
 
     PROF_MARK(PROF_ENTRY_DECODE);
-    if (n->current_vmptr == VMPTR_NONE) {
+    /* No entry with a shadow VMCS (SDM 25.10, 27.1). */
+    if (n->current_vmptr == VMPTR_NONE || n->current_is_shadow) {
         nested_vmx_fail_invalid();
         return;
     }

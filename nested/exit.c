@@ -461,6 +461,12 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
     }
     if (l0_wants(vcpu, reason, qual, &r))
         return r;
+    /* With VMCS shadowing in vmcs12, L2's VMREAD/VMWRITE that reach L0
+     * may still be for L2's shadow VMCS (nested/shadow_vmcs12.c). */
+    if ((reason == EXIT_REASON_VMREAD || reason == EXIT_REASON_VMWRITE) &&
+        (nested_proc2(&n->cached12) & SECONDARY_EXEC_SHADOW_VMCS) &&
+        shadow12_l2_vmrw(vcpu, reason == EXIT_REASON_VMWRITE))
+        return NESTED_EXIT_DONE;
     if (nested_exit_wanted(vcpu, &n->cached12, reason, qual)) {
         nested_vmx_vmexit(vcpu, reason, NULL);
         return NESTED_EXIT_DONE;

@@ -10,7 +10,7 @@
 
 #include "nested/vmcs12.h"
 
-#define FIELD_PLAN_MAX  64
+#define FIELD_PLAN_MAX  192
 
 struct field_plan {
     u32 n16, n32, n;            /* [0,n16) 16-bit, [n16,n32) 32-bit, [n32,n) 64-bit/natural */

@@ -148,6 +148,7 @@ static void handle_vmxoff(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
 
     nested_release_vmcs12(vcpu);
+    shadow12_flush(vcpu, VMPTR_NONE);
     n->vmxon = false;
     ept02_drop(vcpu);
     nested_vmx_succeed();
@@ -162,6 +163,7 @@ static void handle_vmclear(struct vcpu *vcpu)
         return;
     if (ptr == n->current_vmptr)
         nested_release_vmcs12(vcpu);
+    shadow12_flush(vcpu, ptr);             /* L2's VMWRITEs to it, if it is linked */
     /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
     u32 clear = 0;
     guest_copy_to(vcpu->vm, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
@@ -175,10 +177,11 @@ static void handle_vmptrld(struct vcpu *vcpu)
 
     if (!vmcs_ptr_operand(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS, VMXERR_VMPTRLD_VMXON_POINTER, &ptr))
         return;
-    /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
-     * VMCS shadowing is not shown to L1. */
+    /* Revision bits 30:0 must match; bit 31 (a shadow VMCS) only when
+     * VMCS shadowing is shown to L1 (SDM 31.3, VMPTRLD). */
     u32 rev = region_revision(vcpu, ptr);
-    if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION || (rev & SHADOW_VMCS_BIT) ||
+    if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION ||
+        ((rev & SHADOW_VMCS_BIT) && !(nested_proc2_allowed & SECONDARY_EXEC_SHADOW_VMCS)) ||
         ptr + PAGE_SIZE > vcpu->vm->mem_size) {
         nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
@@ -186,7 +189,9 @@ static void handle_vmptrld(struct vcpu *vcpu)
     /* VMPTRLD of the current VMCS keeps it as it is (with what L1 wrote). */
     if (ptr != n->current_vmptr) {
         nested_release_vmcs12(vcpu);       /* the previous vmcs12, if any */
+        shadow12_flush(vcpu, ptr);         /* L2's VMWRITEs to it, if it is linked */
         n->current_vmptr = ptr;
+        n->current_is_shadow = rev & SHADOW_VMCS_BIT;
         n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
         memcpy(&n->cached12, n->vmcs12, sizeof(n->cached12));
         n->dirty = DIRTY_ALL;

@@ -60,6 +60,10 @@ struct nested_vmx {
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
+    bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
+    u64 shadow02;               /* hardware shadow VMCS for L2 (nested/shadow_vmcs12.c) */
+    u64 shadow02_pa;            /* the shadow vmcs12 whose fields it holds, or VMPTR_NONE */
+    u64 vmread_bitmap02, vmwrite_bitmap02;  /* vmcs02's, from L1's */
     u64 shadow_vmcs;            /* hardware shadow VMCS for L1 (0: no shadowing) */
     bool shadow_active;         /* vmcs01 links it and uses the VMREAD/VMWRITE bitmaps */
     u64 l2_exits;               /* exits taken while in L2 */
@@ -140,6 +144,16 @@ void shadow_off(struct vcpu *vcpu);
 void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
 bool shadow_verify(struct vcpu *vcpu);
 
+/* nested/shadow_vmcs12.c: VMCS shadowing shown to L1, for its L2. */
+bool shadow12_init(void);
+bool shadow12_vcpu_init(struct nested_vmx *n);
+void shadow12_vcpu_free(struct nested_vmx *n);
+void shadow12_prepare(struct vcpu *vcpu, const struct vmcs12 *v);
+/* shadow02's fields back into L1 memory if they belong to the region at
+ * pa (VMPTR_NONE: whichever region); the current VMCS stays current. */
+void shadow12_flush(struct vcpu *vcpu, u64 pa);
+bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
+
 /* nested/ept02.c */
 /* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
  * an EPT violation / misconfiguration with the given qualification. */
@@ -160,6 +174,7 @@ extern u64 nested_ept_vpid_cap;
 /* IA32_DEBUGCTL bits an L2 may get from vmcs12 (what L1 may write). */
 extern u64 nested_debugctl_allowed;
 void nested_caps_init(void);
+void nested_caps_show_shadowing(void);
 u64 nested_cr0_fixed0(bool unrestricted);
 u64 nested_cr4_fixed1(void);
 u32 nested_phys_addr_width(void);

@@ -186,6 +186,8 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
     prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
+    if (nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS)
+        shadow12_prepare(vcpu, v);
 }
 
 void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
@@ -202,7 +204,6 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     }
     field_plan_to_vmcs(&guest_plan, v);
     prepare_crs(v);
-    vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
     prepare_l1_dependent(v, l1);
 
     /* PAE paging outside IA-32e mode: with EPT the CPU takes the PDPTEs
@@ -229,7 +230,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
-                             SECONDARY_EXEC_RDSEED_EXITING)) |
+                             SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS)) |
                 (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
@@ -253,6 +254,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
     n->vmcs02_eptp = 0;
     prepare_eptp(vcpu, ept12);
+    shadow12_prepare(vcpu, v);
 }
 
 /* L2's architectural CR0 (or CR4): L1's bits are as vmcs12 has them (L2
