@@ -150,7 +150,7 @@ static void handle_vmxoff(struct vcpu *vcpu)
     nested_release_vmcs12(vcpu);
     shadow12_flush(vcpu, VMPTR_NONE);
     n->vmxon = false;
-    ept02_drop(vcpu);
+    ept02_drop_all(vcpu);
     nested_vmx_succeed();
 }
 
@@ -323,7 +323,8 @@ static void handle_invept(struct vcpu *vcpu)
         nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
-    ept02_drop(vcpu);              /* EPT02 is rebuilt from EPT12 on demand */
+    /* What INVEPT names is rebuilt from EPT12 on demand. */
+    ept02_invept(vcpu, type == VMX_EPT_EXTENT_GLOBAL, desc[0]);
     nested_vmx_succeed();
 }
 

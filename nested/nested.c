@@ -3,6 +3,7 @@
  * each `nested` vCPU's nested state, vmcs02 and merged MSR bitmap.
  */
 #include "kernel/mm.h"
+#include "kernel/printf.h"
 #include "nested/checks.h"
 #include "nested/nested.h"
 #include "nested/vmcs02.h"
@@ -110,7 +111,9 @@ static void nested_vcpu_free(struct vcpu *vcpu)
 
     if (!n)
         return;
-    ept02_drop(vcpu);
+    if (n->ept02_built)
+        kprintf("turtle: guest '%s': %lu EPT02 roots built\n", vcpu->vm->name, n->ept02_built);
+    ept02_drop_all(vcpu);
     vmcs_free(n->vmcs02);
     if (n->msr_bitmap02)
         free_pages(n->msr_bitmap02, 1);

@@ -24,6 +24,7 @@
 #define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
 #define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
+#define EPT02_PARKED        3       /* EPT02s kept besides the current one */
 
 struct nested_vmx {
     bool vmxon;
@@ -52,9 +53,15 @@ struct nested_vmx {
     u16 vpid02;
     u16 last_vpid12;            /* VPID12 of the last entry (0: VPID off) */
 
-    u64 ept02_root;             /* shadow of EPT12 (0: none built) */
+    u64 ept02_root;             /* shadow of the current EPT12 (0: none built) */
     u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
-    u64 ept02_pages;            /* its paging-structure pages (bounded by a budget) */
+    u64 ept02_pages;            /* its paging-structure pages */
+    /* EPT02s kept for other EPTP12s, most recent first (root 0: empty);
+     * all of them and the current one share one budget (nested/ept02.c). */
+    struct ept02_ctx {
+        u64 eptp12, root, pages;
+    } ept02_parked[EPT02_PARKED];
+    u64 ept02_built;            /* EPT02 roots built: L2s whose EPT02 was not kept */
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
     u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
@@ -159,7 +166,11 @@ bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
  * an EPT violation / misconfiguration with the given qualification. */
 enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
-void ept02_drop(struct vcpu *vcpu);
+void ept02_drop(struct vcpu *vcpu);         /* the current EPT02 */
+void ept02_drop_all(struct vcpu *vcpu);
+/* INVEPT (SDM 31.3): all-context drops every EPT02, single-context those
+ * shadowing an EPT12 with eptp's root (bits 51:12). */
+void ept02_invept(struct vcpu *vcpu, bool all_context, u64 eptp);
 /* The most paging-structure pages EPT02 of one vCPU ever holds, in a VM
  * with mem_size bytes of RAM. */
 u64 ept02_max_pages(u64 mem_size);

@@ -15,6 +15,7 @@ import cases as case_list
 import harness
 
 BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )*BENCH: (\S+) (\d+)\s*$", re.M)
+ROOTS_LINE = re.compile(r"^turtle: guest 'alternate': (\d+) EPT02 roots built$", re.M)
 PROFILE_LINE = re.compile(r"^turtle: profile: exits (\d+) (.*)$", re.M)
 BOOT_LINE = re.compile(r"^turtle: bench: boot to first L1 entry: (\d+) cycles$", re.M)
 
@@ -31,6 +32,9 @@ DESCRIPTIONS = {
     "lapic_timer_irq": "LAPIC timer interrupt (one-shot, count 1) to handler and EOI",
     "idle_exits_per_sec": "VM exits per second of virtual time, guest idle in HLT, 100 Hz timer",
     "l0_exits_per_l2_exit": "L0 exits per L2 exit handled by L1",
+    "l0_exits_64m_2m": "L0 exits while L2 writes each 4 KiB page of 64 MiB mapped with 2 MiB EPT12 pages",
+    "l0_exits_per_switch": "L0 exits per switch of an L1 alternating between two L2s (two EPTP12s)",
+    "ept02_roots_built": "EPT02s built for the L1 alternating between two L2s (200 switches)",
 }
 # vmx_bench as the guest of an L1 turtle: what its figures mean there.
 DESCRIPTIONS_L3 = {
@@ -74,7 +78,11 @@ PHASES_BEFORE = (403, {"guest": 52157, "exit_decide": 23316, "exit_sync": 284616
 
 
 def figures(text):
-    return {m.group(1): int(m.group(2)) for m in BENCH_LINE.finditer(text)}
+    out = {m.group(1): int(m.group(2)) for m in BENCH_LINE.finditer(text)}
+    roots = ROOTS_LINE.search(text)
+    if roots:
+        out["ept02_roots_built"] = int(roots.group(1))
+    return out
 
 
 def round_trip_phases(exits, ticks):

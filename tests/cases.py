@@ -424,6 +424,9 @@ def bench_pairs():
         # vmx_bench as the guest of an L1 turtle: its L2 is an L3, and the
         # exits it counts are the L1 turtle's (VMCALL 4 goes to its L0).
         out.append({"title": "L3", "cpu": cpu, "turtle": f"bench-vmx-l2{sfx}"})
+        # EPT02: an L2 touching 64 MiB of 2 MiB EPT12 pages; an L1
+        # alternating between two L2s with their own EPTP12s.
+        out.append({"title": "EPT02", "cpu": cpu, "bare": f"bench-ept-bare{sfx}", "turtle": f"bench-ept-l1{sfx}"})
     return out
 
 
@@ -438,6 +441,13 @@ def bench_cases():
             Case(f"bench-vmx-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("vmx_bench"), end="summary"),
             Case(f"bench-vmx-l1{sfx}", "bench", cpu=cpu, timeout=300, verdict=(1, 1, 0),
                  modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),
+            Case(f"bench-ept-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("vmx_bench"),
+                 cmdline="mode=ept2m", end="summary", expect=[r"^SUMMARY: 0 tests, 0 failures$"]),
+            Case(f"bench-ept-l1{sfx}", "bench", cpu=cpu, timeout=300, verdict=(2, 2, 0),
+                 modules=[(guest("vmx_bench"), "name=ept2m nested mem=160M -- mode=ept2m"),
+                          (guest("vmx_bench"), "name=alternate nested mem=32M -- mode=alternate")],
+                 expect=[r"^\[ept2m\] BENCH: l0_exits_64m_2m \d+", r"^\[alternate\] BENCH: l0_exits_per_switch \d+",
+                         r"^turtle: guest 'alternate': \d+ EPT02 roots built$"]),
             Case(f"bench-vmx-l2{sfx}", "bench", cpu=cpu, timeout=600, verdict=(1, 1, 0),
                  modules=[(TURTLE, "name=l1 nested mem=96M"),
                           (guest("vmx_bench"), "for=l1 -- name=vmx_bench nested mem=32M")],
