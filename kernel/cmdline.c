@@ -181,6 +181,8 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
                 bad(err, "bad console (want poweroff or stay) in", &t);
                 errors++;
             }
+        } else if (cmdline_key_is(&t, "nested_verify") && !t.value) {
+            o->nested_verify = true;
         } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
             o->small_frames = true;
         } else if (cmdline_key_is(&t, "guests") && t.value && t.value_len &&

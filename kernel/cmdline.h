@@ -8,6 +8,9 @@
  *   fault=ud|pf|gp|de|bp   raise that exception in turtle after boot (tests the dump)
  *   slice=N                scheduling slice in preemption-timer ticks
  *   small_frames           back guest RAM with 4 KiB frames only (tests EPT01's 4 KiB path)
+ *   nested_verify          debug mode of nested VMX's hot path: at each VMRESUME the checks
+ *                          it skipped run too and the vmcs02 it patched is compared with a
+ *                          complete build; any difference stops that L1 with a message
  *   guests=NAME,NAME,...   the guests the boot configuration means to load: a
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
@@ -52,6 +55,7 @@ struct turtle_options {
     enum turtle_fault fault;
     u64 slice;                  /* 0 = default */
     bool small_frames;
+    bool nested_verify;
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
     bool console_stay;          /* console=stay: no power-off when every guest has ended */
 };

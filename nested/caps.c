@@ -111,11 +111,19 @@ bool nested_host_has_cet(void)
     return vmx_caps.entry.may_be_1 & VM_ENTRY_LOAD_CET_STATE;
 }
 
+/* "VMWRITE to any field" (bit 29) as the CPU reports it: with VMCS
+ * shadowing shown, L2's VMWRITEs reach the CPU's shadow VMCS. */
 u64 nested_vmx_misc(void)
 {
     return (vmx_caps.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK) | VMX_MISC_SAVE_EFER_LMA |
            (vmx_caps.misc & VMX_MISC_ACTIVITY_HLT) | MISC_MSR_LIST_512 |
-           VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;       /* CR3-target count 0 */
+           (vmx_caps.misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS);    /* CR3-target count 0 */
+}
+
+/* nested/shadow_vmcs12.c can serve L2's VMREAD/VMWRITE: show it. */
+void nested_caps_show_shadowing(void)
+{
+    nested_proc2_allowed |= SECONDARY_EXEC_SHADOW_VMCS;
 }
 
 bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v)

@@ -157,6 +157,9 @@ bool nested_check_controls(const struct vmcs12 *v)
         return false;
     if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) && CC(!page_addr_ok(v->msr_bitmap)))
         return false;
+    if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
+        (CC(!page_addr_ok(v->vmread_bitmap)) || CC(!page_addr_ok(v->vmwrite_bitmap))))
+        return false;
     if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) && CC(!nested_eptp_valid(v->ept_pointer)))
         return false;
     if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)))
@@ -369,15 +372,16 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
             }
         }
     }
-    /* The VMCS link pointer: VMCS shadowing is not shown, so anything but
-     * ~0 must be a valid region that is not a shadow VMCS; turtle does
-     * not use it (SDM 27.3.1.5, 27.8). */
+    /* The VMCS link pointer: anything but ~0 must be a valid region whose
+     * shadow-VMCS indicator (bit 31) is "VMCS shadowing" (SDM 27.3.1.5,
+     * 27.8). */
     if (v->vmcs_link_pointer != ~0ULL) {
         u32 rev = 0xffffffff;
+        u32 shadow = (proc2 & SECONDARY_EXEC_SHADOW_VMCS) ? BIT(31) : 0;
         *qual = ENTRY_FAIL_VMCS_LINK_PTR;
         guest_copy_from(vm, &rev, v->vmcs_link_pointer, 4);
-        if (CC(!page_addr_ok(v->vmcs_link_pointer)) || CC(rev != VMCS12_REVISION))
-            return false;                       /* bit 31 (shadow) must match: 0 */
+        if (CC(!page_addr_ok(v->vmcs_link_pointer)) || CC(rev != (VMCS12_REVISION | shadow)))
+            return false;
         *qual = ENTRY_FAIL_DEFAULT;
     }
     return true;

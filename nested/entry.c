@@ -3,12 +3,14 @@
  * vmcs12 first; then vmcs02 is built, vmcs12's VM-entry MSR-load list is
  * applied, and the vCPU switches to vmcs02: the next vmx_enter() runs L2.
  */
+#include "kernel/cmdline.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "nested/checks.h"
 #include "nested/msr_list.h"
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
+#include "vmx/prof.h"
 #include "vmx/vmx.h"
 
 
@@ -23,6 +25,7 @@ static void entry_failure(struct vcpu *vcpu, u32 reason, u64 qual)
     v->exit_qualification = qual;
     v->vm_exit_intr_info = 0;
     v->idt_vectoring_info_field = 0;
+    vcpu->nvmx->dirty |= DIRTY_ALL;
     load_vmcs12_host_state(vcpu);
 }
 
@@ -38,6 +41,11 @@ static void switch_vmcs(struct vcpu *vcpu, bool to_l2)
         vcpu->launched = n->vmcs02_launched;
     } else {
         n->vmcs02_launched = vcpu->launched;   /* set by the scheduler after a real entry */
+        /* vmcs02 is kept for the next entry: without the windows turtle
+         * asked for in it (see below), as prepare_vmcs02() would leave it. */
+        if (vcpu->events.windows)
+            vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) &
+                         ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING));
         vcpu->vmcs = vcpu->vmcs01;
         vcpu->launched = n->vmcs01_launched;
     }
@@ -56,20 +64,65 @@ void nested_switch_to_l1(struct vcpu *vcpu)
     switch_vmcs(vcpu, false);
 }
 
+/* Which checks run, and whether vmcs02 is rebuilt or patched: the hot
+ * path of docs/nested.md. A check is skipped only when none of its inputs
+ * changed since it last passed (n->dirty); L2 changes the guest state, so
+ * the guest-state checks always run. Rebuilt completely: at VMLAUNCH,
+ * after any change the dirty tracking does not follow field by field, and
+ * for a PAE L2 outside IA-32e mode (the PDPTEs are loaded at every entry). */
+static bool full_entry(const struct nested_vmx *n, const struct vmcs12 *v, bool launch)
+{
+    bool pae = (v->guest_cr0 & X86_CR0_PG) && (v->guest_cr4 & X86_CR4_PAE) &&
+               !(v->vm_entry_controls & VM_ENTRY_IA32E_MODE);
+    return launch || (n->dirty & DIRTY_VMCS02) || pae;
+}
+
+/* Debug mode (turtle's nested_verify option): the checks the hot path
+ * skipped must pass, and vmcs02 as patched must be what prepare_vmcs02()
+ * builds. Otherwise the L1 stops with a message naming the difference. */
+static bool verify_checks(struct vcpu *vcpu, const struct vmcs12 *v, bool l1_long)
+{
+    if (!nested_check_controls(v)) {
+        vm_stop(vcpu->vm, true, "nested verify: the skipped control checks fail");
+        return false;
+    }
+    if (!nested_check_host_state(v, l1_long)) {
+        vm_stop(vcpu->vm, true, "nested verify: the skipped host-state checks fail");
+        return false;
+    }
+    return true;
+}
+
+static void verify_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
+{
+    static u64 fast[VMCS02_VERIFY_FIELDS], full[VMCS02_VERIFY_FIELDS];
+    u32 field;
+    u64 x, y;
+
+    vmcs02_snapshot(fast);
+    prepare_vmcs02(vcpu, v, l1);
+    vmcs02_snapshot(full);
+    if (vmcs02_snapshot_diff(fast, full, &field, &x, &y)) {
+        kprintf("turtle: nested verify: vmcs02 field %x: patched %lx, built %lx\n", field, x, y);
+        vm_stop(vcpu->vm, true, "nested verify: vmcs02 field %x differs from prepare_vmcs02()", field);
+    }
+}
+
 void nested_vmx_run(struct vcpu *vcpu, bool launch)
 {
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = &n->cached12;
     u64 qual;
 
-    if (n->current_vmptr == VMPTR_NONE) {
+    PROF_MARK(PROF_ENTRY_DECODE);
+    /* No entry with a shadow VMCS (SDM 25.10, 27.1). */
+    if (n->current_vmptr == VMPTR_NONE || n->current_is_shadow) {
         nested_vmx_fail_invalid();
         return;
     }
-    /* Everything below works on one copy, checked once (no second read
-     * of L1 memory can see other values). */
+    /* What L1 wrote in its shadow VMCS, into cached12 (marked dirty). */
     shadow_sync_from_shadow(vcpu);
-    memcpy(v, n->vmcs12, sizeof(*v));
+    PROF_MARK(PROF_ENTRY_COPY);
     if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
         nested_vmx_fail(vcpu, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
         return;
@@ -82,14 +135,27 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         nested_vmx_fail(vcpu, VMXERR_VMRESUME_NONLAUNCHED_VMCS);
         return;
     }
-    if (!nested_check_controls(v)) {
-        nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
-        return;
+    bool full = full_entry(n, v, launch);
+    bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
+    bool controls = full || (n->dirty & DIRTY_CONTROLS);
+    bool host = full || (n->dirty & DIRTY_HOST) || l1_long != n->host_checked_long;
+    if (controls) {
+        if (!nested_check_controls(v)) {
+            nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+            return;
+        }
+        n->dirty &= ~DIRTY_CONTROLS;
     }
-    if (!nested_check_host_state(v, vmcs_read64(GUEST_IA32_EFER) & EFER_LMA)) {
-        nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
-        return;
+    if (host) {
+        if (!nested_check_host_state(v, l1_long)) {
+            nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+            return;
+        }
+        n->dirty &= ~DIRTY_HOST;
+        n->host_checked_long = l1_long;
     }
+    if (turtle_opts.nested_verify && (!controls || !host) && !verify_checks(vcpu, v, l1_long))
+        return;
     /* From here on the instruction completes as a VM entry or as a VM
      * exit to L1; L1's RIP stays on VMLAUNCH/VMRESUME until the exit
      * loads vmcs12's host RIP. */
@@ -97,6 +163,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         entry_failure(vcpu, EXIT_REASON_INVALID_STATE, qual);
         return;
     }
+    PROF_MARK(PROF_ENTRY_CHECKS);
     bool ept12 = nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT;
     if (ept12 && !ept02_prepare(vcpu, v->ept_pointer)) {
         entry_failure(vcpu, EXIT_REASON_INVALID_STATE, 0);
@@ -112,7 +179,15 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     switch_vmcs(vcpu, true);
     if (vcpu->vm->stopped)
         return;
-    prepare_vmcs02(vcpu, v, &l1);
+    if (full) {
+        prepare_vmcs02(vcpu, v, &l1);
+    } else {
+        prepare_vmcs02_dirty(vcpu, v, &l1);
+        if (turtle_opts.nested_verify)
+            verify_vmcs02(vcpu, v, &l1);
+    }
+    n->dirty = 0;
+    n->n_dirty_fields = 0;
     u32 failed = msr_list_load(vcpu, v->vm_entry_msr_load_addr, v->vm_entry_msr_load_count, true);
     if (failed) {
         switch_vmcs(vcpu, false);
@@ -132,4 +207,5 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     n->last_vpid12 = vpid12;
     n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
     n->l1_timer_left = v->vmx_preemption_timer_value;
+    PROF_MARK(PROF_ENTRY_VMCS02);
 }

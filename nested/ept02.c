@@ -1,12 +1,20 @@
 /*
  * EPT02: the shadow of L1's EPT12, composed with EPT01. Built lazily: it
  * starts empty; each EPT violation in L2 walks EPT12 (in L1 memory, every
- * entry checked as the CPU checks it, SDM 29.3.3) and either installs a
- * 4 KiB EPT02 leaf (L2-physical → L1-physical → host-physical, with
- * EPT12's permissions) or reports the violation or misconfiguration L1
- * must see. An EPT12 mapping to L1-physical memory L1 does not have is
- * never installed: L1 gets an EPT violation instead. INVEPT, VMXOFF and a
- * new EPTP12 drop EPT02 (and its hardware translations).
+ * entry checked as the CPU checks it, SDM 29.3.3) and either installs an
+ * EPT02 leaf (L2-physical → L1-physical → host-physical, with EPT12's
+ * permissions) or reports the violation or misconfiguration L1 must see.
+ * The leaf is 2 MiB where EPT12 maps the 2 MiB around the address with one
+ * large page (2 MiB or 1 GiB) and EPT01 maps their L1-physical 2 MiB with
+ * one 2 MiB page; 4 KiB otherwise. An EPT12 mapping to L1-physical memory L1 does not have is
+ * never installed: L1 gets an EPT violation instead.
+ *
+ * EPT02s are kept per EPTP12: an L1 that switches between L2s (a new
+ * EPTP12 at VMRESUME) parks the current one and finds the other's again,
+ * up to EPT02_PARKED besides the current (the least recently used goes).
+ * INVEPT drops what it names (all-context: all of them; single-context:
+ * those of that EPT12 root), VMXOFF drops all; their hardware translations
+ * go with them.
  */
 #include "kernel/mm.h"
 #include "nested/nested.h"
@@ -23,12 +31,20 @@ static u64 ept02_budget(u64 mem_size)
     return 64 + 2 * (mem_size / LARGE_PAGE_SIZE);
 }
 
-/* The budget is checked before each fill, and one fill adds at most the
- * three tables below the root (PDPT, PD, PT): EPT02 never holds more. Its
- * pages come from the VM's pool (vm->pages), reserved for this many. */
+/* The budget is checked before each fill and each new root (over it, the
+ * parked EPT02s go, then the current one starts again), and one fill adds
+ * at most the three tables below the root (PDPT, PD, PT): the EPT02s of a
+ * vCPU never hold more together. Their pages come from the VM's pool
+ * (vm->pages), reserved for this many. */
 u64 ept02_max_pages(u64 mem_size)
 {
     return ept02_budget(mem_size) + EPT_LEVELS - 2;
+}
+
+static void free_ctx(struct vcpu *vcpu, u64 root)
+{
+    ept_flush(ept_make_eptp(root));     /* before any page of it is reused */
+    ept_free(&vcpu->vm->pages, root);
 }
 
 void ept02_drop(struct vcpu *vcpu)
@@ -37,8 +53,62 @@ void ept02_drop(struct vcpu *vcpu)
 
     if (!n->ept02_root)
         return;
-    ept_flush(ept_make_eptp(n->ept02_root));    /* before any page of it is reused */
-    ept_free(&vcpu->vm->pages, n->ept02_root);
+    free_ctx(vcpu, n->ept02_root);
+    n->ept02_root = 0;
+    n->ept02_eptp12 = 0;
+    n->ept02_pages = 0;
+}
+
+static void drop_parked(struct vcpu *vcpu, u32 i)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    if (!n->ept02_parked[i].root)
+        return;
+    free_ctx(vcpu, n->ept02_parked[i].root);
+    n->ept02_parked[i] = (struct ept02_ctx){ 0 };
+}
+
+void ept02_drop_all(struct vcpu *vcpu)
+{
+    ept02_drop(vcpu);
+    for (u32 i = 0; i < EPT02_PARKED; i++)
+        drop_parked(vcpu, i);
+}
+
+void ept02_invept(struct vcpu *vcpu, bool all_context, u64 eptp)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    if (all_context) {
+        ept02_drop_all(vcpu);
+        return;
+    }
+    if (n->ept02_root && (n->ept02_eptp12 & EPT12_ADDR) == (eptp & EPT12_ADDR))
+        ept02_drop(vcpu);
+    for (u32 i = 0; i < EPT02_PARKED; i++)
+        if ((n->ept02_parked[i].eptp12 & EPT12_ADDR) == (eptp & EPT12_ADDR))
+            drop_parked(vcpu, i);
+}
+
+/* Paging-structure pages of every EPT02 of this vCPU. */
+static u64 total_pages(const struct nested_vmx *n)
+{
+    u64 t = n->ept02_pages;
+    for (u32 i = 0; i < EPT02_PARKED; i++)
+        t += n->ept02_parked[i].pages;
+    return t;
+}
+
+/* The current EPT02 to the front of the parked ones (the last one goes). */
+static void park_current(struct vcpu *vcpu)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    drop_parked(vcpu, EPT02_PARKED - 1);
+    for (u32 i = EPT02_PARKED - 1; i > 0; i--)
+        n->ept02_parked[i] = n->ept02_parked[i - 1];
+    n->ept02_parked[0] = (struct ept02_ctx){ n->ept02_eptp12, n->ept02_root, n->ept02_pages };
     n->ept02_root = 0;
     n->ept02_eptp12 = 0;
     n->ept02_pages = 0;
@@ -48,15 +118,32 @@ bool ept02_prepare(struct vcpu *vcpu, u64 eptp12)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
-    if (n->ept02_root && n->ept02_eptp12 != eptp12)
-        ept02_drop(vcpu);
-    if (!n->ept02_root) {
-        n->ept02_root = ept_alloc_root(&vcpu->vm->pages);
-        if (!n->ept02_root)
-            return false;
-        n->ept02_eptp12 = eptp12;
-        n->ept02_pages = 1;
+    if (n->ept02_root && n->ept02_eptp12 == eptp12)
+        return true;
+    if (n->ept02_root)
+        park_current(vcpu);
+    for (u32 i = 0; i < EPT02_PARKED; i++) {
+        struct ept02_ctx c = n->ept02_parked[i];
+        if (!c.root || c.eptp12 != eptp12)
+            continue;
+        for (u32 j = i; j + 1 < EPT02_PARKED; j++)
+            n->ept02_parked[j] = n->ept02_parked[j + 1];
+        n->ept02_parked[EPT02_PARKED - 1] = (struct ept02_ctx){ 0 };
+        n->ept02_root = c.root;
+        n->ept02_eptp12 = c.eptp12;
+        n->ept02_pages = c.pages;
+        return true;
     }
+    /* A new root must fit the budget with the parked ones. */
+    if (total_pages(n) + 1 > ept02_budget(vcpu->vm->mem_size))
+        for (u32 i = 0; i < EPT02_PARKED; i++)
+            drop_parked(vcpu, i);
+    n->ept02_root = ept_alloc_root(&vcpu->vm->pages);
+    if (!n->ept02_root)
+        return false;
+    n->ept02_eptp12 = eptp12;
+    n->ept02_pages = 1;
+    n->ept02_built++;
     return true;
 }
 
@@ -137,6 +224,20 @@ static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct e
     return EPT12_MISCONFIG;                     /* not reached: level 1 is always a leaf */
 }
 
+/* EPT02 starts over, empty (vmcs02 is current: point it at the new root). */
+static bool restart(struct vcpu *vcpu)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u64 eptp12 = n->ept02_eptp12;
+
+    ept02_drop(vcpu);
+    if (!ept02_prepare(vcpu, eptp12))
+        return false;
+    vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
+    n->vmcs02_eptp = ept_make_eptp(n->ept02_root);
+    return true;
+}
+
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
 {
     struct nested_vmx *n = vcpu->nvmx;
@@ -161,18 +262,30 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;
     }
-    if (n->ept02_pages >= ept02_budget(vcpu->vm->mem_size)) {
-        /* Start over (vmcs02 is current: point it at the new root). */
-        u64 eptp12 = n->ept02_eptp12;
-        ept02_drop(vcpu);
-        if (!ept02_prepare(vcpu, eptp12)) {
-            vm_stop(vcpu->vm, true, "out of memory for EPT02");
-            return EPT02_FIXED;
-        }
-        vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
-    }
-    if (!ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages))
+    /* The budget holds for all EPT02s: the parked ones go first. */
+    if (total_pages(n) >= ept02_budget(vcpu->vm->mem_size))
+        for (u32 i = 0; i < EPT02_PARKED; i++)
+            drop_parked(vcpu, i);
+    if (n->ept02_pages >= ept02_budget(vcpu->vm->mem_size) && !restart(vcpu)) {
         vm_stop(vcpu->vm, true, "out of memory for EPT02");
+        return EPT02_FIXED;
+    }
+    if (leaf.size >= LARGE_PAGE_SIZE) {
+        u64 hpa2m = guest_gpa_to_hpa_2m(vcpu->vm, leaf.l1_gpa & ~(LARGE_PAGE_SIZE - 1));
+        if (hpa2m && ept_set_2m(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(LARGE_PAGE_SIZE - 1), hpa2m,
+                                leaf.perms, &n->ept02_pages))
+            return EPT02_FIXED;
+        /* 4 KiB pages below already (EPT12 was split since): 4 KiB. */
+    }
+    if (!ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages)) {
+        int level;
+        /* A 2 MiB leaf from an EPT12 large page L1 has split since (with
+         * no INVEPT, the CPU may use the old one too): start again. */
+        if (!ept_lookup(n->ept02_root, l2_gpa, &level) || level == 1 || !restart(vcpu) ||
+            !ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms,
+                        &n->ept02_pages))
+            vm_stop(vcpu->vm, true, "out of memory for EPT02");
+    }
     return EPT02_FIXED;
 }
 

@@ -13,6 +13,7 @@
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
 #include "vmx/exit.h"
+#include "vmx/prof.h"
 
 
 static bool bitmap_bit(struct vcpu *vcpu, u64 page, u32 bit)
@@ -164,7 +165,6 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     if (vcpu->guest_mode)
         nested_switch_to_l1(vcpu);
     event_cancel_injection(&vcpu->events);  /* L2's events end with L2 */
-    memcpy(vcpu->nvmx->vmcs12, v, sizeof(*v));
     vmcs_writel(CR0_READ_SHADOW, v->host_cr0);
     vmcs_writel(GUEST_CR0, guest_real_cr0(v->host_cr0));
     vmcs_writel(CR4_READ_SHADOW, v->host_cr4);
@@ -220,11 +220,20 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
     vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-    guest_update_paging_mode(vcpu);
+    /* A 64-bit host's paging mode is set above (CR0.PG and PAE are in its
+     * fixed bits and checks, EFER.LMA/LME and IA-32e mode with it); a
+     * 32-bit host may use PAE paging, whose PDPTEs are loaded here. */
+    if (!host64)
+        guest_update_paging_mode(vcpu);
+    PROF_MARK(PROF_EXIT_HOST);
     shadow_sync_to_shadow(vcpu);           /* L1 reads the exit through its shadow VMCS */
+    PROF_MARK(PROF_EXIT_SHADOW);
+    if (turtle_opts.nested_verify && !shadow_verify(vcpu))
+        vm_stop(vcpu->vm, true, "nested verify: L1's shadow VMCS differs from vmcs12");
 
     if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
+        v->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
         vcpu->nvmx->vmcs12->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
         vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-load list entry failed");
     }
@@ -242,6 +251,7 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = &n->cached12;
 
+    PROF_MARK(PROF_EXIT_DECIDE);
     n->reflected++;
     /* An exit to L1 before L2's first instruction (an interrupt L1
      * intercepts, its preemption timer at 0) still ends a VM entry that
@@ -254,6 +264,7 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
     }
     sync_vmcs02_to_vmcs12(vcpu, v);
     copy_exit_info(v);
+    PROF_MARK(PROF_EXIT_SYNC);
     if (qual)
         v->exit_qualification = *qual;
     if (exc) {
@@ -268,6 +279,7 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
         v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
     if (!msr_list_store(vcpu, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
         v->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
+        vcpu->nvmx->vmcs12->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
         load_vmcs12_host_state(vcpu);
         vm_stop(vcpu->vm, true, "VMX abort: VM-exit MSR-store list entry failed");
         return;
@@ -411,6 +423,7 @@ static void vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual)
                 full & VMX_EXIT_REASON_BASIC_MASK);
         vmcs_dump();
     }
+    n->dirty |= DIRTY_ALL;              /* vmcs02 as the CPU left it: build it again */
     n->cached12.vm_exit_reason = full;
     n->cached12.exit_qualification = qual;
     n->cached12.vm_exit_intr_info = 0;
@@ -448,6 +461,12 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
     }
     if (l0_wants(vcpu, reason, qual, &r))
         return r;
+    /* With VMCS shadowing in vmcs12, L2's VMREAD/VMWRITE that reach L0
+     * may still be for L2's shadow VMCS (nested/shadow_vmcs12.c). */
+    if ((reason == EXIT_REASON_VMREAD || reason == EXIT_REASON_VMWRITE) &&
+        (nested_proc2(&n->cached12) & SECONDARY_EXEC_SHADOW_VMCS) &&
+        shadow12_l2_vmrw(vcpu, reason == EXIT_REASON_VMWRITE))
+        return NESTED_EXIT_DONE;
     if (nested_exit_wanted(vcpu, &n->cached12, reason, qual)) {
         nested_vmx_vmexit(vcpu, reason, NULL);
         return NESTED_EXIT_DONE;

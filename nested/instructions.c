@@ -42,7 +42,7 @@ void nested_vmx_fail(struct vcpu *vcpu, u32 error)
         nested_vmx_fail_invalid();
         return;
     }
-    vcpu->nvmx->vmcs12->vm_instruction_error = error;
+    vcpu->nvmx->cached12.vm_instruction_error = error;
     shadow_write_field(vcpu, VM_INSTRUCTION_ERROR, error);
     set_arith_flags(X86_RFLAGS_ZF);
 }
@@ -147,12 +147,10 @@ static void handle_vmxoff(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
-    shadow_sync_from_shadow(vcpu);
-    shadow_off(vcpu);
+    nested_release_vmcs12(vcpu);
+    shadow12_flush(vcpu, VMPTR_NONE);
     n->vmxon = false;
-    n->current_vmptr = VMPTR_NONE;
-    n->vmcs12 = NULL;
-    ept02_drop(vcpu);
+    ept02_drop_all(vcpu);
     nested_vmx_succeed();
 }
 
@@ -163,17 +161,12 @@ static void handle_vmclear(struct vcpu *vcpu)
 
     if (!vmcs_ptr_operand(vcpu, VMXERR_VMCLEAR_INVALID_ADDRESS, VMXERR_VMCLEAR_VMXON_POINTER, &ptr))
         return;
-    if (ptr == n->current_vmptr) {
-        shadow_sync_from_shadow(vcpu);
-        shadow_off(vcpu);
-    }
+    if (ptr == n->current_vmptr)
+        nested_release_vmcs12(vcpu);
+    shadow12_flush(vcpu, ptr);             /* L2's VMWRITEs to it, if it is linked */
     /* The region's launch state becomes "clear" (KVM keeps it in vmcs12). */
     u32 clear = 0;
     guest_copy_to(vcpu->vm, ptr + __builtin_offsetof(struct vmcs12, launch_state), &clear, sizeof(clear));
-    if (ptr == n->current_vmptr) {
-        n->current_vmptr = VMPTR_NONE;
-        n->vmcs12 = NULL;
-    }
     nested_vmx_succeed();
 }
 
@@ -184,18 +177,26 @@ static void handle_vmptrld(struct vcpu *vcpu)
 
     if (!vmcs_ptr_operand(vcpu, VMXERR_VMPTRLD_INVALID_ADDRESS, VMXERR_VMPTRLD_VMXON_POINTER, &ptr))
         return;
-    /* Revision bits 30:0 must match; bit 31 (shadow VMCS) is refused since
-     * VMCS shadowing is not shown to L1. */
+    /* Revision bits 30:0 must match; bit 31 (a shadow VMCS) only when
+     * VMCS shadowing is shown to L1 (SDM 31.3, VMPTRLD). */
     u32 rev = region_revision(vcpu, ptr);
-    if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION || (rev & SHADOW_VMCS_BIT) ||
+    if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION ||
+        ((rev & SHADOW_VMCS_BIT) && !(nested_proc2_allowed & SECONDARY_EXEC_SHADOW_VMCS)) ||
         ptr + PAGE_SIZE > vcpu->vm->mem_size) {
         nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
     }
-    shadow_sync_from_shadow(vcpu);         /* the previous vmcs12, if any */
-    n->current_vmptr = ptr;
-    n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
-    shadow_sync_to_shadow(vcpu);
+    /* VMPTRLD of the current VMCS keeps it as it is (with what L1 wrote). */
+    if (ptr != n->current_vmptr) {
+        nested_release_vmcs12(vcpu);       /* the previous vmcs12, if any */
+        shadow12_flush(vcpu, ptr);         /* L2's VMWRITEs to it, if it is linked */
+        n->current_vmptr = ptr;
+        n->current_is_shadow = rev & SHADOW_VMCS_BIT;
+        n->vmcs12 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, ptr));
+        memcpy(&n->cached12, n->vmcs12, sizeof(n->cached12));
+        n->dirty = DIRTY_ALL;
+        shadow_sync_to_shadow(vcpu);
+    }
     nested_vmx_succeed();
 }
 
@@ -232,7 +233,7 @@ static void handle_vmread(struct vcpu *vcpu)
         nested_vmx_fail_invalid();
         return;
     }
-    if (!field_operand(vcpu, info, &field) || !vmcs12_read(n->vmcs12, field, &v)) {
+    if (!field_operand(vcpu, info, &field) || !vmcs12_read(&n->cached12, field, &v)) {
         nested_vmx_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
         return;
     }
@@ -278,9 +279,10 @@ static void handle_vmwrite(struct vcpu *vcpu)
         nested_vmx_fail(vcpu, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
         return;
     }
-    vmcs12_write(n->vmcs12, field, v);
-    vmcs12_read(n->vmcs12, field, &v);  /* as truncated to the field's width */
+    vmcs12_write(&n->cached12, field, v);
+    vmcs12_read(&n->cached12, field, &v);   /* as truncated to the field's width */
     shadow_write_field(vcpu, field, v);
+    nested_vmcs12_changed(vcpu, field, v);
     nested_vmx_succeed();
 }
 
@@ -321,7 +323,8 @@ static void handle_invept(struct vcpu *vcpu)
         nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
-    ept02_drop(vcpu);              /* EPT02 is rebuilt from EPT12 on demand */
+    /* What INVEPT names is rebuilt from EPT12 on demand. */
+    ept02_invept(vcpu, type == VMX_EPT_EXTENT_GLOBAL, desc[0]);
     nested_vmx_succeed();
 }
 

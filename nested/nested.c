@@ -3,6 +3,7 @@
  * each `nested` vCPU's nested state, vmcs02 and merged MSR bitmap.
  */
 #include "kernel/mm.h"
+#include "kernel/printf.h"
 #include "nested/checks.h"
 #include "nested/nested.h"
 #include "nested/vmcs02.h"
@@ -74,6 +75,8 @@ void nested_init(void)
 {
     nested_caps_init();
     shadow_init();
+    if (shadow12_init())
+        nested_caps_show_shadowing();
     vmcs02_init();
     nested_ops = &ops;
 }
@@ -88,12 +91,13 @@ static bool nested_vcpu_init(struct vcpu *vcpu)
         return false;
     n = phys_to_virt(page);
     n->current_vmptr = VMPTR_NONE;
+    n->shadow02_pa = VMPTR_NONE;
     n->vpid02 = (u16)(VPID02_BASE + vcpu->vm->index * VM_MAX_VCPUS + vcpu->id);
     vpid_flush(n->vpid02);              /* a new L2 tag: nothing cached may serve it */
     vcpu->nvmx = n;                     /* from here nested_vcpu_free() undoes it all */
     n->vmcs02 = vmcs_alloc(false);
     n->msr_bitmap02 = alloc_page();
-    if (!n->vmcs02 || !n->msr_bitmap02 || !shadow_guest_init(vcpu)) {
+    if (!n->vmcs02 || !n->msr_bitmap02 || !shadow_guest_init(vcpu) || !shadow12_vcpu_init(n)) {
         nested_vcpu_free(vcpu);
         return false;
     }
@@ -107,11 +111,14 @@ static void nested_vcpu_free(struct vcpu *vcpu)
 
     if (!n)
         return;
-    ept02_drop(vcpu);
+    if (n->ept02_built)
+        kprintf("turtle: guest '%s': %lu EPT02 roots built\n", vcpu->vm->name, n->ept02_built);
+    ept02_drop_all(vcpu);
     vmcs_free(n->vmcs02);
     if (n->msr_bitmap02)
         free_pages(n->msr_bitmap02, 1);
     vmcs_free(n->shadow_vmcs);
+    shadow12_vcpu_free(n);
     vcpu->vmcs = vcpu->vmcs01;
     vcpu->guest_mode = false;
     vcpu->nvmx = NULL;

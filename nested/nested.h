@@ -14,15 +14,36 @@
 
 #define VMPTR_NONE      (~0ULL)
 
+/* What changed in vmcs12 since vmcs02 was last built and the checks last
+ * passed (docs/nested.md, "The hot path"). A check is skipped only when
+ * none of its inputs changed since it last passed. */
+#define DIRTY_VMCS02        BIT(0)  /* rebuild vmcs02 completely: prepare_vmcs02() */
+#define DIRTY_CONTROLS      BIT(1)  /* nested_check_controls() must run */
+#define DIRTY_HOST          BIT(2)  /* nested_check_host_state() must run */
+#define DIRTY_CRS           BIT(3)  /* guest CR0/CR4 or a read shadow: vmcs02's CRs again */
+#define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
+#define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
+#define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
+#define EPT02_PARKED        3       /* EPT02s kept besides the current one */
+
 struct nested_vmx {
     bool vmxon;
     u64 vmxon_ptr;              /* L1-physical */
     u64 current_vmptr;          /* L1-physical address of the current vmcs12, or VMPTR_NONE */
-    struct vmcs12 *vmcs12;      /* that vmcs12, through turtle's direct map of L1 RAM */
-    /* While L2 runs, the vmcs12 that passed the entry checks. L1 memory
-     * (which L2 may be able to write) is not read again until the exit,
-     * which writes this copy back (KVM's cached_vmcs12). */
+    struct vmcs12 *vmcs12;      /* that vmcs12's region, through turtle's direct map of L1 RAM */
+    /* The current vmcs12 itself (KVM's cached_vmcs12): read from L1 memory
+     * at VMPTRLD, written back when L1 lets go of it (VMCLEAR, VMPTRLD of
+     * another, VMXOFF: nested_release_vmcs12()). L1 changes it only with
+     * VMWRITE (SDM 25.11.1: the region's format is not architectural), so
+     * L1 or L2 writing the region's memory meanwhile changes nothing. */
     struct vmcs12 cached12;
+    u32 dirty;                  /* DIRTY_* */
+    u32 n_dirty_fields;         /* fields prepare_vmcs02_dirty() copies into vmcs02 */
+    u32 dirty_fields[DIRTY_FIELDS_MAX];
+    u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
+    bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
+    u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
+    u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */
 
     bool vmcs01_launched;       /* vmcs01's launched flag while L2 runs */
     u64 vmcs02;                 /* host-physical; vcpu->vmcs while L2 runs */
@@ -32,19 +53,58 @@ struct nested_vmx {
     u16 vpid02;
     u16 last_vpid12;            /* VPID12 of the last entry (0: VPID off) */
 
-    u64 ept02_root;             /* shadow of EPT12 (0: none built) */
+    u64 ept02_root;             /* shadow of the current EPT12 (0: none built) */
     u64 ept02_eptp12;           /* the EPTP12 that EPT02 shadows */
-    u64 ept02_pages;            /* its paging-structure pages (bounded by a budget) */
+    u64 ept02_pages;            /* its paging-structure pages */
+    /* EPT02s kept for other EPTP12s, most recent first (root 0: empty);
+     * all of them and the current one share one budget (nested/ept02.c). */
+    struct ept02_ctx {
+        u64 eptp12, root, pages;
+    } ept02_parked[EPT02_PARKED];
+    u64 ept02_built;            /* EPT02 roots built: L2s whose EPT02 was not kept */
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
     u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
+    bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
+    u64 shadow02;               /* hardware shadow VMCS for L2 (nested/shadow_vmcs12.c) */
+    u64 shadow02_pa;            /* the shadow vmcs12 whose fields it holds, or VMPTR_NONE */
+    u64 vmread_bitmap02, vmwrite_bitmap02;  /* vmcs02's, from L1's */
     u64 shadow_vmcs;            /* hardware shadow VMCS for L1 (0: no shadowing) */
     bool shadow_active;         /* vmcs01 links it and uses the VMREAD/VMWRITE bitmaps */
     u64 l2_exits;               /* exits taken while in L2 */
     u64 reflected;              /* of those, reflected to L1 */
 };
+
+/* A vmcs12 member by byte offset and width (2, 4 or 8), for the hot copies
+ * whose offsets are resolved once: a move, not a table lookup or a call. */
+static inline u64 vmcs12_get_at(const struct vmcs12 *v, u32 offset, u32 width)
+{
+    const u8 *p = (const u8 *)v + offset;
+    u16 x16;
+    u32 x32;
+    u64 x64;
+
+    switch (width) {
+    case 2: __builtin_memcpy(&x16, p, 2); return x16;
+    case 4: __builtin_memcpy(&x32, p, 4); return x32;
+    default: __builtin_memcpy(&x64, p, 8); return x64;
+    }
+}
+
+static inline void vmcs12_put_at(struct vmcs12 *v, u32 offset, u32 width, u64 x)
+{
+    u8 *p = (u8 *)v + offset;
+    u16 x16 = (u16)x;
+    u32 x32 = (u32)x;
+
+    switch (width) {
+    case 2: __builtin_memcpy(p, &x16, 2); break;
+    case 4: __builtin_memcpy(p, &x32, 4); break;
+    default: __builtin_memcpy(p, &x, 8); break;
+    }
+}
 
 /* nested/nested.c fills vmx/'s struct nested_ops (vmx/nested_ops.h). */
 
@@ -71,11 +131,15 @@ bool nested_exception_wanted(const struct vmcs12 *v, u32 vector, u32 error_code)
 /* Emulated VM exit to L1: the exit information comes from vmcs02, with
  * the reason given and the qualification replaced when qual is not NULL. */
 void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual);
-/* Publishes cached12 to L1 memory and loads its host state into vmcs01
+/* Loads cached12's host state into vmcs01 and brings L1's shadow VMCS up to date
  * (VM exit and failed VM entry). */
 void load_vmcs12_host_state(struct vcpu *vcpu);
 
 void nested_switch_to_l1(struct vcpu *vcpu);
+/* L1 (or turtle for it) changed vmcs12's field: mark what depends on it. */
+void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value);
+/* The current vmcs12 back to L1 memory (VMCLEAR, VMPTRLD, VMXOFF). */
+void nested_release_vmcs12(struct vcpu *vcpu);
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */
@@ -85,13 +149,28 @@ void shadow_sync_to_shadow(struct vcpu *vcpu);
 void shadow_sync_from_shadow(struct vcpu *vcpu);
 void shadow_off(struct vcpu *vcpu);
 void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
+bool shadow_verify(struct vcpu *vcpu);
+
+/* nested/shadow_vmcs12.c: VMCS shadowing shown to L1, for its L2. */
+bool shadow12_init(void);
+bool shadow12_vcpu_init(struct nested_vmx *n);
+void shadow12_vcpu_free(struct nested_vmx *n);
+void shadow12_prepare(struct vcpu *vcpu, const struct vmcs12 *v);
+/* shadow02's fields back into L1 memory if they belong to the region at
+ * pa (VMPTR_NONE: whichever region); the current VMCS stays current. */
+void shadow12_flush(struct vcpu *vcpu, u64 pa);
+bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
 
 /* nested/ept02.c */
 /* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
  * an EPT violation / misconfiguration with the given qualification. */
 enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
-void ept02_drop(struct vcpu *vcpu);
+void ept02_drop(struct vcpu *vcpu);         /* the current EPT02 */
+void ept02_drop_all(struct vcpu *vcpu);
+/* INVEPT (SDM 31.3): all-context drops every EPT02, single-context those
+ * shadowing an EPT12 with eptp's root (bits 51:12). */
+void ept02_invept(struct vcpu *vcpu, bool all_context, u64 eptp);
 /* The most paging-structure pages EPT02 of one vCPU ever holds, in a VM
  * with mem_size bytes of RAM. */
 u64 ept02_max_pages(u64 mem_size);
@@ -106,6 +185,7 @@ extern u64 nested_ept_vpid_cap;
 /* IA32_DEBUGCTL bits an L2 may get from vmcs12 (what L1 may write). */
 extern u64 nested_debugctl_allowed;
 void nested_caps_init(void);
+void nested_caps_show_shadowing(void);
 u64 nested_cr0_fixed0(bool unrestricted);
 u64 nested_cr4_fixed1(void);
 u32 nested_phys_addr_width(void);

@@ -8,6 +8,7 @@
  */
 #include "kernel/mm.h"
 #include "nested/checks.h"
+#include "nested/field_plan.h"
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
@@ -30,19 +31,24 @@ static const u32 guest_fields[] = {
 
 static const u32 pdptr_fields[] = { GUEST_PDPTR0, GUEST_PDPTR1, GUEST_PDPTR2, GUEST_PDPTR3 };
 
-/* guest_fields resolved to vmcs12 offsets and widths once, so the copies
- * on every nested entry and exit move bytes rather than look fields up. */
-static struct {
-    u16 offset;
-    u16 width;
-} guest_slots[ARRAY_SIZE(guest_fields)];
+/* guest_fields sorted by width with their vmcs12 offsets, once: the
+ * copies on every nested entry and exit move values, not look fields up. */
+static struct field_plan guest_plan;
+static void msr_bits_init(void);
 
 void vmcs02_init(void)
 {
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        guest_slots[i].offset = (u16)vmcs12_field_offset(guest_fields[i]);
-        guest_slots[i].width = (u16)vmcs12_field_width(guest_fields[i]);
-    }
+    field_plan_init(&guest_plan, guest_fields, ARRAY_SIZE(guest_fields));
+    msr_bits_init();
+}
+
+/* Whether vmcs02 takes this vmcs12 field as it is (a guest_fields entry). */
+bool vmcs02_guest_field(u32 field)
+{
+    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+        if (guest_fields[i] == field)
+            return true;
+    return false;
 }
 
 static u64 v12(const struct vmcs12 *v, u32 field)
@@ -55,34 +61,53 @@ static u64 v12(const struct vmcs12 *v, u32 field)
 /* vmcs02's MSR bitmap: turtle's, where every MSR exits except the few
  * turtle passes through (vmx/vmcs01.c); each of those exits too if L1's
  * bitmap says so (or L1 uses no MSR bitmap). Only those bits can differ
- * from turtle's, so only they are recomputed on each entry, not the page. */
-static bool l1_bit(const u8 *l1_bitmap, u32 offset, u32 msr)
+ * from turtle's, so only they are recomputed on each entry, not the page:
+ * their bytes and masks (read and write, SDM 25.6.9) are found once, the
+ * bits of neighbouring MSRs merged into one byte's mask (a handful). */
+#define MSR_BITS_MAX    32
+static struct {
+    u16 offset;
+    u8 mask;
+} msr_bits[MSR_BITS_MAX];
+static u32 n_msr_bits;
+
+static void msr_bits_init(void)
 {
-    u32 bit = msr & 0x1fff;
-    return !l1_bitmap || (l1_bitmap[offset + bit / 8] & (1u << (bit % 8)));
+    n_msr_bits = 0;
+    for (u32 i = 0; i < vmx_policy->n_passthrough_msrs && n_msr_bits + 2 <= MSR_BITS_MAX; i++) {
+        u32 msr = vmx_policy->passthrough_msrs[i], bit = msr & 0x1fff;
+        u32 base = msr >= 0xc0000000 ? 1024 : 0;
+        for (u32 w = 0; w <= 2048; w += 2048) {
+            u16 off = (u16)(w + base + bit / 8);
+            u32 j = 0;
+            while (j < n_msr_bits && msr_bits[j].offset != off)
+                j++;
+            if (j == n_msr_bits) {
+                msr_bits[j].offset = off;
+                msr_bits[j].mask = 0;
+                n_msr_bits++;
+            }
+            msr_bits[j].mask |= (u8)(1u << (bit % 8));
+        }
+    }
 }
 
 static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     u8 *dst = phys_to_virt(vcpu->nvmx->msr_bitmap02);
-    const u8 *l1 = NULL;                /* NULL: every MSR exits to L1 */
 
     /* The checks made the address page aligned; outside L1 RAM it reads
-     * as all ones, i.e. NULL. */
-    if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) &&
-        v->msr_bitmap < vcpu->vm->mem_size)
-        l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
-
-    for (u32 i = 0; i < vmx_policy->n_passthrough_msrs; i++) {
-        u32 msr = vmx_policy->passthrough_msrs[i], bit = msr & 0x1fff;
-        u32 base = msr >= 0xc0000000 ? 1024 : 0;
-        for (u32 w = 0; w <= 2048; w += 2048) {
-            u8 *b = &dst[w + base + bit / 8];
-            if (l1_bit(l1, w + base, msr))
-                *b |= (u8)(1u << (bit % 8));
-            else
-                *b &= (u8)~(1u << (bit % 8));
-        }
+     * as all ones: every MSR exits to L1. */
+    if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) || v->msr_bitmap >= vcpu->vm->mem_size) {
+        for (u32 i = 0; i < n_msr_bits; i++)
+            dst[msr_bits[i].offset] |= msr_bits[i].mask;
+        return;
+    }
+    const u8 *l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
+    for (u32 i = 0; i < n_msr_bits; i++) {
+        u32 off = msr_bits[i].offset;
+        u8 m = msr_bits[i].mask;
+        dst[off] = (u8)((dst[off] & ~m) | (l1[off] & m));
     }
 }
 
@@ -100,6 +125,71 @@ static void prepare_crs(const struct vmcs12 *v)
     vmcs_writel(GUEST_CR4, vmx_fixed_cr4(v->guest_cr4));
 }
 
+/* EFER, PAT, DR7 and IA32_DEBUGCTL: vmcs12's when its entry controls load
+ * them, otherwise L1's current values (SDM 27.3.2.1): every entry. */
+static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *l1)
+{
+    bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
+    u64 efer = (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) ? v->guest_ia32_efer : l1->efer;
+
+    if (!(v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)) {
+        efer = ia32e ? efer | EFER_LMA : efer & ~EFER_LMA;
+        if (v->guest_cr0 & X86_CR0_PG)
+            efer = ia32e ? efer | EFER_LME : efer & ~EFER_LME;
+    }
+    vmcs_write64(GUEST_IA32_EFER, efer);
+    if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT)
+        vmcs_write64(GUEST_IA32_PAT, (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat : l1->pat);
+    bool dbg = v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
+    vmcs_writel(GUEST_DR7, dbg ? v->guest_dr7 : l1->dr7);
+    vmcs_write64(GUEST_IA32_DEBUGCTL, dbg ? v->guest_ia32_debugctl : l1->debugctl);
+}
+
+/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT. */
+static void prepare_eptp(struct vcpu *vcpu, bool ept12)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u64 eptp = ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp;
+
+    if (eptp != n->vmcs02_eptp) {
+        vmcs_write64(EPT_POINTER, eptp);
+        n->vmcs02_eptp = eptp;
+    }
+}
+
+/*
+ * The hot path's VMRESUME (docs/nested.md): vmcs02 still holds everything
+ * the last entry put there and what L2 and its exits left, which is what
+ * vmcs12 holds, except the fields L1 changed since (n->dirty_fields: guest
+ * fields, the entry event, the exception bitmap; anything else took
+ * DIRTY_VMCS02 and prepare_vmcs02()). Done again at every entry: what
+ * prepare_vmcs02() takes from outside vmcs12 (L1's EFER/PAT/DR7/DEBUGCTL,
+ * L1's MSR bitmap, whose memory may have changed, the EPT02 root). CR0 and
+ * CR4 with their masks and read shadows, when L1 changed one of them
+ * (DIRTY_CRS); otherwise vmcs02 holds what prepare_crs() would write, but
+ * for CR0.CD/NW, which the exit saved from the CPU and no VM entry loads
+ * (SDM 27.3.2.1).
+ */
+void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+
+    for (u32 i = 0; i < n->n_dirty_fields; i++) {
+        u32 f = n->dirty_fields[i];
+        u64 x = n->dirty_vals[i];
+        if (f == EXCEPTION_BITMAP)
+            x |= BIT(VECTOR_AC);
+        __vmcs_write(f, x);
+    }
+    if (n->dirty & DIRTY_CRS)
+        prepare_crs(v);
+    prepare_l1_dependent(v, l1);
+    merge_msr_bitmap(vcpu, v);
+    prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
+    if (nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS)
+        shadow12_prepare(vcpu, v);
+}
+
 void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
     struct nested_vmx *n = vcpu->nvmx;
@@ -112,26 +202,9 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         vmcs_write_host_state();
         n->vmcs02_host_written = true;
     }
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        u64 x = 0;
-        memcpy(&x, (const u8 *)v + guest_slots[i].offset, guest_slots[i].width);
-        __vmcs_write(guest_fields[i], x);
-    }
+    field_plan_to_vmcs(&guest_plan, v);
     prepare_crs(v);
-    vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
-
-    u64 efer = (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) ? v->guest_ia32_efer : l1->efer;
-    if (!(v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)) {
-        efer = ia32e ? efer | EFER_LMA : efer & ~EFER_LMA;
-        if (v->guest_cr0 & X86_CR0_PG)
-            efer = ia32e ? efer | EFER_LME : efer & ~EFER_LME;
-    }
-    vmcs_write64(GUEST_IA32_EFER, efer);
-    if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT)
-        vmcs_write64(GUEST_IA32_PAT, (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat : l1->pat);
-    bool dbg = v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
-    vmcs_writel(GUEST_DR7, dbg ? v->guest_dr7 : l1->dr7);
-    vmcs_write64(GUEST_IA32_DEBUGCTL, dbg ? v->guest_ia32_debugctl : l1->debugctl);
+    prepare_l1_dependent(v, l1);
 
     /* PAE paging outside IA-32e mode: with EPT the CPU takes the PDPTEs
      * from the VMCS (SDM 28.3.2.4). With EPT12, L1 supplied them; without,
@@ -157,7 +230,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
-                             SECONDARY_EXEC_RDSEED_EXITING)) |
+                             SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS)) |
                 (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
@@ -179,7 +252,9 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     vmcs_write64(MSR_BITMAP, n->msr_bitmap02);
     if (vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID)
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
-    vmcs_write64(EPT_POINTER, ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp);
+    n->vmcs02_eptp = 0;
+    prepare_eptp(vcpu, ept12);
+    shadow12_prepare(vcpu, v);
 }
 
 /* L2's architectural CR0 (or CR4): L1's bits are as vmcs12 has them (L2
@@ -193,12 +268,10 @@ static u64 l2_cr(u64 real, u64 shadow02, u64 owned0, u64 mask12, u64 old12)
 void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
 {
     u32 proc2_12 = nested_proc2(v);
+    u32 entry12 = v->vm_entry_controls;
+    u64 cr0_12 = v->guest_cr0;
 
-    (void)vcpu;
-    for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
-        u64 x = __vmcs_read(guest_fields[i]);
-        memcpy((u8 *)v + guest_slots[i].offset, &x, guest_slots[i].width);
-    }
+    field_plan_from_vmcs(&guest_plan, v);
     v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_policy->cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
     v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_policy->cr4_owned,
@@ -211,12 +284,21 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
         v->guest_dr7 = vmcs_readl(GUEST_DR7);
         v->guest_ia32_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
     }
-    if (proc2_12 & SECONDARY_EXEC_ENABLE_EPT)
-        for (u32 i = 0; i < 4; i++)
-            vmcs12_write(v, pdptr_fields[i], __vmcs_read(pdptr_fields[i]));
+    /* With EPT, the PDPTEs of a PAE L2 (SDM 28.3.4; otherwise undefined:
+     * vmcs12 keeps what it had). */
+    if ((proc2_12 & SECONDARY_EXEC_ENABLE_EPT) && (v->guest_cr0 & X86_CR0_PG) &&
+        (v->guest_cr4 & X86_CR4_PAE) && !(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE)) {
+        v->guest_pdptr0 = vmcs_read64(GUEST_PDPTR0);
+        v->guest_pdptr1 = vmcs_read64(GUEST_PDPTR1);
+        v->guest_pdptr2 = vmcs_read64(GUEST_PDPTR2);
+        v->guest_pdptr3 = vmcs_read64(GUEST_PDPTR3);
+    }
     /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
     v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
                            (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);
+    /* An input of the control and host-state checks changed with L2. */
+    if (v->vm_entry_controls != entry12 || ((v->guest_cr0 ^ cr0_12) & X86_CR0_PE))
+        vcpu->nvmx->dirty |= DIRTY_CONTROLS | DIRTY_HOST;
     /* The VM-entry event was delivered, or is in IDT-vectoring info now. */
     v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }
@@ -233,4 +315,76 @@ void copy_exit_info(struct vmcs12 *v)
     v->idt_vectoring_error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
     v->vm_exit_instruction_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
     v->vmx_instruction_info = vmcs_read32(VMX_INSTRUCTION_INFO);
+}
+
+/* Debug mode: what prepare_vmcs02() writes besides guest_fields. */
+static const u32 verify_fields[] = {
+    CR0_GUEST_HOST_MASK, CR0_READ_SHADOW, GUEST_CR0, CR4_GUEST_HOST_MASK, CR4_READ_SHADOW,
+    GUEST_CR4, VMCS_LINK_POINTER, GUEST_IA32_EFER, GUEST_IA32_PAT, GUEST_DR7, GUEST_IA32_DEBUGCTL,
+    PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL,
+    VM_EXIT_CONTROLS, VM_ENTRY_CONTROLS, EXCEPTION_BITMAP, PAGE_FAULT_ERROR_CODE_MASK,
+    PAGE_FAULT_ERROR_CODE_MATCH, CR3_TARGET_COUNT, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_LOAD_COUNT,
+    VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE,
+    VM_ENTRY_INSTRUCTION_LEN, TSC_OFFSET, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VIRTUAL_PROCESSOR_ID,
+    EPT_POINTER,
+};
+#define N_VERIFY    (ARRAY_SIZE(guest_fields) + ARRAY_SIZE(verify_fields))
+_Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array holds every field");
+
+static u32 verify_field(u32 i)
+{
+    return i < ARRAY_SIZE(guest_fields) ? guest_fields[i] : verify_fields[i - ARRAY_SIZE(guest_fields)];
+}
+
+/* Fields this CPU's vmcs02 does not have read as 0. */
+void vmcs02_snapshot(u64 *vals)
+{
+    for (u32 i = 0; i < N_VERIFY; i++) {
+        u32 f = verify_field(i);
+        vals[i] = 0;
+        if (f == GUEST_IA32_PAT && !(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
+            continue;
+        if (f == VIRTUAL_PROCESSOR_ID && !(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
+            continue;
+        vals[i] = __vmcs_read(f);
+    }
+}
+
+static u64 snap(const u64 *vals, u32 field)
+{
+    for (u32 i = 0; i < N_VERIFY; i++)
+        if (verify_field(i) == field)
+            return vals[i];
+    return 0;
+}
+
+bool vmcs02_snapshot_diff(const u64 *a, const u64 *b, u32 *field, u64 *xa, u64 *yb)
+{
+    bool event = (snap(a, VM_ENTRY_INTR_INFO_FIELD) | snap(b, VM_ENTRY_INTR_INFO_FIELD)) & INTR_INFO_VALID_MASK;
+    for (u32 i = 0; i < N_VERIFY; i++) {
+        u32 f = verify_field(i);
+        u64 x = a[i], y = b[i];
+        /* A read-shadow bit outside the guest/host mask is never seen;
+         * the event fields mean nothing without the valid bit. */
+        if (f == CR0_READ_SHADOW || f == CR4_READ_SHADOW) {
+            u64 mask = snap(a, f == CR0_READ_SHADOW ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK);
+            x &= mask;
+            y &= mask;
+        }
+        /* No VM entry loads CR0.CD/NW (SDM 27.3.2.1). */
+        if (f == GUEST_CR0) {
+            x &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
+            y &= ~(u64)(X86_CR0_CD | X86_CR0_NW);
+        }
+        if (!event && (f == VM_ENTRY_INTR_INFO_FIELD || f == VM_ENTRY_EXCEPTION_ERROR_CODE ||
+                       f == VM_ENTRY_INSTRUCTION_LEN))
+            continue;
+        if (x != y) {
+            *field = f;
+            *xa = x;
+            *yb = y;
+            return true;
+        }
+    }
+    return false;
 }

@@ -7,13 +7,16 @@ The bare case runs it directly on Bochs; the turtle case runs it as an L1;
 a pair's optional kvm case runs it under Linux KVM on bare Bochs (docs/linux.md).
 """
 import datetime
+import os
 import re
 import sys
 
 import cases as case_list
 import harness
 
-BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )?BENCH: (\S+) (\d+)\s*$", re.M)
+BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )*BENCH: (\S+) (\d+)\s*$", re.M)
+ROOTS_LINE = re.compile(r"^turtle: guest 'alternate': (\d+) EPT02 roots built$", re.M)
+PROFILE_LINE = re.compile(r"^turtle: profile: exits (\d+) (.*)$", re.M)
 BOOT_LINE = re.compile(r"^turtle: bench: boot to first L1 entry: (\d+) cycles$", re.M)
 
 DESCRIPTIONS = {
@@ -29,17 +32,117 @@ DESCRIPTIONS = {
     "lapic_timer_irq": "LAPIC timer interrupt (one-shot, count 1) to handler and EOI",
     "idle_exits_per_sec": "VM exits per second of virtual time, guest idle in HLT, 100 Hz timer",
     "l0_exits_per_l2_exit": "L0 exits per L2 exit handled by L1",
+    "l0_exits_64m_2m": "L0 exits while L2 writes each 4 KiB page of 64 MiB mapped with 2 MiB EPT12 pages",
+    "l0_exits_per_switch": "L0 exits per switch of an L1 alternating between two L2s (two EPTP12s)",
+    "ept02_roots_built": "EPT02s built for the L1 alternating between two L2s (200 switches)",
 }
+# vmx_bench as the guest of an L1 turtle: what its figures mean there.
+DESCRIPTIONS_L3 = {
+    "l2_cpuid": "CPUID in L3, handled by an L2 hypervisor (vmx_bench on turtle on turtle)",
+    "l0_exits_per_l2_exit": "exits into the L1 turtle per L3 exit",
+}
+
+# turtle's figures before the work of issue 10 (items 2-4), measured
+# 2026-12-01 with the same cases: the "before" column.
+BEFORE = {(title, key, cpu): value
+          for cpu in ("tigerlake", "corei7_skylake_x")
+          for (title, key), value in {
+              ("L1", "cpuid"): 244, ("L1", "outb"): 364, ("L1", "rdmsr"): 244, ("L1", "vmcall"): 293,
+              ("L1", "x2apic_rdmsr"): 418, ("L1", "xapic_read"): 1723, ("L1", "xapic_write"): 1969,
+              ("L1", "lapic_timer_irq"): 5497, ("L1", "idle_exits_per_sec"): 205, ("L1", "loop"): 2,
+              ("L1", "boot"): 22049829,
+              ("L2", "l2_cpuid"): 9789, ("L2", "l0_exits_per_l2_exit"): 2,
+              ("L3", "l2_cpuid"): 221695, ("L3", "l0_exits_per_l2_exit"): 6,
+              ("EPT02", "l0_exits_64m_2m"): 16387, ("EPT02", "l0_exits_per_switch"): 8,
+              # not printed then: every new EPTP12 dropped EPT02, so each of
+              # the 203 entries of the alternating L1 built one
+              ("EPT02", "ept02_roots_built"): 203,
+          }.items()}
+
+# The phases of one nested round trip (vmx/prof.h), in the order they
+# run, and the profile build's counts for vmx_bench's timed loop before
+# the work of issue 10 (ticks per phase, and the L0 exits they cover).
+PHASES = ["guest", "exit_decide", "exit_sync", "exit_host", "exit_shadow", "entry_decode",
+          "entry_copy", "entry_checks", "entry_vmcs02", "loop"]
+PHASE_TEXT = {
+    "guest": "in L2 and L1, and the CPU's exits and entries",
+    "exit_decide": "exit: dispatch, does L1 want it?",
+    "exit_sync": "exit: vmcs02 to vmcs12",
+    "exit_host": "exit: vmcs12 host state to vmcs01",
+    "exit_shadow": "exit: vmcs12 to L1's shadow VMCS",
+    "entry_decode": "VMRESUME: L1's exit to nested_vmx_run()",
+    "entry_copy": "VMRESUME: L1's shadow VMCS to vmcs12",
+    "entry_checks": "VMRESUME: VM-entry checks",
+    "entry_vmcs02": "VMRESUME: vmcs12 to vmcs02",
+    "loop": "run loop: events, timer, to the entry",
+}
+PHASES_BEFORE = (403, {"guest": 52157, "exit_decide": 23316, "exit_sync": 284616, "exit_host": 365217,
+                       "exit_shadow": 216075, "entry_decode": 44622, "entry_copy": 372855,
+                       "entry_checks": 158388, "entry_vmcs02": 442200, "loop": 39360})
 
 
 def figures(text):
-    return {m.group(1): int(m.group(2)) for m in BENCH_LINE.finditer(text)}
+    out = {m.group(1): int(m.group(2)) for m in BENCH_LINE.finditer(text)}
+    roots = ROOTS_LINE.search(text)
+    if roots:
+        out["ept02_roots_built"] = int(roots.group(1))
+    return out
+
+
+def round_trip_phases(exits, ticks):
+    """Ticks per phase for one round trip (two L0 exits)."""
+    return {p: round(ticks.get(p, 0) * 2 / exits) for p in PHASES}
+
+
+def profile_phases(text):
+    """The last profile line of a log (vmx_bench's timed loop), per round trip."""
+    last = None
+    for m in PROFILE_LINE.finditer(text):
+        last = m
+    if not last:
+        return None
+    words = last.group(2).split()
+    ticks = {words[i]: int(words[i + 1]) for i in range(0, len(words) - 1, 2)}
+    return round_trip_phases(int(last.group(1)), ticks)
+
+
+def phases_svg(before, after):
+    """A horizontal bar chart: each phase's instructions per round trip,
+    before and now."""
+    bar_h, gap, left, width = 14, 10, 300, 420
+    top = 50
+    scale = width / max(max(before.values()), max(after.values()), 1)
+    rows = []
+    y = top
+    for p in PHASES:
+        rows.append(f'<text x="{left - 8}" y="{y + bar_h}" text-anchor="end">{PHASE_TEXT[p]}</text>')
+        for value, colour, dy in ((before[p], "#c8c8c8", 0), (after[p], "#2a7a3a", bar_h)):
+            w = max(1, round(value * scale))
+            rows.append(f'<rect x="{left}" y="{y + dy}" width="{w}" height="{bar_h - 2}" fill="{colour}"/>')
+            rows.append(f'<text x="{left + w + 4}" y="{y + dy + bar_h - 3}">{value}</text>')
+        y += 2 * bar_h + gap
+    total_b, total_a = sum(before.values()), sum(after.values())
+    height = y + 20
+    head = (f'<text x="10" y="20" font-weight="bold">One L2 CPUID handled by L1 (vmx_bench, tigerlake): '
+            f'emulated instructions per phase</text>'
+            f'<rect x="10" y="30" width="12" height="10" fill="#c8c8c8"/><text x="26" y="39">before: {total_b}</text>'
+            f'<rect x="160" y="30" width="12" height="10" fill="#2a7a3a"/><text x="176" y="39">now: {total_a}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
+            f'font-family="sans-serif" font-size="11">\n{head}\n' + "\n".join(rows) + "\n</svg>\n")
 
 
 def main(doc_path=None):
     by_name = {c.name: c for c in case_list.cases()}
     rows = []
     failed = False
+    phases = None
+    prof = by_name.get("bench-vmx-prof")
+    if prof:
+        r = harness.run_case(prof)
+        phases = profile_phases(r.log)
+        if not r.ok or not phases:
+            print(f"bench: case {prof.name} failed: {'; '.join(r.reasons)}", file=sys.stderr)
+            failed = True
     for pair in case_list.bench_pairs():
         results = {}
         for role in ("bare", "turtle", "kvm"):
@@ -60,15 +163,27 @@ def main(doc_path=None):
         if boot and pair.get("boot"):
             rows.append((pair["title"], "boot", None, int(boot.group(1)), pair["cpu"], None))
 
-    lines = ["| benchmark | what | CPU model | bare Bochs | under turtle | ratio | under Linux KVM |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = ["| benchmark | what | CPU model | bare Bochs | before | under turtle | ratio | under Linux KVM |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for title, key, b, t, cpu, k in rows:
-        what = DESCRIPTIONS.get(key, "entry of turtle to the first L1 instruction" if key == "boot" else key)
+        texts = DESCRIPTIONS_L3 if title == "L3" else DESCRIPTIONS
+        what = texts.get(key, "entry of turtle to the first L1 instruction" if key == "boot" else key)
         ratio = f"{t / b:.0f}x" if b and t else ""
+        before = BEFORE.get((title, key, cpu))
         lines.append(f"| {title}: {key} | {what} | {cpu} | {b if b is not None else '-'} | "
+                     f"{before if before is not None else '-'} | "
                      f"{t if t is not None else '-'} | {ratio} | {k if k is not None else '-'} |")
     table = "\n".join(lines)
     print(table)
+    if phases:
+        before = round_trip_phases(PHASES_BEFORE[0], PHASES_BEFORE[1])
+        print("bench: phases of one nested round trip (before, now): " +
+              ", ".join(f"{p} {before[p]} {phases[p]}" for p in PHASES))
+        if doc_path:
+            svg = os.path.join(os.path.dirname(doc_path), "benchmarks-nested-phases.svg")
+            with open(svg, "w") as f:
+                f.write(phases_svg(before, phases))
+            print(f"bench: wrote {svg}")
     if doc_path:
         with open(doc_path) as f:
             doc = f.read()

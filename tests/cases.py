@@ -255,6 +255,7 @@ def bootinfo_case():
 
 
 TURTLE = os.path.join(BUILD, "turtle.elf")
+PROFILE_TURTLE = os.path.join(BUILD, "profile", "turtle.elf")
 
 
 def nested_cases():
@@ -409,20 +410,58 @@ def demo_modules():
             (guest("cpuid_msr"), "name=gamma")]
 
 
+BENCH_CPUS = (("tigerlake", "tgl"), ("corei7_skylake_x", "skx"))
+
+
 def bench_pairs():
-    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "boot": True},
-            {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1",
-             "kvm": "bench-vmx-kvm"}]
+    """make bench's rows: each pair's figures side by side (bare Bochs, under
+    turtle, under Linux KVM), for both CPU models."""
+    out = []
+    for cpu, tag in BENCH_CPUS:
+        sfx = "" if tag == "tgl" else f"-{tag}"
+        out.append({"title": "L1", "cpu": cpu, "bare": f"bench-bare{sfx}", "turtle": f"bench-l1{sfx}",
+                    "boot": True})
+        out.append({"title": "L2", "cpu": cpu, "bare": f"bench-vmx-bare{sfx}", "turtle": f"bench-vmx-l1{sfx}",
+                    "kvm": "bench-vmx-kvm" if tag == "tgl" else None})
+        # vmx_bench as the guest of an L1 turtle: its L2 is an L3, and the
+        # exits it counts are the L1 turtle's (VMCALL 4 goes to its L0).
+        out.append({"title": "L3", "cpu": cpu, "turtle": f"bench-vmx-l2{sfx}"})
+        # EPT02: an L2 touching 64 MiB of 2 MiB EPT12 pages; an L1
+        # alternating between two L2s with their own EPTP12s.
+        out.append({"title": "EPT02", "cpu": cpu, "bare": f"bench-ept-bare{sfx}", "turtle": f"bench-ept-l1{sfx}"})
+    return out
 
 
 def bench_cases():
-    return [
-        Case("bench-bare", "bench", timeout=120, kernel=guest("bench"), end="summary"),
-        Case("bench-l1", "bench", timeout=180, verdict=(1, 1, 0), modules=[(guest("bench"), "name=bench")]),
-        Case("bench-vmx-bare", "bench", timeout=120, kernel=guest("vmx_bench"), end="summary"),
-        Case("bench-vmx-l1", "bench", timeout=300, verdict=(1, 1, 0),
-             modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),
-    ]
+    out = []
+    for cpu, tag in BENCH_CPUS:
+        sfx = "" if tag == "tgl" else f"-{tag}"
+        out += [
+            Case(f"bench-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("bench"), end="summary"),
+            Case(f"bench-l1{sfx}", "bench", cpu=cpu, timeout=180, verdict=(1, 1, 0),
+                 modules=[(guest("bench"), "name=bench")]),
+            Case(f"bench-vmx-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("vmx_bench"), end="summary"),
+            Case(f"bench-vmx-l1{sfx}", "bench", cpu=cpu, timeout=300, verdict=(1, 1, 0),
+                 modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),
+            Case(f"bench-ept-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("vmx_bench"),
+                 cmdline="mode=ept2m", end="summary", expect=[r"^SUMMARY: 0 tests, 0 failures$"]),
+            Case(f"bench-ept-l1{sfx}", "bench", cpu=cpu, timeout=300, verdict=(2, 2, 0),
+                 modules=[(guest("vmx_bench"), "name=ept2m nested mem=160M -- mode=ept2m"),
+                          (guest("vmx_bench"), "name=alternate nested mem=32M -- mode=alternate")],
+                 expect=[r"^\[ept2m\] BENCH: l0_exits_64m_2m \d+", r"^\[alternate\] BENCH: l0_exits_per_switch \d+",
+                         r"^turtle: guest 'alternate': \d+ EPT02 roots built$"]),
+            Case(f"bench-vmx-l2{sfx}", "bench", cpu=cpu, timeout=600, verdict=(1, 1, 0),
+                 modules=[(TURTLE, "name=l1 nested mem=96M"),
+                          (guest("vmx_bench"), "for=l1 -- name=vmx_bench nested mem=32M")],
+                 expect=[r"^\[l1\] \[vmx_bench\] BENCH: l2_cpuid \d+",
+                         r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$"]),
+        ]
+    # The profile build (vmx/prof.h): where one nested round trip's
+    # instructions go, phase by phase (docs/benchmarks-nested-phases.svg).
+    out.append(Case("bench-vmx-prof", "bench", timeout=300, verdict=(1, 1, 0), kernel=PROFILE_TURTLE,
+                    modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")],
+                    expect=[r"^turtle: profile: exits \d+ "]))
+    return out
 
 
 LINUX_DIR = os.path.join(BUILD, "linux")

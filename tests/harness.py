@@ -75,7 +75,12 @@ def case_dir(case):
 
 
 def build_iso(case, out):
-    args = ["sh", os.path.join(ROOT, "tests", "mkiso.sh"), out, case.kernel, case.cmdline]
+    cmdline = case.cmdline
+    # TURTLE_NESTED_VERIFY=1: every boot of turtle runs nested VMX's hot
+    # path in its debug mode (kernel/cmdline.h, nested_verify).
+    if os.environ.get("TURTLE_NESTED_VERIFY") == "1" and case.kernel == TURTLE:
+        cmdline = (cmdline + " nested_verify").strip()
+    args = ["sh", os.path.join(ROOT, "tests", "mkiso.sh"), out, case.kernel, cmdline]
     for path, cmdline in case.modules:
         args += [path, cmdline]
     env = dict(os.environ, MKISO_PROTOCOL=case.protocol)

@@ -95,19 +95,31 @@ void ept_free(struct vm_pages *pool, u64 root)
         free_level(pool, root, EPT_LEVELS);
 }
 
-bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
+/* Sets (or replaces) the leaf for gpa at level (1: 4 KiB, 2: 2 MiB). */
+static bool set_leaf(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables, int level)
 {
-    int level;
-    u64 e = ept_lookup(root, gpa, &level);
+    int found;
+    u64 e = ept_lookup(root, gpa, &found);
 
     if (!e)
-        return ept_map(pool, root, gpa, hpa, 1, rwx, tables);
-    if (level != 1)
+        return ept_map(pool, root, gpa, hpa, level, rwx, tables);
+    if (found != level)
         return false;
     /* Walk again to the leaf slot and overwrite it. */
     u64 *table = phys_to_virt(root);
-    for (int l = EPT_LEVELS; l > 1; l--)
+    for (int l = EPT_LEVELS; l > level; l--)
         table = phys_to_virt(table[EPT_INDEX(gpa, l)] & EPT_ADDR_MASK);
-    table[EPT_INDEX(gpa, 1)] = hpa | (rwx & VMX_EPT_RWX_MASK) | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT);
+    table[EPT_INDEX(gpa, level)] = hpa | (rwx & VMX_EPT_RWX_MASK) | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT) |
+                                   (level > 1 ? VMX_EPT_LARGE_PAGE_BIT : 0);
     return true;
+}
+
+bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
+{
+    return set_leaf(pool, root, gpa, hpa, rwx, tables, 1);
+}
+
+bool ept_set_2m(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables)
+{
+    return set_leaf(pool, root, gpa, hpa, rwx, tables, 2);
 }

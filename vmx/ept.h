@@ -32,4 +32,7 @@ u64 ept_make_eptp(u64 root);
 /* Sets (or replaces) the 4 KiB leaf for gpa. False if out of memory or a
  * large page covers gpa. Counts new paging-structure pages as ept_map. */
 bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables);
+/* Sets (or replaces) the 2 MiB leaf for gpa (2 MiB aligned). False if out
+ * of memory or 4 KiB pages are mapped below it. */
+bool ept_set_2m(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables);
 #endif

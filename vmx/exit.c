@@ -6,6 +6,7 @@
  */
 #include "kernel/printf.h"
 #include "vmx/exit.h"
+#include "vmx/prof.h"
 
 /* VMX instructions: emulated by nested/ for a `nested` VM, #UD otherwise. */
 static void handle_vmx_instruction(struct vcpu *vcpu, u64 qual)
@@ -142,4 +143,5 @@ void vmx_handle_exit(struct vcpu *vcpu)
     }
     requeue_vectoring_event(vcpu);
     exit_handlers[reason](vcpu, qual);
+    PROF_MARK(PROF_L1_HANDLER);
 }

@@ -5,6 +5,7 @@
  */
 #include "kernel/printf.h"
 #include "vmx/exit.h"
+#include "vmx/prof.h"
 
 #define VMCALL_CONSOLE_WRITE    0
 #define VMCALL_YIELD            1
@@ -84,6 +85,7 @@ void handle_vmcall(struct vcpu *vcpu, u64 qual)
         break;
     case VMCALL_EXIT_COUNT:
         vcpu->regs.gpr[REG_RBX] = vcpu->total_exits;
+        prof_print(vcpu->total_exits);
         break;
     default:
         ret = VMCALL_ERR_FUNCTION;

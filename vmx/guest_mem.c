@@ -113,6 +113,14 @@ u64 guest_gpa_to_hpa(const struct vm *vm, u64 gpa)
     return chunk_frames(c)[(gpa % LARGE_PAGE_SIZE) / PAGE_SIZE] + gpa % PAGE_SIZE;
 }
 
+u64 guest_gpa_to_hpa_2m(const struct vm *vm, u64 gpa)
+{
+    if ((gpa & (LARGE_PAGE_SIZE - 1)) || gpa >= vm->mem_size || vm->mem_size - gpa < LARGE_PAGE_SIZE)
+        return 0;
+    u64 c = vm->chunks[gpa / LARGE_PAGE_SIZE];
+    return chunk_split(c) ? 0 : c;
+}
+
 static bool in_ram(const struct vm *vm, u64 gpa, u64 len)
 {
     return gpa < vm->mem_size && len <= vm->mem_size - gpa;

@@ -13,6 +13,7 @@
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
+#include "vmx/prof.h"
 #include "vmx/vmx.h"
 
 #define DEFAULT_SLICE           20000   /* preemption-timer ticks */
@@ -124,7 +125,10 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
         if (!sched_first_entry_tsc)
             sched_first_entry_tsc = rdtsc();
-        if (vmx_enter(&vcpu->regs, vcpu->launched)) {
+        PROF_MARK(PROF_LOOP);
+        int failed = vmx_enter(&vcpu->regs, vcpu->launched);
+        PROF_MARK(PROF_GUEST);
+        if (failed) {
             u64 err = 0;
             vmread_raw(VM_INSTRUCTION_ERROR, &err);
             kprintf("turtle: guest '%s': VM%s failed, VM-instruction error %lu\n", vm->name,

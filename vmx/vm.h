@@ -119,5 +119,8 @@ bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len);
 bool guest_zero(struct vm *vm, u64 gpa, u64 len);
 /* Host-physical address of gpa, or 0 if outside RAM. */
 u64 guest_gpa_to_hpa(const struct vm *vm, u64 gpa);
+/* Host-physical address of the 2 MiB at gpa (2 MiB aligned) when they are
+ * all RAM in one 2 MiB frame (EPT01 maps them with one 2 MiB page), else 0. */
+u64 guest_gpa_to_hpa_2m(const struct vm *vm, u64 gpa);
 
 #endif

@@ -15,20 +15,26 @@
 
 __noreturn void vmcs_access_failed(const char *op, u32 field, enum vmx_result r);
 
+/* The hot paths make hundreds of these per nested round trip: the check
+ * is one branch on CF|ZF (asm goto); only a failure asks again, with
+ * vmread_raw()/vmwrite_raw(), which of VMfailInvalid/VMfailValid it was. */
 static inline u64 __vmcs_read(u32 field)
 {
     u64 v;
-    enum vmx_result r = vmread_raw(field, &v);
-    if (__builtin_expect(r != VMX_OK, 0))
-        vmcs_access_failed("vmread", field, r);
+    __asm__ goto("vmread %[f], %[v]\n\tjbe %l[failed]"
+                 : [v] "=r"(v) : [f] "r"((u64)field) : "cc" : failed);
     return v;
+failed:
+    vmcs_access_failed("vmread", field, vmread_raw(field, &v));
 }
 
 static inline void __vmcs_write(u32 field, u64 v)
 {
-    enum vmx_result r = vmwrite_raw(field, v);
-    if (__builtin_expect(r != VMX_OK, 0))
-        vmcs_access_failed("vmwrite", field, r);
+    __asm__ goto("vmwrite %[v], %[f]\n\tjbe %l[failed]"
+                 :: [f] "r"((u64)field), [v] "rm"(v) : "cc" : failed);
+    return;
+failed:
+    vmcs_access_failed("vmwrite", field, vmwrite_raw(field, v));
 }
 
 /* Named-constant fields only: the width is checked at compile time. A

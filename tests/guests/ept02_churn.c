@@ -7,11 +7,11 @@
  * turtle's free-range table and panicked it.
  *
  * Each round, L1's EPT12 maps an L2 window of `pages` 2 MiB regions from
- * 1 GiB up (WINDOW), all aliasing one 2 MiB L1 frame; L2 writes one word in
- * each region, at a different 4 KiB page of the frame for each region, and
- * reads it back. Under turtle every region costs an EPT02 page table (EPT02
- * maps 4 KiB pages), so a round holds about `pages` pages of turtle's
- * memory. L2 VMCALLs L1 after every `batch` regions; L1 then yields to
+ * 1 GiB up (WINDOW), all aliasing one 2 MiB L1 frame through one shared
+ * page table of 4 KiB pages (so EPT02 maps 4 KiB pages too); L2 writes one
+ * word in each region, at a different 4 KiB page of the frame for each
+ * region, and reads it back. Under turtle every region costs an EPT02 page
+ * table, so a round holds about `pages` pages of turtle's memory. L2 VMCALLs L1 after every `batch` regions; L1 then yields to
  * turtle (VMCALL 1). After the round L1 checks every word in the frame,
  * points the window at the other frame, switches to the other EPT12 root
  * (a new EPTP) and invalidates (INVEPT all-context on even rounds,
@@ -46,7 +46,7 @@
 #define MAX_PAGES           512             /* one distinct 4 KiB page of the frame each */
 #define L2_BATCH_DONE       0xc0de          /* RAX of L2's VMCALL after each batch */
 
-static u64 *roots[2], *pdpt, *pd_low, *pd_window;
+static u64 *roots[2], *pdpt, *pd_low, *pd_window, *pt_frame[2];
 static volatile u64 l2_round, l2_pages, l2_batch, l2_bad;
 
 static u64 pattern(u64 round, u64 k)
@@ -90,8 +90,14 @@ static bool build_ept12(void)
     pdpt = vmx_alloc_page();
     pd_low = vmx_alloc_page();
     pd_window = vmx_alloc_page();
-    if (!roots[0] || !roots[1] || !pdpt || !pd_low || !pd_window)
+    pt_frame[0] = vmx_alloc_page();
+    pt_frame[1] = vmx_alloc_page();
+    if (!roots[0] || !roots[1] || !pdpt || !pd_low || !pd_window || !pt_frame[0] || !pt_frame[1])
         return false;
+    for (u64 i = 0; i < 512; i++) {
+        pt_frame[0][i] = (FRAME_0 + i * PAGE_4K) | EPT_RWX | EPT_WB;
+        pt_frame[1][i] = (FRAME_1 + i * PAGE_4K) | EPT_RWX | EPT_WB;
+    }
     roots[0][0] = roots[1][0] = vmx_pa(pdpt) | EPT_RWX;
     pdpt[0] = vmx_pa(pd_low) | EPT_RWX;
     pdpt[WINDOW >> 30] = vmx_pa(pd_window) | EPT_RWX;
@@ -102,8 +108,10 @@ static bool build_ept12(void)
 
 static void point_window(u64 frame, u64 pages)
 {
+    u64 pt = vmx_pa(pt_frame[frame == FRAME_1]);
+
     for (u64 k = 0; k < MAX_PAGES; k++)
-        pd_window[k] = k < pages ? frame | EPT_RWX | EPT_WB | EPT_2M : 0;
+        pd_window[k] = k < pages ? pt | EPT_RWX : 0;
 }
 
 /* Invalidates what the CPU may cache for EPT12 (type 2 all-context, 1 one

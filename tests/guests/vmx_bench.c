@@ -13,6 +13,15 @@
  *                                     the timed loop (VMCALL 4 before and
  *                                     after) per L2 exit, rounded
  * No tests unless something fails: "SUMMARY: 0 tests, 0 failures".
+ *
+ * Two more modes, with EPT12 (an identity map of the low 256 MiB with
+ * 2 MiB pages), measured by the exits L1 causes (turtle only):
+ *   ept2m      L2 writes one word in each 4 KiB page of 64 MiB (at 64 MiB)
+ *     BENCH: l0_exits_64m_2m N        L0 exits L1 caused meanwhile
+ *   alternate  L1 runs two L2s, each on its own VMCS and EPT12 root (two
+ *              EPTP12s), switching at every CPUID exit, 200 switches
+ *     BENCH: l0_exits_per_switch N    L0 exits per switch, rounded
+ *   (turtle prints "guest '...': N EPT02 roots built" when the L1 ends.)
  */
 #include "lib/vmx.h"
 
@@ -86,10 +95,151 @@ static bool run_l2(u64 *exits_begin, u64 *exits_end)
     }
 }
 
+/* ---- EPT12 modes ---- */
+
+#define EPT_TOP             (256ull << 20)
+#define TOUCH_BASE          (64ull << 20)
+#define TOUCH_SIZE          (64ull << 20)
+#define SWITCHES            200
+#define EPT_RWX_WB          (VMX_EPT_RWX_MASK | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT))
+
+static u64 *ept_roots[2];
+static u8 l2b_stack[4096] __attribute__((aligned(16)));
+
+/* Two EPT12 roots over the same tables: an identity map of EPT_TOP with
+ * 2 MiB pages. */
+static bool build_ept12(void)
+{
+    u64 *pdpt = vmx_alloc_page(), *pd = vmx_alloc_page();
+
+    ept_roots[0] = vmx_alloc_page();
+    ept_roots[1] = vmx_alloc_page();
+    if (!pdpt || !pd || !ept_roots[0] || !ept_roots[1])
+        return false;
+    ept_roots[0][0] = ept_roots[1][0] = vmx_pa(pdpt) | VMX_EPT_RWX_MASK;
+    pdpt[0] = vmx_pa(pd) | VMX_EPT_RWX_MASK;
+    for (u64 a = 0; a < EPT_TOP; a += 2ull << 20)
+        pd[a >> 21] = a | EPT_RWX_WB | VMX_EPT_LARGE_PAGE_BIT;
+    return true;
+}
+
+static void use_ept12(int root)
+{
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT);
+    vmcs_write(EPT_POINTER, vmx_pa(ept_roots[root]) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
+}
+
+static void l2_touch(void)
+{
+    l2_vmcall(BENCH_BEGIN);
+    for (u64 a = TOUCH_BASE; a < TOUCH_BASE + TOUCH_SIZE; a += PAGE_4K)
+        *(volatile u64 *)(uintptr_t)a = a;
+    l2_vmcall(BENCH_END);
+}
+
+static void l2_spin(void)
+{
+    for (;;)
+        cpuid(0);
+}
+
+static bool run_touch(void)
+{
+    struct vmx_gprs g = { 0 };
+    int mode = VMX_ENTER_LAUNCH;
+    u64 begin = 0, end = 0;
+
+    vmx_vmcs_setup(l2_touch);
+    use_ept12(0);
+    for (;;) {
+        u64 reason = 0;
+        if (vmx_enter(&g, mode) != VMX_OK)
+            return report(false, "vmx_bench ept2m: VM entry failed");
+        mode = VMX_ENTER_RESUME | VMX_ENTER_KEEP_HOST;
+        vmread(VM_EXIT_REASON, &reason);
+        if (reason != EXIT_REASON_VMCALL)
+            return report(false, "vmx_bench ept2m: unexpected exit reason %#lx", (unsigned long)reason);
+        if (g.rax == VMX_L2_DONE)
+            break;
+        if (g.rax == BENCH_BEGIN)
+            begin = l0_exit_count();
+        if (g.rax == BENCH_END)
+            end = l0_exit_count();
+        u64 len = 0, rip = 0;
+        vmread(VM_EXIT_INSTRUCTION_LEN, &len);
+        vmread(GUEST_RIP, &rip);
+        vmwrite(GUEST_RIP, rip + len);
+    }
+    vmx_vmcs_teardown();
+    if (on_turtle())
+        printf("BENCH: l0_exits_64m_2m %lu\n", (unsigned long)(end - begin));
+    return true;
+}
+
+/* One CPUID exit of the L2 on the current VMCS, then on to the other. */
+static bool run_alternate(void)
+{
+    static u8 *second;
+    struct vmx_gprs g[2] = { { 0 }, { 0 } };
+    u64 vmcs[2], begin = 0;
+    bool launched[2] = { false, false };
+
+    second = vmx_alloc_page();
+    if (!second)
+        return report(false, "vmx_bench alternate: a page for the second VMCS");
+    vmx_vmcs_setup_page(second, l2_spin);
+    use_ept12(1);
+    vmcs_write(GUEST_RSP, (u64)(uintptr_t)(l2b_stack + sizeof(l2b_stack)));
+    vmx_vmcs_setup(l2_spin);
+    use_ept12(0);
+    vmcs[0] = vmx_test_vmcs();
+    vmcs[1] = vmx_pa(second);
+    for (int i = 0; i <= SWITCHES + 2; i++) {
+        int k = i % 2;
+        u64 reason = 0, len = 0, rip = 0;
+        if (i == 2)
+            begin = l0_exit_count();            /* both L2s ran once */
+        vmptrld(vmcs[k]);
+        if (vmx_enter(&g[k], launched[k] ? VMX_ENTER_RESUME : VMX_ENTER_LAUNCH) != VMX_OK)
+            return report(false, "vmx_bench alternate: VM entry failed");
+        launched[k] = true;
+        vmread(VM_EXIT_REASON, &reason);
+        if (reason != EXIT_REASON_CPUID)
+            return report(false, "vmx_bench alternate: unexpected exit reason %#lx", (unsigned long)reason);
+        vmread(VM_EXIT_INSTRUCTION_LEN, &len);
+        vmread(GUEST_RIP, &rip);
+        vmwrite(GUEST_RIP, rip + len);
+    }
+    u64 end = l0_exit_count();
+    vmclear(vmcs[1]);
+    vmx_vmcs_teardown();
+    if (on_turtle())
+        printf("BENCH: l0_exits_per_switch %lu\n", (unsigned long)rounded_div(end - begin, SWITCHES + 1));
+    return true;
+}
+
 void guest_main(const struct boot_params *bp)
 {
     u64 begin = 0, end = 0;
-    (void)bp;
+    char mode[16] = "";
+
+    cmdline_value(bp->cmdline, "mode", mode, sizeof(mode));
+    if (mode[0]) {
+        printf("vmx_bench: %s, mode %s\n", on_turtle() ? "on turtle" : "bare", mode);
+        if (!vmx_enable() || !vmx_has_ept() || vmx_on() != VMX_OK || !build_ept12()) {
+            report(false, "vmx_bench: VMXON and EPT12");
+            return;
+        }
+        if (!strcmp(mode, "ept2m"))
+            run_touch();
+        else if (!strcmp(mode, "alternate"))
+            run_alternate();
+        else
+            report(false, "vmx_bench: no mode '%s'", mode);
+        vmxoff();
+        return;
+    }
 
     printf("vmx_bench: %s, %u L2 CPUIDs\n", on_turtle() ? "on turtle" : "bare", ITERATIONS);
     if (!vmx_enable()) {

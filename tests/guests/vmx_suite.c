@@ -66,6 +66,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(exit_tests, n_exit_tests);
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
+    vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle)
         turtle_ept_tests(bp->mem_top);
     expect_ok(vmxoff(), "VMXOFF at the end succeeds");

@@ -56,6 +56,10 @@ enum vmx_action cr3_exit(struct vmx_exit *e), no_cr3_exit(struct vmx_exit *e), c
 extern const struct vmx_test event_tests[];
 extern const size_t n_event_tests;
 
+/* vmx_suite_shadow.c */
+extern const struct vmx_test shadow_tests[];
+extern const size_t n_shadow_tests;
+
 /* vmx_suite_ept.c */
 extern const struct vmx_test ept_tests[];
 extern const size_t n_ept_tests;

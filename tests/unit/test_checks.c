@@ -225,6 +225,42 @@ static void test_each_refusal(void **state)
     }));
 }
 
+/* VMCS shadowing shown: the bitmaps must be page aligned, and the link
+ * pointer's shadow bit must equal the control (SDM 27.2.1.1, 27.3.1.5). */
+static void test_shadowing(void **state)
+{
+    u32 rev = VMCS12_REVISION, shadow_rev = VMCS12_REVISION | BIT(31);
+    struct vmcs12 v;
+    u64 q = 99;
+
+    (void)state;
+    set_caps();
+    nested_proc2_allowed |= SECONDARY_EXEC_SHADOW_VMCS;
+    memcpy(l1_ram + 0x6000, &shadow_rev, 4);
+    memcpy(l1_ram + 0x7000, &rev, 4);
+#define SHADOWED(stmt) ({ valid_vmcs12(&v); v.secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS; \
+                          v.vmread_bitmap = 0x8000; v.vmwrite_bitmap = 0x9000;                       \
+                          v.vmcs_link_pointer = 0x6000; stmt; })
+    SHADOWED((void)0);
+    assert_true(all_pass(&v, &q));
+    SHADOWED(v.vmcs_link_pointer = ~0ULL);                  /* allowed: VMREAD is VMfailInvalid */
+    assert_true(all_pass(&v, &q));
+    SHADOWED(v.vmread_bitmap = 0x8004);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    SHADOWED(v.vmwrite_bitmap = 1ULL << 52);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    SHADOWED(v.vmcs_link_pointer = 0x7000);                 /* an ordinary VMCS */
+    assert_int_equal(refused_by(&v, &q), GUEST);
+    assert_int_equal(q, 4);
+    valid_vmcs12(&v);
+    v.vmcs_link_pointer = 0x6000;                           /* a shadow VMCS, shadowing off */
+    assert_int_equal(refused_by(&v, &q), GUEST);
+    assert_int_equal(q, 4);
+    v.vmcs_link_pointer = 0x7000;
+    assert_true(all_pass(&v, &q));
+#undef SHADOWED
+}
+
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
 static u64 rnd(void)
 {
@@ -291,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_passes),
         cmocka_unit_test(test_each_refusal),
+        cmocka_unit_test(test_shadowing),
         cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -387,6 +387,12 @@ static bool current_is_test_vmcs(void)
 
 void vmx_vmcs_setup(void (*guest)(void))
 {
+    vmx_vmcs_setup_page(test_vmcs_page, guest);
+    test_vmcs_launched = false;
+}
+
+void vmx_vmcs_setup_page(void *page, void (*guest)(void))
+{
     static bool idt_built;
 
     if (!idt_built) {
@@ -398,12 +404,11 @@ void vmx_vmcs_setup(void (*guest)(void))
     memset(vmx_msr_bitmap, 0, PAGE_4K);
     memset(&l2_gprs, 0, sizeof(l2_gprs));
     l2_event_reset();
-    vmx_init_vmcs_region(test_vmcs_page);
-    if (vmclear(vmx_test_vmcs()) != VMX_OK || vmptrld(vmx_test_vmcs()) != VMX_OK) {
+    vmx_init_vmcs_region(page);
+    if (vmclear(vmx_pa(page)) != VMX_OK || vmptrld(vmx_pa(page)) != VMX_OK) {
         access_errors++;
         printf("vmx: VMCLEAR/VMPTRLD of the test VMCS failed\n");
     }
-    test_vmcs_launched = false;
     write_controls();
     write_host_state();
     write_guest_state(guest);

@@ -270,6 +270,9 @@ void vmx_run_tests(const struct vmx_test *tests, size_t n);
 /* Step-by-step use of the same machinery (what vmx_run_tests is built on). */
 /* VMCLEAR + VMPTRLD the test VMCS and write the default L2 state for guest. */
 void vmx_vmcs_setup(void (*guest)(void));
+/* The same for another VMCS page (an L1 with two L2s); the caller tracks
+ * its launch state. */
+void vmx_vmcs_setup_page(void *page, void (*guest)(void));
 /* Launch (first time) or resume L2 and fill *e; returns e->status. */
 int vmx_run_l2(struct vmx_exit *e);
 /* The same with the instruction chosen by the caller. */
