@@ -8,6 +8,8 @@
  *   fault=ud|pf|gp|de|bp   raise that exception in turtle after boot (tests the dump)
  *   slice=N                scheduling slice in preemption-timer ticks
  *   small_frames           back guest RAM with 4 KiB frames only (tests EPT01's 4 KiB path)
+ *   apicv=on|off           APIC virtualisation where the CPU has it (default on);
+ *                          off forces the trap-and-emulate local APIC
  *   guests=NAME,NAME,...   the guests the boot configuration means to load: a
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
@@ -49,6 +51,7 @@ struct turtle_options {
     enum turtle_fault fault;
     u64 slice;                  /* 0 = default */
     bool small_frames;
+    bool apicv_off;             /* apicv=off: emulate every local APIC access */
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
 };
 

@@ -60,6 +60,10 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_EPT_MISCONFIG]         = handle_ept_misconfig,
     [EXIT_REASON_PREEMPTION_TIMER]      = handle_preemption_timer,
     [EXIT_REASON_XSETBV]                = handle_xsetbv,
+    [EXIT_REASON_TPR_BELOW_THRESHOLD]   = handle_tpr_below_threshold,
+    [EXIT_REASON_APIC_ACCESS]           = handle_apic_access,
+    [EXIT_REASON_EOI_INDUCED]           = handle_eoi_induced,
+    [EXIT_REASON_APIC_WRITE]            = handle_apic_write,
 };
 
 u64 guest_reg_read(struct vcpu *vcpu, u32 reg)
@@ -126,6 +130,15 @@ void vmx_handle_exit(struct vcpu *vcpu)
     vcpu->total_exits++;
     if (reason <= EXIT_REASON_MAX)
         vcpu->exits[reason]++;
+    /* The virtual-APIC page belongs to vmcs01: what L1 wrote there comes
+     * back into the model first; an exit from L2 may change the model
+     * (L2 reaching L1's APIC), so the page is stored again for L1. */
+    if (vcpu->apicv.vapic_page) {
+        if (!vcpu->guest_mode)
+            apicv_pull(vcpu);
+        else
+            vcpu->apicv.dirty = true;
+    }
     if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
         return;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {

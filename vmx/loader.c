@@ -453,6 +453,10 @@ static const char *vm_start(struct vm *vm, const struct image_info *img, const s
         vm_free(vm);
         return "out of memory for its nested VMX state";
     }
+    if (!apicv_vcpu_init(vcpu)) {
+        vm_free(vm);
+        return "out of memory for its virtual-APIC page";
+    }
     if ((err = platform_init(vm))) {
         vm_free(vm);
         return err;
