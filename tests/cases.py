@@ -586,6 +586,10 @@ def linux_l1_cases():
     return out
 
 
+APICV_IN_USE = (r"^turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, APIC registers, "
+                r"virtual interrupts, x2APIC mode; in use$")
+
+
 def platform_cases():
     """The PC platform an L1 sees (vmx/platform.c): the device guests on bare
     Bochs (whose own devices are the reference) and under turtle."""
@@ -599,8 +603,21 @@ def platform_cases():
                 f"diff-{g}-{tag}", "platform",
                 bare=Case(f"bare-{g}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), end="summary"),
                 nested=Case(f"l1-{g}-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
-                            modules=[(guest(g), f"name={g} mem=16M")]),
+                            modules=[(guest(g), f"name={g} mem=16M")],
+                            # Both models have every APIC virtualization control: used.
+                            expect=[APICV_IN_USE, r"^turtle: guest 'lapic': passed, .* apic-write \d+"]
+                            if g == "lapic" else []),
                 guest=g, min_tests=n, strip_details=True, bochs_departures=departures.get(g, {})))
+        # The same LAPIC guest with APIC virtualization forced off: the
+        # trap-and-emulate path must answer exactly as the virtualized one.
+        out.append(DiffCase(
+            f"diff-lapic-trap-{tag}", "platform",
+            bare=Case(f"bare-lapic-trap-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest("lapic"),
+                      end="summary"),
+            nested=Case(f"l1-lapic-trap-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                        cmdline="apicv=off", modules=[(guest("lapic"), "name=lapic mem=16M")],
+                        expect=[r"^turtle: vmx: APIC virtualization: .*; off \(apicv=off\)$"]),
+            guest="lapic", min_tests=30, strip_details=True, bochs_departures=departures["lapic"]))
         out += platform_irq_cases(cpu, tag)
     return out
 
@@ -612,19 +629,24 @@ def platform_irq_cases(cpu, tag):
     out = []
 
     def diff(name, g, cmdline, n, modules, verdict, timeout=240, expect=(), departures=None, mem="16M",
-             forbid=()):
+             forbid=(), case=None, turtle=""):
         own = (guest(g), f"name={name} mem={mem} -- {cmdline}".rstrip(" -"))
+        case = case or name
         return DiffCase(
-            f"diff-{name}-{tag}", "platform",
-            bare=Case(f"bare-{name}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), cmdline=cmdline,
+            f"diff-{case}-{tag}", "platform",
+            bare=Case(f"bare-{case}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), cmdline=cmdline,
                       end="summary", forbid=list(forbid)),
-            nested=Case(f"l1-{name}-{tag}", "platform", cpu=cpu, timeout=timeout, verdict=verdict,
-                        modules=[own] + modules, expect=list(expect)),
+            nested=Case(f"l1-{case}-{tag}", "platform", cpu=cpu, timeout=timeout, verdict=verdict,
+                        cmdline=turtle, modules=[own] + modules, expect=list(expect)),
             guest=name, min_tests=n, strip_details=True, bochs_departures=departures or {})
 
     # Timer modes, TPR, priority, and a 100-tick sleep in HLT (its exit count under turtle).
     out.append(diff("apic_irq", "apic_irq", "", 14, [], (1, 1, 0),
-                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most"]))
+                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most", APICV_IN_USE]))
+    # The same through the trap-and-emulate LAPIC (apicv=off).
+    out.append(diff("apic_irq", "apic_irq", "", 14, [], (1, 1, 0), case="apic_irq-trap", turtle="apicv=off",
+                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most",
+                            r"^turtle: vmx: APIC virtualization: .*; off \(apicv=off\)$"]))
     # Two sleepers and a busy guest: all finish, the sleepers wake on time.
     # turtle prints a guest's console line synchronously (about 870 TSC
     # ticks a character at Bochs's serial speed), so a wake-up may wait for
@@ -656,6 +678,8 @@ def platform_irq_cases(cpu, tag):
     # L1's LAPIC timer while its L2 runs: external-interrupt exit with and
     # without acknowledge-on-exit, or delivery through L2's IDT.
     out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested"))
+    out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested", case="vmx_irq-trap",
+                    turtle="apicv=off"))
     return out
 
 
