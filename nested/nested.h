@@ -87,9 +87,10 @@ void shadow_off(struct vcpu *vcpu);
 void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
 
 /* nested/ept02.c */
-/* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
- * an EPT violation / misconfiguration with the given qualification. */
-enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
+/* Outcome of an L2 EPT violation: handled (EPT02 filled), emulated (an
+ * access to one of L1's devices, completed), or reflect as an EPT
+ * violation / misconfiguration with the given qualification. */
+enum ept02_result { EPT02_FIXED, EPT02_EMULATED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
 void ept02_drop(struct vcpu *vcpu);
 /* The most paging-structure pages EPT02 of one vCPU ever holds, in a VM

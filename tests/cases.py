@@ -680,6 +680,10 @@ def platform_irq_cases(cpu, tag):
     out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested"))
     out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested", case="vmx_irq-trap",
                     turtle="apicv=off"))
+    # L2 on L1's APIC and IOAPIC pages through EPT12, with and without APICv.
+    out.append(diff("vmx_apic_l2", "vmx_apic_l2", "", 10, [], (1, 1, 0), mem="32M nested"))
+    out.append(diff("vmx_apic_l2", "vmx_apic_l2", "", 10, [], (1, 1, 0), mem="32M nested",
+                    case="vmx_apic_l2-trap", turtle="apicv=off"))
     return out
 
 
