@@ -408,7 +408,8 @@ def demo_modules():
 
 
 def bench_pairs():
-    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "boot": True},
+    return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "trap": "bench-l1-trap",
+             "boot": True},
             {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1",
              "kvm": "bench-vmx-kvm"}]
 
@@ -417,6 +418,9 @@ def bench_cases():
     return [
         Case("bench-bare", "bench", timeout=120, kernel=guest("bench"), end="summary"),
         Case("bench-l1", "bench", timeout=180, verdict=(1, 1, 0), modules=[(guest("bench"), "name=bench")]),
+        # The same with APIC virtualization off: every LAPIC access trapped and emulated.
+        Case("bench-l1-trap", "bench", timeout=180, verdict=(1, 1, 0), cmdline="apicv=off",
+             modules=[(guest("bench"), "name=bench")]),
         Case("bench-vmx-bare", "bench", timeout=120, kernel=guest("vmx_bench"), end="summary"),
         Case("bench-vmx-l1", "bench", timeout=300, verdict=(1, 1, 0),
              modules=[(guest("vmx_bench"), "name=vmx_bench nested mem=32M")]),

@@ -154,6 +154,7 @@ bool apicv_vcpu_init(struct vcpu *vcpu)
     a->vapic_page = alloc_page();
     if (!a->vapic_page)
         return false;
+    a->vapic = phys_to_virt(a->vapic_page);
     if (apicv.access) {
         /* EPT01's tables for the default xAPIC base, built now with the
          * leaf not present, so that mapping it later allocates nothing. */
@@ -210,7 +211,7 @@ void apicv_push(struct vcpu *vcpu)
     a->dirty = false;
     if (l->s.apic_base != a->apic_base)
         choose_mode(vcpu);
-    lapic_vapic_store(l, phys_to_virt(a->vapic_page));
+    lapic_vapic_store(l, a->vapic);
     if (!apicv.vid) {
         vmcs_write32(TPR_THRESHOLD, lapic_tpr_threshold(l));
         return;
@@ -240,13 +241,16 @@ void apicv_push(struct vcpu *vcpu)
 void apicv_pull(struct vcpu *vcpu)
 {
     struct vcpu_apicv *a = &vcpu->apicv;
-    bool irr_isr = false;
+    const struct lapic_state *s = &vcpu->lapic.s;
+    const u32 *p = a->vapic;
+    u16 st = apicv.vid ? vmcs_read16(GUEST_INTR_STATUS) : 0;
+    bool irr_isr = st || a->status;
 
-    if (apicv.vid) {
-        u16 st = vmcs_read16(GUEST_INTR_STATUS);
-        irr_isr = st || a->status;
-        a->status = st;
-    }
-    if (lapic_vapic_load(&vcpu->lapic, phys_to_virt(a->vapic_page), irr_isr))
+    /* Every exit comes here: the usual answer, nothing written, is quick. */
+    if (!irr_isr && p[APIC_TPR / 4] == s->tpr && p[APIC_ICR / 4] == s->icr_lo &&
+        p[APIC_ICR2 / 4] == s->icr_hi)
+        return;
+    a->status = st;
+    if (lapic_vapic_load(&vcpu->lapic, p, irr_isr))
         a->dirty = true;
 }

@@ -33,9 +33,11 @@ struct vcpu;
 /* A vCPU's APIC virtualization (in struct vcpu). */
 struct vcpu_apicv {
     u64 vapic_page;             /* host-physical virtual-APIC page; 0: APICv off */
+    u32 *vapic;                 /* the same page, mapped (1024 dwords) */
     u64 access_page;            /* host-physical APIC-access page (never read or written) */
     bool access_mapped;         /* EPT01 maps it at APIC_DEFAULT_PHYS_BASE */
-    bool dirty;                 /* the model changed: store it before the next vmcs01 entry */
+    bool dirty;                 /* the model changed: store it before the next vmcs01 entry
+                                 * (never set while vapic_page is 0) */
     u16 status;                 /* guest interrupt status at the last entry (RVI, SVI) */
     u64 apic_base;              /* IA32_APIC_BASE the controls were chosen for */
     u64 eoi_exit[4];            /* the EOI-exit bitmap in vmcs01 */

@@ -43,7 +43,7 @@ void handle_apic_access(struct vcpu *vcpu, u64 qual)
 void handle_apic_write(struct vcpu *vcpu, u64 qual)
 {
     u32 off = APIC_ACCESS_OFFSET(qual);
-    const u32 *page = phys_to_virt(vcpu->apicv.vapic_page);
+    const u32 *page = vcpu->apicv.vapic;
     bool gp;
 
     vcpu->apicv.dirty = true;

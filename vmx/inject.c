@@ -87,7 +87,8 @@ void __vmx_inject_events(struct vcpu *vcpu)
          * entry, vmx/apicv.c); only the PIC's are injected here. */
         bool vid = apicv_vid(vcpu);
         ev->irq_check = false;
-        vcpu->apicv.dirty = true;
+        if (vcpu->apicv.vapic_page)
+            vcpu->apicv.dirty = true;   /* the model may have changed: store it again */
         if (!ev->interrupt_pending && (vid ? platform_pic_pending(vcpu) : platform_interrupt_pending(vcpu))) {
             if (b.interrupts_enabled && !b.sti_or_mov_ss && !ev->exception_pending && !ev->reinject &&
                 !ev->nmi_pending)
