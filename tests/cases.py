@@ -623,6 +623,16 @@ def platform_cases():
                         expect=[r"^turtle: vmx: APIC virtualization: .*; off \(apicv=off\)$"]),
             guest="lapic", min_tests=30, strip_details=True, bochs_departures=departures["lapic"]))
         out += platform_irq_cases(cpu, tag)
+    # A CPU with TPR shadow but neither APIC-register virtualization nor
+    # virtual-interrupt delivery: CR8 without exits, TPR-threshold exits,
+    # every other APIC access an APIC-access exit. Bare Bochs's arrandale
+    # has no x2APIC or TSC-deadline timer (turtle's LAPIC has both), so the
+    # guests run under turtle only and must pass every test.
+    for g, extra in (("lapic", []), ("apic_irq", [r"^turtle: guest 'apic_irq': passed, .* tpr \d+, apic-access \d+"])):
+        out.append(Case(f"platform-apicv-tpr-{g}-wsm", "platform", cpu=SMALL_CPU, timeout=240, verdict=(1, 1, 0),
+                        modules=[(guest(g), f"name={g} mem=16M")],
+                        expect=[r"^turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, x2APIC mode; in use$",
+                                rf"^\[{g}\] SUMMARY: \d+ tests, 0 failures$"] + extra))
     return out
 
 
