@@ -101,6 +101,11 @@ bool apicv_init(void)
     apicv.vid = (p2 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) &&
                 (vmx_policy->pin & PIN_BASED_EXT_INTR_MASK);
     apicv.x2apic = p2 & SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
+    /* These controls are vmcs01's alone: vmcs02 is built from vmx_policy
+     * (nested/vmcs02.c) and must never carry L1's virtual-APIC page. */
+    ASSERT(!(vmx_policy->proc & CPU_BASED_TPR_SHADOW) &&
+           !(vmx_policy->proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_APIC_REGISTER_VIRT |
+                                  SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE)));
     return !apicv.x2apic || build_x2apic_bitmap();
 }
 

@@ -131,14 +131,11 @@ void vmx_handle_exit(struct vcpu *vcpu)
     if (reason <= EXIT_REASON_MAX)
         vcpu->exits[reason]++;
     /* The virtual-APIC page belongs to vmcs01: what L1 wrote there comes
-     * back into the model first; an exit from L2 may change the model
-     * (L2 reaching L1's APIC), so the page is stored again for L1. */
-    if (vcpu->apicv.vapic_page) {
-        if (!vcpu->guest_mode)
-            apicv_pull(vcpu);
-        else
-            vcpu->apicv.dirty = true;
-    }
+     * back into the model first. (While L2 runs the page is idle; whatever
+     * changes the model then, L2 reaching L1's APIC included, raises
+     * irq_check, and the page is stored again before L1 resumes.) */
+    if (vcpu->apicv.vapic_page && !vcpu->guest_mode)
+        apicv_pull(vcpu);
     if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
         return;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
