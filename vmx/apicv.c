@@ -19,7 +19,7 @@ static struct {
     bool regs;                  /* APIC-register virtualization */
     bool vid;                   /* virtual-interrupt delivery */
     bool x2apic;                /* virtualize x2APIC mode */
-    u64 x2apic_msr_bitmap;      /* vmcs01's MSR bitmap while a vCPU is in x2APIC mode */
+    u64 x2apic_msr_bitmap[2];   /* vmcs01's MSR bitmap in x2APIC mode, [vid] */
 } apicv;
 
 /* The APIC-access page is mapped in EPT01, which is the VM's: one vCPU's
@@ -46,7 +46,7 @@ static void msr_pass(u8 *bitmap, u32 msr, bool read, bool write)
  * computes; not the 64-bit ICR, whose high half the page keeps at 0x310;
  * not the timer's current count, nor the MSRs that #GP).
  */
-static bool build_x2apic_bitmap(void)
+static bool build_x2apic_bitmap(bool vid)
 {
     static const u16 readable[] = {
         APIC_ID, APIC_VERSION, APIC_TPR, APIC_LDR, APIC_SVR, APIC_ESR,
@@ -70,11 +70,11 @@ static bool build_x2apic_bitmap(void)
             msr_pass(b, APIC_MSR(APIC_IRR + 16 * i), true, false);
         }
     }
-    if (apicv.vid) {
+    if (vid) {
         msr_pass(b, APIC_MSR(APIC_EOI), false, true);
         msr_pass(b, APIC_MSR(APIC_SELF_IPI), false, true);
     }
-    apicv.x2apic_msr_bitmap = pa;
+    apicv.x2apic_msr_bitmap[vid] = pa;
     return true;
 }
 
@@ -106,12 +106,12 @@ bool apicv_init(void)
     ASSERT(!(vmx_policy->proc & CPU_BASED_TPR_SHADOW) &&
            !(vmx_policy->proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_APIC_REGISTER_VIRT |
                                   SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE)));
-    return !apicv.x2apic || build_x2apic_bitmap();
+    return !apicv.x2apic || (build_x2apic_bitmap(false) && (!apicv.vid || build_x2apic_bitmap(true)));
 }
 
 bool apicv_vid(const struct vcpu *vcpu)
 {
-    return apicv.vid && vcpu->apicv.vapic_page && !vcpu->guest_mode;
+    return vcpu->apicv.vid && !vcpu->guest_mode;
 }
 
 /*
@@ -121,9 +121,12 @@ bool apicv_vid(const struct vcpu *vcpu)
  * the xAPIC is enabled there. The page is mapped only at the default base,
  * whose EPT01 tables exist from the start: a relocated xAPIC page is
  * emulated through EPT violations as with apicv=off, and the guest sees
- * the same registers either way.
+ * the same registers either way. Virtual-interrupt delivery only while the
+ * APIC is software-enabled: a disabled APIC accepts no fixed interrupt
+ * (11.4.7.2), but the CPU would still virtualize a self IPI; without it
+ * the ICR, EOI and SELF IPI writes go to the model.
  */
-static void choose_mode(struct vcpu *vcpu)
+static void choose_mode(struct vcpu *vcpu, bool vid)
 {
     struct vcpu_apicv *a = &vcpu->apicv;
     const struct lapic *l = &vcpu->lapic;
@@ -136,8 +139,10 @@ static void choose_mode(struct vcpu *vcpu)
         proc2 |= SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
     else if (apicv.access)
         proc2 |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+    proc2 = vid ? proc2 | SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY : proc2 & ~SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
-    vmcs_write64(MSR_BITMAP, x2 ? apicv.x2apic_msr_bitmap : vmx_policy->msr_bitmap);
+    vmcs_write64(MSR_BITMAP, x2 ? apicv.x2apic_msr_bitmap[vid] : vmx_policy->msr_bitmap);
+    a->vid = vid;
     if (map != a->access_mapped) {
         u64 rwx = map ? VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK : 0;
         if (!ept_set_4k(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, a->access_page, rwx, NULL))
@@ -181,8 +186,7 @@ bool apicv_vcpu_init(struct vcpu *vcpu)
     u32 proc2 = vmcs_read32(SECONDARY_VM_EXEC_CONTROL);
     if (apicv.regs)
         proc2 |= SECONDARY_EXEC_APIC_REGISTER_VIRT;
-    if (apicv.vid) {
-        proc2 |= SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+    if (apicv.vid) {                    /* turned on by choose_mode() */
         vmcs_write64(EOI_EXIT_BITMAP0, 0);
         vmcs_write64(EOI_EXIT_BITMAP1, 0);
         vmcs_write64(EOI_EXIT_BITMAP2, 0);
@@ -213,11 +217,14 @@ void apicv_push(struct vcpu *vcpu)
     struct vcpu_apicv *a = &vcpu->apicv;
     const struct lapic *l = &vcpu->lapic;
 
+    bool vid = apicv.vid && lapic_sw_enabled(l);
+
     a->dirty = false;
-    if (l->s.apic_base != a->apic_base)
-        choose_mode(vcpu);
+    if (l->s.apic_base != a->apic_base || vid != a->vid)
+        choose_mode(vcpu, vid);
     lapic_vapic_store(l, a->vapic);
-    if (!apicv.vid) {
+    if (!vid) {
+        a->status = 0;
         vmcs_write32(TPR_THRESHOLD, lapic_tpr_threshold(l));
         return;
     }
@@ -248,7 +255,7 @@ void apicv_pull(struct vcpu *vcpu)
     struct vcpu_apicv *a = &vcpu->apicv;
     const struct lapic_state *s = &vcpu->lapic.s;
     const u32 *p = a->vapic;
-    u16 st = apicv.vid ? vmcs_read16(GUEST_INTR_STATUS) : 0;
+    u16 st = a->vid ? vmcs_read16(GUEST_INTR_STATUS) : 0;
     bool irr_isr = st || a->status;
 
     /* Every exit comes here: the usual answer, nothing written, is quick. */

@@ -36,6 +36,8 @@ struct vcpu_apicv {
     u32 *vapic;                 /* the same page, mapped (1024 dwords) */
     u64 access_page;            /* host-physical APIC-access page (never read or written) */
     bool access_mapped;         /* EPT01 maps it at APIC_DEFAULT_PHYS_BASE */
+    bool vid;                   /* vmcs01 has virtual-interrupt delivery now (the CPU has
+                                 * it and the APIC is software-enabled) */
     bool dirty;                 /* the model changed: store it before the next vmcs01 entry
                                  * (never set while vapic_page is 0) */
     u16 status;                 /* guest interrupt status at the last entry (RVI, SVI) */
