@@ -183,6 +183,16 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
             }
         } else if (cmdline_key_is(&t, "nested_verify") && !t.value) {
             o->nested_verify = true;
+        } else if (cmdline_key_is(&t, "apicv") && t.value) {
+            struct cmdline_token v = { t.value, t.value_len, NULL, 0 };
+            if (cmdline_key_is(&v, "on")) {
+                o->apicv_off = false;
+            } else if (cmdline_key_is(&v, "off")) {
+                o->apicv_off = true;
+            } else {
+                bad(err, "bad apicv (want on or off) in", &t);
+                errors++;
+            }
         } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
             o->small_frames = true;
         } else if (cmdline_key_is(&t, "guests") && t.value && t.value_len &&

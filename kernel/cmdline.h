@@ -11,6 +11,8 @@
  *   nested_verify          debug mode of nested VMX's hot path: at each VMRESUME the checks
  *                          it skipped run too and the vmcs02 it patched is compared with a
  *                          complete build; any difference stops that L1 with a message
+ *   apicv=on|off           APIC virtualisation where the CPU has it (default on);
+ *                          off forces the trap-and-emulate local APIC
  *   guests=NAME,NAME,...   the guests the boot configuration means to load: a
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
@@ -56,6 +58,7 @@ struct turtle_options {
     u64 slice;                  /* 0 = default */
     bool small_frames;
     bool nested_verify;
+    bool apicv_off;             /* apicv=off: emulate every local APIC access */
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
     bool console_stay;          /* console=stay: no power-off when every guest has ended */
 };

@@ -19,6 +19,7 @@
 #include "kernel/mm.h"
 #include "nested/nested.h"
 #include "vmx/ept.h"
+#include "vmx/exit.h"
 #include "vmx/vmx.h"
 
 #define EPT12_ADDR              0x000ffffffffff000ULL
@@ -258,6 +259,15 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         return EPT02_VIOLATION;
     }
     u64 hpa = guest_gpa_to_hpa(vcpu->vm, leaf.l1_gpa & ~(PAGE_SIZE - 1));
+    /* L1's own device pages (its xAPIC page where IA32_APIC_BASE puts it,
+     * its IOAPIC) answer L2 as the hardware's would answer an L2 that L1
+     * gives them: the instruction is decoded through L2's paging and runs
+     * against L1's device, and L2's RIP moves past it. EPT02 maps nothing
+     * there, so every such access comes back here. */
+    if (!hpa && platform_mmio_claims(vcpu, leaf.l1_gpa, 1)) {
+        handle_mmio(vcpu, leaf.l1_gpa);
+        return EPT02_EMULATED;
+    }
     if (!hpa || leaf.l1_gpa >= vcpu->vm->mem_size) {
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;

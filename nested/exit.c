@@ -389,6 +389,8 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
         case EPT02_FIXED:
             requeue_vectoring_event(vcpu);  /* the event the fault interrupted */
             break;
+        case EPT02_EMULATED:                /* L2 reached one of L1's devices */
+            break;
         case EPT02_MISCONFIG:
             qual12 = 0;
             nested_vmx_vmexit(vcpu, EXIT_REASON_EPT_MISCONFIG, &qual12);

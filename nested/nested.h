@@ -162,9 +162,10 @@ void shadow12_flush(struct vcpu *vcpu, u64 pa);
 bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
 
 /* nested/ept02.c */
-/* Outcome of an L2 EPT violation: handled (EPT02 filled), or reflect as
- * an EPT violation / misconfiguration with the given qualification. */
-enum ept02_result { EPT02_FIXED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
+/* Outcome of an L2 EPT violation: handled (EPT02 filled), emulated (an
+ * access to one of L1's devices, completed), or reflect as an EPT
+ * violation / misconfiguration with the given qualification. */
+enum ept02_result { EPT02_FIXED, EPT02_EMULATED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
 void ept02_drop(struct vcpu *vcpu);         /* the current EPT02 */
 void ept02_drop_all(struct vcpu *vcpu);

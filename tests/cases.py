@@ -420,7 +420,7 @@ def bench_pairs():
     for cpu, tag in BENCH_CPUS:
         sfx = "" if tag == "tgl" else f"-{tag}"
         out.append({"title": "L1", "cpu": cpu, "bare": f"bench-bare{sfx}", "turtle": f"bench-l1{sfx}",
-                    "boot": True})
+                    "trap": f"bench-l1-trap{sfx}", "boot": True})
         out.append({"title": "L2", "cpu": cpu, "bare": f"bench-vmx-bare{sfx}", "turtle": f"bench-vmx-l1{sfx}",
                     "kvm": "bench-vmx-kvm" if tag == "tgl" else None})
         # vmx_bench as the guest of an L1 turtle: its L2 is an L3, and the
@@ -439,6 +439,9 @@ def bench_cases():
         out += [
             Case(f"bench-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("bench"), end="summary"),
             Case(f"bench-l1{sfx}", "bench", cpu=cpu, timeout=180, verdict=(1, 1, 0),
+                 modules=[(guest("bench"), "name=bench")]),
+            # The same with APIC virtualization off: every LAPIC access trapped and emulated.
+            Case(f"bench-l1-trap{sfx}", "bench", cpu=cpu, timeout=180, verdict=(1, 1, 0), cmdline="apicv=off",
                  modules=[(guest("bench"), "name=bench")]),
             Case(f"bench-vmx-bare{sfx}", "bench", cpu=cpu, timeout=120, kernel=guest("vmx_bench"), end="summary"),
             Case(f"bench-vmx-l1{sfx}", "bench", cpu=cpu, timeout=300, verdict=(1, 1, 0),
@@ -627,6 +630,10 @@ def linux_l1_cases():
     return out
 
 
+APICV_IN_USE = (r"^turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, APIC registers, "
+                r"virtual interrupts, x2APIC mode; in use$")
+
+
 def platform_cases():
     """The PC platform an L1 sees (vmx/platform.c): the device guests on bare
     Bochs (whose own devices are the reference) and under turtle."""
@@ -640,9 +647,32 @@ def platform_cases():
                 f"diff-{g}-{tag}", "platform",
                 bare=Case(f"bare-{g}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), end="summary"),
                 nested=Case(f"l1-{g}-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
-                            modules=[(guest(g), f"name={g} mem=16M")]),
+                            modules=[(guest(g), f"name={g} mem=16M")],
+                            # Both models have every APIC virtualization control: used.
+                            expect=[APICV_IN_USE, r"^turtle: guest 'lapic': passed, .* apic-write \d+"]
+                            if g == "lapic" else []),
                 guest=g, min_tests=n, strip_details=True, bochs_departures=departures.get(g, {})))
+        # The same LAPIC guest with APIC virtualization forced off: the
+        # trap-and-emulate path must answer exactly as the virtualized one.
+        out.append(DiffCase(
+            f"diff-lapic-trap-{tag}", "platform",
+            bare=Case(f"bare-lapic-trap-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest("lapic"),
+                      end="summary"),
+            nested=Case(f"l1-lapic-trap-{tag}", "platform", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                        cmdline="apicv=off", modules=[(guest("lapic"), "name=lapic mem=16M")],
+                        expect=[r"^turtle: vmx: APIC virtualization: .*; off \(apicv=off\)$"]),
+            guest="lapic", min_tests=30, strip_details=True, bochs_departures=departures["lapic"]))
         out += platform_irq_cases(cpu, tag)
+    # A CPU with TPR shadow but neither APIC-register virtualization nor
+    # virtual-interrupt delivery: CR8 without exits, TPR-threshold exits,
+    # every other APIC access an APIC-access exit. Bare Bochs's arrandale
+    # has no x2APIC or TSC-deadline timer (turtle's LAPIC has both), so the
+    # guests run under turtle only and must pass every test.
+    for g, extra in (("lapic", []), ("apic_irq", [r"^turtle: guest 'apic_irq': passed, .* tpr \d+, apic-access \d+"])):
+        out.append(Case(f"platform-apicv-tpr-{g}-wsm", "platform", cpu=SMALL_CPU, timeout=240, verdict=(1, 1, 0),
+                        modules=[(guest(g), f"name={g} mem=16M")],
+                        expect=[r"^turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, x2APIC mode; in use$",
+                                rf"^\[{g}\] SUMMARY: \d+ tests, 0 failures$"] + extra))
     return out
 
 
@@ -653,19 +683,24 @@ def platform_irq_cases(cpu, tag):
     out = []
 
     def diff(name, g, cmdline, n, modules, verdict, timeout=240, expect=(), departures=None, mem="16M",
-             forbid=()):
+             forbid=(), case=None, turtle=""):
         own = (guest(g), f"name={name} mem={mem} -- {cmdline}".rstrip(" -"))
+        case = case or name
         return DiffCase(
-            f"diff-{name}-{tag}", "platform",
-            bare=Case(f"bare-{name}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), cmdline=cmdline,
+            f"diff-{case}-{tag}", "platform",
+            bare=Case(f"bare-{case}-{tag}", "platform", cpu=cpu, timeout=180, kernel=guest(g), cmdline=cmdline,
                       end="summary", forbid=list(forbid)),
-            nested=Case(f"l1-{name}-{tag}", "platform", cpu=cpu, timeout=timeout, verdict=verdict,
-                        modules=[own] + modules, expect=list(expect)),
+            nested=Case(f"l1-{case}-{tag}", "platform", cpu=cpu, timeout=timeout, verdict=verdict,
+                        cmdline=turtle, modules=[own] + modules, expect=list(expect)),
             guest=name, min_tests=n, strip_details=True, bochs_departures=departures or {})
 
     # Timer modes, TPR, priority, and a 100-tick sleep in HLT (its exit count under turtle).
     out.append(diff("apic_irq", "apic_irq", "", 14, [], (1, 1, 0),
-                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most"]))
+                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most", APICV_IN_USE]))
+    # The same through the trap-and-emulate LAPIC (apicv=off).
+    out.append(diff("apic_irq", "apic_irq", "", 14, [], (1, 1, 0), case="apic_irq-trap", turtle="apicv=off",
+                    expect=[r"^\[apic_irq\] PASS: turtle sleeping 100 ticks in HLT costs at most",
+                            r"^turtle: vmx: APIC virtualization: .*; off \(apicv=off\)$"]))
     # Two sleepers and a busy guest: all finish, the sleepers wake on time.
     # turtle prints a guest's console line synchronously (about 870 TSC
     # ticks a character at Bochs's serial speed), so a wake-up may wait for
@@ -697,6 +732,12 @@ def platform_irq_cases(cpu, tag):
     # L1's LAPIC timer while its L2 runs: external-interrupt exit with and
     # without acknowledge-on-exit, or delivery through L2's IDT.
     out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested"))
+    out.append(diff("vmx_irq", "vmx_irq", "", 9, [], (1, 1, 0), mem="32M nested", case="vmx_irq-trap",
+                    turtle="apicv=off"))
+    # L2 on L1's APIC and IOAPIC pages through EPT12, with and without APICv.
+    out.append(diff("vmx_apic_l2", "vmx_apic_l2", "", 10, [], (1, 1, 0), mem="32M nested"))
+    out.append(diff("vmx_apic_l2", "vmx_apic_l2", "", 10, [], (1, 1, 0), mem="32M nested",
+                    case="vmx_apic_l2-trap", turtle="apicv=off"))
     return out
 
 

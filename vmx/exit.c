@@ -61,6 +61,10 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_EPT_MISCONFIG]         = handle_ept_misconfig,
     [EXIT_REASON_PREEMPTION_TIMER]      = handle_preemption_timer,
     [EXIT_REASON_XSETBV]                = handle_xsetbv,
+    [EXIT_REASON_TPR_BELOW_THRESHOLD]   = handle_tpr_below_threshold,
+    [EXIT_REASON_APIC_ACCESS]           = handle_apic_access,
+    [EXIT_REASON_EOI_INDUCED]           = handle_eoi_induced,
+    [EXIT_REASON_APIC_WRITE]            = handle_apic_write,
 };
 
 u64 guest_reg_read(struct vcpu *vcpu, u32 reg)
@@ -127,6 +131,12 @@ void vmx_handle_exit(struct vcpu *vcpu)
     vcpu->total_exits++;
     if (reason <= EXIT_REASON_MAX)
         vcpu->exits[reason]++;
+    /* The virtual-APIC page belongs to vmcs01: what L1 wrote there comes
+     * back into the model first. (While L2 runs the page is idle; whatever
+     * changes the model then, L2 reaching L1's APIC included, raises
+     * irq_check, and the page is stored again before L1 resumes.) */
+    if (vcpu->apicv.vapic_page && !vcpu->guest_mode)
+        apicv_pull(vcpu);
     if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
         return;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {

@@ -32,6 +32,11 @@ void handle_inject_ud(struct vcpu *vcpu, u64 qual);
 void handle_inject_gp(struct vcpu *vcpu, u64 qual);
 void handle_task_switch(struct vcpu *vcpu, u64 qual);
 void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
+/* vmx/exit_apic.c: the exits of APIC virtualization. */
+void handle_apic_access(struct vcpu *vcpu, u64 qual);
+void handle_apic_write(struct vcpu *vcpu, u64 qual);
+void handle_eoi_induced(struct vcpu *vcpu, u64 qual);
+void handle_tpr_below_threshold(struct vcpu *vcpu, u64 qual);
 /* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
 void handle_mmio(struct vcpu *vcpu, u64 gpa);
 

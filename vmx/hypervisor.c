@@ -66,6 +66,8 @@ static const char *const exit_names[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_VMWRITE] = "vmwrite",          [EXIT_REASON_VMOFF] = "vmxoff",
     [EXIT_REASON_VMON] = "vmxon",               [EXIT_REASON_INVEPT] = "invept",
     [EXIT_REASON_INVVPID] = "invvpid",          [EXIT_REASON_EPT_MISCONFIG] = "eptmisc",
+    [EXIT_REASON_TPR_BELOW_THRESHOLD] = "tpr",  [EXIT_REASON_APIC_ACCESS] = "apic-access",
+    [EXIT_REASON_EOI_INDUCED] = "eoi",          [EXIT_REASON_APIC_WRITE] = "apic-write",
 };
 
 /* One line per VM: its verdict and its exits by reason, over its vCPUs
@@ -221,6 +223,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     }
     if (!vmcs01_policy_init()) {
         kprintf("turtle: error: VT-x not available: this CPU lacks a control turtle needs\n");
+        finish(total, 1);
+    }
+    if (!apicv_init()) {
+        kprintf("turtle: error: out of memory for APIC virtualization\n");
         finish(total, 1);
     }
     nested_init();

@@ -82,11 +82,17 @@ void __vmx_inject_events(struct vcpu *vcpu)
      * injected at this entry, otherwise it waits and asks for a window. */
     bool irq_waiting = false;
     if (ev->irq_check) {
+        /* With virtual-interrupt delivery the local APIC's interrupts are
+         * the CPU's to deliver (RVI, stored with the model before the
+         * entry, vmx/apicv.c); only the PIC's are injected here. */
+        bool vid = apicv_vid(vcpu);
         ev->irq_check = false;
-        if (!ev->interrupt_pending && platform_interrupt_pending(vcpu)) {
+        if (vcpu->apicv.vapic_page)
+            vcpu->apicv.dirty = true;   /* the model may have changed: store it again */
+        if (!ev->interrupt_pending && (vid ? platform_pic_pending(vcpu) : platform_interrupt_pending(vcpu))) {
             if (b.interrupts_enabled && !b.sti_or_mov_ss && !ev->exception_pending && !ev->reinject &&
                 !ev->nmi_pending)
-                event_queue_interrupt(ev, platform_interrupt_ack(vcpu));
+                event_queue_interrupt(ev, vid ? platform_pic_ack(vcpu) : platform_interrupt_ack(vcpu));
             else
                 irq_waiting = true;         /* the window exit looks again */
         }

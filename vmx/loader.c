@@ -449,6 +449,8 @@ static const char *vm_start(struct vm *vm, const struct image_info *img, const s
         return "could not build its VMCS";
     if (vm->nested && !nested_ops->vcpu_init(vcpu))
         return "out of memory for its nested VMX state";
+    if (!apicv_vcpu_init(vcpu))
+        return "out of memory for its virtual-APIC page";
     if ((err = platform_init(vm)))
         return err;
     vm->started_tsc = rdtsc();

@@ -92,13 +92,19 @@ static void pic_intr(void *ctx, u32 pin, bool level)
         kick(vm->vcpus[0]);
 }
 
+bool platform_pic_pending(struct vcpu *vcpu)
+{
+    return vcpu->id == 0 && lapic_accepts_pic(&vcpu->lapic) && pic_intr_pending(&vcpu->vm->platform.pic);
+}
+
+u8 platform_pic_ack(struct vcpu *vcpu)
+{
+    return pic_acknowledge(&vcpu->vm->platform.pic);
+}
+
 bool platform_interrupt_pending(struct vcpu *vcpu)
 {
-    struct lapic *l = &vcpu->lapic;
-
-    if (lapic_pending_vector(l) >= 0)
-        return true;
-    return vcpu->id == 0 && lapic_accepts_pic(l) && pic_intr_pending(&vcpu->vm->platform.pic);
+    return lapic_pending_vector(&vcpu->lapic) >= 0 || platform_pic_pending(vcpu);
 }
 
 u8 platform_interrupt_ack(struct vcpu *vcpu)
@@ -109,7 +115,7 @@ u8 platform_interrupt_ack(struct vcpu *vcpu)
         lapic_ack(&vcpu->lapic, (u8)v);
         return (u8)v;
     }
-    return pic_acknowledge(&vcpu->vm->platform.pic);
+    return platform_pic_ack(vcpu);
 }
 
 /* --- time -------------------------------------------------------------------- */

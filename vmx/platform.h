@@ -71,6 +71,12 @@ bool platform_interrupt_pending(struct vcpu *vcpu);
  * INTA cycle: IRR -> ISR) and returns its vector. */
 u8 platform_interrupt_ack(struct vcpu *vcpu);
 
+/* The PIC's INT alone, as the BSP's LINT0 passes it on (virtual-interrupt
+ * delivery leaves the local APIC's own interrupts to the CPU), and its
+ * INTA cycle. */
+bool platform_pic_pending(struct vcpu *vcpu);
+u8 platform_pic_ack(struct vcpu *vcpu);
+
 /* The MSRs of the local APIC (IA32_APIC_BASE, x2APIC 0x800-0x8ff,
  * IA32_TSC_DEADLINE): true if msr is one; *gp set when the access faults. */
 bool platform_msr_read(struct vcpu *vcpu, u32 msr, u64 *val, bool *gp);

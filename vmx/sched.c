@@ -122,6 +122,8 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         u64 ticks = ((until - now) >> rate) + 1;
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);
+        else if (__builtin_expect(vcpu->apicv.dirty, 0))
+            apicv_push(vcpu);           /* the model changed: its image for the CPU */
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
         if (!sched_first_entry_tsc)
             sched_first_entry_tsc = rdtsc();

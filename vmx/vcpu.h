@@ -8,6 +8,7 @@
 #define TURTLE_VCPU_H
 
 #include "kernel/types.h"
+#include "vmx/apicv.h"
 #include "vmx/dev/lapic.h"
 #include "vmx/event.h"
 #include "vmx/vm.h"
@@ -57,6 +58,7 @@ struct vcpu {
 
     struct vcpu_events events;  /* vmx/event.c */
     struct lapic lapic;         /* its local APIC (vmx/dev/lapic.c) */
+    struct vcpu_apicv apicv;    /* its virtual-APIC page and controls (vmx/apicv.c) */
     bool halted;                /* HLT with IF=1: runs again once an interrupt is pending */
     struct nested_vmx *nvmx;    /* NULL unless the VM is `nested`; vmx/ never looks inside */
     bool guest_mode;            /* L2 runs on this vCPU (vmcs02 is `vmcs`); set by nested/ */

@@ -84,6 +84,7 @@ void vcpu_free(struct vcpu *vcpu)
         nested_ops->vcpu_free(vcpu);    /* leaves vmcs == vmcs01 */
     if (c->vcpu == vcpu)
         c->vcpu = NULL;
+    apicv_vcpu_free(vcpu);
     vmcs_free(vcpu->vmcs01);
     free_pages(virt_to_phys_direct(vcpu), 1);
 }

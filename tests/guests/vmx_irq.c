@@ -150,15 +150,5 @@ void guest_main(const struct boot_params *bp)
     outb(0xa1, 0xff);
     wr(R_SVR, 0x1ff);
     wr(R_TPR, 0);
-    if (!report(cpuid(1).ecx & BIT(5), "CPUID.1:ECX.VMX is set"))
-        guest_exit(report_summary() ? 1 : 0);
-    vmx_read_caps();
-    if (!vmx_enable() || vmx_on() != VMX_OK) {
-        report(false, "VMX can be enabled and VMXON succeeds");
-        guest_exit(report_summary() ? 1 : 0);
-    }
-    vmx_run_tests(tests, ARRAY_SIZE(tests));
-    vmx_report_access_errors("vmx_irq");
-    report(vmxoff() == VMX_OK, "VMXOFF");
-    guest_exit(report_summary() ? 1 : 0);
+    vmx_test_main("vmx_irq", tests, ARRAY_SIZE(tests));
 }

@@ -314,7 +314,16 @@ static void test_options_good(void **state)
 	assert_int_equal(o.fault, FAULT_NONE);
 	assert_int_equal(o.slice, 0);
 	assert_false(o.small_frames);
+	assert_false(o.apicv_off);
 	assert_int_equal(n_msgs, 0);
+
+	/* APIC virtualisation: on unless forced off; the last one wins. */
+	assert_int_equal(parse_opts("apicv=off", &o), 0);
+	assert_true(o.apicv_off);
+	assert_int_equal(parse_opts("apicv=off apicv=on", &o), 0);
+	assert_false(o.apicv_off);
+	assert_int_equal(parse_opts("apicv=\"off\"", &o), 0);
+	assert_true(o.apicv_off);
 
 	assert_int_equal(parse_opts("  fault=pf slice=1000\tsmall_frames ", &o), 0);
 	assert_int_equal(o.fault, FAULT_PF);
@@ -382,6 +391,15 @@ static void test_options_bad(void **state)
 	assert_int_equal(parse_opts("slice=abc", &o), 1);
 	expect_msg(0, "bad slice", "slice=abc");
 	assert_int_equal(o.slice, 0);
+
+	assert_int_equal(parse_opts("apicv=0", &o), 1);
+	expect_msg(0, "bad apicv", "apicv=0");
+	assert_false(o.apicv_off);
+	assert_int_equal(parse_opts("apicv", &o), 1);
+	expect_msg(0, "unknown option", "apicv");
+	assert_int_equal(parse_opts("apicv=offf apicv=", &o), 2);
+	expect_msg(0, "bad apicv", "apicv=offf");
+	expect_msg(1, "bad apicv", "apicv=");
 
 	/* Several at once: each named, each counted; the good ones still apply
 	 * and a bad one keeps the option's default (or earlier value). */

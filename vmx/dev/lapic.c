@@ -379,16 +379,20 @@ void lapic_eoi(struct lapic *l)
 {
     int v = lapic_vec_highest(l->s.isr);
 
-    if (v < 0)
-        return;
-    vec_clear(l->s.isr, (u8)v);
-    if (!vec_test(l->s.tmr, (u8)v))
+    if (v >= 0)
+        lapic_eoi_vector(l, (u8)v);
+}
+
+void lapic_eoi_vector(struct lapic *l, u8 v)
+{
+    vec_clear(l->s.isr, v);
+    if (!vec_test(l->s.tmr, v))
         return;
     for (u32 i = LAPIC_LVT_LINT0; i <= LAPIC_LVT_LINT1; i++)
-        if ((l->s.lvt[i] & APIC_LVT_VECTOR) == (u32)v)
+        if ((l->s.lvt[i] & APIC_LVT_VECTOR) == v)
             l->s.lvt[i] &= ~APIC_LVT_REMOTE_IRR;
     if (l->cfg.bus.eoi)
-        l->cfg.bus.eoi(l->cfg.bus.ctx, (u8)v);
+        l->cfg.bus.eoi(l->cfg.bus.ctx, v);
 }
 
 void lapic_write_svr(struct lapic *l, u32 val)

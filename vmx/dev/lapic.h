@@ -147,6 +147,42 @@ bool lapic_take_init(struct lapic *l);
 int lapic_take_sipi(struct lapic *l);       /* the SIPI vector, or -1 */
 bool lapic_take_extint(struct lapic *l);
 
+/* The end of the interrupt in service with `vector` (an EOI the CPU
+ * virtualized: virtual-interrupt delivery found its bit in the EOI-exit
+ * bitmap): ISR bit cleared, and for a level-triggered vector (TMR set)
+ * the LINT remote IRR cleared and the EOI broadcast to the IOAPICs. */
+void lapic_eoi_vector(struct lapic *l, u8 vector);
+
+/*
+ * The virtual-APIC page (lapic_vapic.c; SDM Vol. 3C 30.1): a 4 KiB image
+ * of the register file at the xAPIC offsets, which the CPU reads (APIC-
+ * register virtualization) and partly writes (TPR shadow, virtual-
+ * interrupt delivery) without exits. The model stays the source of truth:
+ * lapic_vapic_store() writes its registers into the page before an entry,
+ * lapic_vapic_load() takes back what the CPU may have written after an
+ * exit. page is 1024 dwords, indexed by offset / 4.
+ */
+#define LAPIC_VAPIC_DWORDS      1024
+void lapic_vapic_store(const struct lapic *l, u32 *page);
+/* Takes TPR, ICR (a virtualized self-IPI or ICR-high write changes them)
+ * and, when irr_isr, IRR and ISR (virtual-interrupt delivery, EOI and
+ * self-IPI virtualization). Returns true when the page holds something
+ * the model would not have written (reserved TPR bits): store again. */
+bool lapic_vapic_load(struct lapic *l, const u32 *page, bool irr_isr);
+/* Guest interrupt status for virtual-interrupt delivery: RVI (bits 7:0),
+ * the highest IRR vector the APIC may deliver (0 while it is software-
+ * disabled, as lapic_pending_vector() then offers none), and SVI (bits
+ * 15:8), the highest ISR vector. */
+u16 lapic_vapic_intr_status(const struct lapic *l);
+/* EOI-exit bitmap (256 bits in four u64, vector v at word v / 64): the
+ * vectors whose EOI means more than clearing ISR, the level-triggered
+ * ones (TMR), which must reach lapic_eoi_vector(). */
+void lapic_eoi_exit_bitmap(const struct lapic *l, u64 bitmap[4]);
+/* TPR threshold for a TPR shadow without virtual-interrupt delivery: the
+ * priority class of the highest IRR vector that TPR alone holds back
+ * (lowering TPR below it must exit), else 0. Never above TPR[7:4]. */
+u32 lapic_tpr_threshold(const struct lapic *l);
+
 /* Timer (lapic_timer.c). lapic_next_deadline: the TSC at which the
  * timer next fires, DEV_NO_DEADLINE if disarmed or masked. lapic_advance:
  * fires every expiry due at `now` into IRR (periodic expiries that were

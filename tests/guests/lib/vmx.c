@@ -516,3 +516,18 @@ void vmx_run_tests(const struct vmx_test *tests, size_t n)
     for (size_t i = 0; i < n; i++)
         run_one(&tests[i]);
 }
+
+void vmx_test_main(const char *name, const struct vmx_test *tests, size_t n)
+{
+    if (!report(cpuid(1).ecx & BIT(5), "CPUID.1:ECX.VMX is set"))
+        guest_exit(report_summary() ? 1 : 0);
+    vmx_read_caps();
+    if (!vmx_enable() || vmx_on() != VMX_OK) {
+        report(false, "VMX can be enabled and VMXON succeeds");
+        guest_exit(report_summary() ? 1 : 0);
+    }
+    vmx_run_tests(tests, n);
+    vmx_report_access_errors(name);
+    report(vmxoff() == VMX_OK, "VMXOFF");
+    guest_exit(report_summary() ? 1 : 0);
+}

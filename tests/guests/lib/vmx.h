@@ -266,6 +266,10 @@ struct vmx_test {
 };
 
 void vmx_run_tests(const struct vmx_test *tests, size_t n);
+/* The rest of a table-driven VMX test guest once its own set-up is done:
+ * CPUID.1:ECX.VMX, VMXON, the tests, the VMCS access errors (under
+ * `name`), VMXOFF, and the exit with the summary's verdict. */
+__noreturn void vmx_test_main(const char *name, const struct vmx_test *tests, size_t n);
 
 /* Step-by-step use of the same machinery (what vmx_run_tests is built on). */
 /* VMCLEAR + VMPTRLD the test VMCS and write the default L2 state for guest. */
