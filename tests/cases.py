@@ -382,9 +382,12 @@ def nested_cases():
     # turtle must neither stop the L1 nor need the hardware to refuse vmcs02.
     # Seeds 1 and 2, and what make fuzz found: 302545471 on skylake-x injected
     # #CP with an error code, which a CPU without CET refuses (turtle's check
-    # now follows the CPU's CET support).
+    # now follows the CPU's CET support); 161780747 on skylake-x (iteration
+    # 157) had SS selector 0xc3df (RPL 3) with SS DPL 0 and no unrestricted
+    # guest, which turtle did not refuse (SDM 27.3.1.2: SS DPL equals its RPL).
     for name, cpu, seed in (("vmx-fuzz-tgl", "tigerlake", 1), ("vmx-fuzz-skx", "corei7_skylake_x", 2),
-                            ("vmx-fuzz-skx-cp", "corei7_skylake_x", 302545471)):
+                            ("vmx-fuzz-skx-cp", "corei7_skylake_x", 302545471),
+                            ("vmx-fuzz-skx-ss", "corei7_skylake_x", 161780747)):
         out.append(Case(name, "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
                         modules=[(guest("vmx_fuzz"), f"name=fuzz nested mem=32M -- seed={seed} iters=400")],
                         expect=[r"^\[fuzz\] PASS: turtle fuzz: \d+ iterations completed",
