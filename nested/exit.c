@@ -223,6 +223,18 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     guest_update_paging_mode(vcpu);
     shadow_sync_to_shadow(vcpu);           /* L1 reads the exit through its shadow VMCS */
 
+    /* SDM 28.5.4: a host with PAE paging outside IA-32e mode loads its
+     * PDPTEs from host CR3 (guest_update_paging_mode() put them in
+     * vmcs01); a reserved bit in a present one is a VMX abort. */
+    if ((v->host_cr0 & X86_CR0_PG) && (v->host_cr4 & X86_CR4_PAE) && !(efer & EFER_LMA)) {
+        u64 pdpte[4];
+        nested_read_pdptes(vcpu->vm, v->host_cr3, pdpte);
+        if (!nested_pdptes_valid(pdpte)) {
+            vcpu->nvmx->vmcs12->abort = VMX_ABORT_HOST_PDPTE_FAIL;
+            vm_stop(vcpu->vm, true, "VMX abort: a host PDPTE has a reserved bit set");
+            return;
+        }
+    }
     if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
         vcpu->nvmx->vmcs12->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
@@ -398,24 +410,50 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
     }
 }
 
-/* vmcs02 was refused although vmcs12 passed turtle's checks: report it to
- * L1 as the failed entry it is, and say so (a few times only, so a hostile
- * L1 cannot flood the console). */
+/* The CPU refused vmcs02 although vmcs12 passed turtle's checks: a check
+ * is missing in turtle, or the CPU is stricter than the SDM. One line
+ * names the L1 (a bounded number of times, so that a hostile L1 cannot
+ * flood the console); the first time, the VMCS too. */
+#define REFUSAL_MESSAGES_MAX    50
+static u32 refusal_messages;
+
+static void vmcs02_refusal_log(struct vcpu *vcpu, const char *what, u64 n)
+{
+    if (refusal_messages < REFUSAL_MESSAGES_MAX)
+        kprintf("turtle: nested: '%s': hardware refused vmcs02 (%s %lu), passed to L1\n",
+                vcpu->vm->name, what, n);
+    if (refusal_messages++ == 0)
+        vmcs_dump();
+}
+
+/* A VM-entry failure exit of vmcs02 (reason 33, 34 or 41 with bit 31):
+ * L1 gets the same failed entry (SDM 27.8): reason and qualification,
+ * L1's host state loaded, the VMCS left as it was (not launched by a
+ * VMLAUNCH). */
 static void vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual)
 {
-    struct nested_vmx *n = vcpu->nvmx;
-    static u32 dumps;
-
-    if (dumps++ < 4) {
-        kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", vcpu->vm->name,
-                full & VMX_EXIT_REASON_BASIC_MASK);
-        vmcs_dump();
-    }
-    n->cached12.vm_exit_reason = full;
-    n->cached12.exit_qualification = qual;
-    n->cached12.vm_exit_intr_info = 0;
-    n->cached12.idt_vectoring_info_field = 0;
+    vmcs02_refusal_log(vcpu, "reason", full & VMX_EXIT_REASON_BASIC_MASK);
+    vmcs12_set_entry_failure(&vcpu->nvmx->cached12, full & VMX_EXIT_REASON_BASIC_MASK, qual);
     load_vmcs12_host_state(vcpu);
+}
+
+/* VMLAUNCH/VMRESUME of vmcs02 failed with VMfailValid(error): L1's
+ * VMLAUNCH/VMRESUME fails with the same error. L1's RIP is still on that
+ * instruction (an entry leaves it there until the exit loads host RIP), so
+ * this completes it; vmcs12 stays as L1 left it (no exit happened). */
+bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u32 error12 = vmcs02_vmfail_error12(valid, error);
+
+    if (!error12)
+        return false;
+    vmcs02_refusal_log(vcpu, "VMfailValid", error);
+    n->launch_pending = false;
+    nested_switch_to_l1(vcpu);
+    event_cancel_injection(&vcpu->events);  /* L2's events end with L2 */
+    nested_vmx_fail(vcpu, error12);
+    return true;
 }
 
 /*
