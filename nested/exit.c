@@ -410,52 +410,6 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
     }
 }
 
-/* The CPU refused vmcs02 although vmcs12 passed turtle's checks: a check
- * is missing in turtle, or the CPU is stricter than the SDM. One line
- * names the L1 (a bounded number of times, so that a hostile L1 cannot
- * flood the console); the first time, the VMCS too. */
-#define REFUSAL_MESSAGES_MAX    50
-static u32 refusal_messages;
-
-static void vmcs02_refusal_log(struct vcpu *vcpu, const char *what, u64 n)
-{
-    if (refusal_messages < REFUSAL_MESSAGES_MAX)
-        kprintf("turtle: nested: '%s': hardware refused vmcs02 (%s %lu), passed to L1\n",
-                vcpu->vm->name, what, n);
-    if (refusal_messages++ == 0)
-        vmcs_dump();
-}
-
-/* A VM-entry failure exit of vmcs02 (reason 33, 34 or 41 with bit 31):
- * L1 gets the same failed entry (SDM 27.8): reason and qualification,
- * L1's host state loaded, the VMCS left as it was (not launched by a
- * VMLAUNCH). */
-static void vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual)
-{
-    vmcs02_refusal_log(vcpu, "reason", full & VMX_EXIT_REASON_BASIC_MASK);
-    vmcs12_set_entry_failure(&vcpu->nvmx->cached12, full & VMX_EXIT_REASON_BASIC_MASK, qual);
-    load_vmcs12_host_state(vcpu);
-}
-
-/* VMLAUNCH/VMRESUME of vmcs02 failed with VMfailValid(error): L1's
- * VMLAUNCH/VMRESUME fails with the same error. L1's RIP is still on that
- * instruction (an entry leaves it there until the exit loads host RIP), so
- * this completes it; vmcs12 stays as L1 left it (no exit happened). */
-bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error)
-{
-    struct nested_vmx *n = vcpu->nvmx;
-    u32 error12 = vmcs02_vmfail_error12(valid, error);
-
-    if (!error12)
-        return false;
-    vmcs02_refusal_log(vcpu, "VMfailValid", error);
-    n->launch_pending = false;
-    nested_switch_to_l1(vcpu);
-    event_cancel_injection(&vcpu->events);  /* L2's events end with L2 */
-    nested_vmx_fail(vcpu, error12);
-    return true;
-}
-
 /*
  * The nested decision for one exit while L2 runs (KVM's
  * nested_vmx_reflect_vmexit): L0 wants it (EPT02, turtle's timer) ->
@@ -481,7 +435,7 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
         n->cached12.launch_state = LAUNCH_STATE_LAUNCHED;
     n->launch_pending = false;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-        vmcs02_entry_failed(vcpu, full, qual);
+        nested_vmcs02_entry_failed(vcpu, full, qual);
         return NESTED_EXIT_DONE;
     }
     if (l0_wants(vcpu, reason, qual, &r))

@@ -86,8 +86,11 @@ void vmcs12_set_entry_failure(struct vmcs12 *v, u32 reason, u64 qual);
  * vmcs02's with VMfailValid(error) (valid) or VMfailInvalid; 0 when no
  * answer to L1 fits and the L1 must stop. */
 u32 vmcs02_vmfail_error12(bool valid, u64 error);
-/* nested/exit.c: the same, with vmcs02 current, for the scheduler
- * (nested_ops->l2_entry_vmfail); false when the L1 must stop. */
+/* With vmcs02 current. An exit of vmcs02 with reason `full` (bit 31 set)
+ * and qualification: the same failed entry for L1, its host state loaded. */
+void nested_vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual);
+/* VMLAUNCH/VMRESUME of vmcs02 failed (nested_ops->l2_entry_vmfail): L1's
+ * fails the same way; false when the L1 must stop. */
 bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error);
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
