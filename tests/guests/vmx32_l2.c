@@ -7,6 +7,9 @@
  * an exit; the same L2 on PAE paging, and a PDPTE with a reserved bit
  * (entry-failure exit, qualification 2, the VMCS left clear).
  */
+#include <stddef.h>
+
+#include "nested/vmcs12.h"
 #include "vmx32.h"
 
 /* Access rights of L2's segments (SDM 25.4.1). */
@@ -153,8 +156,8 @@ static void setup_vmcs(void)
     vmcs_w(VMCS_LINK_POINTER_HIGH, 0xffffffff);
 }
 
-/* turtle's vmcs12 is Linux KVM's layout (nested/vmcs12-layout.tsv). */
-#define VMCS12_HOST_FS_BASE     608
+/* turtle's vmcs12 is Linux KVM's layout (nested/vmcs12.h pins it). */
+#define VMCS12_HOST_FS_BASE     offsetof(struct vmcs12, host_fs_base)
 #define CPUID_1_ECX_HYPERVISOR  BIT(31)
 #define CPUID_HV_BASE           0x40000000
 #define NONCANONICAL_HIGH       0x00008000u     /* bits 63:32 of 0x0000800000000000 */
