@@ -17,7 +17,7 @@
 #define CHECK_MESSAGES_MAX  200
 static u32 check_messages;
 
-static void check_failed(const char *text)
+void nested_check_failed(const char *text)
 {
     if (check_messages < CHECK_MESSAGES_MAX)
         kprintf("turtle: nested: VM-entry check failed: %s\n", text);
@@ -25,14 +25,6 @@ static void check_failed(const char *text)
         kprintf("turtle: nested: further VM-entry check messages suppressed\n");
     check_messages++;
 }
-
-#define CC(expr)                                                                \
-    ({                                                                          \
-        bool _failed = (expr);                                                  \
-        if (_failed)                                                            \
-            check_failed(#expr);                                                \
-        _failed;                                                                \
-    })
 
 #define X86_CR4_PCIDE       BIT(17)
 #define RFLAGS_RESERVED     (~0x3fffffULL | BIT(15) | BIT(5) | BIT(3))
@@ -42,6 +34,11 @@ static void check_failed(const char *text)
 #define EFER_RESERVED       (~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
 #define MSR_LIST_ALIGN      16
 #define GUEST_ACTIVITY_MAX  GUEST_ACTIVITY_HLT
+#define ENTRY_ERROR_CODE_RESERVED 0xffff0000u   /* bits 31:16 (SDM 27.2.1.3) */
+#define PENDING_DBG_BS      BIT(14)             /* single step */
+#define PENDING_DBG_ALLOWED 0x500fULL           /* B3:B0, enabled breakpoint (12), BS (14) */
+#define PDPTE_P             BIT(0)
+#define PDPTE_RESERVED_LOW  0x1e6ULL            /* bits 2:1 and 8:5 */
 
 static bool within_width(u64 pa)
 {
@@ -127,7 +124,7 @@ static bool check_entry_event(const struct vmcs12 *v)
     bool needs_code = (!ug || pe) && type == INTR_TYPE_HARD_EXCEPTION && code_vec;
     if (CC(!!(info & INTR_INFO_DELIVER_CODE_MASK) != needs_code))
         return false;
-    if ((info & INTR_INFO_DELIVER_CODE_MASK) && CC(v->vm_entry_exception_error_code & 0xffff8000u))
+    if ((info & INTR_INFO_DELIVER_CODE_MASK) && CC(v->vm_entry_exception_error_code & ENTRY_ERROR_CODE_RESERVED))
         return false;
     if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
          type == INTR_TYPE_PRIV_SW_EXCEPTION) &&
@@ -197,13 +194,17 @@ bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
     if (CC(v->host_cs_selector == 0) || CC(v->host_tr_selector == 0) ||
         CC(!host64 && v->host_ss_selector == 0))
         return false;
+    /* The CPU supports Intel 64: these bases are canonical whatever the
+     * host's address-space size (SDM 27.2.3). */
+    if (CC(!is_canonical(v->host_fs_base)) || CC(!is_canonical(v->host_gs_base)) ||
+        CC(!is_canonical(v->host_gdtr_base)) || CC(!is_canonical(v->host_idtr_base)) ||
+        CC(!is_canonical(v->host_tr_base)))
+        return false;
+    /* Address-space size (SDM 27.2.4). */
     if (CC(host64 != l1_long_mode))
         return false;
     if (host64) {
-        if (CC(!(v->host_cr4 & X86_CR4_PAE)) || CC(!is_canonical(v->host_rip)) ||
-            CC(!is_canonical(v->host_fs_base)) || CC(!is_canonical(v->host_gs_base)) ||
-            CC(!is_canonical(v->host_gdtr_base)) || CC(!is_canonical(v->host_idtr_base)) ||
-            CC(!is_canonical(v->host_tr_base)))
+        if (CC(!(v->host_cr4 & X86_CR4_PAE)) || CC(!is_canonical(v->host_rip)))
             return false;
     } else {
         if (CC(v->vm_entry_controls & VM_ENTRY_IA32E_MODE) || CC(v->host_rip >> 32) ||
@@ -213,74 +214,72 @@ bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
     return true;
 }
 
-struct seg12 {
-    u16 sel;
-    u64 base;
-    u32 limit, ar;
-};
-
-static bool limit_g_ok(const struct seg12 *s)
+/* The four PAE PDPTEs at cr3 in L1 memory; all ones outside L1's RAM
+ * (every one present, with reserved bits set). */
+void nested_read_pdptes(struct vm *vm, u64 cr3, u64 pdpte[4])
 {
-    if ((s->limit & 0xfff) != 0xfff && (s->ar & AR_G))
-        return false;
-    if ((s->limit >> 20) && !(s->ar & AR_G))
-        return false;
+    if (!guest_copy_from(vm, pdpte, cr3 & ~0x1fULL, 4 * sizeof(u64)))
+        memset(pdpte, 0xff, 4 * sizeof(u64));
+}
+
+/* No present PDPTE has a reserved bit (2:1, 8:5, or beyond the
+ * physical-address width) set (SDM 4.4.1, 27.3.1.6, 28.5.4). */
+bool nested_pdptes_valid(const u64 pdpte[4])
+{
+    u64 reserved = PDPTE_RESERVED_LOW | ~((1ULL << nested_phys_addr_width()) - 1);
+
+    for (u32 i = 0; i < 4; i++)
+        if ((pdpte[i] & PDPTE_P) && (pdpte[i] & reserved))
+            return false;
     return true;
 }
 
-/* Segment checks (SDM 27.3.1.2), for protected and IA-32e mode guests. */
-static bool check_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted)
+/*
+ * Guest non-register state (SDM 27.3.1.5) but the VMCS link pointer:
+ * activity state, interruptibility, and pending debug exceptions, with
+ * the rules that tie them to RFLAGS and to the event being injected.
+ */
+static bool check_guest_non_register_state(const struct vmcs12 *v)
 {
-    struct seg12 cs = { v->guest_cs_selector, v->guest_cs_base, v->guest_cs_limit, v->guest_cs_ar_bytes };
-    struct seg12 ss = { v->guest_ss_selector, v->guest_ss_base, v->guest_ss_limit, v->guest_ss_ar_bytes };
-    struct seg12 tr = { v->guest_tr_selector, v->guest_tr_base, v->guest_tr_limit, v->guest_tr_ar_bytes };
-    struct seg12 ldtr = { v->guest_ldtr_selector, v->guest_ldtr_base, v->guest_ldtr_limit, v->guest_ldtr_ar_bytes };
-    struct seg12 data[] = {
-        { v->guest_ds_selector, v->guest_ds_base, v->guest_ds_limit, v->guest_ds_ar_bytes },
-        { v->guest_es_selector, v->guest_es_base, v->guest_es_limit, v->guest_es_ar_bytes },
-        { v->guest_fs_selector, v->guest_fs_base, v->guest_fs_limit, v->guest_fs_ar_bytes },
-        { v->guest_gs_selector, v->guest_gs_base, v->guest_gs_limit, v->guest_gs_ar_bytes },
-    };
-    u32 cs_type = AR_TYPE(cs.ar);
+    u32 act = v->guest_activity_state, intr = v->guest_interruptibility_info;
+    u32 ev = v->vm_entry_intr_info_field;
+    bool injecting = ev & INTR_INFO_VALID_MASK;
+    u32 type = INTR_TYPE(ev), vec = INTR_VECTOR(ev);
+    u64 rf = v->guest_rflags, pending = v->guest_pending_dbg_exceptions;
+    bool sti_or_mov_ss = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 
-    if (CC(v->guest_rflags & X86_RFLAGS_VM))
-        return false;                   /* virtual-8086 L2s are not supported */
-    /* TR */
-    if (CC(tr.sel & 4) || CC(tr.ar & AR_UNUSABLE) || CC(tr.ar & AR_S) || CC(!(tr.ar & AR_P)) ||
-        CC(ia32e ? AR_TYPE(tr.ar) != 11 : (AR_TYPE(tr.ar) != 11 && AR_TYPE(tr.ar) != 3)) ||
-        CC(!limit_g_ok(&tr)) || CC(tr.ar & AR_RESERVED) || CC(!is_canonical(tr.base)))
+    /* Activity state: one IA32_VMX_MISC shows; HLT only with SS.DPL 0;
+     * active under blocking by STI or MOV SS. */
+    if (CC(act > GUEST_ACTIVITY_MAX) ||
+        CC(act == GUEST_ACTIVITY_HLT && !(nested_vmx_misc() & VMX_MISC_ACTIVITY_HLT)) ||
+        CC(act == GUEST_ACTIVITY_HLT && AR_DPL(v->guest_ss_ar_bytes) != 0) ||
+        CC(act != GUEST_ACTIVITY_ACTIVE && sti_or_mov_ss))
         return false;
-    /* LDTR */
-    if (!(ldtr.ar & AR_UNUSABLE) &&
-        (CC(ldtr.sel & 4) || CC(AR_TYPE(ldtr.ar) != 2) || CC(ldtr.ar & AR_S) || CC(!(ldtr.ar & AR_P)) ||
-         CC(!limit_g_ok(&ldtr)) || CC(ldtr.ar & AR_RESERVED) || CC(!is_canonical(ldtr.base))))
+    /* In the HLT state only an external interrupt, an NMI, #DB, #MC or a
+     * pending MTF VM exit may be injected. */
+    if (injecting && act == GUEST_ACTIVITY_HLT &&
+        CC(!(type == INTR_TYPE_EXT_INTR || type == INTR_TYPE_NMI_INTR ||
+             (type == INTR_TYPE_HARD_EXCEPTION && (vec == VECTOR_DB || vec == VECTOR_MC)) ||
+             (type == INTR_TYPE_OTHER_EVENT && vec == 0))))
         return false;
-    /* CS */
-    if (CC(cs.ar & AR_UNUSABLE) || CC(!(cs.ar & AR_S)) || CC(!(cs.ar & AR_P)) ||
-        CC(!(cs_type == 9 || cs_type == 11 || cs_type == 13 || cs_type == 15 ||
-             (unrestricted && cs_type == 3))) ||
-        CC(cs.ar & AR_RESERVED) || CC(!limit_g_ok(&cs)) || CC(cs.base >> 32) ||
-        CC(ia32e && (cs.ar & AR_L) && (cs.ar & AR_DB)))
+    /* Interruptibility. Bits 2 (SMI blocking: no SMM here) and 4 (enclave
+     * interruption: no SGX shown) must be 0, like every reserved bit. */
+    if (CC(intr & ~(u32)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) ||
+        CC((intr & GUEST_INTR_STATE_STI) && (intr & GUEST_INTR_STATE_MOV_SS)) ||
+        CC(!(rf & X86_RFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
+        CC(injecting && type == INTR_TYPE_EXT_INTR && sti_or_mov_ss) ||
+        CC(injecting && type == INTR_TYPE_NMI_INTR && (intr & GUEST_INTR_STATE_MOV_SS)))
         return false;
-    if (CC((cs_type == 9 || cs_type == 11) && AR_DPL(cs.ar) != AR_DPL(ss.ar)))
+    /* Pending debug exceptions: B3:B0, enabled breakpoint (12), BS (14);
+     * bit 16 (RTM) is not allowed since RTM is not shown. Under blocking
+     * by STI or MOV SS, or in HLT, BS must say whether a single step is
+     * pending: 1 exactly when RFLAGS.TF is 1 and IA32_DEBUGCTL.BTF (the
+     * field) is 0. */
+    if (CC(pending & ~PENDING_DBG_ALLOWED))
         return false;
-    /* SS */
-    if (!(ss.ar & AR_UNUSABLE) &&
-        (CC(AR_TYPE(ss.ar) != 3 && AR_TYPE(ss.ar) != 7) || CC(!(ss.ar & AR_S)) || CC(!(ss.ar & AR_P)) ||
-         CC(ss.ar & AR_RESERVED) || CC(!limit_g_ok(&ss))))
-        return false;
-    if (CC(!unrestricted && (ss.sel & 3) != (cs.sel & 3)) || CC(ss.base >> 32))
-        return false;
-    /* DS ES FS GS */
-    for (u32 i = 0; i < ARRAY_SIZE(data); i++) {
-        const struct seg12 *s = &data[i];
-        if (i >= 2 ? CC(!is_canonical(s->base)) : CC(s->base >> 32))
-            return false;
-        if (s->ar & AR_UNUSABLE)
-            continue;
-        if (CC(!(AR_TYPE(s->ar) & 1)) || CC(!(s->ar & AR_S)) || CC(!(s->ar & AR_P)) ||
-            CC((AR_TYPE(s->ar) & 8) && !(AR_TYPE(s->ar) & 2)) ||
-            CC(s->ar & AR_RESERVED) || CC(!limit_g_ok(s)))
+    if (sti_or_mov_ss || act == GUEST_ACTIVITY_HLT) {
+        bool step = (rf & X86_RFLAGS_TF) && !(v->guest_ia32_debugctl & DEBUGCTL_BTF);
+        if (CC(step && !(pending & PENDING_DBG_BS)) || CC(!step && (pending & PENDING_DBG_BS)))
             return false;
     }
     return true;
@@ -317,7 +316,7 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
             CC((cr0 & X86_CR0_PG) && !!(efer & EFER_LME) != !!(efer & EFER_LMA)))
             return false;
     }
-    if (!check_segments(v, ia32e, ug))
+    if (!nested_check_guest_segments(v, ia32e, ug))
         return false;
     if (CC(!is_canonical(v->guest_gdtr_base)) || CC(!is_canonical(v->guest_idtr_base)) ||
         CC(v->guest_gdtr_limit >> 16) || CC(v->guest_idtr_limit >> 16))
@@ -331,45 +330,24 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
     u32 ev = v->vm_entry_intr_info_field;
     if ((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_EXT_INTR && CC(!(rf & X86_RFLAGS_IF)))
         return false;
-    /* Activity and interruptibility (SDM 27.3.1.5). */
-    u32 act = v->guest_activity_state, intr = v->guest_interruptibility_info;
-    if (CC(act > GUEST_ACTIVITY_MAX) ||
-        CC(act == GUEST_ACTIVITY_HLT && !(nested_vmx_misc() & VMX_MISC_ACTIVITY_HLT)) ||
-        CC(act == GUEST_ACTIVITY_HLT && AR_DPL(v->guest_ss_ar_bytes) != 0))
-        return false;
-    /* Bits 2 (SMI blocking: no SMM here) and 4 (enclave interruption: no
-     * SGX shown) must be 0, like every reserved bit. */
-    if (CC(intr & ~(u32)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) ||
-        CC((intr & GUEST_INTR_STATE_STI) && (intr & GUEST_INTR_STATE_MOV_SS)) ||
-        CC(!(rf & X86_RFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
-        CC((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_EXT_INTR &&
-           (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
-        CC((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_NMI_INTR &&
-           (intr & GUEST_INTR_STATE_MOV_SS)))
-        return false;
-    /* B3:B0, BS (14) and enabled-breakpoint (12); bit 16 (RTM) is not
-     * allowed since RTM is not shown. */
-    if (CC(v->guest_pending_dbg_exceptions & ~0x500fULL))
+    if (!check_guest_non_register_state(v))
         return false;
     /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
      * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set
      * where present (SDM 27.3.1.6). */
     if ((cr0 & X86_CR0_PG) && (cr4 & X86_CR4_PAE) && !ia32e) {
         u64 pdpte[4] = { 0 };
-        u64 reserved = 0x1e6ULL | ~((1ULL << nested_phys_addr_width()) - 1);
         if (proc2 & SECONDARY_EXEC_ENABLE_EPT) {
             pdpte[0] = v->guest_pdptr0;
             pdpte[1] = v->guest_pdptr1;
             pdpte[2] = v->guest_pdptr2;
             pdpte[3] = v->guest_pdptr3;
-        } else if (!guest_copy_from(vm, pdpte, v->guest_cr3 & ~0x1fULL, sizeof(pdpte))) {
-            memset(pdpte, 0xff, sizeof(pdpte));     /* outside L1 RAM: all ones */
+        } else {
+            nested_read_pdptes(vm, v->guest_cr3, pdpte);
         }
-        for (u32 i = 0; i < 4; i++) {
-            if ((pdpte[i] & 1) && CC(pdpte[i] & reserved)) {
-                *qual = ENTRY_FAIL_PDPTE;
-                return false;
-            }
+        if (CC(!nested_pdptes_valid(pdpte))) {
+            *qual = ENTRY_FAIL_PDPTE;
+            return false;
         }
     }
     /* The VMCS link pointer: anything but ~0 must be a valid region whose

@@ -19,12 +19,7 @@
  * resumes from vmcs12's host state. */
 static void entry_failure(struct vcpu *vcpu, u32 reason, u64 qual)
 {
-    struct vmcs12 *v = &vcpu->nvmx->cached12;
-
-    v->vm_exit_reason = reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
-    v->exit_qualification = qual;
-    v->vm_exit_intr_info = 0;
-    v->idt_vectoring_info_field = 0;
+    vmcs12_set_entry_failure(&vcpu->nvmx->cached12, reason, qual);
     vcpu->nvmx->dirty |= DIRTY_ALL;
     load_vmcs12_host_state(vcpu);
 }

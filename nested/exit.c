@@ -231,6 +231,18 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     if (turtle_opts.nested_verify && !shadow_verify(vcpu))
         vm_stop(vcpu->vm, true, "nested verify: L1's shadow VMCS differs from vmcs12");
 
+    /* SDM 28.5.4: a host with PAE paging outside IA-32e mode loads its
+     * PDPTEs from host CR3 (guest_update_paging_mode() put them in
+     * vmcs01); a reserved bit in a present one is a VMX abort. */
+    if ((v->host_cr0 & X86_CR0_PG) && (v->host_cr4 & X86_CR4_PAE) && !(efer & EFER_LMA)) {
+        u64 pdpte[4];
+        nested_read_pdptes(vcpu->vm, v->host_cr3, pdpte);
+        if (!nested_pdptes_valid(pdpte)) {
+            vcpu->nvmx->vmcs12->abort = VMX_ABORT_HOST_PDPTE_FAIL;
+            vm_stop(vcpu->vm, true, "VMX abort: a host PDPTE has a reserved bit set");
+            return;
+        }
+    }
     if (msr_list_load(vcpu, v->vm_exit_msr_load_addr, v->vm_exit_msr_load_count, false)) {
         /* SDM 28.7: a failure loading host MSRs is a VMX abort. */
         v->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
@@ -412,27 +424,6 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
     }
 }
 
-/* vmcs02 was refused although vmcs12 passed turtle's checks: report it to
- * L1 as the failed entry it is, and say so (a few times only, so a hostile
- * L1 cannot flood the console). */
-static void vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual)
-{
-    struct nested_vmx *n = vcpu->nvmx;
-    static u32 dumps;
-
-    if (dumps++ < 4) {
-        kprintf("turtle: nested: '%s': hardware refused vmcs02 (reason %u)\n", vcpu->vm->name,
-                full & VMX_EXIT_REASON_BASIC_MASK);
-        vmcs_dump();
-    }
-    n->dirty |= DIRTY_ALL;              /* vmcs02 as the CPU left it: build it again */
-    n->cached12.vm_exit_reason = full;
-    n->cached12.exit_qualification = qual;
-    n->cached12.vm_exit_intr_info = 0;
-    n->cached12.idt_vectoring_info_field = 0;
-    load_vmcs12_host_state(vcpu);
-}
-
 /*
  * The nested decision for one exit while L2 runs (KVM's
  * nested_vmx_reflect_vmexit): L0 wants it (EPT02, turtle's timer) ->
@@ -458,7 +449,7 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
         n->cached12.launch_state = LAUNCH_STATE_LAUNCHED;
     n->launch_pending = false;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-        vmcs02_entry_failed(vcpu, full, qual);
+        nested_vmcs02_entry_failed(vcpu, full, qual);
         return NESTED_EXIT_DONE;
     }
     if (l0_wants(vcpu, reason, qual, &r))

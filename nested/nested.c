@@ -64,6 +64,7 @@ static const struct nested_ops ops = {
     .msr_read = nested_vmx_msr_read,
     .in_vmx_operation = in_vmx_operation,
     .l2_exit = nested_l2_exit,
+    .l2_entry_vmfail = nested_l2_entry_vmfail,
     .check_events = nested_check_events,
     .timer_clamp = timer_clamp,
     .cr_real = cr_real,

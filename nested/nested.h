@@ -141,6 +141,22 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value);
 /* The current vmcs12 back to L1 memory (VMCLEAR, VMPTRLD, VMXOFF). */
 void nested_release_vmcs12(struct vcpu *vcpu);
 
+/* nested/vmcs02_refused.c: the CPU refused vmcs02 (a check turtle
+ * missed). vmcs12's exit information for a failed VM entry (SDM 27.8):
+ * reason with bit 31 set, qualification, no interruption or
+ * IDT-vectoring information. */
+void vmcs12_set_entry_failure(struct vmcs12 *v, u32 reason, u64 qual);
+/* The error number L1's VMLAUNCH/VMRESUME fails with when the CPU fails
+ * vmcs02's with VMfailValid(error) (valid) or VMfailInvalid; 0 when no
+ * answer to L1 fits and the L1 must stop. */
+u32 vmcs02_vmfail_error12(bool valid, u64 error);
+/* With vmcs02 current. An exit of vmcs02 with reason `full` (bit 31 set)
+ * and qualification: the same failed entry for L1, its host state loaded. */
+void nested_vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual);
+/* VMLAUNCH/VMRESUME of vmcs02 failed (nested_ops->l2_entry_vmfail): L1's
+ * fails the same way; false when the L1 must stop. */
+bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error);
+
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */
 void shadow_init(void);

@@ -36,6 +36,10 @@ struct nested_ops {
     /* An exit while L2 runs (vmcs02 current); the reason is the full
      * exit-reason field. */
     enum nested_exit_result (*l2_exit)(struct vcpu *vcpu, u32 reason, u64 qual);
+    /* VMLAUNCH/VMRESUME of vmcs02 failed (VMfailValid when valid, with
+     * the VM-instruction error): nested/ answers L1 and returns true, or
+     * false when the L1 must stop. */
+    bool (*l2_entry_vmfail)(struct vcpu *vcpu, bool valid, u64 error);
     /* Before an entry to L2: events queued for the vCPU that L1
      * intercepts (exception bitmap, external-interrupt and NMI exiting)
      * become VM exits to L1. */

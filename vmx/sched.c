@@ -132,7 +132,10 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         PROF_MARK(PROF_GUEST);
         if (failed) {
             u64 err = 0;
-            vmread_raw(VM_INSTRUCTION_ERROR, &err);
+            bool valid = vmread_raw(VM_INSTRUCTION_ERROR, &err) == VMX_OK;
+            /* vmcs02 refused: L1 gets the CPU's answer (nested/). */
+            if (vcpu->guest_mode && nested_ops->l2_entry_vmfail(vcpu, valid, err))
+                continue;
             kprintf("turtle: guest '%s': VM%s failed, VM-instruction error %lu\n", vm->name,
                     vcpu->launched ? "RESUME" : "LAUNCH", err);
             vmcs_dump();

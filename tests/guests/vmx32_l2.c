@@ -7,6 +7,9 @@
  * an exit; the same L2 on PAE paging, and a PDPTE with a reserved bit
  * (entry-failure exit, qualification 2, the VMCS left clear).
  */
+#include <stddef.h>
+
+#include "nested/vmcs12.h"
 #include "vmx32.h"
 
 /* Access rights of L2's segments (SDM 25.4.1). */
@@ -153,6 +156,21 @@ static void setup_vmcs(void)
     vmcs_w(VMCS_LINK_POINTER_HIGH, 0xffffffff);
 }
 
+/* turtle's vmcs12 is Linux KVM's layout (nested/vmcs12.h pins it). */
+#define VMCS12_HOST_FS_BASE     offsetof(struct vmcs12, host_fs_base)
+#define CPUID_1_ECX_HYPERVISOR  BIT(31)
+#define CPUID_HV_BASE           0x40000000
+#define NONCANONICAL_HIGH       0x00008000u     /* bits 63:32 of 0x0000800000000000 */
+
+static bool on_turtle32(void)
+{
+    if (!(cpuid(1).ecx & CPUID_1_ECX_HYPERVISOR))
+        return false;
+    struct cpuid_regs r = cpuid(CPUID_HV_BASE);
+    u32 sig[3] = { r.ebx, r.ecx, r.edx };
+    return memcmp(sig, "TurtleTurtle", 12) == 0;
+}
+
 /* VMLAUNCH/VMRESUME; returns the status, the exit reason in *reason. */
 static int enter_l2(bool resume, u32 *reason)
 {
@@ -204,6 +222,26 @@ static void test_entry_failures(void)
           status_name(st), reason, qual);
     vmcs_w(GUEST_RFLAGS, 0x2);
     /* An entry failure leaves the VMCS clear: VMLAUNCH still applies (SDM 27.8). */
+
+    /* The host's FS/GS/GDTR/IDTR/TR bases must be canonical for a 32-bit
+     * host too (SDM 27.2.3). VMWRITE outside IA-32e mode writes only bits
+     * 31:0 of them, so only an L1 that writes the VMCS region's bytes gets
+     * there: a test of turtle's vmcs12 (KVM's layout), turtle only. */
+    if (on_turtle32()) {
+        static u64 p;
+        volatile u32 *high = (volatile u32 *)(uintptr_t)(vmcs_ptr + VMCS12_HOST_FS_BASE + 4);
+        p = vmcs_ptr;
+        vmclear_at(&p);
+        *high = NONCANONICAL_HIGH;
+        vmptrld_at(&p);
+        st = enter_l2(false, &reason);
+        check(failed_valid(st, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD),
+              "turtle vmx32 VMLAUNCH with a non-canonical HOST_FS_BASE (a 32-bit host): VMfailValid 8",
+              "%s, error %u", status_name(st), instr_error());
+        vmclear_at(&p);
+        *high = 0;
+        vmptrld_at(&p);
+    }
 }
 
 void test_l2(void)

@@ -14,6 +14,8 @@
  *                       VMPTRST, VMREAD/VMWRITE and their failures
  *   vmx_suite_launch.c  VMLAUNCH/VMRESUME failures (control, host, guest
  *                       state, MSR loading) and launch state
+ *   vmx_suite_checks.c  the SDM's entry rules on segments, activity and
+ *                       interruptibility, rule by rule (docs/nested.md)
  *   vmx_suite_exits.c   L2 running: VMCALL, CPUID, instruction exits, TSC
  *                       offsetting, and the table of exit tests
  *   vmx_suite_exits_access.c  CR3 exiting, CR0/CR4 masks and read shadows,
@@ -63,6 +65,7 @@ void guest_main(const struct boot_params *bp)
     }
     vmx_run_tests(instr_tests, n_instr_tests);
     vmx_run_tests(launch_tests, n_launch_tests);
+    vmx_run_tests(check_tests, n_check_tests);
     vmx_run_tests(exit_tests, n_exit_tests);
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(ept_tests, n_ept_tests);

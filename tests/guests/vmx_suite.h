@@ -22,6 +22,18 @@ extern const size_t n_instr_tests;
 /* vmx_suite_launch.c */
 extern const struct vmx_test launch_tests[];
 extern const size_t n_launch_tests;
+#define ENTRY_FAIL_GUEST        (VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE)
+/* An L2 that returns at once (VMCALL VMX_L2_DONE). */
+void l2_returns(void);
+/* The default VMCS for l2_empty, as `breakit` leaves it, launched once. */
+void launch_broken(void (*breakit)(void), struct vmx_exit *e);
+/* ... and that launch must fail with VMfailValid(error) / exit with reason and qual. */
+void expect_broken_vmfail(void (*breakit)(void), u32 error, const char *name);
+void expect_broken_entry_failure(void (*breakit)(void), u32 reason, u64 qual, const char *name);
+
+/* vmx_suite_checks.c: the SDM's VM-entry rules, rule by rule (docs/nested.md). */
+extern const struct vmx_test check_tests[];
+extern const size_t n_check_tests;
 
 /* vmx_suite_exits.c */
 extern const struct vmx_test exit_tests[];

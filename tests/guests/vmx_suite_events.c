@@ -148,6 +148,7 @@ static enum vmx_action triple_exit(struct vmx_exit *e)
 
 /* L1 injects at the first VMCALL without advancing RIP; the handler records it. */
 static u32 inject_info, inject_error, inject_len;
+static u32 inject_activity;             /* the activity state L2 is injected in */
 static u64 inject_vmcall_rip;
 
 static void l2_vmcall_once(void) { l2_vmcall(1); }
@@ -163,6 +164,8 @@ static enum vmx_action inject_exit(struct vmx_exit *e, const char *name, bool re
         vmcs_write(VM_ENTRY_INSTRUCTION_LEN, inject_len);
         if ((inject_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_EXT_INTR)
             vmcs_write(GUEST_RFLAGS, e->guest_rflags | X86_RFLAGS_IF);
+        vmcs_write(GUEST_ACTIVITY_STATE, inject_activity);
+        inject_activity = GUEST_ACTIVITY_ACTIVE;
         return VMX_RESUME;
     }
     if (e->count == 1) {
@@ -197,6 +200,25 @@ static enum vmx_action inject_gp_exit(struct vmx_exit *e)
     inject_info = INTR_INFO(INTR_TYPE_HARD_EXCEPTION, X86_GP, 1), inject_error = 0x1234, inject_len = 0;
     return inject_exit(e, "injected #GP delivers its error code to L2's handler", false);
 }
+
+/* SDM 27.2.1.3: only bits 31:16 of the error code are reserved. */
+static enum vmx_action inject_gp_bit15_exit(struct vmx_exit *e)
+{
+    inject_info = INTR_INFO(INTR_TYPE_HARD_EXCEPTION, X86_GP, 1), inject_error = 0x8000, inject_len = 0;
+    return inject_exit(e, "injected #GP with error code 0x8000 (bit 15) delivers it to L2's handler", false);
+}
+
+/* SDM 27.3.1.5: an NMI may be injected in the HLT state; delivering it
+ * makes L2 active. */
+static enum vmx_action inject_nmi_hlt_exit(struct vmx_exit *e)
+{
+    if (e->count == 0)
+        inject_activity = GUEST_ACTIVITY_HLT;
+    inject_info = INTR_INFO(INTR_TYPE_NMI_INTR, X86_NMI, 0), inject_error = 0, inject_len = 0;
+    return inject_exit(e, "injected NMI in the HLT state runs L2's vector 2 handler", false);
+}
+
+static bool has_hlt_state(void) { return vmx_caps.misc & VMX_MISC_ACTIVITY_HLT; }
 
 static enum vmx_action inject_soft_exit(struct vmx_exit *e)
 {
@@ -388,6 +410,8 @@ const struct vmx_test event_tests[] = {
     { "inject INT 0x80", NULL, NULL, NULL, l2_vmcall_once, inject_soft_exit },
     { "inject external interrupt", NULL, NULL, NULL, l2_vmcall_once, inject_ext_exit },
     { "inject NMI", NULL, NULL, NULL, l2_vmcall_once, inject_nmi_exit },
+    { "inject #GP error code bit 15", NULL, NULL, NULL, l2_vmcall_once, inject_gp_bit15_exit },
+    { "inject NMI in HLT", has_hlt_state, NULL, NULL, l2_vmcall_once, inject_nmi_hlt_exit },
     { "inject with IF=0", NULL, NULL, init_inject_ext_if0, l2_vmcall_once, inject_ext_if0_exit },
     { "interrupt window", has_intr_window, NULL, init_intr_window_open, guest_entry_marker, intr_window_open_exit },
     { "interrupt window after STI", has_intr_window, NULL, init_intr_window_sti, l2_sti_guest,

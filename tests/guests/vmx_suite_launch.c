@@ -11,7 +11,6 @@
  */
 #include "vmx_suite.h"
 
-#define ENTRY_FAIL_GUEST        (VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE)
 #define ENTRY_FAIL_MSR_LOAD     (VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_MSR_LOAD_FAIL)
 #define ENTRY_QUAL_LINK_PTR     4       /* SDM 27.8: invalid VMCS link pointer */
 #define X86_CR0_PG_BIT          BIT(31)
@@ -20,7 +19,7 @@
 #define NONCANONICAL            0x8000000000000000ull   /* for 48- and 57-bit widths */
 #define BAD_CR3_TARGET_COUNT    5       /* more than the SDM's maximum of 4 */
 
-static void l2_empty(void)
+void l2_returns(void)
 {
 }
 
@@ -38,7 +37,7 @@ static void launch_state_tests(void)
 {
     struct vmx_exit e = { 0 };
 
-    vmx_vmcs_setup(l2_empty);
+    vmx_vmcs_setup(l2_returns);
     vmx_run_l2_mode(&e, VMX_ENTER_RESUME);
     expect_fail_valid(e.status, VMXERR_VMRESUME_NONLAUNCHED_VMCS,
                       "VMRESUME of a VMCS never launched: VMfailValid 5");
@@ -63,7 +62,7 @@ static void launch_state_tests(void)
     vmx_run_l2_mode(&e, VMX_ENTER_RESUME);
     expect_fail_invalid(e.status, "VMRESUME without a current VMCS: VMfailInvalid");
 
-    vmx_vmcs_setup(l2_empty);
+    vmx_vmcs_setup(l2_returns);
     vmx_run_l2_mode(&e, VMX_ENTER_LAUNCH_MOV_SS);
     expect_fail_valid(e.status, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS,
                       "VMLAUNCH right after MOV SS: VMfailValid 26");
@@ -73,15 +72,15 @@ static void launch_state_tests(void)
 /* ---- one broken field at a time ---- */
 
 /* Sets up the default VMCS, lets `breakit` damage it, launches once. */
-static void launch_broken(void (*breakit)(void), struct vmx_exit *e)
+void launch_broken(void (*breakit)(void), struct vmx_exit *e)
 {
-    vmx_vmcs_setup(l2_empty);
+    vmx_vmcs_setup(l2_returns);
     breakit();
     e->count = 0;
     vmx_run_l2_mode(e, VMX_ENTER_LAUNCH);
 }
 
-static void expect_launch_error(void (*breakit)(void), u32 error, const char *name)
+void expect_broken_vmfail(void (*breakit)(void), u32 error, const char *name)
 {
     struct vmx_exit e = { 0 };
 
@@ -92,7 +91,7 @@ static void expect_launch_error(void (*breakit)(void), u32 error, const char *na
     vmx_vmcs_teardown();
 }
 
-static void expect_entry_failure(void (*breakit)(void), u32 reason, u64 qual, const char *name)
+void expect_broken_entry_failure(void (*breakit)(void), u32 reason, u64 qual, const char *name)
 {
     struct vmx_exit e = { 0 };
 
@@ -221,73 +220,73 @@ static void break_entry_msr_load_reserved(void)
 static void control_tests(void)
 {
     if (reserved_bit(vmx_caps.pin) >= 0)
-        expect_launch_error(break_pin_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_pin_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with a reserved pin-based control set: VMfailValid 7");
     if (vmx_ctl_required(vmx_caps.pin))
-        expect_launch_error(break_pin_required, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_pin_required, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with a must-be-1 pin-based control clear: VMfailValid 7");
     if (reserved_bit(vmx_caps.proc) >= 0)
-        expect_launch_error(break_proc_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_proc_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with a reserved processor-based control set: VMfailValid 7");
     if (reserved_bit(vmx_caps.exit) >= 0)
-        expect_launch_error(break_exit_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_exit_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with a reserved VM-exit control set: VMfailValid 7");
     if (reserved_bit(vmx_caps.entry) >= 0)
-        expect_launch_error(break_entry_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_entry_reserved, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with a reserved VM-entry control set: VMfailValid 7");
-    expect_launch_error(break_cr3_target_count, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+    expect_broken_vmfail(break_cr3_target_count, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                         "VMLAUNCH with CR3-target count 5: VMfailValid 7");
     if (vmx_has_proc(CPU_BASED_USE_IO_BITMAPS))
-        expect_launch_error(break_io_bitmap, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+        expect_broken_vmfail(break_io_bitmap, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                             "VMLAUNCH with an unaligned I/O bitmap address: VMfailValid 7");
-    expect_launch_error(break_msr_bitmap, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+    expect_broken_vmfail(break_msr_bitmap, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                         "VMLAUNCH with an MSR bitmap beyond the physical-address width: VMfailValid 7");
-    expect_launch_error(break_entry_intr_type, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+    expect_broken_vmfail(break_entry_intr_type, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                         "VMLAUNCH injecting an event of reserved type 1: VMfailValid 7");
-    expect_launch_error(break_entry_intr_no_error_code, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+    expect_broken_vmfail(break_entry_intr_no_error_code, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                         "VMLAUNCH injecting #GP without its error code: VMfailValid 7");
-    expect_launch_error(break_entry_msr_load_align, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+    expect_broken_vmfail(break_entry_msr_load_align, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                         "VMLAUNCH with an unaligned VM-entry MSR-load address: VMfailValid 7");
 }
 
 static void host_state_tests(void)
 {
-    expect_launch_error(break_host_cr4, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+    expect_broken_vmfail(break_host_cr4, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                         "VMLAUNCH with HOST_CR4.VMXE clear: VMfailValid 8");
-    expect_launch_error(break_host_cs_ti, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+    expect_broken_vmfail(break_host_cs_ti, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                         "VMLAUNCH with a host CS selector with TI set: VMfailValid 8");
-    expect_launch_error(break_host_tr_null, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+    expect_broken_vmfail(break_host_tr_null, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                         "VMLAUNCH with a null host TR selector: VMfailValid 8");
-    expect_launch_error(break_host_gdtr, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+    expect_broken_vmfail(break_host_gdtr, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                         "VMLAUNCH with a non-canonical HOST_GDTR_BASE: VMfailValid 8");
-    expect_launch_error(break_host_addr_space, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+    expect_broken_vmfail(break_host_addr_space, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                         "VMLAUNCH from a 64-bit host without host address-space size: VMfailValid 8");
     if (vmx_default_exit() & VM_EXIT_LOAD_IA32_EFER)
-        expect_launch_error(break_host_efer, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+        expect_broken_vmfail(break_host_efer, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
                             "VMLAUNCH loading a host EFER without LMA/LME: VMfailValid 8");
 }
 
 static void guest_state_tests(void)
 {
-    expect_entry_failure(break_guest_rflags, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_rflags, ENTRY_FAIL_GUEST, 0,
                          "guest RFLAGS bit 1 clear: VM-entry failure 0x80000021, qualification 0");
-    expect_entry_failure(break_guest_cr0_pg, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_cr0_pg, ENTRY_FAIL_GUEST, 0,
                          "guest CR0.PG clear in an IA-32e guest: VM-entry failure 0x80000021");
-    expect_entry_failure(break_guest_cs_ar, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_cs_ar, ENTRY_FAIL_GUEST, 0,
                          "guest CS type not accessed: VM-entry failure 0x80000021");
-    expect_entry_failure(break_guest_tr_unusable, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_tr_unusable, ENTRY_FAIL_GUEST, 0,
                          "guest TR unusable: VM-entry failure 0x80000021");
-    expect_entry_failure(break_guest_sti_blocking, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_sti_blocking, ENTRY_FAIL_GUEST, 0,
                          "guest blocking by STI with RFLAGS.IF clear: VM-entry failure 0x80000021");
-    expect_entry_failure(break_guest_rip, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_rip, ENTRY_FAIL_GUEST, 0,
                          "guest RIP above 4 GiB with CS.L clear: VM-entry failure 0x80000021");
-    expect_entry_failure(break_guest_activity, ENTRY_FAIL_GUEST, 0,
+    expect_broken_entry_failure(break_guest_activity, ENTRY_FAIL_GUEST, 0,
                          "guest activity state 5 (reserved): VM-entry failure 0x80000021");
-    expect_entry_failure(break_link_pointer, ENTRY_FAIL_GUEST, ENTRY_QUAL_LINK_PTR,
+    expect_broken_entry_failure(break_link_pointer, ENTRY_FAIL_GUEST, ENTRY_QUAL_LINK_PTR,
                          "VMCS link pointer to a page without the revision: VM-entry failure, qualification 4");
-    expect_entry_failure(break_entry_msr_load_fs_base, ENTRY_FAIL_MSR_LOAD, 2,
+    expect_broken_entry_failure(break_entry_msr_load_fs_base, ENTRY_FAIL_MSR_LOAD, 2,
                          "VM-entry MSR-load of IA32_FS_BASE in entry 2: VM-entry failure 0x80000022, qualification 2");
-    expect_entry_failure(break_entry_msr_load_reserved, ENTRY_FAIL_MSR_LOAD, 1,
+    expect_broken_entry_failure(break_entry_msr_load_reserved, ENTRY_FAIL_MSR_LOAD, 1,
                          "VM-entry MSR-load entry with reserved bits set: VM-entry failure 0x80000022, qualification 1");
 
     /* A failed VM entry leaves the VMCS clear: VMRESUME fails, VMLAUNCH works. */
