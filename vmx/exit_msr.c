@@ -1,10 +1,15 @@
 /*
  * RDMSR/WRMSR of the MSRs the bitmap intercepts (all but the pass-through
  * list in vmx/vmcs01.c). Each MSR turtle knows is emulated per guest; any
- * other index raises #GP(0), as hardware does for an MSR it lacks.
+ * other index raises #GP(0), as hardware does for an MSR it lacks. The
+ * speculation controls exist for a guest exactly where the CPU has them
+ * (vmx/spec_caps.h): IA32_SPEC_CTRL per vCPU with the bits the CPU takes,
+ * IA32_PRED_CMD and IA32_FLUSH_CMD carried out on the CPU, and
+ * IA32_ARCH_CAPABILITIES read-only.
  */
 #include "vmx/caps.h"
 #include "vmx/exit.h"
+#include "vmx/spec_caps.h"
 
 #define MISC_ENABLE_VALUE       0x1     /* fast strings */
 #define EFER_GUEST_WRITABLE     (EFER_SCE | EFER_LME | EFER_NXE)
@@ -74,6 +79,19 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_FEATURE_CONTROL:
         v = feature_control(vcpu);
         break;
+    case MSR_IA32_BIOS_SIGN_ID:
+        v = spec_caps.bios_sign_id;     /* the microcode signature, as after CPUID.1 */
+        break;
+    case MSR_IA32_SPEC_CTRL:
+        if (!spec_caps.spec_ctrl_bits)
+            goto gp;
+        v = vcpu->msrs.spec_ctrl;
+        break;
+    case MSR_IA32_ARCH_CAPABILITIES:
+        if (!spec_caps.has_arch_cap)
+            goto gp;
+        v = spec_caps.arch_cap & ARCH_CAP_DESCRIBES_CPU;
+        break;
     case MSR_IA32_DEBUGCTL:
         if (!vmx_caps.has_debugctl) {   /* a CPU without it (Bochs): #GP as there */
             inject_gp0(vcpu);
@@ -84,12 +102,14 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     default:
         if (rdmsr_elsewhere(vcpu, msr, &v))
             break;
-        inject_gp0(vcpu);
-        return;
+        goto gp;
     }
     vcpu->regs.gpr[REG_RAX] = (u32)v;
     vcpu->regs.gpr[REG_RDX] = v >> 32;
     skip_instruction();
+    return;
+gp:
+    inject_gp0(vcpu);                   /* also PRED_CMD and FLUSH_CMD: write-only */
 }
 
 void handle_wrmsr(struct vcpu *vcpu, u64 qual)
@@ -131,8 +151,29 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
             goto gp;
         vmcs_write64(GUEST_IA32_DEBUGCTL, v);
         break;
+    case MSR_IA32_BIOS_SIGN_ID:
+        break;                          /* software writes 0 before CPUID.1: taken, no effect */
+    case MSR_IA32_SPEC_CTRL:
+        if (!spec_caps.spec_ctrl_bits || (v & ~spec_caps.spec_ctrl_bits))
+            goto gp;
+        vcpu->msrs.spec_ctrl = v;
+        wrmsr(MSR_IA32_SPEC_CTRL, v);   /* the vCPU's state is on this CPU */
+        break;
+    case MSR_IA32_PRED_CMD:             /* a real barrier for the guest */
+        if (!spec_caps.has_pred_cmd || (v & ~PRED_CMD_IBPB))
+            goto gp;
+        if (v)
+            wrmsr(MSR_IA32_PRED_CMD, v);
+        break;
+    case MSR_IA32_FLUSH_CMD:
+        if (!spec_caps.has_flush_cmd || (v & ~FLUSH_CMD_L1D))
+            goto gp;
+        if (v)
+            wrmsr(MSR_IA32_FLUSH_CMD, v);
+        break;
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */
+    case MSR_IA32_ARCH_CAPABILITIES:    /* read-only */
         goto gp;
     default:
         if (wrmsr_elsewhere(vcpu, msr, v))

@@ -13,6 +13,7 @@
 #include "kernel/x86.h"
 #include "vmx/caps.h"
 #include "vmx/loader.h"
+#include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
 
 #define CPUID_1_ECX_VMX             BIT(5)
@@ -201,6 +202,7 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         finish(total, 1);
     }
     vmx_caps_print();
+    spec_caps_probe();
     if ((why = vmx_on())) {
         kprintf("turtle: error: VT-x not available: %s\n", why);
         finish(total, 1);

@@ -8,6 +8,7 @@
 #include "kernel/printf.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
+#include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
 
 #define DEFAULT_SLICE           20000   /* preemption-timer ticks */
@@ -54,6 +55,11 @@ static void load_msrs(const struct guest_msrs *m)
         wrmsr(MSR_TSC_AUX, m->tsc_aux);
     if (!(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
         wrmsr(MSR_IA32_PAT, m->pat);
+    /* IA32_SPEC_CTRL is intercepted, so m->spec_ctrl is always current:
+     * loaded here, it is not saved. turtle runs with the guest's value
+     * (its bits only restrict speculation). */
+    if (spec_caps.spec_ctrl_bits)
+        wrmsr(MSR_IA32_SPEC_CTRL, m->spec_ctrl);
 }
 
 /* Makes vcpu the one whose state this CPU holds. */
