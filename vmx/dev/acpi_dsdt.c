@@ -30,6 +30,9 @@
 #define KBD_CMD_PORT            0x64
 #define KBD_IRQ                 1
 #define AUX_IRQ                 12
+#define RTC_PORT                0x70
+#define RTC_PORTS               2
+#define RTC_IRQ                 8
 
 struct aml {
     u8 *p;
@@ -100,37 +103,55 @@ static u32 device_start(struct aml *a, const char name[4])
     return body;
 }
 
+/* Device (RTC) { _HID PNP0B00, _CRS: IO 0x70-0x71, IRQ 8 }. */
+static void rtc_device(struct aml *a)
+{
+    const u8 res[] = { RES_IO, RES_IO_DECODE16, RTC_PORT, 0, RTC_PORT, 0, 1, RTC_PORTS,
+                       RES_IRQ_NO_FLAGS, (u8)(1u << RTC_IRQ), (u8)((1u << RTC_IRQ) >> 8) };
+    u32 dev = device_start(a, "RTC_");
+
+    name_eisa_hid(a, 0x0b, 0x00);           /* PNP0B00: AT real-time clock */
+    name_crs(a, res, sizeof(res));
+    pkg_end(a, dev);
+}
+
+/* Device (KBD) and Device (MOU): the names Bochs's DSDT gives them, so
+ * Linux's i8042 line reads the same. */
 static void ps2_devices(struct aml *a)
 {
     const u8 kbd[] = { RES_IO, RES_IO_DECODE16, KBD_DATA_PORT, 0, KBD_DATA_PORT, 0, 1, 1,
                        RES_IO, RES_IO_DECODE16, KBD_CMD_PORT, 0, KBD_CMD_PORT, 0, 1, 1,
                        RES_IRQ_NO_FLAGS, (u8)(1u << KBD_IRQ), (u8)((1u << KBD_IRQ) >> 8) };
     const u8 aux[] = { RES_IRQ_NO_FLAGS, (u8)(1u << AUX_IRQ), (u8)((1u << AUX_IRQ) >> 8) };
-    const u8 sb[] = { AML_ROOT_CHAR, '_', 'S', 'B', '_' };
 
-    byte(a, AML_SCOPE_OP);
-    u32 scope = pkg_start(a);
-    emit(a, sb, sizeof(sb));
-    u32 dev = device_start(a, "PS2K");
+    u32 dev = device_start(a, "KBD_");
     name_eisa_hid(a, 0x03, 0x03);           /* PNP0303: IBM enhanced keyboard (101/102-key, PS/2 mouse support) */
     name_crs(a, kbd, sizeof(kbd));
     pkg_end(a, dev);
-    dev = device_start(a, "PS2M");
+    dev = device_start(a, "MOU_");
     name_eisa_hid(a, 0x0f, 0x13);           /* PNP0F13: PS/2 port for PS/2-style mice */
     name_crs(a, aux, sizeof(aux));
     pkg_end(a, dev);
-    pkg_end(a, scope);
 }
 
-u32 acpi_dsdt_aml(u8 s5_slp_typ, bool i8042, u8 *aml)
+u32 acpi_dsdt_aml(u8 s5_slp_typ, bool rtc, bool i8042, u8 *aml)
 {
+    const u8 sb[] = { AML_ROOT_CHAR, '_', 'S', 'B', '_' };
     /* Name(_S5, Package(4) { typ, typ, 0, 0 }): PM1a and PM1b SLP_TYP. */
     const u8 s5[] = { AML_NAME_OP, '_', 'S', '5', '_', AML_PACKAGE_OP, 8, 4,
                       AML_BYTE_PREFIX, s5_slp_typ, AML_BYTE_PREFIX, s5_slp_typ, AML_ZERO_OP, AML_ZERO_OP };
     struct aml a = { aml, 0 };
 
     emit(&a, s5, sizeof(s5));
+    if (!rtc && !i8042)
+        return a.n;
+    byte(&a, AML_SCOPE_OP);
+    u32 scope = pkg_start(&a);
+    emit(&a, sb, sizeof(sb));
+    if (rtc)
+        rtc_device(&a);
     if (i8042)
         ps2_devices(&a);
+    pkg_end(&a, scope);
     return a.n;
 }

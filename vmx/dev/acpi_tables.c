@@ -294,7 +294,7 @@ static void build_facs(u8 *t)
 static void build_dsdt(const struct acpi_config *c, u8 *t)
 {
     u8 aml[ACPI_DSDT_AML_MAX];
-    u32 n = acpi_dsdt_aml(c->s5_slp_typ, c->i8042, aml);
+    u32 n = acpi_dsdt_aml(c->s5_slp_typ, !c->no_cmos_rtc, c->i8042, aml);
     struct acpi_header h;
 
     header(&h, "DSDT", sizeof(h) + n, ACPI_DSDT_REVISION);
