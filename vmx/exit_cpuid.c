@@ -41,7 +41,6 @@
 #define CPUID1_EDX_TM           BIT(29)
 #define CPUID1_EDX_PBE          BIT(31)
 /* Leaf 7.0 EBX / ECX / EDX. */
-#define CPUID7_EBX_TSC_ADJUST   BIT(1)      /* IA32_TSC_ADJUST 0x3b: turtle does not offset the TSC */
 #define CPUID7_EBX_AVX2         BIT(5)
 #define CPUID7_EBX_INVPCID      BIT(10)
 #define CPUID7_EBX_RTM          BIT(11)
@@ -145,7 +144,7 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
         break;
     case LEAF_EXT_FEATURES:
         if (subleaf == 0) {
-            r->ebx &= ~(u32)(CPUID7_EBX_TSC_ADJUST | CPUID7_EBX_AVX2 | CPUID7_EBX_INVPCID | CPUID7_EBX_RTM | CPUID7_EBX_HLE |
+            r->ebx &= ~(u32)(CPUID7_EBX_AVX2 | CPUID7_EBX_INVPCID | CPUID7_EBX_RTM | CPUID7_EBX_HLE |
                              CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
             r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
                              CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);

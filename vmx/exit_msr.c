@@ -12,6 +12,8 @@
 #include "vmx/spec_caps.h"
 
 #define MISC_ENABLE_VALUE       0x1     /* fast strings */
+#define MSR_IA32_TSC_ADJUST     0x0000003b
+#define CPUID7_EBX_TSC_ADJUST   BIT(1)
 #define EFER_GUEST_WRITABLE     (EFER_SCE | EFER_LME | EFER_NXE)
 #define PAT_RESERVED_TYPES      0xf8f8f8f8f8f8f8f8ULL
 
@@ -20,6 +22,17 @@
 static u64 feature_control(const struct vcpu *vcpu)
 {
     return vcpu->vm->nested ? (FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) : 0;
+}
+
+/* IA32_TSC_ADJUST exists where CPUID.7.0:EBX[1] says so (passed through). */
+static bool has_tsc_adjust(void)
+{
+    struct cpuid_regs r;
+
+    if (cpuid(0).eax < 7)
+        return false;
+    cpuid_count(7, 0, &r);
+    return r.ebx & CPUID7_EBX_TSC_ADJUST;
 }
 
 /* Every PAT entry must be a valid memory type: 0, 1, 4, 5, 6 or 7. */
@@ -81,6 +94,11 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
         break;
     case MSR_IA32_BIOS_SIGN_ID:
         v = spec_caps.bios_sign_id;     /* the microcode signature, as after CPUID.1 */
+        break;
+    case MSR_IA32_TSC_ADJUST:
+        if (!has_tsc_adjust())
+            goto gp;
+        v = 0;                          /* the guest's TSC is the host's, never moved */
         break;
     case MSR_IA32_SPEC_CTRL:
         if (!spec_caps.spec_ctrl_bits)
@@ -153,6 +171,12 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
         break;
     case MSR_IA32_BIOS_SIGN_ID:
         break;                          /* software writes 0 before CPUID.1: taken, no effect */
+    case MSR_IA32_TSC_ADJUST:
+        /* Adjusting would move the guest's TSC, which turtle does not
+         * offset (IA32_TSC writes #GP too): only the value it has. */
+        if (!has_tsc_adjust() || v)
+            goto gp;
+        break;
     case MSR_IA32_SPEC_CTRL:
         if (!spec_caps.spec_ctrl_bits || (v & ~spec_caps.spec_ctrl_bits))
             goto gp;
