@@ -42,6 +42,7 @@ class Case:
     protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot | linux (modules[0] = initrd)
     ignore_bad_msrs: bool = False      # Bochs: unknown MSRs read 0 instead of #GP (Linux needs it, docs/linux.md)
     check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
+    bochs_debug: list = field(default_factory=list)  # Bochs debugger commands instead of "c" (output: emulator.out)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def emulator_command(case, d, iso, serial):
         with open(os.path.join(d, "bochsrc"), "w") as f:
             f.write(bochsrc(case, iso, serial))
         with open(os.path.join(d, "bochs.rc"), "w") as f:
-            f.write("c\n")
+            f.write("\n".join(case.bochs_debug or ["c"]) + "\n")
         return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
     cmd = ["qemu-system-x86_64", "-cdrom", iso, "-serial", f"file:{serial}", "-display", "none",
            "-m", str(case.mem), "-smp", str(case.cpus), "-no-reboot",
