@@ -21,11 +21,11 @@ import sys
 import cases as case_list
 import harness
 
-BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )?BENCH: (\S+) (\d+)\s*$", re.M)
+BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )*BENCH: (\S+) (\d+)\s*$", re.M)
 INIT_TSC = re.compile(r"linux-init: tsc at /init: (\d+)$", re.M)
 END_TSC = re.compile(r"linux-init: tsc after the runs: (\d+)$", re.M)
 EXITS_LINE = re.compile(r"^turtle: guest 'linux': passed, .*; (\d+) exits \((.*)\)$", re.M)
-# The debugger's stops at physical 0x100000 (cases_linux.BZIMAGE_ENTRY_BREAK):
+# The debugger's stops at physical 0x1000000 (cases_linux.BZIMAGE_ENTRY_BREAK):
 # "ptime: N" then the bytes there; the bzImage's entry is "cld; cli".
 PTIME_STOP = re.compile(r"^ptime: (\d+)\n.*?<bogus\+\s*0>:\s+0x([0-9a-f]{2})\s+0x([0-9a-f]{2})", re.M | re.S)
 BOOT_LINE = re.compile(r"^turtle: bench: boot to first L1 entry: (\d+) cycles \(TSC (\d+)\)$", re.M)
