@@ -223,7 +223,7 @@ def linux_l1_cases():
         tag = "skx" if cpu.startswith("corei7") else "tgl"
         out.append(KvmDiffCase(
             f"linux-l1-kvm-guests-{tag}", "linux-l1",
-            linux=Case(f"linux-l1-kvm-guests-linux-{tag}", "linux-l1", cpu=cpu, mem=512, timeout=420,
+            linux=Case(f"linux-l1-kvm-guests-linux-{tag}", "linux-l1", cpu=cpu, mem=512, timeout=900,
                        verdict=(1, 1, 0), allow_fail_lines=True,
                        modules=[linux_l1_module(cpu, runs), (LINUX_INITRD, "for=linux initrd")],
                        expect=[r"^\[linux\] linux-init: kvm_intel: nested=Y .* preemption_timer=Y$",

@@ -1,11 +1,10 @@
 /*
  * RDMSR/WRMSR of the MSRs the bitmap intercepts (all but the pass-through
  * list in vmx/vmcs01.c). Each MSR turtle knows is emulated per guest; any
- * other index raises #GP(0), as hardware does for an MSR it lacks. The
- * speculation controls exist for a guest exactly where the CPU has them
- * (vmx/spec_caps.h): IA32_SPEC_CTRL per vCPU with the bits the CPU takes,
- * IA32_PRED_CMD and IA32_FLUSH_CMD carried out on the CPU, and
- * IA32_ARCH_CAPABILITIES read-only.
+ * other index raises #GP(0), as hardware does for an MSR it lacks. Of the
+ * speculation controls (vmx/spec_caps.h) only IA32_ARCH_CAPABILITIES is
+ * here (read-only, the bits that describe the CPU): IA32_SPEC_CTRL,
+ * IA32_PRED_CMD and IA32_FLUSH_CMD pass through (vmx/vmcs01.c).
  */
 #include "vmx/caps.h"
 #include "vmx/exit.h"
@@ -100,11 +99,6 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
             goto gp;
         v = 0;                          /* the guest's TSC is the host's, never moved */
         break;
-    case MSR_IA32_SPEC_CTRL:
-        if (!spec_caps.spec_ctrl_bits)
-            goto gp;
-        v = vcpu->msrs.spec_ctrl;
-        break;
     case MSR_IA32_ARCH_CAPABILITIES:
         if (!spec_caps.has_arch_cap)
             goto gp;
@@ -127,7 +121,7 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     skip_instruction();
     return;
 gp:
-    inject_gp0(vcpu);                   /* also PRED_CMD and FLUSH_CMD: write-only */
+    inject_gp0(vcpu);
 }
 
 void handle_wrmsr(struct vcpu *vcpu, u64 qual)
@@ -176,24 +170,6 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
          * offset (IA32_TSC writes #GP too): only the value it has. */
         if (!has_tsc_adjust() || v)
             goto gp;
-        break;
-    case MSR_IA32_SPEC_CTRL:
-        if (!spec_caps.spec_ctrl_bits || (v & ~spec_caps.spec_ctrl_bits))
-            goto gp;
-        vcpu->msrs.spec_ctrl = v;
-        wrmsr(MSR_IA32_SPEC_CTRL, v);   /* the vCPU's state is on this CPU */
-        break;
-    case MSR_IA32_PRED_CMD:             /* a real barrier for the guest */
-        if (!spec_caps.has_pred_cmd || (v & ~PRED_CMD_IBPB))
-            goto gp;
-        if (v)
-            wrmsr(MSR_IA32_PRED_CMD, v);
-        break;
-    case MSR_IA32_FLUSH_CMD:
-        if (!spec_caps.has_flush_cmd || (v & ~FLUSH_CMD_L1D))
-            goto gp;
-        if (v)
-            wrmsr(MSR_IA32_FLUSH_CMD, v);
         break;
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */
