@@ -7,6 +7,12 @@ The bare case runs it directly on Bochs; the turtle case runs it as an L1;
 a pair's optional trap case runs it as an L1 of turtle with apicv=off (every
 local APIC access trapped and emulated) and its optional kvm case under Linux
 KVM on bare Bochs (docs/linux.md).
+The Linux pair (a "linux" pair) boots Debian's kernel on bare Bochs and as
+an L1 of turtle, and counts emulated instructions from the kernel's first
+instruction to /init and to the end of /init's runs (docs/benchmarks.md,
+"Linux boot"): /init prints the TSC; on bare Bochs the debugger's ptime at
+the bzImage's entry gives the first instruction's TSC, under turtle its
+"first L1 entry" line. turtle's exits by reason come from its summary line.
 """
 import datetime
 import os
@@ -19,7 +25,13 @@ import harness
 BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )*BENCH: (\S+) (\d+)\s*$", re.M)
 ROOTS_LINE = re.compile(r"^turtle: guest 'alternate': (\d+) EPT02 roots built$", re.M)
 PROFILE_LINE = re.compile(r"^turtle: profile: exits (\d+) (.*)$", re.M)
-BOOT_LINE = re.compile(r"^turtle: bench: boot to first L1 entry: (\d+) cycles$", re.M)
+INIT_TSC = re.compile(r"linux-init: tsc at /init: (\d+)$", re.M)
+END_TSC = re.compile(r"linux-init: tsc after the runs: (\d+)$", re.M)
+EXITS_LINE = re.compile(r"^turtle: guest 'linux': passed, .*; (\d+) exits \((.*)\)$", re.M)
+# The debugger's stops at physical 0x1000000 (cases_linux.BZIMAGE_ENTRY_BREAK):
+# "ptime: N" then the bytes there; the bzImage's entry is "cld; cli".
+PTIME_STOP = re.compile(r"^ptime: (\d+)\n.*?<bogus\+\s*0>:\s+0x([0-9a-f]{2})\s+0x([0-9a-f]{2})", re.M | re.S)
+BOOT_LINE = re.compile(r"^turtle: bench: boot to first L1 entry: (\d+) cycles \(TSC (\d+)\)$", re.M)
 
 DESCRIPTIONS = {
     "cpuid": "CPUID leaf 0 (L1 round trip)",
@@ -37,6 +49,10 @@ DESCRIPTIONS = {
     "l0_exits_64m_2m": "L0 exits while L2 writes each 4 KiB page of 64 MiB mapped with 2 MiB EPT12 pages",
     "l0_exits_per_switch": "L0 exits per switch of an L1 alternating between two L2s (two EPTP12s)",
     "ept02_roots_built": "EPT02s built for the L1 alternating between two L2s (200 switches)",
+    "to_init": "Linux boot: first kernel instruction to /init",
+    "to_end": "Linux boot: first kernel instruction to the end of /init's runs (KVM loaded, vmx_bench run)",
+    "kvm_l2_cpuid": "vmx_bench's L2 CPUID under that Linux's KVM (bare: KVM on Bochs's VT-x)",
+    "l0_exits": "L0 exits of the Linux L1, first instruction to power-off",
 }
 # vmx_bench as the guest of an L1 turtle: what its figures mean there.
 DESCRIPTIONS_L3 = {
@@ -81,6 +97,41 @@ PHASE_TEXT = {
 PHASES_BEFORE = (403, {"guest": 52157, "exit_decide": 23316, "exit_sync": 284616, "exit_host": 365217,
                        "exit_shadow": 216075, "entry_decode": 44622, "entry_copy": 372855,
                        "entry_checks": 158388, "entry_vmcs02": 442200, "loop": 39360})
+
+
+def bzimage_entry_tsc(case):
+    """The TSC at the bare kernel's first instruction (emulator.out), or None."""
+    path = os.path.join(harness.case_dir(case), "emulator.out")
+    if not os.path.exists(path):
+        return None
+    with open(path, errors="replace") as f:
+        out = f.read()
+    for m in PTIME_STOP.finditer(out):
+        if (m.group(2), m.group(3)) == ("fc", "fa"):
+            return int(m.group(1))
+    return None
+
+
+def linux_rows(pair, by_name, results):
+    """The Linux boot rows and the exit-reason note of a linux pair."""
+    bare_log, l1_log = results.get("bare", ""), results.get("turtle", "")
+    entry = {"bare": bzimage_entry_tsc(by_name[pair["bare"]])}
+    boot = BOOT_LINE.search(l1_log)
+    entry["turtle"] = int(boot.group(2)) if boot else None
+    fig = {}
+    for role, log in (("bare", bare_log), ("turtle", l1_log)):
+        init, end = INIT_TSC.search(log), END_TSC.search(log)
+        e = entry[role]
+        fig[role] = {"to_init": int(init.group(1)) - e if init and e else None,
+                     "to_end": int(end.group(1)) - e if end and e else None,
+                     "kvm_l2_cpuid": figures(log).get("l2_cpuid")}
+    exits = EXITS_LINE.search(l1_log)
+    fig["turtle"]["l0_exits"] = int(exits.group(1)) if exits else None
+    fig["bare"]["l0_exits"] = None
+    rows = [(pair["title"], k, fig["bare"][k], fig["turtle"][k], pair["cpu"], None, None)
+            for k in ("to_init", "to_end", "kvm_l2_cpuid", "l0_exits")]
+    note = f"L0 exits of the Linux L1 by reason: {exits.group(2)}." if exits else ""
+    return rows, note
 
 
 def figures(text):
@@ -135,7 +186,7 @@ def phases_svg(before, after):
 
 def main(doc_path=None):
     by_name = {c.name: c for c in case_list.cases()}
-    rows = []
+    rows, notes = [], []
     failed = False
     phases = None
     prof = by_name.get("bench-vmx-prof")
@@ -145,17 +196,25 @@ def main(doc_path=None):
         if not r.ok or not phases:
             print(f"bench: case {prof.name} failed: {'; '.join(r.reasons)}", file=sys.stderr)
             failed = True
+    done = {}                           # a case two pairs share runs once
     for pair in case_list.bench_pairs():
         results = {}
         for role in ("bare", "turtle", "trap", "kvm"):
             c = by_name.get(pair.get(role))
             if c is None:
                 continue
-            r = harness.run_case(c)
-            if not r.ok:
-                print(f"bench: case {c.name} failed: {'; '.join(r.reasons)}", file=sys.stderr)
-                failed = True
-            results[role] = r.log
+            if c.name not in done:
+                r = harness.run_case(c)
+                if not r.ok:
+                    print(f"bench: case {c.name} failed: {'; '.join(r.reasons)}", file=sys.stderr)
+                    failed = True
+                done[c.name] = r.log
+            results[role] = done[c.name]
+        if pair.get("linux"):
+            linux, note = linux_rows(pair, by_name, results)
+            rows += linux
+            notes += [note] if note else []
+            continue
         bare = figures(results.get("bare", ""))
         turtle = figures(results.get("turtle", ""))
         trap = figures(results.get("trap", ""))
@@ -176,11 +235,11 @@ def main(doc_path=None):
     for title, key, b, t, cpu, tr, k in rows:
         texts = DESCRIPTIONS_L3 if title == "L3" else DESCRIPTIONS
         what = texts.get(key, "entry of turtle to the first L1 instruction" if key == "boot" else key)
-        ratio = f"{t / b:.0f}x" if b and t else ""
+        ratio = (f"{t / b:.1f}x" if t < 10 * b else f"{t / b:.0f}x") if b and t else ""
         before = BEFORE.get((title, key, cpu))
         lines.append(f"| {title}: {key} | {what} | {cpu} | {cell(b)} | {cell(before)} | {cell(t)} | {ratio} | "
                      f"{cell(tr)} | {cell(k)} |")
-    table = "\n".join(lines)
+    table = "\n".join(lines + ([""] + notes if notes else []))
     print(table)
     if phases:
         before = round_trip_phases(PHASES_BEFORE[0], PHASES_BEFORE[1])

@@ -56,6 +56,7 @@ class Case:
     send: list = field(default_factory=list)
     until: str = None                  # with send: the run ends when this matches after the last send
     raw_check: object = None           # callable(raw log with CRs and erase sequences) -> reasons
+    bochs_debug: list = field(default_factory=list)  # Bochs debugger commands instead of "c" (output: emulator.out)
 
 
 @dataclass
@@ -112,7 +113,7 @@ def emulator_command(case, d, iso, serial, port=None):
         with open(os.path.join(d, "bochsrc"), "w") as f:
             f.write(bochsrc(case, iso, serial, port))
         with open(os.path.join(d, "bochs.rc"), "w") as f:
-            f.write("c\n")
+            f.write("\n".join(case.bochs_debug or ["c"]) + "\n")
         return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
     com1 = f"tcp:127.0.0.1:{port},server=on,wait=on" if port else f"file:{serial}"
     cmd = ["qemu-system-x86_64", "-cdrom", iso, "-serial", com1, "-display", "none",

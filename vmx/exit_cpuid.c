@@ -6,6 +6,7 @@
 #include "kernel/tsc.h"
 #include "vmx/exit.h"
 #include "vmx/platform.h"
+#include "vmx/spec_caps.h"
 
 #define CPUID_HV_BASE           0x40000000
 #define CPUID_HV_INTERFACE      0x40000001
@@ -54,10 +55,13 @@
 #define CPUID7_ECX_LA57         BIT(16)
 #define CPUID7_EDX_CET_IBT      BIT(20)
 #define CPUID7_EDX_AVX512       (BIT(2) | BIT(3) | BIT(8) | BIT(23))
-#define CPUID7_EDX_SPEC_CTRL    (BIT(26) | BIT(27) | BIT(31))   /* IBRS/IBPB, STIBP, SSBD:
-                                                                 * IA32_SPEC_CTRL 0x48, IA32_PRED_CMD 0x49 */
-#define CPUID7_EDX_L1D_FLUSH    BIT(28)                         /* IA32_FLUSH_CMD 0x10b */
-#define CPUID7_EDX_ARCH_CAP     BIT(29)
+#define CPUID7_EDX_IBRS_IBPB    BIT(26)     /* IA32_SPEC_CTRL.IBRS and IA32_PRED_CMD */
+#define CPUID7_EDX_STIBP        BIT(27)     /* IA32_SPEC_CTRL.STIBP */
+#define CPUID7_EDX_L1D_FLUSH    BIT(28)     /* IA32_FLUSH_CMD 0x10b */
+#define CPUID7_EDX_ARCH_CAP     BIT(29)     /* IA32_ARCH_CAPABILITIES 0x10a */
+#define CPUID7_EDX_SSBD         BIT(31)     /* IA32_SPEC_CTRL.SSBD */
+#define CPUID7_EDX_SPEC         (CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP | CPUID7_EDX_L1D_FLUSH | \
+                                 CPUID7_EDX_ARCH_CAP | CPUID7_EDX_SSBD)
 #define CPUID7_EDX_CORE_CAP     BIT(30)
 
 #define LEAF_THERMAL            0x06
@@ -70,6 +74,27 @@
 #define LEAF_FREQUENCY          0x16
 #define TOPOLOGY_SMT            1
 #define TOPOLOGY_CORE           2
+
+/* The speculation controls a guest has: exactly the MSRs the CPU has,
+ * which turtle emulates (vmx/exit_msr.c), whatever the host's CPUID says
+ * (an emulator's CPUID and MSRs can disagree). */
+static u32 spec_cpuid7_edx(void)
+{
+    const struct spec_caps *c = &spec_caps;
+    u32 edx = 0;
+
+    if ((c->spec_ctrl_bits & SPEC_CTRL_IBRS) && c->has_pred_cmd)
+        edx |= (u32)CPUID7_EDX_IBRS_IBPB;
+    if (c->spec_ctrl_bits & SPEC_CTRL_STIBP)
+        edx |= (u32)CPUID7_EDX_STIBP;
+    if (c->spec_ctrl_bits & SPEC_CTRL_SSBD)
+        edx |= (u32)CPUID7_EDX_SSBD;
+    if (c->has_flush_cmd)
+        edx |= (u32)CPUID7_EDX_L1D_FLUSH;
+    if (c->has_arch_cap)
+        edx |= (u32)CPUID7_EDX_ARCH_CAP;
+    return edx;
+}
 
 static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
@@ -123,10 +148,8 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
                              CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
             r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
                              CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);
-            /* The speculation-control MSRs are not turtle's: not shown
-             * (Linux on tigerlake wrote IA32_PRED_CMD and took the #GP). */
-            r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_ARCH_CAP |
-                             CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC_CTRL | CPUID7_EDX_L1D_FLUSH);
+            r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC);
+            r->edx |= spec_cpuid7_edx();
         } else {
             r->eax = r->ebx = r->ecx = r->edx = 0;
         }

@@ -1,12 +1,18 @@
 /*
  * RDMSR/WRMSR of the MSRs the bitmap intercepts (all but the pass-through
  * list in vmx/vmcs01.c). Each MSR turtle knows is emulated per guest; any
- * other index raises #GP(0), as hardware does for an MSR it lacks.
+ * other index raises #GP(0), as hardware does for an MSR it lacks. Of the
+ * speculation controls (vmx/spec_caps.h) only IA32_ARCH_CAPABILITIES is
+ * here (read-only, the bits that describe the CPU): IA32_SPEC_CTRL,
+ * IA32_PRED_CMD and IA32_FLUSH_CMD pass through (vmx/vmcs01.c).
  */
 #include "vmx/caps.h"
 #include "vmx/exit.h"
+#include "vmx/spec_caps.h"
 
 #define MISC_ENABLE_VALUE       0x1     /* fast strings */
+#define MSR_IA32_TSC_ADJUST     0x0000003b
+#define CPUID7_EBX_TSC_ADJUST   BIT(1)
 #define EFER_GUEST_WRITABLE     (EFER_SCE | EFER_LME | EFER_NXE)
 #define PAT_RESERVED_TYPES      0xf8f8f8f8f8f8f8f8ULL
 
@@ -15,6 +21,17 @@
 static u64 feature_control(const struct vcpu *vcpu)
 {
     return vcpu->vm->nested ? (FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) : 0;
+}
+
+/* IA32_TSC_ADJUST exists where CPUID.7.0:EBX[1] says so (passed through). */
+static bool has_tsc_adjust(void)
+{
+    struct cpuid_regs r;
+
+    if (cpuid(0).eax < 7)
+        return false;
+    cpuid_count(7, 0, &r);
+    return r.ebx & CPUID7_EBX_TSC_ADJUST;
 }
 
 /* Every PAT entry must be a valid memory type: 0, 1, 4, 5, 6 or 7. */
@@ -74,6 +91,19 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     case MSR_IA32_FEATURE_CONTROL:
         v = feature_control(vcpu);
         break;
+    case MSR_IA32_BIOS_SIGN_ID:
+        v = spec_caps.bios_sign_id;     /* the microcode signature, as after CPUID.1 */
+        break;
+    case MSR_IA32_TSC_ADJUST:
+        if (!has_tsc_adjust())
+            goto gp;
+        v = 0;                          /* the guest's TSC is the host's, never moved */
+        break;
+    case MSR_IA32_ARCH_CAPABILITIES:
+        if (!spec_caps.has_arch_cap)
+            goto gp;
+        v = spec_caps.arch_cap & ARCH_CAP_DESCRIBES_CPU;
+        break;
     case MSR_IA32_DEBUGCTL:
         if (!vmx_caps.has_debugctl) {   /* a CPU without it (Bochs): #GP as there */
             inject_gp0(vcpu);
@@ -84,12 +114,14 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     default:
         if (rdmsr_elsewhere(vcpu, msr, &v))
             break;
-        inject_gp0(vcpu);
-        return;
+        goto gp;
     }
     vcpu->regs.gpr[REG_RAX] = (u32)v;
     vcpu->regs.gpr[REG_RDX] = v >> 32;
     skip_instruction();
+    return;
+gp:
+    inject_gp0(vcpu);
 }
 
 void handle_wrmsr(struct vcpu *vcpu, u64 qual)
@@ -131,8 +163,17 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
             goto gp;
         vmcs_write64(GUEST_IA32_DEBUGCTL, v);
         break;
+    case MSR_IA32_BIOS_SIGN_ID:
+        break;                          /* software writes 0 before CPUID.1: taken, no effect */
+    case MSR_IA32_TSC_ADJUST:
+        /* Adjusting would move the guest's TSC, which turtle does not
+         * offset (IA32_TSC writes #GP too): only the value it has. */
+        if (!has_tsc_adjust() || v)
+            goto gp;
+        break;
     case MSR_IA32_TSC:
     case MSR_IA32_FEATURE_CONTROL:      /* locked */
+    case MSR_IA32_ARCH_CAPABILITIES:    /* read-only */
         goto gp;
     default:
         if (wrmsr_elsewhere(vcpu, msr, v))

@@ -17,6 +17,7 @@
 #include "vmx/caps.h"
 #include "vmx/console_cmds.h"
 #include "vmx/loader.h"
+#include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
 
 #define CPUID_1_ECX_VMX             BIT(5)
@@ -217,6 +218,7 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         finish(total, 1);
     }
     vmx_caps_print();
+    spec_caps_probe();
     if ((why = vmx_on())) {
         kprintf("turtle: error: VT-x not available: %s\n", why);
         finish(total, 1);
@@ -286,6 +288,7 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     kprintf("turtle: console: press Enter for the prompt; 'help' lists the commands\n");
     sched_run();
     if (sched_first_entry_tsc)
-        kprintf("turtle: bench: boot to first L1 entry: %lu cycles\n", sched_first_entry_tsc - tsc_entry);
+        kprintf("turtle: bench: boot to first L1 entry: %lu cycles (TSC %lu)\n", sched_first_entry_tsc - tsc_entry,
+                sched_first_entry_tsc);
     finish(total, bad);
 }

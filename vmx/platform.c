@@ -153,7 +153,7 @@ void platform_update(struct vm *vm, u64 now)
 /* --- port I/O ---------------------------------------------------------------- */
 
 /* Port windows: the bus hands a device an offset; the models want ports. */
-enum port_kind { PK_PIC, PK_PIT, PK_RTC, PK_PM, PK_RESET, PK_PCI };
+enum port_kind { PK_PIC, PK_PIT, PK_RTC, PK_PM, PK_RESET, PK_KBC, PK_PCI };
 
 static u64 port_read_dev(struct vm *vm, enum port_kind kind, u16 port, u32 size, u64 now)
 {
@@ -165,12 +165,13 @@ static u64 port_read_dev(struct vm *vm, enum port_kind kind, u16 port, u32 size,
     case PK_RTC:    return rtc_io_read(&p->rtc, port, size, now);
     case PK_PM:     return acpi_pm_io_read(&p->pm, port, size, now);
     case PK_RESET:  return reset_ctl_io_read(&p->reset, port, size);
+    case PK_KBC:    return i8042_io_read(&p->kbc, port);
     case PK_PCI:
-        /* No PCI configuration mechanism: only the byte at 0xcf9 (the
-         * reset control register) is a device. */
+        /* The byte at 0xcf9 is the reset control register; the rest is
+         * configuration mechanism #1. */
         if (port == RESET_PORT_RST_CNT && size == 1)
             return reset_ctl_io_read(&p->reset, port, size);
-        return ~0ULL;
+        return pci_io_read(&p->pci, port, size);
     }
     return ~0ULL;
 }
@@ -185,9 +186,17 @@ static void port_write_dev(struct vm *vm, enum port_kind kind, u16 port, u32 siz
     case PK_RTC:    rtc_io_write(&p->rtc, port, size, val, now); break;
     case PK_PM:     acpi_pm_io_write(&p->pm, port, size, val, now); break;
     case PK_RESET:  reset_ctl_io_write(&p->reset, port, size, val); break;
+    case PK_KBC:
+        i8042_io_write(&p->kbc, port, (u8)val);
+        /* The 8042's reset line: what a reset does is reset_ctl's. */
+        if (i8042_take_reset(&p->kbc))
+            reset_ctl_request(&p->reset, RESET_HARD, RESET_PORT_KBC_CMD);
+        break;
     case PK_PCI:
         if (port == RESET_PORT_RST_CNT && size == 1)
             reset_ctl_io_write(&p->reset, port, size, val);
+        else
+            pci_io_write(&p->pci, port, size, val);
         break;
     }
 }
@@ -209,10 +218,10 @@ static const struct port_window port_windows[] = {
     { "PM1a_EVT",       ACPI_PM1A_EVT_DEFAULT,  ACPI_PM1_EVT_LEN, PK_PM, false },
     { "PM1a_CNT",       ACPI_PM1A_CNT_DEFAULT,  ACPI_PM1_CNT_LEN, PK_PM, false },
     { "PM_TMR",         ACPI_PM_TMR_DEFAULT,    ACPI_PM_TMR_LEN,  PK_PM, false },
-    { "8042 data",      RESET_PORT_KBC_DATA,    1, PK_RESET, true },
-    { "8042 command",   RESET_PORT_KBC_CMD,     1, PK_RESET, true },
+    { "8042 data",      I8042_PORT_DATA,        1, PK_KBC,   true },
+    { "8042 command",   I8042_PORT_CMD,         1, PK_KBC,   true },
     { "system control A", RESET_PORT_SYSCTL_A,  1, PK_RESET, true },
-    { "PCI config (absent)", 0xcf8,             8, PK_PCI,   false },
+    { "PCI config",     PCI_PORT_CONFIG_ADDRESS, PCI_PORT_LEN, PK_PCI, false },
 };
 
 /* After a write that may have reprogrammed a timer: the VM's next
@@ -232,6 +241,7 @@ static void after_write(struct vm *vm, enum port_kind kind, u64 now)
         break;
     case PK_PM:
     case PK_RESET:
+    case PK_KBC:
     case PK_PCI:
         p->next_deadline = 0;           /* platform_update() takes the request */
         break;
@@ -380,11 +390,9 @@ static const char *build_acpi(struct vm *vm)
     cfg.pm_tmr_port = ACPI_PM_TMR_DEFAULT;
     cfg.pm_tmr_32bit = false;
     cfg.s5_slp_typ = S5_SLP_TYP;
-    /* 0x60/0x64 decode only the reset pulse (dev/reset.c): no keyboard
-     * controller answers commands, so the FADT says there is none. Linux
-     * then skips its i8042 probe, which otherwise waits ~0.5 s of udelay
-     * for each unanswered command (over 10 minutes of Bochs time). */
-    cfg.i8042 = false;
+    /* The 8042 answers at once (dev/i8042.c), so a driver's probe takes no
+     * time: the FADT says it is there and the DSDT describes its ports. */
+    cfg.i8042 = true;
     int n = acpi_build_tables(&cfg, rsdp, phys_to_virt(buf), (u32)(PLATFORM_ACPI_MAX - 0x40));
     bool ok = n > 0 && guest_copy_to(vm, PLATFORM_RSDP_GPA, rsdp, sizeof(rsdp)) &&
               guest_copy_to(vm, PLATFORM_ACPI_GPA, phys_to_virt(buf), (u64)n);
@@ -410,6 +418,9 @@ const char *platform_init(struct vm *vm)
     rtc_reset(&p->rtc, &irq8, &rtc, now);
     acpi_pm_reset(&p->pm, &sci, &pm, now);
     reset_ctl_reset(&p->reset);
+    const struct irq_line kbd = { isa_irq, vm, I8042_IRQ_KBD }, aux = { isa_irq, vm, I8042_IRQ_AUX };
+    i8042_reset(&p->kbc, &kbd, &aux);
+    pci_host_reset(&p->pci);
     ioapic_reset(&p->ioapic, IOAPIC_DEFAULT_BASE, &bus);
     /* The IOAPIC's ID is the one the MADT gives it (after the CPUs'). */
     ioapic_mmio_write(&p->ioapic, IOAPIC_IOREGSEL, 4, IOAPIC_REG_ID);

@@ -1,7 +1,8 @@
 /*
  * The PC platform each VM sees (docs/guests.md, "The platform"): the 8259A
  * pair, the 8254 PIT, the CMOS RTC, the ACPI PM blocks and timer, the
- * reset ports, one IOAPIC, a local APIC per vCPU (in struct vcpu), and
+ * reset ports, the 8042 keyboard controller (no keyboard or mouse), PCI
+ * configuration mechanism #1 with a host bridge, one IOAPIC, a local APIC per vCPU (in struct vcpu), and
  * ACPI tables in the BIOS area. The device models are vmx/dev/'s; this
  * file wires them: buses, interrupt routing (ISA IRQ n -> PIC pin n and
  * IOAPIC pin n, IRQ 0 -> IOAPIC pin 2), time, and what an interrupt means
@@ -11,7 +12,9 @@
 #define TURTLE_PLATFORM_H
 
 #include "vmx/dev/acpi_pm.h"
+#include "vmx/dev/i8042.h"
 #include "vmx/dev/ioapic.h"
+#include "vmx/dev/pci.h"
 #include "vmx/dev/pic.h"
 #include "vmx/dev/pit.h"
 #include "vmx/dev/reset.h"
@@ -42,6 +45,8 @@ struct vm_platform {
     struct rtc rtc;
     struct acpi_pm pm;
     struct reset_ctl reset;
+    struct i8042 kbc;
+    struct pci_host pci;
     struct ioapic ioapic;
     u64 next_deadline;          /* earliest device timer (TSC), or DEV_NO_DEADLINE;
                                  * 0 after an access that may have changed one */

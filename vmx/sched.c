@@ -14,6 +14,7 @@
 #include "kernel/x86.h"
 #include "vmx/caps.h"
 #include "vmx/prof.h"
+#include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
 
 #define DEFAULT_SLICE           20000   /* preemption-timer ticks */
@@ -42,6 +43,8 @@ static void save_msrs(struct guest_msrs *m)
      * a hostile one only slows turtle down). */
     if (!(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
         m->pat = rdmsr(MSR_IA32_PAT);
+    if (spec_caps.spec_ctrl_bits)
+        m->spec_ctrl = rdmsr(MSR_IA32_SPEC_CTRL);
 }
 
 static void load_msrs(const struct guest_msrs *m)
@@ -60,6 +63,11 @@ static void load_msrs(const struct guest_msrs *m)
         wrmsr(MSR_TSC_AUX, m->tsc_aux);
     if (!(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
         wrmsr(MSR_IA32_PAT, m->pat);
+    /* IA32_SPEC_CTRL passes through (vmx/vmcs01.c): switched here like
+     * the syscall MSRs; turtle runs with the guest's value (its bits only
+     * restrict speculation). */
+    if (spec_caps.spec_ctrl_bits)
+        wrmsr(MSR_IA32_SPEC_CTRL, m->spec_ctrl);
 }
 
 /* Makes vcpu the one whose state this CPU holds. */

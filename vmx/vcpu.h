@@ -36,6 +36,7 @@ struct guest_regs {
 struct guest_msrs {
     u64 kernel_gs_base, star, lstar, cstar, sfmask, tsc_aux;
     u64 pat;                    /* only without the VMCS's PAT controls */
+    u64 spec_ctrl;              /* IA32_SPEC_CTRL, where the CPU has it (vmx/spec_caps.h) */
     u64 dr[4], dr6;             /* debug registers (DR7 is in the VMCS) */
 };
 

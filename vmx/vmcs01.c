@@ -7,6 +7,7 @@
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "vmx/spec_caps.h"
 #include "vmx/caps.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
@@ -18,12 +19,16 @@ static struct vmcs01_policy policy;
 const struct vmcs01_policy *const vmx_policy = &policy;
 
 /* MSRs the guest reads and writes directly: the VMCS switches the
- * SYSENTER and FS/GS bases; turtle switches the syscall MSRs itself
- * (vmx/sched.c). Everything else exits (vmx/exit_msr.c). */
+ * SYSENTER and FS/GS bases; turtle switches the syscall MSRs and
+ * IA32_SPEC_CTRL itself (vmx/sched.c). IA32_PRED_CMD and IA32_FLUSH_CMD
+ * are commands with no state. On a CPU without the speculation MSRs the
+ * CPU raises the #GP itself, as CPUID (which hides them) says. Everything
+ * else exits (vmx/exit_msr.c). */
 static const u32 passthrough_msrs[] = {
     MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
     MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
     MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_TSC_AUX,
+    MSR_IA32_SPEC_CTRL, MSR_IA32_PRED_CMD, MSR_IA32_FLUSH_CMD,
 };
 
 static void msr_bitmap_allow(u8 *bitmap, u32 msr)

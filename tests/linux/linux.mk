@@ -9,6 +9,7 @@
 LINUX_DIR    := $(BUILD)/linux
 LINUX_INITRD := $(LINUX_DIR)/initrd.cpio
 LINUX_GUESTS := hello cpuid_msr vmx_suite vmx_bench
+LINUX_TSC    := $(LINUX_DIR)/tsc
 
 .PHONY: linux-image
 linux-image: $(LINUX_INITRD)
@@ -17,5 +18,10 @@ $(LINUX_DIR)/VERSION: tests/linux/fetch.sh
 	sh tests/linux/fetch.sh $(LINUX_DIR)
 
 $(LINUX_INITRD): $(LINUX_DIR)/VERSION tests/linux/init tests/linux/mkimage.sh tests/linux/mkinitramfs.py \
-                 $(VMM) $(BUILD)/turtle.elf $(LINUX_GUESTS:%=$(GUEST_BUILD)/%.elf)
+                 $(VMM) $(LINUX_TSC) $(BUILD)/turtle.elf $(LINUX_GUESTS:%=$(GUEST_BUILD)/%.elf)
 	sh tests/linux/mkimage.sh $@ $(LINUX_DIR) $(VMM) $(BUILD)/turtle.elf $(GUEST_BUILD)
+
+# /bin/tsc of the image: prints RDTSC (tests/linux/tsc.c), static, no libc.
+$(LINUX_TSC): tests/linux/tsc.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -static -nostdlib -fno-pie -no-pie -fno-stack-protector $< -o $@

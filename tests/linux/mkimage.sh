@@ -1,7 +1,7 @@
 #!/bin/sh
 # mkimage.sh OUT.cpio LINUX_DIR VMM TURTLE GUEST_DIR
 # The initramfs of turtle's Linux test image: busybox, the three KVM modules
-# of the fetched kernel (signatures cut off), /init, the vmm, turtle and the
+# of the fetched kernel (signatures cut off), /init, the vmm, /bin/tsc, turtle and the
 # test guests it runs (debug information stripped to keep the archive small).
 set -eu
 out=$1; linux=$2; vmm=$3; turtle=$4; guests=$5
@@ -13,7 +13,8 @@ for g in hello cpuid_msr vmx_suite vmx_bench; do
 done
 objcopy --strip-debug "$turtle" "$stage/turtle.elf"
 strip -o "$stage/vmm" "$vmm"
-set -- init="$here/init" bin/busybox="$linux/busybox" bin/vmm="$stage/vmm" \
+strip -o "$stage/tsc" "$linux/tsc"
+set -- init="$here/init" bin/busybox="$linux/busybox" bin/vmm="$stage/vmm" bin/tsc="$stage/tsc" \
     dev=@dir dev/console=@console proc=@dir sys=@dir tmp=@dir \
     lib/modules/irqbypass.ko="$linux/modules/irqbypass.ko" \
     lib/modules/kvm.ko="$linux/modules/kvm.ko" \

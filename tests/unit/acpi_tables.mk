@@ -1,2 +1,2 @@
 UNIT_TESTS += test_acpi_tables
-test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c vmx/dev/acpi_tables.c
+test_acpi_tables_SRCS := tests/unit/test_acpi_tables.c vmx/dev/acpi_tables.c vmx/dev/acpi_dsdt.c

@@ -199,10 +199,37 @@ static void check_dsdt(const struct acpi_config *cfg, const struct found *f)
 {
     const u8 s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
                       0x0a, cfg->s5_slp_typ, 0x0a, cfg->s5_slp_typ, 0x00, 0x00 };
+    /* Scope (\_SB) { Device (RTC_) {...} Device (KBD_) {...} Device (MOU_) {...} },
+     * encoded by hand here (PkgLengths: 124 in two bytes, 37, 16, 45, 24, 29, 8). */
+    const u8 devices[] = {
+        0x10, 0x4c, 0x07, 0x5c, '_', 'S', 'B', '_',
+        0x5b, 0x82, 0x25, 'R', 'T', 'C', '_',
+        0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0b, 0x00,             /* PNP0B00 */
+        0x08, '_', 'C', 'R', 'S', 0x11, 0x10, 0x0a, 0x0d,
+        0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02,                     /* IO 0x70-0x71 */
+        0x22, 0x00, 0x01, 0x79, 0x00,                                       /* IRQ 8, end */
+        0x5b, 0x82, 0x2d, 'K', 'B', 'D', '_',
+        0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03,             /* PNP0303 */
+        0x08, '_', 'C', 'R', 'S', 0x11, 0x18, 0x0a, 0x15,
+        0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,                     /* IO 0x60 */
+        0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,                     /* IO 0x64 */
+        0x22, 0x02, 0x00, 0x79, 0x00,                                       /* IRQ 1, end */
+        0x5b, 0x82, 0x1d, 'M', 'O', 'U', '_',
+        0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0f, 0x13,             /* PNP0F13 */
+        0x08, '_', 'C', 'R', 'S', 0x11, 0x08, 0x0a, 0x05,
+        0x22, 0x00, 0x10, 0x79, 0x00,                                       /* IRQ 12, end */
+    };
     u32 len = check_sdt(f->dsdt, "DSDT", 2);
 
-    assert_int_equal(len, 36 + sizeof(s5));                 /* \_S5 and nothing else */
     assert_memory_equal(guest + f->dsdt + 36, s5, sizeof(s5));
+    if (!cfg->i8042 && cfg->no_cmos_rtc) {
+        assert_int_equal(len, 36 + sizeof(s5));             /* \_S5 and nothing else */
+    } else if (cfg->i8042 && !cfg->no_cmos_rtc) {
+        assert_int_equal(len, 36 + sizeof(s5) + sizeof(devices));
+        assert_memory_equal(guest + f->dsdt + 36 + sizeof(s5), devices, sizeof(devices));
+    } else {
+        assert_true(len > 36 + sizeof(s5));                 /* one of them: iasl checks it */
+    }
 }
 
 static void check_madt(const struct acpi_config *cfg, const struct found *f)

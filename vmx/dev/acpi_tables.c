@@ -8,6 +8,7 @@
  */
 #include "kernel/acpi_defs.h"
 #include "kernel/mm.h"
+#include "vmx/dev/acpi_dsdt.h"
 #include "vmx/dev/acpi_tables.h"
 
 /* Warning: these structures are read by guest operating systems; their
@@ -163,14 +164,7 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI");
 #define PIT_GSI                 2
 #define LINT1                   1
 
-/* AML (ACPI 20.2): Name(_S5, Package(4) { typ, typ, 0, 0 }). */
-#define AML_NAME_OP             0x08
-#define AML_PACKAGE_OP          0x12
-#define AML_BYTE_PREFIX         0x0a
-#define AML_ZERO_OP             0x00
-
 #define TABLE_ALIGN             16
-#define DSDT_AML_LEN            14
 
 /* Offsets of the tables in the tables area. */
 struct layout {
@@ -182,7 +176,7 @@ static void plan(u32 ncpus, struct layout *l)
 {
     l->facs = 0;
     l->dsdt = ALIGN_UP(l->facs + sizeof(struct acpi_facs), TABLE_ALIGN);
-    l->fadt = ALIGN_UP(l->dsdt + sizeof(struct acpi_header) + DSDT_AML_LEN, TABLE_ALIGN);
+    l->fadt = ALIGN_UP(l->dsdt + sizeof(struct acpi_header) + ACPI_DSDT_AML_MAX, TABLE_ALIGN);
     l->madt = ALIGN_UP(l->fadt + sizeof(struct acpi_fadt), TABLE_ALIGN);
     l->madt_len = sizeof(struct acpi_madt) + ncpus * sizeof(struct madt_lapic) +
                   sizeof(struct madt_ioapic) + 2 * sizeof(struct madt_iso) +
@@ -299,18 +293,13 @@ static void build_facs(u8 *t)
 
 static void build_dsdt(const struct acpi_config *c, u8 *t)
 {
-    const u8 aml[DSDT_AML_LEN] = {
-        AML_NAME_OP, '_', 'S', '5', '_',
-        AML_PACKAGE_OP, 8 /* PkgLength: itself and the 7 bytes after */, 4 /* elements */,
-        AML_BYTE_PREFIX, c->s5_slp_typ,     /* PM1a_CNT.SLP_TYP */
-        AML_BYTE_PREFIX, c->s5_slp_typ,     /* PM1b_CNT.SLP_TYP */
-        AML_ZERO_OP, AML_ZERO_OP,           /* reserved */
-    };
+    u8 aml[ACPI_DSDT_AML_MAX];
+    u32 n = acpi_dsdt_aml(c->s5_slp_typ, !c->no_cmos_rtc, c->i8042, aml);
     struct acpi_header h;
 
-    header(&h, "DSDT", sizeof(h) + sizeof(aml), ACPI_DSDT_REVISION);
+    header(&h, "DSDT", sizeof(h) + n, ACPI_DSDT_REVISION);
     memcpy(t, &h, sizeof(h));
-    memcpy(t + sizeof(h), aml, sizeof(aml));
+    memcpy(t + sizeof(h), aml, n);
     seal(t);
 }
 

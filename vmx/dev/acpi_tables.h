@@ -1,6 +1,7 @@
 /*
  * The ACPI tables turtle gives an L1 (ACPI 6.0): RSDP, RSDT, XSDT, FADT
- * (revision 6), FACS, MADT and a DSDT holding only \_S5. Pure logic: the
+ * (revision 6), FACS, MADT and a DSDT (vmx/dev/acpi_dsdt.h: \_S5 and the
+ * PS/2 devices of the 8042 when there is one). Pure logic: the
  * builder writes into buffers the platform then copies into guest memory
  * at the guest-physical addresses it chose and passed in the config; every
  * pointer inside the tables is such a guest-physical address.

@@ -2,9 +2,8 @@
  * Reset paths. Facts: PIIX4 datasheet "Reset Control Register (RC) - I/O
  * address 0CF9h" (bit 1 SYS_RST: hard vs soft reset, bit 2 RST_CPU: the
  * reset starts on its 0-to-1 transition; ICH adds bit 3 FULL_RST) and
- * "Port 92" (bit 0 FAST_INIT on a 0-to-1 transition, bit 1 fast A20);
- * Intel 8042 / IBM PC/AT keyboard controller command 0xfx "pulse output
- * port", bit 0 of the output port being the CPU reset line.
+ * "Port 92" (bit 0 FAST_INIT on a 0-to-1 transition, bit 1 fast A20).
+ * The 8042's reset line comes through reset_ctl_request().
  */
 #include "vmx/dev/reset.h"
 
@@ -15,9 +14,6 @@
 #define SYSCTL_FAST_INIT    0x01
 #define SYSCTL_A20          0x02    /* turtle never masks A20: stored only */
 #define SYSCTL_STORED       0x03
-#define KBC_PULSE_BASE      0xf0    /* 0xf0-0xff: pulse lines with bit = 0 */
-#define KBC_PULSE_RESET     0x01    /* output port bit 0: reset line */
-#define KBC_IDLE            0x00    /* status and data: nothing, ever */
 #define FLOATING_BUS        0xff
 
 void reset_ctl_reset(struct reset_ctl *r)
@@ -31,11 +27,10 @@ bool reset_ctl_claims(u16 port, u32 size)
 {
     if (port == RESET_PORT_RST_CNT)
         return size == 1;
-    return port == RESET_PORT_SYSCTL_A || port == RESET_PORT_KBC_DATA ||
-           port == RESET_PORT_KBC_CMD;
+    return port == RESET_PORT_SYSCTL_A;
 }
 
-static void request(struct reset_ctl *r, enum reset_kind k, u16 port)
+void reset_ctl_request(struct reset_ctl *r, enum reset_kind k, u16 port)
 {
     if (k > r->requested) {
         r->requested = k;
@@ -50,9 +45,6 @@ static u8 read8(const struct reset_ctl *r, u16 port)
         return r->rst_cnt;
     case RESET_PORT_SYSCTL_A:
         return r->sysctl_a;
-    case RESET_PORT_KBC_DATA:
-    case RESET_PORT_KBC_CMD:
-        return KBC_IDLE;
     }
     return FLOATING_BUS;
 }
@@ -62,20 +54,15 @@ static void write8(struct reset_ctl *r, u16 port, u8 v)
     switch (port) {
     case RESET_PORT_RST_CNT:
         if ((v & RST_CNT_RST_CPU) && !(r->rst_cnt & RST_CNT_RST_CPU))
-            request(r, v & (RST_CNT_SYS_RST | RST_CNT_FULL_RST) ? RESET_HARD : RESET_SOFT, port);
+            reset_ctl_request(r, v & (RST_CNT_SYS_RST | RST_CNT_FULL_RST) ? RESET_HARD : RESET_SOFT, port);
         r->rst_cnt = v & RST_CNT_STORED;
         break;
     case RESET_PORT_SYSCTL_A:
         if ((v & SYSCTL_FAST_INIT) && !(r->sysctl_a & SYSCTL_FAST_INIT))
-            request(r, RESET_SOFT, port);
+            reset_ctl_request(r, RESET_SOFT, port);
         r->sysctl_a = v & SYSCTL_STORED;
         break;
-    case RESET_PORT_KBC_CMD:
-        if (v >= KBC_PULSE_BASE && !(v & KBC_PULSE_RESET))
-            request(r, RESET_HARD, port);
-        break;
     }
-    /* 0x60 (data for a command) is accepted and ignored */
 }
 
 u32 reset_ctl_io_read(struct reset_ctl *r, u16 port, u32 size)

@@ -4,14 +4,8 @@
  *   only: a 32-bit access to 0xcf8 is PCI CONFIG_ADDRESS, not this);
  *   the target of the FADT RESET_REG, conventionally value 0x06;
  * - 0x92, "System Control Port A" (fast INIT in bit 0, fast A20 in bit 1);
- * - the keyboard controller's pulse-output command at 0x64 (0xfe pulses
- *   the reset line; 0xf0-0xff pulse the lines whose bits 3:0 are 0).
- * The rest of the 8042 is absent in a documented way: an idle controller
- * whose status (0x64) and data (0x60) read 0x00 (no data, ready for a
- * command) and which never answers, so a driver's wait-for-input-empty
- * loop ends and its wait-for-data times out; no IRQ 1 or 12. (A port
- * that floated at 0xff would claim "input buffer full" forever and hang
- * the common `while (inb(0x64) & 2);` before the reset command.)
+ * - the keyboard controller's reset line (vmx/dev/i8042.c owns ports
+ *   0x60/0x64 and hands its reset requests to reset_ctl_request()).
  */
 #ifndef TURTLE_DEV_RESET_H
 #define TURTLE_DEV_RESET_H
@@ -20,8 +14,6 @@
 
 #define RESET_PORT_RST_CNT      0xcf9
 #define RESET_PORT_SYSCTL_A     0x92
-#define RESET_PORT_KBC_DATA     0x60
-#define RESET_PORT_KBC_CMD      0x64
 
 enum reset_kind {
     RESET_NONE,
@@ -43,6 +35,12 @@ bool reset_ctl_claims(u16 port, u32 size);
 
 u32 reset_ctl_io_read(struct reset_ctl *r, u16 port, u32 size);
 void reset_ctl_io_write(struct reset_ctl *r, u16 port, u32 size, u32 val);
+
+/* A reset asked for through port `port` (also by another device: the
+ * 8042's reset line, port 0x64). A weaker request never replaces a
+ * stronger one, nor its port. */
+#define RESET_PORT_KBC_CMD      0x64
+void reset_ctl_request(struct reset_ctl *r, enum reset_kind k, u16 port);
 
 /* A reset request, taken once (RESET_NONE if there is none). */
 enum reset_kind reset_ctl_take(struct reset_ctl *r);
