@@ -259,6 +259,8 @@ static void test_shadowing(void **state)
     v.vmcs_link_pointer = 0x7000;
     assert_true(all_pass(&v, &q));
 #undef SHADOWED
+}
+
 /* A vmcs12 that breaks nothing, as `stmt` leaves it: every check passes. */
 #define OK(stmt)                                                                \
     do {                                                                        \
