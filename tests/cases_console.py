@@ -94,7 +94,7 @@ def console_cases():
     # reference for its measurement.
     no_burst = r"PASS: no three timer interrupts within half a period"
     out.append(Case("console-pause-timer", "console", timeout=240, verdict=(2, 2, 0),
-                    modules=[(guest("ticker"), "name=tick mem=4M -- period=50000 ticks=100"),
+                    modules=[(guest("ticker"), "name=tick mem=4M -- period=50000 ticks=1000"),
                              (guest("chatter"), "name=other mem=4M -- id=other lines=60")],
                     send=[(r"^\[tick\] ticker: tick 20$", b"pause tick\r"),
                           (r"^turtle: console: 'tick' paused$", b""),
@@ -186,7 +186,7 @@ def console_cases():
     # it runs again from the start to a pass.
     churn_line = r"^\[hog\] ept02_churn: on turtle, 3 rounds of 200 regions"
     out.append(Case("console-reset-nested", "console", cpu="tigerlake", mem=96, timeout=180, verdict=(1, 1, 0),
-                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=20")],
+                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=200000")],
                     send=[(r"^\[hog\] PASS: ept02_churn round 0:", b"list\r"),
                           (r"^  'hog': ", b"reset hog\r")],
                     expect=[r"^  'hog': running; 1 vCPU, 32 MiB, \d+ exits, nested on, L2 (not )?running, 0 resets$",

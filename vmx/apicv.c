@@ -167,10 +167,12 @@ bool apicv_vcpu_init(struct vcpu *vcpu)
     a->vapic = phys_to_virt(a->vapic_page);
     if (apicv.access) {
         /* EPT01's tables for the default xAPIC base, built now with the
-         * leaf not present, so that mapping it later allocates nothing. */
+         * leaf not present, so that mapping it later allocates nothing.
+         * After a reset the tables are there already: the leaf is set
+         * again, not present. */
         a->access_page = alloc_page();
         if (!a->access_page ||
-            !ept_map(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, a->access_page, 1, 0, NULL)) {
+            !ept_set_4k(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, a->access_page, 0, NULL)) {
             apicv_vcpu_free(vcpu);
             return false;
         }
@@ -203,8 +205,13 @@ void apicv_vcpu_free(struct vcpu *vcpu)
 {
     struct vcpu_apicv *a = &vcpu->apicv;
 
-    /* EPT01 may still name the APIC-access page: vm_free() flushes EPT01
-     * before anything runs again, and the CPU never reads it. */
+    /* EPT01 no longer names the page once it is freed (a reset keeps
+     * EPT01; vm_free() flushes it as a whole). */
+    if (a->access_mapped) {
+        if (ept_set_4k(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, 0, 0, NULL))
+            ept_flush(vcpu->vm->eptp);
+        a->access_mapped = false;
+    }
     if (a->access_page)
         free_pages(a->access_page, 1);
     if (a->vapic_page)
