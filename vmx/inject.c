@@ -34,7 +34,16 @@ void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt)
     event_queue_reinject(&vcpu->events, idt, err, len);
 }
 
-/* Asks for the window exits in `windows` (EVENT_WINDOW_*) not yet asked for. */
+u32 event_window_controls(u8 windows)
+{
+    return ((windows & EVENT_WINDOW_INTR) ? CPU_BASED_INTR_WINDOW_EXITING : 0) |
+           ((windows & EVENT_WINDOW_NMI) ? CPU_BASED_NMI_WINDOW_EXITING : 0);
+}
+
+/* Asks for the window exits in `windows` (EVENT_WINDOW_*) not yet asked
+ * for. One the VMCS already has is L1's (vmcs02 takes vmcs12's windows):
+ * its exit goes to L1, and turtle must not close it, so it is not
+ * counted as turtle's. */
 static void open_windows(struct vcpu_events *ev, u8 windows)
 {
     u8 add = windows & ~ev->windows;
@@ -42,20 +51,19 @@ static void open_windows(struct vcpu_events *ev, u8 windows)
     if (!add)
         return;
     u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-    if (add & EVENT_WINDOW_INTR)
-        proc |= CPU_BASED_INTR_WINDOW_EXITING;
-    if (add & EVENT_WINDOW_NMI)
-        proc |= CPU_BASED_NMI_WINDOW_EXITING;
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
-    ev->windows |= add;
+    u32 want = event_window_controls(add) & ~proc;
+    if (!want)
+        return;
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | want);
+    ev->windows |= (u8)(((want & CPU_BASED_INTR_WINDOW_EXITING) ? EVENT_WINDOW_INTR : 0) |
+                        ((want & CPU_BASED_NMI_WINDOW_EXITING) ? EVENT_WINDOW_NMI : 0));
 }
 
 void close_event_windows(struct vcpu *vcpu)
 {
     u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
 
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-                 proc & ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING));
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc & ~event_window_controls(vcpu->events.windows));
     vcpu->events.windows = 0;
     vcpu->events.irq_check = true;
 }
