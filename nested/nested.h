@@ -176,6 +176,7 @@ void ept02_invept(struct vcpu *vcpu, bool all_context, u64 eptp);
 u64 ept02_max_pages(u64 mem_size);
 bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa);
 bool ept02_prepare(struct vcpu *vcpu, u64 eptp12);
+u64 ept02_eptp(const struct nested_vmx *n);
 bool nested_eptp_valid(u64 eptp12);
 
 /* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */

@@ -12,7 +12,8 @@
  *   - L2 runs on EPT whose only mapping is a 2 MiB sandbox of L1 memory
  *     (L2-GPA 0..2 MiB), holding L2's page tables, GDT, TSS, IDT, stack and
  *     code (`vmcall; hlt; jmp $`, every IDT vector a copy of it). The EPT
- *     pointer is never mutated, and "activate secondary controls" and
+ *     pointer is never mutated (but for its accessed/dirty-flags bit,
+ *     random where shown), and "activate secondary controls" and
  *     "enable EPT" are forced back on after the mutations.
  *   - The VMX-preemption timer is always on (forced back after the
  *     mutations; its value is only ever set below TIMER_MAX), so an L2
@@ -672,6 +673,10 @@ static void run_iteration(u64 seed, struct iteration *it)
     scratch_reset();
     vmcs_sandbox();
     it->n = 1 + (unsigned)rnd_below(&s, MAX_MUTATIONS);
+    /* The sandbox's EPT with accessed/dirty flags on or off (its one
+     * harmless variation): L2's accesses then write flags into EPT12. */
+    if ((vmx_caps.ept_vpid & VMX_EPT_AD_BIT) && rnd_below(&s, 2))
+        vmcs_write(EPT_POINTER, eptp | VMX_EPTP_AD_ENABLE_BIT);
     for (unsigned i = 0; i < it->n; i++)
         mutate(&s, &it->m[i]);
     contain();

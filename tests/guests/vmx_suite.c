@@ -21,6 +21,7 @@
  *   vmx_suite_exits_state.c   guest-state round trip, MSR lists, EFER
  *   vmx_suite_events.c  exceptions, triple fault, event injection, interrupt
  *                       window, preemption timer, MTF
+ *   vmx_suite_nmi.c     virtual NMIs and NMI-window exiting
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
@@ -65,6 +66,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(launch_tests, n_launch_tests);
     vmx_run_tests(exit_tests, n_exit_tests);
     vmx_run_tests(event_tests, n_event_tests);
+    vmx_run_tests(nmi_tests, n_nmi_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle)

@@ -56,6 +56,10 @@ enum vmx_action cr3_exit(struct vmx_exit *e), no_cr3_exit(struct vmx_exit *e), c
 extern const struct vmx_test event_tests[];
 extern const size_t n_event_tests;
 
+/* vmx_suite_nmi.c */
+extern const struct vmx_test nmi_tests[];
+extern const size_t n_nmi_tests;
+
 /* vmx_suite_shadow.c */
 extern const struct vmx_test shadow_tests[];
 extern const size_t n_shadow_tests;

@@ -449,8 +449,49 @@ static void invvpid_tests(void)
 
 static bool has_invvpid(void) { return vmx_has_vpid() && (vmx_caps.ept_vpid & VMX_VPID_INVVPID_BIT); }
 
+/* ---- accessed and dirty flags (SDM 29.3.5) ----
+ * A read sets the accessed flag of every EPT entry of the walk, a write the
+ * leaf's dirty flag too; the CPU's accesses to L2's own paging structures
+ * count as writes (so their pages get both). L2 reads a page, stops, then
+ * writes it (under turtle: EPT02 maps it read-only until that write) and
+ * reads the 2 MiB page. */
+static bool has_ept_ad(void) { return vmx_has_ept() && (vmx_caps.ept_vpid & VMX_EPT_AD_BIT); }
+
+static void l2_ept_ad(void)
+{
+    volatile u64 *p = (volatile u64 *)data_pages[1];
+    seen[0] = p[2];
+    l2_vmcall(1);
+    p[3] = PATTERN_B;
+    seen[1] = *(volatile u64 *)(uintptr_t)(PAGE_2M + 0x100);
+}
+
+static enum vmx_action ept_ad_exit(struct vmx_exit *e)
+{
+    u64 ad = EPT_A | EPT_D, data = *pte_of(data_pages[1]) & ad;
+    u64 cr3 = vmcs_read(GUEST_CR3) & ~0xfffull;
+    u64 pml4_12 = cr3 < PAGE_2M ? pt[cr3 >> 12] & ad : 0;      /* L2's PML4 page, 4 KiB-mapped */
+
+    if (e->count == 0) {
+        bool ok = expect_exit("EPT A/D", e, EXIT_REASON_VMCALL);
+        report(ok && data == EPT_A && (pml4[0] & EPT_A) && (pdpt[0] & EPT_A) && (pd[0] & EPT_A),
+               "EPT A/D: a read sets the accessed flag of every entry of the walk, not the dirty flag");
+        report(ok && pml4_12 == ad, "EPT A/D: L2's paging-structure accesses count as writes (A and D)");
+        if (!ok)
+            return VMX_STOP;
+        vmx_skip_instruction(e);
+        return VMX_RESUME;
+    }
+    report(vmx_is_l2_done(e) && data == ad && (pd[1] & ad) == EPT_A && data_pages[1][24] == 0x66,
+           "EPT A/D: a later write sets the dirty flag; a read of a 2 MiB page sets only its accessed flag");
+    if (!vmx_is_l2_done(e))
+        vmx_report_unexpected("EPT A/D", e);
+    return VMX_STOP;
+}
+
 const struct vmx_test ept_tests[] = {
     { "EPT read/write", has_ept, NULL, init_ept, l2_ept_rw, ept_rw_exit },
+    { "EPT A/D", has_ept_ad, NULL, init_ept, l2_ept_ad, ept_ad_exit },
     { "EPT violation read", has_ept, NULL, init_ept, l2_read_unmapped, unmapped_read_exit },
     { "EPT violation write", has_ept, NULL, init_ept, l2_write_unmapped, unmapped_write_exit },
     { "EPT violation fetch", has_ept, NULL, init_ept, l2_fetch_unmapped, unmapped_fetch_exit },
