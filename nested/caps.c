@@ -52,6 +52,10 @@ void nested_caps_init(void)
     nested_proc2_allowed &= c->proc2.may_be_1;
     if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
         nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
+    /* PML logs what sets EPT12's dirty flags, which turtle sets itself
+     * (nested/ept02.c, nested/pml.c): with EPT A/D only. */
+    if ((c->proc2.may_be_1 & SECONDARY_EXEC_ENABLE_PML) && (c->ept_vpid & VMX_EPT_AD_BIT))
+        nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
 
     /* The debug controls are always there (default1, SDM A.4/A.5): vmcs02
      * loads and saves DR7 and IA32_DEBUGCTL itself (vmx/vmcs01.c). */

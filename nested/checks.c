@@ -150,6 +150,17 @@ static bool check_virtual_nmis(const struct vmcs12 *v)
     return true;
 }
 
+/* SDM 27.2.1.1: "enable PML" needs "enable EPT" and a PML address that is
+ * 4 KiB aligned within the physical-address width. */
+static bool check_pml(const struct vmcs12 *v)
+{
+    u32 proc2 = nested_proc2(v);
+
+    if (!(proc2 & SECONDARY_EXEC_ENABLE_PML))
+        return true;
+    return !CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)) && !CC(!page_addr_ok(v->pml_address));
+}
+
 bool nested_check_controls(const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
@@ -162,7 +173,7 @@ bool nested_check_controls(const struct vmcs12 *v)
         return false;
     if (CC(v->cr3_target_count != 0))           /* IA32_VMX_MISC shows 0 CR3 targets */
         return false;
-    if (!check_virtual_nmis(v))
+    if (!check_virtual_nmis(v) || !check_pml(v))
         return false;
     /* SDM 26.2.1.2: saving the timer's value needs the timer. */
     if (CC(!(v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER) &&

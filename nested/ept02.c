@@ -268,7 +268,7 @@ static void ept12_set_bits(struct vcpu *vcpu, u64 at, u64 bits)
  * the CPU treats L2's paging-structure accesses as writes, as the SDM
  * says for EPT12. Returns the permissions the EPT02 leaf may have: without
  * write until the EPT12 leaf is dirty, so that L2's first write faults
- * here and sets the dirty flag.
+ * here and sets the dirty flag (and logs it: ept12_would_dirty()).
  */
 static u64 ept12_update_ad(struct vcpu *vcpu, const struct ept12_leaf *leaf, u64 access)
 {
@@ -280,6 +280,13 @@ static u64 ept12_update_ad(struct vcpu *vcpu, const struct ept12_leaf *leaf, u64
         ept12_set_bits(vcpu, leaf->entry_at[i],
                        VMX_EPT_ACCESS_BIT | (i + 1 == leaf->n_entries && dirty ? VMX_EPT_DIRTY_BIT : 0));
     return dirty ? leaf->perms : leaf->perms & ~(u64)VMX_EPT_WRITABLE_MASK;
+}
+
+/* This access sets the EPT12 leaf's dirty flag (it was clear). */
+static bool ept12_would_dirty(struct vcpu *vcpu, const struct ept12_leaf *leaf, u64 access)
+{
+    return (vcpu->nvmx->cached12.ept_pointer & VMX_EPTP_AD_ENABLE_BIT) &&
+           (access & VMX_EPT_WRITABLE_MASK) && !(leaf->entry & VMX_EPT_DIRTY_BIT);
 }
 
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
@@ -305,6 +312,12 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
     if (!hpa || leaf.l1_gpa >= vcpu->vm->mem_size) {
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;
+    }
+    /* PML (SDM 29.3.6): logged before the dirty flag is set; a full log
+     * is an exit before the access, no flag set. */
+    if (ept12_would_dirty(vcpu, &leaf, access) && !nested_pml_log(vcpu, l2_gpa)) {
+        *qual12 = hw_qual & EPT_QUAL_NMI_UNBLOCK;
+        return EPT02_PML_FULL;
     }
     u64 perms02 = ept12_update_ad(vcpu, &leaf, access);
     /* The budget holds for all EPT02s: the parked ones go first. */

@@ -412,6 +412,9 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
         case EPT02_OUTSIDE_L1:
             nested_vmx_vmexit(vcpu, EXIT_REASON_EPT_VIOLATION, &qual12);
             break;
+        case EPT02_PML_FULL:
+            nested_vmx_vmexit(vcpu, EXIT_REASON_PML_FULL, &qual12);
+            break;
         }
         return true;
     case EXIT_REASON_EPT_MISCONFIG:

@@ -489,9 +489,69 @@ static enum vmx_action ept_ad_exit(struct vmx_exit *e)
     return VMX_STOP;
 }
 
+/* ---- page-modification logging (SDM 29.3.6) ----
+ * Every EPT leaf starts accessed and dirty but for the three data pages,
+ * so only L2's writes to those log. The index starts at 1: two writes log
+ * at entries 1 and 0, the third is a PML-full exit (62) before its access
+ * (the page stays clean); with the index back at 511 it logs there. */
+#define PML_INDEX_START     1
+#define PML_LAST            511
+
+static u64 *pml_log;
+
+static bool has_pml(void) { return has_ept_ad() && vmx_has_proc2(SECONDARY_EXEC_ENABLE_PML); }
+
+static void init_pml(void)
+{
+    init_ept();
+    if (!pml_log)
+        pml_log = vmx_alloc_page();
+    memset(pml_log, 0, PAGE_4K);
+    for (u64 i = 0; i < 512; i++)
+        pt[i] |= EPT_A | EPT_D;
+    for (u64 a = PAGE_2M; a < MAPPED_TOP; a += PAGE_2M)
+        pd[a / PAGE_2M] |= EPT_A | EPT_D;
+    for (int i = 0; i < 3; i++)
+        *pte_of(data_pages[i]) &= ~(EPT_A | EPT_D);
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_PML);
+    vmcs_write(PML_ADDRESS, vmx_pa(pml_log));
+    vmcs_write(GUEST_PML_INDEX, PML_INDEX_START);
+}
+
+static void l2_pml(void)
+{
+    for (int i = 0; i < 3; i++)
+        *(volatile u64 *)data_pages[i] = PATTERN_A + (u64)i;
+}
+
+static enum vmx_action pml_exit(struct vmx_exit *e)
+{
+    u64 p0 = vmx_pa(data_pages[0]), p1 = vmx_pa(data_pages[1]), p2 = vmx_pa(data_pages[2]);
+    u64 index = vmcs_read(GUEST_PML_INDEX);
+
+    if (e->count == 0) {
+        bool ok = expect_exit("EPT PML", e, EXIT_REASON_PML_FULL);
+        report(ok && (e->qual & ~BIT(12)) == 0 && pml_log[1] == p0 && pml_log[0] == p1 && index == 0xffff &&
+               (*pte_of(data_pages[1]) & EPT_D) && !(*pte_of(data_pages[2]) & EPT_D) &&
+               *(volatile u64 *)data_pages[2] == 0,
+               "PML: two writes log at entries 1 and 0, the third is a PML-full exit before its access");
+        if (!ok)
+            return VMX_STOP;
+        vmcs_write(GUEST_PML_INDEX, PML_LAST);
+        return VMX_RESUME;
+    }
+    report(vmx_is_l2_done(e) && pml_log[PML_LAST] == p2 && index == PML_LAST - 1 &&
+           (*pte_of(data_pages[2]) & EPT_D) && *(volatile u64 *)data_pages[2] == PATTERN_A + 2,
+           "PML: after the PML-full exit with the index reset, the write logs at entry 511");
+    if (!vmx_is_l2_done(e))
+        vmx_report_unexpected("EPT PML", e);
+    return VMX_STOP;
+}
+
 const struct vmx_test ept_tests[] = {
     { "EPT read/write", has_ept, NULL, init_ept, l2_ept_rw, ept_rw_exit },
     { "EPT A/D", has_ept_ad, NULL, init_ept, l2_ept_ad, ept_ad_exit },
+    { "EPT PML", has_pml, NULL, init_pml, l2_pml, pml_exit },
     { "EPT violation read", has_ept, NULL, init_ept, l2_read_unmapped, unmapped_read_exit },
     { "EPT violation write", has_ept, NULL, init_ept, l2_write_unmapped, unmapped_write_exit },
     { "EPT violation fetch", has_ept, NULL, init_ept, l2_fetch_unmapped, unmapped_fetch_exit },

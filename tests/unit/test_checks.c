@@ -261,8 +261,8 @@ static void test_shadowing(void **state)
 #undef SHADOWED
 }
 
-/* Virtual NMIs and NMI-window exiting shown (SDM 27.2.1.1, 27.3.1.5), and
- * EPT accessed/dirty flags: EPTP bit 6 only when shown. */
+/* Virtual NMIs and NMI-window exiting shown (SDM 27.2.1.1, 27.3.1.5),
+ * EPT accessed/dirty flags (EPTP bit 6 only when shown), and PML. */
 static void test_virtual_nmis_and_ept_ad(void **state)
 {
     const u32 vnmi = PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS;
@@ -302,6 +302,21 @@ static void test_virtual_nmis_and_ept_ad(void **state)
     nested_ept_vpid_cap |= VMX_EPT_AD_BIT;
     assert_true(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
     assert_false(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | BIT(7)));
+    /* PML: with EPT, and a 4 KiB-aligned address within the width. */
+    nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
+    valid_vmcs12(&v);
+    v.secondary_vm_exec_control |= SECONDARY_EXEC_ENABLE_PML;
+    v.pml_address = 0x8000;
+    assert_true(all_pass(&v, &q));
+    v.pml_address = 0x8008;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.pml_address = 1ULL << 52;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.pml_address = 0x8000;
+    v.secondary_vm_exec_control &= ~(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.secondary_vm_exec_control &= ~SECONDARY_EXEC_ENABLE_PML;     /* the same without PML passes */
+    assert_true(all_pass(&v, &q));
 }
 
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
