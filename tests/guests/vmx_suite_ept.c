@@ -548,10 +548,91 @@ static enum vmx_action pml_exit(struct vmx_exit *e)
     return VMX_STOP;
 }
 
+/* ---- NMI unblocking due to IRET (SDM 28.2.1 Table 28-7 bit 12, 28.2.3) ----
+ * Under virtual-NMI blocking L2 executes IRET with its frame on a page the
+ * EPT does not map: the EPT violation reports bit 12. L1 maps the page and
+ * sets the blocking again, as the SDM asks of a VMM that resumes such an
+ * IRET; the NMI window then opens only after the IRET, at its target. */
+#define QUAL_NMI_UNBLOCK    BIT(12)
+
+void l2_iret_fault_guest(void);
+extern char l2_iret_fault_after[];
+__asm__(".pushsection .text\n"
+        "l2_iret_fault_guest:\n\t"
+        "mov $1, %eax\n\t"
+        "vmcall\n\t"                    /* L1 puts an IRET frame at RBX */
+        "mov %rbx, %rsp\n\t"
+        "iretq\n"
+        "l2_iret_fault_after:\n\t"
+        "ret\n"
+        ".popsection");
+
+static bool has_ept_vnmi(void)
+{
+    return has_ept() && vmx_has_pin(PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS) &&
+           vmx_has_proc(CPU_BASED_NMI_WINDOW_EXITING);
+}
+
+static void init_iret_fault(void)
+{
+    init_ept();
+    vmcs_set_bits(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS);
+}
+
+static enum vmx_action iret_fault_exit(struct vmx_exit *e)
+{
+    const char *name = "EPT violation in IRET";
+    u64 *frame = (u64 *)data_pages[2];
+
+    switch (e->count) {
+    case 0:
+        if (!expect_exit(name, e, EXIT_REASON_VMCALL))
+            return VMX_STOP;
+        frame[0] = (u64)(uintptr_t)l2_iret_fault_after;
+        frame[1] = vmcs_read(GUEST_CS_SELECTOR);
+        frame[2] = e->guest_rflags;
+        frame[3] = e->guest_rsp;
+        frame[4] = vmcs_read(GUEST_SS_SELECTOR);
+        e->regs->rbx = (u64)(uintptr_t)frame;
+        *pte_of(frame) = 0;
+        invept_context();
+        vmcs_write(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+        vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
+        vmx_skip_instruction(e);
+        return VMX_RESUME;
+    case 1: {
+        bool ok = expect_exit(name, e, EXIT_REASON_EPT_VIOLATION);
+        if (!report(ok && (e->qual & QUAL_NMI_UNBLOCK) &&
+                        (vmcs_read(GUEST_PHYSICAL_ADDRESS) & ~0xfffull) == vmx_pa(frame),  /* which word: the CPU's choice */
+                    "EPT violation in an IRET that ends virtual-NMI blocking: qualification bit 12"))
+            printf("  qualification %#lx GPA %#lx\n", (unsigned long)e->qual,
+                   (unsigned long)vmcs_read(GUEST_PHYSICAL_ADDRESS));
+        *pte_of(frame) = EPT_LEAF_4K(vmx_pa(frame), EPT_RWX);
+        invept_context();
+        vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmcs_read(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
+        return ok ? VMX_RESUME : VMX_STOP;
+    }
+    case 2: {
+        bool ok = expect_exit(name, e, EXIT_REASON_NMI_WINDOW);
+        if (!report(ok && e->guest_rip == (u64)(uintptr_t)l2_iret_fault_after,
+                    "after the EPT violation the IRET runs again under the blocking: NMI window at its target"))
+            printf("  rip %#lx (want %#lx)\n", (unsigned long)e->guest_rip,
+                   (unsigned long)(uintptr_t)l2_iret_fault_after);
+        vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
+        return ok ? VMX_RESUME : VMX_STOP;
+    }
+    default:
+        if (!vmx_is_l2_done(e))
+            vmx_report_unexpected(name, e);
+        return VMX_STOP;
+    }
+}
+
 const struct vmx_test ept_tests[] = {
     { "EPT read/write", has_ept, NULL, init_ept, l2_ept_rw, ept_rw_exit },
     { "EPT A/D", has_ept_ad, NULL, init_ept, l2_ept_ad, ept_ad_exit },
     { "EPT PML", has_pml, NULL, init_pml, l2_pml, pml_exit },
+    { "EPT violation in IRET", has_ept_vnmi, NULL, init_iret_fault, l2_iret_fault_guest, iret_fault_exit },
     { "EPT violation read", has_ept, NULL, init_ept, l2_read_unmapped, unmapped_read_exit },
     { "EPT violation write", has_ept, NULL, init_ept, l2_write_unmapped, unmapped_write_exit },
     { "EPT violation fetch", has_ept, NULL, init_ept, l2_fetch_unmapped, unmapped_fetch_exit },
