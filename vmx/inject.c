@@ -24,10 +24,19 @@ void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code)
 }
 
 /* An exit in the middle of delivering an event (IDT-vectoring information
- * valid, SDM 28.2.4) must deliver that event again on the next entry. */
+ * valid, SDM 28.2.4) must deliver that event again on the next entry. An
+ * NMI whose delivery was cut short did not block NMIs yet, but the exit
+ * may have saved blocking by NMI (virtual-NMI blocking with virtual NMIs):
+ * cleared, or the entry that injects it again fails (SDM 27.3.1.5). */
 void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt)
 {
     u32 type = idt & VECTORING_INFO_TYPE_MASK;
+
+    if (type == INTR_TYPE_NMI_INTR) {
+        u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+        if (intr & GUEST_INTR_STATE_NMI)
+            vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~GUEST_INTR_STATE_NMI);
+    }
     u32 err = (idt & VECTORING_INFO_DELIVER_CODE_MASK) ? vmcs_read32(IDT_VECTORING_ERROR_CODE) : 0;
     u32 len = (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
                type == INTR_TYPE_PRIV_SW_EXCEPTION) ? vmcs_read32(VM_EXIT_INSTRUCTION_LEN) : 0;
