@@ -69,6 +69,10 @@ extern const struct vmx_test ept_tests[];
 extern const size_t n_ept_tests;
 void turtle_ept_tests(u64 mem_top);
 
+/* vmx_suite_ept_ad.c */
+extern const struct vmx_test ept_ad_tests[];
+extern const size_t n_ept_ad_tests;
+
 /* Reporting: each prints PASS/FAIL for name and details when it fails. */
 bool expect_ok(int status, const char *name);
 bool expect_fail_invalid(int status, const char *name);
