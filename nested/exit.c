@@ -295,7 +295,8 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
 /*
  * Before an entry to L2: the events queued for this vCPU, seen through
  * L1's vmcs12 (SDM 26.2, 27.2.2).
- * - An NMI for L1 with "NMI exiting" in vmcs12: an NMI exit to L1.
+ * - An NMI for L1 with "NMI exiting" in vmcs12: an NMI exit to L1, once L2
+ *   does not block it (l2_nmi_blocked()).
  * - An interrupt for L1 (the platform's: local APIC or PIC) with
  *   "external-interrupt exiting": an external-interrupt exit to L1; with
  *   "acknowledge interrupt on exit" turtle acknowledges it and puts the
@@ -316,6 +317,20 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
  * Linux's KVM stops its guest on such an exit (internal error, suberror
  * 3), as it did for vmx_suite's event-injection tests under it.
  */
+/* Is an NMI blocked in L2 (SDM 26.6.1)? By MOV SS; and without virtual NMIs
+ * by blocking by NMI, which with NMI exiting lasts as long as L2 runs. With
+ * virtual NMIs that bit is virtual-NMI blocking and blocks no NMI. A blocked
+ * NMI stays pending (it is not injected into L2 either: the same bits
+ * block it in vmx_inject_events()). */
+static bool l2_nmi_blocked(const struct vmcs12 *v)
+{
+    u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+    if (intr & GUEST_INTR_STATE_MOV_SS)
+        return true;
+    return !(v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) && (intr & GUEST_INTR_STATE_NMI);
+}
+
 void nested_check_events(struct vcpu *vcpu)
 {
     struct vcpu_events *ev = &vcpu->events;
@@ -339,7 +354,8 @@ void nested_check_events(struct vcpu *vcpu)
         exc.idt_vectoring_info = ev->reinject_info;
         exc.idt_vectoring_error_code = ev->reinject_error_code;
     }
-    if (ev->nmi_pending && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING)) {
+    if (ev->nmi_pending && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING) &&
+        !l2_nmi_blocked(v)) {
         ev->nmi_pending = false;
         exc.intr_info = VECTOR_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK;
         vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
