@@ -23,7 +23,8 @@ void nested_caps_init(void)
 
     phys_addr_width = cpuid(0x80000008).eax & 0xff;
     nested_pin_allowed = PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR | PIN_BASED_EXT_INTR_MASK |
-                         PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER;
+                         PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER |
+                         PIN_BASED_VIRTUAL_NMIS;
     nested_pin_allowed &= c->pin.may_be_1;
 
     nested_proc_allowed = CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR | CPU_BASED_INTR_WINDOW_EXITING |
@@ -35,8 +36,14 @@ void nested_caps_init(void)
                           CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |
                           CPU_BASED_USE_IO_BITMAPS | CPU_BASED_MONITOR_TRAP_FLAG |
                           CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
-                          CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
+                          CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS |
+                          CPU_BASED_NMI_WINDOW_EXITING;
     nested_proc_allowed &= c->proc.may_be_1;
+    /* Virtual NMIs and NMI-window exiting go to vmcs02 as L1 set them: the
+     * CPU keeps L2's virtual-NMI blocking (SDM 26.3) and opens the window.
+     * The window needs virtual NMIs (SDM 27.2.1.1): shown only together. */
+    if (!(nested_pin_allowed & PIN_BASED_VIRTUAL_NMIS))
+        nested_proc_allowed &= ~CPU_BASED_NMI_WINDOW_EXITING;
 
     nested_proc2_allowed = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |
                            SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |
@@ -45,6 +52,10 @@ void nested_caps_init(void)
     nested_proc2_allowed &= c->proc2.may_be_1;
     if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
         nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
+    /* PML logs what sets EPT12's dirty flags, which turtle sets itself
+     * (nested/ept02.c, nested/pml.c): with EPT A/D only. */
+    if ((c->proc2.may_be_1 & SECONDARY_EXEC_ENABLE_PML) && (c->ept_vpid & VMX_EPT_AD_BIT))
+        nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
 
     /* The debug controls are always there (default1, SDM A.4/A.5): vmcs02
      * loads and saves DR7 and IA32_DEBUGCTL itself (vmx/vmcs01.c). */
@@ -61,8 +72,9 @@ void nested_caps_init(void)
     nested_debugctl_allowed = c->debugctl_bits;
 
     /* EPT: 4-level walks, WB and UC paging structures, 2 MiB (and 1 GiB
-     * when the CPU has them) pages, INVEPT single/all-context; no A/D bits
-     * (EPT02 would have to propagate them). VPID with every INVVPID type. */
+     * when the CPU has them) pages, INVEPT single/all-context, accessed and
+     * dirty flags when the CPU has them (nested/ept02.c sets them in
+     * EPT12). VPID with every INVVPID type. */
     nested_ept_vpid_cap = c->ept_vpid & (VMX_EPT_EXECUTE_ONLY_BIT | VMX_EPT_PAGE_WALK_4_BIT |
                                          VMX_EPTP_UC_BIT | VMX_EPTP_WB_BIT | VMX_EPT_2MB_PAGE_BIT |
                                          VMX_EPT_1GB_PAGE_BIT | VMX_EPT_INVEPT_BIT |
@@ -70,7 +82,7 @@ void nested_caps_init(void)
                                          VMX_VPID_INVVPID_BIT | VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT |
                                          VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT |
                                          VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT |
-                                         VMX_VPID_EXTENT_SINGLE_NON_GLOBAL_BIT);
+                                         VMX_VPID_EXTENT_SINGLE_NON_GLOBAL_BIT | VMX_EPT_AD_BIT);
 }
 
 u64 nested_cr0_fixed0(bool unrestricted)

@@ -94,8 +94,10 @@ bool nested_eptp_valid(u64 eptp)
         return false;
     if ((eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4)
         return false;
-    if (eptp & (0xfc0ULL))                      /* bits 11:6: A/D and SSS not shown */
+    if (eptp & (0xf80ULL))                      /* bits 11:7: SSS and reserved */
         return false;
+    if ((eptp & VMX_EPTP_AD_ENABLE_BIT) && !(nested_ept_vpid_cap & VMX_EPT_AD_BIT))
+        return false;                           /* bit 6: A/D flags, when shown */
     return within_width(eptp & ~0xfffULL);
 }
 
@@ -133,6 +135,29 @@ static bool check_entry_event(const struct vmcs12 *v)
     return true;
 }
 
+/* SDM 27.2.1.1: "virtual NMIs" needs "NMI exiting", and "NMI-window
+ * exiting" needs "virtual NMIs". */
+static bool check_virtual_nmis(const struct vmcs12 *v)
+{
+    u32 pin = v->pin_based_vm_exec_control;
+
+    if (CC((pin & PIN_BASED_VIRTUAL_NMIS) && !(pin & PIN_BASED_NMI_EXITING)) ||
+        CC((v->cpu_based_vm_exec_control & CPU_BASED_NMI_WINDOW_EXITING) && !(pin & PIN_BASED_VIRTUAL_NMIS)))
+        return false;
+    return true;
+}
+
+/* SDM 27.2.1.1: "enable PML" needs "enable EPT" and a PML address that is
+ * 4 KiB aligned within the physical-address width. */
+static bool check_pml(const struct vmcs12 *v)
+{
+    u32 proc2 = nested_proc2(v);
+
+    if (!(proc2 & SECONDARY_EXEC_ENABLE_PML))
+        return true;
+    return !CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)) && !CC(!page_addr_ok(v->pml_address));
+}
+
 bool nested_check_controls(const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
@@ -144,6 +169,8 @@ bool nested_check_controls(const struct vmcs12 *v)
         CC(!ctls_ok(v->vm_entry_controls, VM_ENTRY_TRUE_ALWAYSON, nested_entry_allowed)))
         return false;
     if (CC(v->cr3_target_count != 0))           /* IA32_VMX_MISC shows 0 CR3 targets */
+        return false;
+    if (!check_virtual_nmis(v) || !check_pml(v))
         return false;
     /* SDM 26.2.1.2: saving the timer's value needs the timer. */
     if (CC(!(v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER) &&
@@ -285,6 +312,17 @@ static bool check_guest_non_register_state(const struct vmcs12 *v)
     return true;
 }
 
+/* SDM 27.3.1.5: with virtual NMIs, an NMI is not injected while blocking
+ * by NMI (virtual-NMI blocking) is set. */
+static bool check_virtual_nmi_blocking(const struct vmcs12 *v)
+{
+    u32 ev = v->vm_entry_intr_info_field;
+
+    return !CC((v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) &&
+               (v->guest_interruptibility_info & GUEST_INTR_STATE_NMI) &&
+               (ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_NMI_INTR);
+}
+
 bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
 {
     u32 proc2 = nested_proc2(v);
@@ -330,7 +368,7 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
     u32 ev = v->vm_entry_intr_info_field;
     if ((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_EXT_INTR && CC(!(rf & X86_RFLAGS_IF)))
         return false;
-    if (!check_guest_non_register_state(v))
+    if (!check_guest_non_register_state(v) || !check_virtual_nmi_blocking(v))
         return false;
     /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
      * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set

@@ -11,8 +11,8 @@
  *   read shadows are written again (guest CR0.PE is an input of
  *   nested_check_controls() too);
  * - the exit-information fields (writable with IA32_VMX_MISC[29]), the
- *   preemption-timer value (read at every entry) and HOST_RSP: no input
- *   of the checks, nor of vmcs02;
+ *   preemption-timer value (read at every entry), the PML index (read at
+ *   each logged write) and HOST_RSP: no input of the checks, nor of vmcs02;
  * - HOST_RIP: an input of nested_check_host_state() only;
  * - anything else: all three checks and a complete prepare_vmcs02().
  * nested_check_guest_state() runs at every entry: L2 changes its inputs.
@@ -75,6 +75,7 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value)
         return;
     case HOST_RSP:
     case VMX_PREEMPTION_TIMER_VALUE:
+    case GUEST_PML_INDEX:           /* turtle's PML log (nested/pml.c), not vmcs02 */
         return;
     default:
         break;

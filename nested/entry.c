@@ -37,10 +37,11 @@ static void switch_vmcs(struct vcpu *vcpu, bool to_l2)
     } else {
         n->vmcs02_launched = vcpu->launched;   /* set by the scheduler after a real entry */
         /* vmcs02 is kept for the next entry: without the windows turtle
-         * asked for in it (see below), as prepare_vmcs02() would leave it. */
+         * asked for in it (see below), as prepare_vmcs02() would leave it;
+         * L1's own (vmcs12's) stay. */
         if (vcpu->events.windows)
             vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) &
-                         ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING));
+                         ~event_window_controls(vcpu->events.windows));
         vcpu->vmcs = vcpu->vmcs01;
         vcpu->launched = n->vmcs01_launched;
     }

@@ -192,11 +192,14 @@ struct ept12_leaf {
     u64 l1_gpa;             /* the L1-physical address l2_gpa translates to */
     u64 size;               /* the leaf's page size: 4 KiB, 2 MiB or 1 GiB */
     u64 perms;              /* R/W/X (bits 2:0) granted by every level of the walk */
+    u64 entry;              /* the leaf entry itself */
+    u64 entry_at[EPT_LEVELS];   /* L1-physical address of each entry walked, root first */
+    u32 n_entries;
 };
 
 /* Walk L1's 4-level EPT12 (at cached12's EPT pointer) for l2_gpa, checking
  * every entry as the CPU does (SDM 29.3.2, 29.3.3). Reads L1 memory only;
- * installs nothing. *leaf is written only on EPT12_LEAF; the permissions
+ * installs nothing. *leaf is complete only on EPT12_LEAF; the permissions
  * are not checked against any access here. */
 static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct ept12_leaf *leaf)
 {
@@ -207,6 +210,7 @@ static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct e
         u64 at = table + ((l2_gpa / size) & 0x1ff) * 8;
         if (!guest_copy_from(vcpu->vm, &e, at, 8))
             return EPT12_MISCONFIG;             /* paging structure outside L1 RAM */
+        leaf->entry_at[4 - level] = at;
         if (!(e & VMX_EPT_RWX_MASK))
             return EPT12_NOT_PRESENT;
         bool is_leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
@@ -220,9 +224,18 @@ static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct e
         leaf->l1_gpa = (e & EPT12_ADDR & ~(size - 1)) | (l2_gpa & (size - 1));
         leaf->size = size;
         leaf->perms = perms;
+        leaf->entry = e;
+        leaf->n_entries = (u32)(5 - level);
         return EPT12_LEAF;
     }
     return EPT12_MISCONFIG;                     /* not reached: level 1 is always a leaf */
+}
+
+/* vmcs02's EPT pointer for the current EPT02: A/D flags enabled when
+ * EPTP12 enables them (see ept12_update_ad()). */
+u64 ept02_eptp(const struct nested_vmx *n)
+{
+    return ept_make_eptp(n->ept02_root) | (n->ept02_eptp12 & VMX_EPTP_AD_ENABLE_BIT);
 }
 
 /* EPT02 starts over, empty (vmcs02 is current: point it at the new root). */
@@ -234,9 +247,47 @@ static bool restart(struct vcpu *vcpu)
     ept02_drop(vcpu);
     if (!ept02_prepare(vcpu, eptp12))
         return false;
-    vmcs_write64(EPT_POINTER, ept_make_eptp(n->ept02_root));
-    n->vmcs02_eptp = ept_make_eptp(n->ept02_root);
+    vmcs_write64(EPT_POINTER, ept02_eptp(n));
+    n->vmcs02_eptp = ept02_eptp(n);
     return true;
+}
+
+/* Sets bits in an entry of EPT12 (in L1 RAM: the walk read it) with a
+ * locked OR, as the CPU updates paging structures (SDM 29.3.5). */
+static void ept12_set_bits(struct vcpu *vcpu, u64 at, u64 bits)
+{
+    u64 hpa = guest_gpa_to_hpa(vcpu->vm, at & ~(PAGE_SIZE - 1));
+
+    if (hpa)
+        __atomic_fetch_or((u64 *)phys_to_virt(hpa + (at & (PAGE_SIZE - 1))), bits, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * EPT accessed and dirty flags (EPTP12 bit 6, SDM 29.3.5): an access that
+ * EPT12 allows sets the accessed flag of every EPT12 entry it used, and a
+ * write sets the leaf's dirty flag. vmcs02's EPTP has A/D enabled too, so
+ * the CPU treats L2's paging-structure accesses as writes, as the SDM
+ * says for EPT12. Returns the permissions the EPT02 leaf may have: without
+ * write until the EPT12 leaf is dirty, so that L2's first write faults
+ * here and sets the dirty flag (and logs it: ept12_would_dirty()).
+ */
+static u64 ept12_update_ad(struct vcpu *vcpu, const struct ept12_leaf *leaf, u64 access)
+{
+    bool dirty = (leaf->entry & VMX_EPT_DIRTY_BIT) || (access & VMX_EPT_WRITABLE_MASK);
+
+    if (!(vcpu->nvmx->cached12.ept_pointer & VMX_EPTP_AD_ENABLE_BIT))
+        return leaf->perms;
+    for (u32 i = 0; i < leaf->n_entries; i++)
+        ept12_set_bits(vcpu, leaf->entry_at[i],
+                       VMX_EPT_ACCESS_BIT | (i + 1 == leaf->n_entries && dirty ? VMX_EPT_DIRTY_BIT : 0));
+    return dirty ? leaf->perms : leaf->perms & ~(u64)VMX_EPT_WRITABLE_MASK;
+}
+
+/* This access sets the EPT12 leaf's dirty flag (it was clear). */
+static bool ept12_would_dirty(struct vcpu *vcpu, const struct ept12_leaf *leaf, u64 access)
+{
+    return (vcpu->nvmx->cached12.ept_pointer & VMX_EPTP_AD_ENABLE_BIT) &&
+           (access & VMX_EPT_WRITABLE_MASK) && !(leaf->entry & VMX_EPT_DIRTY_BIT);
 }
 
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12)
@@ -272,6 +323,13 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;
     }
+    /* PML (SDM 29.3.6): logged before the dirty flag is set; a full log
+     * is an exit before the access, no flag set. */
+    if (ept12_would_dirty(vcpu, &leaf, access) && !nested_pml_log(vcpu, l2_gpa)) {
+        *qual12 = hw_qual & EPT_QUAL_NMI_UNBLOCK;
+        return EPT02_PML_FULL;
+    }
+    u64 perms02 = ept12_update_ad(vcpu, &leaf, access);
     /* The budget holds for all EPT02s: the parked ones go first. */
     if (total_pages(n) >= ept02_budget(vcpu->vm->mem_size))
         for (u32 i = 0; i < EPT02_PARKED; i++)
@@ -283,16 +341,16 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
     if (leaf.size >= LARGE_PAGE_SIZE) {
         u64 hpa2m = guest_gpa_to_hpa_2m(vcpu->vm, leaf.l1_gpa & ~(LARGE_PAGE_SIZE - 1));
         if (hpa2m && ept_set_2m(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(LARGE_PAGE_SIZE - 1), hpa2m,
-                                leaf.perms, &n->ept02_pages))
+                                perms02, &n->ept02_pages))
             return EPT02_FIXED;
         /* 4 KiB pages below already (EPT12 was split since): 4 KiB. */
     }
-    if (!ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms, &n->ept02_pages)) {
+    if (!ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms02, &n->ept02_pages)) {
         int level;
         /* A 2 MiB leaf from an EPT12 large page L1 has split since (with
          * no INVEPT, the CPU may use the old one too): start again. */
         if (!ept_lookup(n->ept02_root, l2_gpa, &level) || level == 1 || !restart(vcpu) ||
-            !ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, leaf.perms,
+            !ept_set_4k(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(PAGE_SIZE - 1), hpa, perms02,
                         &n->ept02_pages))
             vm_stop(vcpu->vm, true, "out of memory for EPT02");
     }

@@ -307,7 +307,8 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
 /*
  * Before an entry to L2: the events queued for this vCPU, seen through
  * L1's vmcs12 (SDM 26.2, 27.2.2).
- * - An NMI for L1 with "NMI exiting" in vmcs12: an NMI exit to L1.
+ * - An NMI for L1 with "NMI exiting" in vmcs12: an NMI exit to L1, once L2
+ *   does not block it (l2_nmi_blocked()).
  * - An interrupt for L1 (the platform's: local APIC or PIC) with
  *   "external-interrupt exiting": an external-interrupt exit to L1; with
  *   "acknowledge interrupt on exit" turtle acknowledges it and puts the
@@ -328,6 +329,20 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual)
  * Linux's KVM stops its guest on such an exit (internal error, suberror
  * 3), as it did for vmx_suite's event-injection tests under it.
  */
+/* Is an NMI blocked in L2 (SDM 26.6.1)? By MOV SS; and without virtual NMIs
+ * by blocking by NMI, which with NMI exiting lasts as long as L2 runs. With
+ * virtual NMIs that bit is virtual-NMI blocking and blocks no NMI. A blocked
+ * NMI stays pending (it is not injected into L2 either: the same bits
+ * block it in vmx_inject_events()). */
+static bool l2_nmi_blocked(const struct vmcs12 *v)
+{
+    u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+    if (intr & GUEST_INTR_STATE_MOV_SS)
+        return true;
+    return !(v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) && (intr & GUEST_INTR_STATE_NMI);
+}
+
 void nested_check_events(struct vcpu *vcpu)
 {
     struct vcpu_events *ev = &vcpu->events;
@@ -351,7 +366,8 @@ void nested_check_events(struct vcpu *vcpu)
         exc.idt_vectoring_info = ev->reinject_info;
         exc.idt_vectoring_error_code = ev->reinject_error_code;
     }
-    if (ev->nmi_pending && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING)) {
+    if (ev->nmi_pending && !ev->reinject && (v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING) &&
+        !l2_nmi_blocked(v)) {
         ev->nmi_pending = false;
         exc.intr_info = VECTOR_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK;
         vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
@@ -372,6 +388,20 @@ void nested_check_events(struct vcpu *vcpu)
     exc.error_code = e->has_error_code ? e->error_code : 0;
     exc.qual = e->has_payload ? e->payload : 0;
     vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
+}
+
+/* An EPT02 fault turtle fixed without L1 seeing it, in an IRET that
+ * removed virtual-NMI blocking (qualification bit 12, "NMI unblocking due
+ * to IRET"): the IRET runs again, so the blocking it removed comes back
+ * first, as L1 would set it if it handled the exit (SDM 28.2.1, 28.2.3). */
+static void renew_virtual_nmi_blocking(struct vcpu *vcpu, u64 qual)
+{
+    if (!(qual & EPT_QUAL_NMI_UNBLOCK) ||
+        !(vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) ||
+        (vmcs_read32(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK))
+        return;
+    vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+                 vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
 }
 
 /* Exits L0 must handle whatever L1 asked for: turtle's own faults (EPT02),
@@ -400,6 +430,7 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
         switch (ept02_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual, &qual12)) {
         case EPT02_FIXED:
             requeue_vectoring_event(vcpu);  /* the event the fault interrupted */
+            renew_virtual_nmi_blocking(vcpu, qual);
             break;
         case EPT02_EMULATED:                /* L2 reached one of L1's devices */
             break;
@@ -410,6 +441,9 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
         case EPT02_VIOLATION:
         case EPT02_OUTSIDE_L1:
             nested_vmx_vmexit(vcpu, EXIT_REASON_EPT_VIOLATION, &qual12);
+            break;
+        case EPT02_PML_FULL:
+            nested_vmx_vmexit(vcpu, EXIT_REASON_PML_FULL, &qual12);
             break;
         }
         return true;

@@ -179,9 +179,11 @@ bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
 
 /* nested/ept02.c */
 /* Outcome of an L2 EPT violation: handled (EPT02 filled), emulated (an
- * access to one of L1's devices, completed), or reflect as an EPT
- * violation / misconfiguration with the given qualification. */
-enum ept02_result { EPT02_FIXED, EPT02_EMULATED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1 };
+ * access to one of L1's devices, completed), a PML-full exit for L1, or
+ * reflect as an EPT violation / misconfiguration with the given
+ * qualification. */
+enum ept02_result { EPT02_FIXED, EPT02_EMULATED, EPT02_VIOLATION, EPT02_MISCONFIG, EPT02_OUTSIDE_L1,
+                    EPT02_PML_FULL };
 enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *qual12);
 void ept02_drop(struct vcpu *vcpu);         /* the current EPT02 */
 void ept02_drop_all(struct vcpu *vcpu);
@@ -193,6 +195,9 @@ void ept02_invept(struct vcpu *vcpu, bool all_context, u64 eptp);
 u64 ept02_max_pages(u64 mem_size);
 bool ept12_translate(struct vcpu *vcpu, u64 l2_gpa, u64 *l1_gpa);
 bool ept02_prepare(struct vcpu *vcpu, u64 eptp12);
+u64 ept02_eptp(const struct nested_vmx *n);
+/* nested/pml.c: page-modification logging of L2's writes for L1. */
+bool nested_pml_log(struct vcpu *vcpu, u64 l2_gpa);
 bool nested_eptp_valid(u64 eptp12);
 
 /* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */

@@ -149,7 +149,7 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
 static void prepare_eptp(struct vcpu *vcpu, bool ept12)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u64 eptp = ept12 ? ept_make_eptp(n->ept02_root) : vcpu->vm->eptp;
+    u64 eptp = ept12 ? ept02_eptp(n) : vcpu->vm->eptp;
 
     if (eptp != n->vmcs02_eptp) {
         vmcs_write64(EPT_POINTER, eptp);

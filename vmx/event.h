@@ -43,8 +43,9 @@ struct vcpu_events {
         };
         u64 any;                /* any of the above */
     };
-    /* Window exits asked for in the current VMCS (EVENT_WINDOW_*): they
-     * stay until the window exit, which looks at the platform again. */
+    /* Window exits turtle asked for in the current VMCS (EVENT_WINDOW_*):
+     * they stay until the window exit, which looks at the platform again.
+     * A window vmcs02 has from L1's vmcs12 is L1's, never counted here. */
     u8 windows;
     struct pending_exception exception;
     u8 interrupt_vector;

@@ -24,17 +24,35 @@ void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code)
 }
 
 /* An exit in the middle of delivering an event (IDT-vectoring information
- * valid, SDM 28.2.4) must deliver that event again on the next entry. */
+ * valid, SDM 28.2.4) must deliver that event again on the next entry. An
+ * NMI whose delivery was cut short did not block NMIs yet, but the exit
+ * may have saved blocking by NMI (virtual-NMI blocking with virtual NMIs):
+ * cleared, or the entry that injects it again fails (SDM 27.3.1.5). */
 void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt)
 {
     u32 type = idt & VECTORING_INFO_TYPE_MASK;
+
+    if (type == INTR_TYPE_NMI_INTR) {
+        u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+        if (intr & GUEST_INTR_STATE_NMI)
+            vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~GUEST_INTR_STATE_NMI);
+    }
     u32 err = (idt & VECTORING_INFO_DELIVER_CODE_MASK) ? vmcs_read32(IDT_VECTORING_ERROR_CODE) : 0;
     u32 len = (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
                type == INTR_TYPE_PRIV_SW_EXCEPTION) ? vmcs_read32(VM_EXIT_INSTRUCTION_LEN) : 0;
     event_queue_reinject(&vcpu->events, idt, err, len);
 }
 
-/* Asks for the window exits in `windows` (EVENT_WINDOW_*) not yet asked for. */
+u32 event_window_controls(u8 windows)
+{
+    return ((windows & EVENT_WINDOW_INTR) ? CPU_BASED_INTR_WINDOW_EXITING : 0) |
+           ((windows & EVENT_WINDOW_NMI) ? CPU_BASED_NMI_WINDOW_EXITING : 0);
+}
+
+/* Asks for the window exits in `windows` (EVENT_WINDOW_*) not yet asked
+ * for. One the VMCS already has is L1's (vmcs02 takes vmcs12's windows):
+ * its exit goes to L1, and turtle must not close it, so it is not
+ * counted as turtle's. */
 static void open_windows(struct vcpu_events *ev, u8 windows)
 {
     u8 add = windows & ~ev->windows;
@@ -42,20 +60,19 @@ static void open_windows(struct vcpu_events *ev, u8 windows)
     if (!add)
         return;
     u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
-    if (add & EVENT_WINDOW_INTR)
-        proc |= CPU_BASED_INTR_WINDOW_EXITING;
-    if (add & EVENT_WINDOW_NMI)
-        proc |= CPU_BASED_NMI_WINDOW_EXITING;
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
-    ev->windows |= add;
+    u32 want = event_window_controls(add) & ~proc;
+    if (!want)
+        return;
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | want);
+    ev->windows |= (u8)(((want & CPU_BASED_INTR_WINDOW_EXITING) ? EVENT_WINDOW_INTR : 0) |
+                        ((want & CPU_BASED_NMI_WINDOW_EXITING) ? EVENT_WINDOW_NMI : 0));
 }
 
 void close_event_windows(struct vcpu *vcpu)
 {
     u32 proc = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
 
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
-                 proc & ~(CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING));
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc & ~event_window_controls(vcpu->events.windows));
     vcpu->events.windows = 0;
     vcpu->events.irq_check = true;
 }

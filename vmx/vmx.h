@@ -117,9 +117,11 @@ static inline void requeue_vectoring_event(struct vcpu *vcpu)
  * queue's pick goes into the VM-entry fields and windows open or close.
  * The test for "nothing to do" is inline: it is on every entry. */
 void __vmx_inject_events(struct vcpu *vcpu);
-/* An interrupt- or NMI-window exit: closes both windows of the current
- * VMCS and has the next entry look at the platform again. */
+/* An interrupt- or NMI-window exit: closes the windows turtle opened in
+ * the current VMCS and has the next entry look at the platform again. */
 void close_event_windows(struct vcpu *vcpu);
+/* The window-exiting controls of EVENT_WINDOW_* bits. */
+u32 event_window_controls(u8 windows);
 static inline void vmx_inject_events(struct vcpu *vcpu)
 {
     if (__builtin_expect(event_anything(&vcpu->events), 0))

@@ -447,6 +447,7 @@
 #define EPT_QUAL_ACCESS                     0x7ULL          /* bits 2:0: read, write, fetch */
 #define EPT_QUAL_PERMS_SHIFT                3               /* bits 5:3: what the entry allowed */
 #define EPT_QUAL_KEEP                       (BIT(7) | BIT(8) | BIT(12)) /* GLA valid, GLA kind, NMI unblocking */
+#define EPT_QUAL_NMI_UNBLOCK                BIT(12)     /* the access was an IRET that unblocked (virtual) NMIs */
 /* VM-entry failure for invalid guest state, exit reason 33 (SDM 27.8). */
 #define ENTRY_FAIL_DEFAULT                  0x0
 #define ENTRY_FAIL_PDPTE                    0x2             /* a PDPTE had a reserved bit set */

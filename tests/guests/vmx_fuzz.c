@@ -12,7 +12,8 @@
  *   - L2 runs on EPT whose only mapping is a 2 MiB sandbox of L1 memory
  *     (L2-GPA 0..2 MiB), holding L2's page tables, GDT, TSS, IDT, stack and
  *     code (`vmcall; hlt; jmp $`, every IDT vector a copy of it). The EPT
- *     pointer is never mutated, and "activate secondary controls" and
+ *     pointer is never mutated (but for its accessed/dirty-flags bit,
+ *     random where shown, PML with it), and "activate secondary controls" and
  *     "enable EPT" are forced back on after the mutations.
  *   - The VMX-preemption timer is always on (forced back after the
  *     mutations; its value is only ever set below TIMER_MAX), so an L2
@@ -672,6 +673,23 @@ static void run_iteration(u64 seed, struct iteration *it)
     scratch_reset();
     vmcs_sandbox();
     it->n = 1 + (unsigned)rnd_below(&s, MAX_MUTATIONS);
+    /* The sandbox's EPT with accessed/dirty flags on or off (its one
+     * harmless variation): L2's accesses then write flags into EPT12, and
+     * with PML (its log in a scratch page) their addresses into the log. */
+    if ((vmx_caps.ept_vpid & VMX_EPT_AD_BIT) && rnd_below(&s, 2)) {
+        vmcs_write(EPT_POINTER, eptp | VMX_EPTP_AD_ENABLE_BIT);
+        if (vmx_has_proc2(SECONDARY_EXEC_ENABLE_PML) && rnd_below(&s, 2)) {
+            vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_PML);
+            vmcs_write(GUEST_PML_INDEX, rnd_below(&s, 4) ? rnd_below(&s, 512) : rnd_below(&s, 0x10000));
+        }
+    }
+    /* Virtual NMIs (and the NMI window) as a whole, so that the mutations
+     * meet them more often than two bit flips would. */
+    if (vmx_has_pin(PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS) && rnd_below(&s, 2)) {
+        vmcs_set_bits(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS);
+        if (vmx_has_proc(CPU_BASED_NMI_WINDOW_EXITING) && rnd_below(&s, 2))
+            vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
+    }
     for (unsigned i = 0; i < it->n; i++)
         mutate(&s, &it->m[i]);
     contain();

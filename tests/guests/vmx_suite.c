@@ -23,7 +23,9 @@
  *   vmx_suite_exits_state.c   guest-state round trip, MSR lists, EFER
  *   vmx_suite_events.c  exceptions, triple fault, event injection, interrupt
  *                       window, preemption timer, MTF
+ *   vmx_suite_nmi.c     virtual NMIs and NMI-window exiting
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
+ *   vmx_suite_ept_ad.c  EPT A/D flags, PML, EPT violations and virtual NMIs
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
  */
@@ -68,7 +70,9 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(check_tests, n_check_tests);
     vmx_run_tests(exit_tests, n_exit_tests);
     vmx_run_tests(event_tests, n_event_tests);
+    vmx_run_tests(nmi_tests, n_nmi_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
+    vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle)
         turtle_ept_tests(bp->mem_top);

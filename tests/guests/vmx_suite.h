@@ -68,6 +68,10 @@ enum vmx_action cr3_exit(struct vmx_exit *e), no_cr3_exit(struct vmx_exit *e), c
 extern const struct vmx_test event_tests[];
 extern const size_t n_event_tests;
 
+/* vmx_suite_nmi.c */
+extern const struct vmx_test nmi_tests[];
+extern const size_t n_nmi_tests;
+
 /* vmx_suite_shadow.c */
 extern const struct vmx_test shadow_tests[];
 extern const size_t n_shadow_tests;
@@ -76,6 +80,10 @@ extern const size_t n_shadow_tests;
 extern const struct vmx_test ept_tests[];
 extern const size_t n_ept_tests;
 void turtle_ept_tests(u64 mem_top);
+
+/* vmx_suite_ept_ad.c */
+extern const struct vmx_test ept_ad_tests[];
+extern const size_t n_ept_ad_tests;
 
 /* Reporting: each prints PASS/FAIL for name and details when it fails. */
 bool expect_ok(int status, const char *name);

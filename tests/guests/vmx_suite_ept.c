@@ -13,39 +13,10 @@
  * translated address (not a paging structure); bits 11:9 only with
  * advanced EPT exit information (IA32_VMX_EPT_VPID_CAP bit 22).
  */
-#include "vmx_suite.h"
+#include "vmx_suite_ept.h"
 
-#define EPT_R               VMX_EPT_READABLE_MASK
-#define EPT_W               VMX_EPT_WRITABLE_MASK
-#define EPT_X               VMX_EPT_EXECUTABLE_MASK
-#define EPT_RWX             VMX_EPT_RWX_MASK
-#define EPT_WB              ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT)
-#define EPT_2M              VMX_EPT_LARGE_PAGE_BIT
-#define EPT_A               VMX_EPT_ACCESS_BIT
-#define EPT_D               VMX_EPT_DIRTY_BIT
-#define EPT_LEAF_4K(pa, p)  ((pa) | (p) | EPT_WB)
-#define PAGE_2M             (2ull << 20)
-#define MAPPED_TOP          (4ull << 20)
-#define GPA_UNMAPPED        (12ull << 20)   /* in L1's page tables, not in the EPT */
-#define GPA_MISCONFIG       (6ull << 20)    /* PD entry 3: W without R */
-#define GPA_BAD_MEMTYPE     (8ull << 20)    /* PD entry 4: memory type 2 (reserved) */
-#define QUAL_READ           BIT(0)
-#define QUAL_WRITE          BIT(1)
-#define QUAL_FETCH          BIT(2)
-#define QUAL_READABLE       BIT(3)
-#define QUAL_WRITABLE       BIT(4)
-#define QUAL_EXECUTABLE     BIT(5)
-#define QUAL_GLA_VALID      BIT(7)
-#define QUAL_TRANSLATED     BIT(8)
-#define QUAL_ADV_RW         BIT(10)         /* advanced info: the guest paging entries allow writes */
-#define VPID_L2             1
-#define EPTP_MT_RESERVED    2
-#define INVVPID_TYPE_BAD    4
-#define PATTERN_A           0xaaaaaaaa55555555ull
-#define PATTERN_B           0xbbbbbbbb66666666ull
-
-static u64 *pml4, *pdpt, *pd, *pt;
-static u8 data_pages[3][PAGE_4K] __attribute__((aligned(PAGE_4K)));
+u64 *pml4, *pdpt, *pd, *pt;
+u8 data_pages[3][PAGE_4K] __attribute__((aligned(PAGE_4K)));
 static u64 seen[4];
 
 static u64 eptp(void)
@@ -56,7 +27,7 @@ static u64 eptp(void)
     return p;
 }
 
-static u64 *pte_of(const void *p) { return &pt[vmx_pa(p) >> 12]; }
+u64 *pte_of(const void *p) { return &pt[vmx_pa(p) >> 12]; }
 
 static void build_ept(void)
 {
@@ -87,9 +58,9 @@ static u64 qual_translated(u64 access_and_perms)
     return q;
 }
 
-static bool has_ept(void) { return vmx_has_ept(); }
+bool has_ept(void) { return vmx_has_ept(); }
 
-static void invept_context(void)
+void invept_context(void)
 {
     struct invept_desc d = { eptp(), 0 };
     u64 type = vmx_caps.ept_vpid & VMX_EPT_EXTENT_CONTEXT_BIT ? VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
@@ -99,7 +70,7 @@ static void invept_context(void)
 }
 
 /* Default VMCS + EPT on (init of every EPT test). */
-static void init_ept(void)
+void init_ept(void)
 {
     build_ept();
     vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
@@ -108,7 +79,7 @@ static void init_ept(void)
     invept_context();
 }
 
-static bool expect_exit(const char *test, const struct vmx_exit *e, u32 reason)
+bool expect_exit(const char *test, const struct vmx_exit *e, u32 reason)
 {
     if (e->status == VMX_OK && e->reason == reason)
         return true;

@@ -50,7 +50,7 @@ bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
 static void set_caps(void)
 {
     nested_pin_allowed = 0x16 | PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER;
-    /* As nested/caps.c shows them: no TPR shadow, no NMI window. */
+    /* No TPR shadow; the NMI window (with virtual NMIs) only where a test adds it. */
     nested_proc_allowed = CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR | CPU_BASED_INTR_WINDOW_EXITING |
                           CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_HLT_EXITING |
                           CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING |
@@ -416,6 +416,64 @@ static void test_pdptes(void **state)
     assert_true(nested_pdptes_valid(far));
 }
 
+/* Virtual NMIs and NMI-window exiting shown (SDM 27.2.1.1, 27.3.1.5),
+ * EPT accessed/dirty flags (EPTP bit 6 only when shown), and PML. */
+static void test_virtual_nmis_and_ept_ad(void **state)
+{
+    const u32 vnmi = PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS;
+    const u32 nmi = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2;
+    struct vmcs12 v;
+    u64 q = 99;
+
+    (void)state;
+    set_caps();
+    nested_pin_allowed |= PIN_BASED_VIRTUAL_NMIS;
+    nested_proc_allowed |= CPU_BASED_NMI_WINDOW_EXITING;
+    nested_ept_vpid_cap |= VMX_EPT_AD_BIT;
+    valid_vmcs12(&v);
+    v.pin_based_vm_exec_control |= vnmi;
+    v.cpu_based_vm_exec_control |= CPU_BASED_NMI_WINDOW_EXITING;
+    v.guest_interruptibility_info = GUEST_INTR_STATE_NMI;   /* virtual-NMI blocking */
+    v.ept_pointer |= VMX_EPTP_AD_ENABLE_BIT;
+    assert_true(all_pass(&v, &q));
+    v.vm_entry_intr_info_field = nmi;                        /* an NMI under that blocking */
+    assert_int_equal(refused_by(&v, &q), GUEST);
+    assert_int_equal(q, 0);
+    v.guest_interruptibility_info = 0;
+    assert_true(all_pass(&v, &q));
+    v.pin_based_vm_exec_control &= ~PIN_BASED_NMI_EXITING;   /* virtual NMIs need NMI exiting */
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    valid_vmcs12(&v);
+    v.pin_based_vm_exec_control |= PIN_BASED_NMI_EXITING;   /* the window needs virtual NMIs */
+    v.cpu_based_vm_exec_control |= CPU_BASED_NMI_WINDOW_EXITING;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    valid_vmcs12(&v);                                       /* without virtual NMIs, blocking by */
+    v.guest_interruptibility_info = GUEST_INTR_STATE_NMI;   /* NMI and an NMI to inject are valid */
+    v.pin_based_vm_exec_control |= PIN_BASED_NMI_EXITING;
+    v.vm_entry_intr_info_field = nmi;
+    assert_true(all_pass(&v, &q));
+    nested_ept_vpid_cap &= ~VMX_EPT_AD_BIT;
+    assert_false(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
+    nested_ept_vpid_cap |= VMX_EPT_AD_BIT;
+    assert_true(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
+    assert_false(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | BIT(7)));
+    /* PML: with EPT, and a 4 KiB-aligned address within the width. */
+    nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
+    valid_vmcs12(&v);
+    v.secondary_vm_exec_control |= SECONDARY_EXEC_ENABLE_PML;
+    v.pml_address = 0x8000;
+    assert_true(all_pass(&v, &q));
+    v.pml_address = 0x8008;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.pml_address = 1ULL << 52;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.pml_address = 0x8000;
+    v.secondary_vm_exec_control &= ~(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.secondary_vm_exec_control &= ~SECONDARY_EXEC_ENABLE_PML;     /* the same without PML passes */
+    assert_true(all_pass(&v, &q));
+}
+
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
 static u64 rnd(void)
 {
@@ -485,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_shadowing),
         cmocka_unit_test(test_sdm_rules),
         cmocka_unit_test(test_pdptes),
+        cmocka_unit_test(test_virtual_nmis_and_ept_ad),
         cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
