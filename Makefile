@@ -27,7 +27,8 @@ KCFLAGS  := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mcmodel=
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 NASMFLAGS := -f elf64 -w+all -w+error
 
-KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard vmx/dev/*.c) $(wildcard nested/*.c)
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard vmx/dev/*.c) $(wildcard nested/*.c) \
+               $(wildcard snapshot/*.c)
 KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 

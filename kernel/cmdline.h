@@ -11,6 +11,7 @@
  *   guests=NAME,NAME,...   the guests the boot configuration means to load: a
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
+ *   snapport=PORT          the 16550 whose port snapshots leave by (default 0x2f8, COM2)
  */
 #ifndef TURTLE_CMDLINE_H
 #define TURTLE_CMDLINE_H
@@ -50,6 +51,7 @@ struct turtle_options {
     u64 slice;                  /* 0 = default */
     bool small_frames;
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
+    u16 snap_port;              /* snapport=PORT: the snapshot stream's 16550 (0: COM2) */
 };
 
 /* Parses turtle's command line. Every bad token is reported through err()

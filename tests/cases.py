@@ -7,6 +7,7 @@ prints them.
 import os
 
 from harness import BUILD, Case, DiffCase, KvmDiffCase
+from snapcase import SnapBadCase, SnapCase
 
 BANNER = r"^turtle (\d|v)\S*$"
 SELF_CHECK = r"^turtle: allocator self-check: ok$"
@@ -659,12 +660,58 @@ def platform_irq_cases(cpu, tag):
     return out
 
 
+SNAP_STATES = {
+    "l1": "in L1 before VMXON",
+    "vmxon": "VMXON without a current VMCS",
+    "vmcs": "a current VMCS in L1 (launched, L2 half done)",
+}
+
+
+def snapshot_cases():
+    """Group `snapshot` (docs/snapshot.md): snap_l1 snapshots itself in each
+    state; a second boot restores the file and must print what an
+    uninterrupted run prints after the snapshot point. Corrupt files are
+    refused by name next to a guest that passes."""
+    out = []
+    for cpu in CPUS:
+        tag = "skx" if cpu.startswith("corei7") else "tgl"
+        for state in SNAP_STATES:
+            name = f"snap-{state}-{tag}"
+            mod = f"name=snap nested mem=16M -- state={state}"
+            path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+            out.append(SnapCase(
+                name, "snapshot", guest="snap", snapshot=path,
+                plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                           modules=[(guest("snap_l1"), mod)],
+                           expect=[r"^\[snap\] SUMMARY: 2 tests, 0 failures$"]),
+                take=Case(f"{name}-take", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0), com2=True,
+                          modules=[(guest("snap_l1"), mod + " snap")],
+                          expect=[r"^turtle: guest 'snap': snapshot taken: \d+ bytes, \d+ of 4096 pages",
+                                  r"^turtle: guest 'snap': passed, stopped after its snapshot"]),
+                restore=Case(f"{name}-restore", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                             modules=[(path, "restore")],
+                             expect=[r"^turtle: guest 'snap': restored from a snapshot",
+                                     r"^\[snap\] SUMMARY: 2 tests, 0 failures$"])))
+    take = Case("snap-bad-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
+                modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=vmcs snap")])
+    out.append(SnapBadCase(
+        "snap-bad", "snapshot", take=take,
+        restore=Case("snap-bad-restore", "snapshot", timeout=240,
+                     modules=[(guest("hello"), "name=hello -- id=hello")], expect=[finished("hello")]),
+        refusals={"magic": r"snapshot: .*magic.*",
+                  "checksum": r"snapshot: .*(checksum|CRC|crc).*",
+                  "truncated": r"snapshot: .*truncated.*",
+                  "vmcs12-outside-ram": r"snapshot: .*vmcs12_pa.*",
+                  "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"}))
+    return out
+
+
 def cases():
     # vmx_bench under Linux KVM on bare Bochs: make bench's "under Linux KVM" column.
     kvm_bench = linux_case("bench-vmx-kvm", "tigerlake", ["vmx_bench"], timeout=300,
                            expect=[r"^\[kvm:vmx_bench\] BENCH: l2_cpuid \d+", r"^linux-init: vmx_bench: exit status 0$"])
     kvm_bench.group = "bench"
-    return boot_cases() + vmx_cases() + platform_cases() + linux_l1_cases() + nested_cases() + bench_cases() + linux_cases() + [kvm_bench] + [
+    return boot_cases() + vmx_cases() + platform_cases() + linux_l1_cases() + nested_cases() + bench_cases() + linux_cases() + snapshot_cases() + [kvm_bench] + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),
     ]

@@ -42,6 +42,7 @@ class Case:
     protocol: str = "multiboot2"       # how GRUB boots kernel: multiboot2 | multiboot | linux (modules[0] = initrd)
     ignore_bad_msrs: bool = False      # Bochs: unknown MSRs read 0 instead of #GP (Linux needs it, docs/linux.md)
     check: object = None               # callable(log text) -> list of reasons, for what regexes cannot say
+    com2: bool = False                 # Bochs: capture COM2 (snapshots) into com2.bin beside the log
 
 
 @dataclass
@@ -91,6 +92,10 @@ def emulator_command(case, d, iso, serial):
     if case.platform == "bochs":
         with open(os.path.join(d, "bochsrc"), "w") as f:
             f.write(bochsrc(case, iso, serial))
+            if case.com2:
+                com2 = os.path.join(d, "com2.bin")
+                open(com2, "wb").close()
+                f.write(f"com2: enabled=1, mode=file, dev={com2}\n")
         with open(os.path.join(d, "bochs.rc"), "w") as f:
             f.write("c\n")
         return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
@@ -364,10 +369,14 @@ def override(case, cpu=None, platform=None):
         return dataclasses.replace(case, linux=override(case.linux, cpu, platform),
                                    bare={g: override(c, cpu, platform) for g, c in case.bare.items()},
                                    platform=platform or case.platform)
+    if hasattr(case, "override"):
+        return case.override(cpu, platform)
     raise TypeError(f"override: unknown case kind {type(case).__name__}")
 
 
 def run_any(case, echo=None):
+    if hasattr(case, "run"):
+        return case.run(echo)
     if isinstance(case, KvmDiffCase):
         return run_kvm_diff(case, echo)
     return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo)

@@ -11,6 +11,7 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "snapshot/snapshot.h"
 #include "vmx/caps.h"
 #include "vmx/loader.h"
 #include "vmx/vmx.h"
@@ -165,6 +166,8 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
 
     turtle_opts = *o;
     turtle_small_frames = o->small_frames;
+    if (o->snap_port)
+        snapshot_port = o->snap_port;
     /* Every module is checked first, VT-x or not, so a bad one is reported
      * by name on any machine. */
     bool usable[MB2_MAX_MODULES];
@@ -181,6 +184,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         if (mo.for_guest[0])
             continue;
         total++;
+        if (mo.restore) {               /* a snapshot: checked whole when restored */
+            usable[i] = true;
+            continue;
+        }
         if ((why = image_probe(phys_to_virt(bi->modules[i].start),
                                bi->modules[i].end - bi->modules[i].start, &img))) {
             kprintf("turtle: error: module '%s': %s\n", mo.name, why);
@@ -252,7 +259,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
             pending[loaded] = pending[i];
         }
         vm->index = loaded;
-        if ((why = vm_load(vm, pending[loaded].m, &pending[loaded].o))) {
+        const struct module_options *po = &pending[loaded].o;
+        why = po->restore ? snapshot_restore_module(vm, pending[loaded].m, po->name_given ? po->name : NULL)
+                          : vm_load(vm, pending[loaded].m, po);
+        if (why) {
             kprintf("turtle: error: module '%s': %s\n", pending[loaded].o.name, why);
             bad++;
             memset(vm, 0, sizeof(*vm));

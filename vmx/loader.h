@@ -16,6 +16,8 @@ struct module_options {
     char for_guest[VM_NAME_MAX];     /* "" unless this module belongs to a guest */
     bool initrd;                        /* with for=: the guest's (Linux) initrd */
     const char *guest_cmdline;          /* after "--", or "" */
+    bool name_given;                    /* name= was given */
+    bool restore;                       /* the module is a snapshot to restore (snapshot/) */
 };
 
 /* Parses a module command line. NULL, or a message naming the bad token
@@ -27,6 +29,11 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
  * EPT01, image, boot information, vCPU 0 and its vmcs01. NULL, or what is
  * wrong with it; on failure everything allocated for the VM is freed. */
 const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o);
+
+/* The VM's devices on its buses, its reservation, RAM and EPT01 (vm->name
+ * and vm->nested set). NULL, or what is wrong; on failure nothing is left
+ * allocated. Shared with snapshot restore. */
+const char *vm_alloc_memory(struct vm *vm, u64 mem);
 
 /* Shared by the loaders (vmx/loader.c, vmx/loader_linux.c). */
 struct guest_boot_state;
