@@ -56,6 +56,11 @@ void nested_switch_to_l1(struct vcpu *vcpu)
     switch_vmcs(vcpu, false);
 }
 
+void nested_switch_to_l2(struct vcpu *vcpu)
+{
+    switch_vmcs(vcpu, true);
+}
+
 void nested_vmx_run(struct vcpu *vcpu, bool launch)
 {
     struct nested_vmx *n = vcpu->nvmx;

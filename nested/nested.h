@@ -76,6 +76,8 @@ void nested_vmx_vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual);
 void load_vmcs12_host_state(struct vcpu *vcpu);
 
 void nested_switch_to_l1(struct vcpu *vcpu);
+/* vmcs02 becomes the vCPU's VMCS (a restored snapshot in guest mode). */
+void nested_switch_to_l2(struct vcpu *vcpu);
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */

@@ -8,7 +8,8 @@
  *      (KVM's vmx_set_vmx_msr rules: only narrower), naming the MSR;
  *   4. the nested state, with KVM_SET_NESTED_STATE's checks
  *      (snapshot/nested_check.c), and turtle's own: vmxon_pa and vmcs12_pa
- *      inside RAM, no guest mode yet;
+ *      inside RAM; in guest mode the SDM's VM-entry checks on vmcs12
+ *      (nested/state.c, as the VM is built);
  *   5. the CPUID L1 saw, against what this turtle shows it: a feature it
  *      cannot offer is refused naming the leaf and register;
  * then the VM is built (RAM, vCPU and vmcs01, devices, nested state) and
@@ -93,8 +94,6 @@ static const char *check_machine(const struct tsnap_view *v)
         return refuse("nested state: vmxon_pa %lx outside RAM", h->vmxon_pa);
     if (!page_in_ram(h->vmcs12_pa, m->mem_size))
         return refuse("nested state: vmcs12_pa %lx outside RAM", h->vmcs12_pa);
-    if (h->flags & TSNAP_KVM_STATE_NESTED_GUEST_MODE)
-        return refuse("nested state: guest mode (L2 running) is not restored by this turtle yet");
     return NULL;
 }
 
@@ -245,7 +244,8 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
     snap_vcpu_load(vcpu, s);
     snap_lapic_load(vcpu, now, &s->lapic, &s->lapic_timer);
     snap_devices_load(vm, now, d);
-    if (vm->nested && (e = nested_set_state(vcpu, s->nested))) {
+    struct nested_extra x = { s->turtle.l1_timer_on, s->turtle.l1_timer_left };
+    if (vm->nested && (e = nested_set_state(vcpu, s->nested, &x))) {
         e = refuse("nested state: %s", e);
         goto free_vm;
     }

@@ -29,6 +29,11 @@ const char *snapshot_take(struct vm *vm, u32 flags);
  * when (0: now), RDX = flags. Returns the VMCALL's RAX. */
 u64 snapshot_vmcall(struct vcpu *vcpu, u64 when, u64 count, u64 flags);
 
+/* An exit while L2 runs, with a snapshot asked for (vcpu->snap_at_l2_exit):
+ * counts it down and takes the snapshot at the first exit from then on
+ * that L2 can resume from (the instruction boundary the exit reports). */
+void snapshot_l2_exit(struct vcpu *vcpu, u32 full_reason);
+
 /* The `restore` module: checks all of the snapshot file first, then builds
  * VM vm (its index set) from it and leaves it ready to run. NULL, or the
  * failed check ("snapshot: bad checksum"); nothing is left allocated then. */

@@ -9,6 +9,7 @@
 #include "kernel/tsc.h"
 #include "kernel/version.h"
 #include "nested/state.h"
+#include "nested/vmcs12.h"
 #include "snapshot/crc32c.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/take_int.h"
@@ -69,9 +70,20 @@ static const char *gather(struct snap_work *w, struct vcpu *vcpu)
     w->vmx_caps.nmsrs = snap_vmx_caps_collect(vcpu, w->vmx_cap, SNAP_MAX_VMX_CAPS);
     snap_vcpu_save(vcpu, &w->vcpu);
     if (vm->nested) {
-        w->nested_size = nested_get_state(vcpu, w->vcpu.nested, &why);
+        struct nested_extra x;
+        w->nested_size = nested_get_state(vcpu, w->vcpu.nested, &x, &why);
         if (!w->nested_size)
             return why;
+        w->vcpu.turtle.l1_timer_on = x.l1_timer_on;
+        w->vcpu.turtle.l1_timer_left = x.l1_timer_left;
+        /* In L2, kvm_sregs holds L2's architectural CR0/CR4 (vmcs12's
+         * guest fields after the sync), not what L2 reads through the
+         * read shadows. */
+        if (vcpu->guest_mode) {
+            const struct vmcs12 *v12 = (const void *)(w->vcpu.nested + TSNAP_NESTED_HDR_SIZE);
+            w->vcpu.sregs.cr0 = v12->guest_cr0;
+            w->vcpu.sregs.cr4 = v12->guest_cr4;
+        }
     }
     snap_devices_save(vm, w->vcpu.turtle.tsc, &w->dev);
     return NULL;

@@ -664,6 +664,7 @@ SNAP_STATES = {
     "l1": "in L1 before VMXON",
     "vmxon": "VMXON without a current VMCS",
     "vmcs": "a current VMCS in L1 (launched, L2 half done)",
+    "l2": "L2 running (GUEST_MODE)",
 }
 
 

@@ -6,6 +6,8 @@
  *   vmxon  in VMX operation without a current VMCS
  *   vmcs   with a current, launched VMCS: L2 has run half of its work and
  *          is paused at an exit L1 is handling
+ *   l2     L2 running: L1 asks for the snapshot at the L2_EXIT-th L0 exit
+ *          while L2 runs (VMCALL 5 with RBX = 1), then runs L2
  * With `snap` it asks for the snapshot with "stop" (turtle powers off
  * once it has left); without, it runs the same path uninterrupted. Every
  * line after "snap_l1: snapshot point" must be the same in a run restored
@@ -22,6 +24,9 @@
 #define WORK_PAGES          16
 #define L2_CPUIDS           400
 #define L2_HALF             0x5a        /* L2 VMCALL: half of L2's work done */
+#define WHEN_NOW            0
+#define WHEN_L2_EXIT        1
+#define L2_EXIT             150         /* mid-way through L2's first CPUIDs */
 
 static u8 l1_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
 static u8 l2_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
@@ -53,10 +58,11 @@ static void l2_work(void)
     l2_sum = sum ^ fill_and_sum(l2_buf, half, sizeof(l2_buf), 0x55);
 }
 
-/* The snapshot VMCALL: RAX = 5, RBX = when (0: now), RCX = 0, RDX = flags. */
-static long snapshot_now(void)
+/* The snapshot VMCALL: RAX = 5, RBX = when, RCX = which L0 exit in L2,
+ * RDX = flags. */
+static long snapshot_vmcall(long when, long count)
 {
-    long rax = VMCALL_SNAPSHOT, rbx = 0, rcx = 0, rdx = SNAPSHOT_STOP;
+    long rax = VMCALL_SNAPSHOT, rbx = when, rcx = count, rdx = SNAPSHOT_STOP;
 
     __asm__ __volatile__("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) :: "memory");
     return rax;
@@ -65,7 +71,7 @@ static long snapshot_now(void)
 static void snapshot_point(const char *where)
 {
     printf("snap_l1: snapshot point (%s)\n", where);
-    long r = want_snap ? snapshot_now() : 0;
+    long r = want_snap ? snapshot_vmcall(WHEN_NOW, 0) : 0;
     printf("snap_l1: after the snapshot point, vmcall returned %ld\n", r);
 }
 
@@ -107,8 +113,9 @@ void guest_main(const struct boot_params *bp)
     printf("snap_l1: state %s, %s\n", state, want_snap ? "snapshot" : "uninterrupted");
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
     bool at_l1 = !strcmp(state, "l1"), at_vmxon = !strcmp(state, "vmxon"), at_vmcs = !strcmp(state, "vmcs");
-    if (!at_l1 && !at_vmxon && !at_vmcs) {
-        report(false, "snap_l1: state=%s is l1, vmxon or vmcs", state);
+    bool at_l2 = !strcmp(state, "l2");
+    if (!at_l1 && !at_vmxon && !at_vmcs && !at_l2) {
+        report(false, "snap_l1: state=%s is l1, vmxon, vmcs or l2", state);
         return;
     }
     if (at_l1)
@@ -120,6 +127,13 @@ void guest_main(const struct boot_params *bp)
     if (at_vmxon)
         snapshot_point("VMXON, no current VMCS");
     vmx_vmcs_setup(l2_work);
+    if (at_l2) {
+        /* Armed first: the lines after the point are all printed after
+         * the snapshot, which L2 reaches at its L2_EXIT-th L0 exit. */
+        long r = want_snap ? snapshot_vmcall(WHEN_L2_EXIT, L2_EXIT) : 0;
+        printf("snap_l1: snapshot asked for at L0 exit %u in L2, vmcall returned %ld\n", L2_EXIT, r);
+        printf("snap_l1: snapshot point (L2 running)\n");
+    }
     bool halfway = run_l2(&e, &first);
     if (!halfway) {
         report(false, "snap_l1: L2 reached its half-way point");
