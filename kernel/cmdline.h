@@ -12,6 +12,8 @@
  *                          name with no module (a file GRUB could not load) is
  *                          reported and counted as a failed guest
  *   snapport=PORT          the 16550 whose port snapshots leave by (default 0x2f8, COM2)
+ *   snapself=N             turtle as an L1 of turtle: ask the turtle below (VMCALL 5) for a
+ *                          snapshot of this turtle at the Nth exit while its guests run
  */
 #ifndef TURTLE_CMDLINE_H
 #define TURTLE_CMDLINE_H
@@ -52,6 +54,8 @@ struct turtle_options {
     bool small_frames;
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
     u16 snap_port;              /* snapport=PORT: the snapshot stream's 16550 (0: COM2) */
+    u64 snap_self;              /* snapself=N: as a guest of turtle, ask it for a snapshot of
+                                 * this turtle at its Nth exit while this turtle's guests run */
 };
 
 /* Parses turtle's command line. Every bad token is reported through err()

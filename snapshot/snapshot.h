@@ -34,6 +34,11 @@ u64 snapshot_vmcall(struct vcpu *vcpu, u64 when, u64 count, u64 flags);
  * that L2 can resume from (the instruction boundary the exit reports). */
 void snapshot_l2_exit(struct vcpu *vcpu, u32 full_reason);
 
+/* turtle as a guest of turtle (`snapself=N`): asks the turtle below for a
+ * snapshot of this one, stopped, at its Nth exit while this turtle's
+ * guests run (VMCALL 5, RBX = 1). Prints the answer. */
+void snapshot_ask_below(u64 n);
+
 /* The `restore` module: checks all of the snapshot file first, then builds
  * VM vm (its index set) from it and leaves it ready to run. NULL, or the
  * failed check ("snapshot: bad checksum"); nothing is left allocated then. */

@@ -693,6 +693,26 @@ def snapshot_cases():
                              modules=[(path, "restore")],
                              expect=[r"^turtle: guest 'snap': restored from a snapshot",
                                      r"^\[snap\] SUMMARY: 2 tests, 0 failures$"])))
+        # turtle on turtle: the L1 is turtle itself, its L2 a test guest;
+        # L1-turtle asks the turtle below for a snapshot of itself while
+        # its L2 runs (snapself=N), then a second boot restores it.
+        name = f"snap-turtle-{tag}"
+        path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+        l2 = (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")
+        bench = r"turtle: bench: |run-time pool|; \d+ exits \(|snapself: "
+        out.append(SnapCase(
+            name, "snapshot", guest="l1", snapshot=path, point=r"^\[l2\] ", ignore=[bench], min_after=10,
+            plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=400, verdict=(1, 1, 0),
+                       modules=[(TURTLE, "name=l1 nested mem=64M"), l2],
+                       expect=[r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$"]),
+            take=Case(f"{name}-take", "snapshot", cpu=cpu, timeout=400, verdict=(1, 1, 0), com2=True,
+                      modules=[(TURTLE, "name=l1 nested mem=64M -- snapself=3000"), l2],
+                      expect=[r"^\[l1\] turtle: snapself: snapshot of this turtle asked for at exit 3000 .*: armed$",
+                              r"^turtle: guest 'l1': snapshot taken: .*nested state 4224 bytes"]),
+            restore=Case(f"{name}-restore", "snapshot", cpu=cpu, timeout=400, verdict=(1, 1, 0),
+                         modules=[(path, "restore")],
+                         expect=[r"^turtle: guest 'l1': restored from a snapshot",
+                                 r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$"])))
     take = Case("snap-bad-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
                 modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=vmcs snap")])
     out.append(SnapBadCase(

@@ -272,6 +272,8 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     }
     n_vms = loaded;
 
+    if (o->snap_self)
+        snapshot_ask_below(o->snap_self);
     sched_run();
     if (sched_first_entry_tsc)
         kprintf("turtle: bench: boot to first L1 entry: %lu cycles\n", sched_first_entry_tsc - tsc_entry);

@@ -110,7 +110,7 @@ void guest_main(const struct boot_params *bp)
 
     cmdline_value(bp->cmdline, "state", state, sizeof(state));
     want_snap = cmdline_has_word(bp->cmdline, "snap") && on_turtle();
-    printf("snap_l1: state %s, %s\n", state, want_snap ? "snapshot" : "uninterrupted");
+    printf("snap_l1: state %s\n", state);
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
     bool at_l1 = !strcmp(state, "l1"), at_vmxon = !strcmp(state, "vmxon"), at_vmcs = !strcmp(state, "vmcs");
     bool at_l2 = !strcmp(state, "l2");
