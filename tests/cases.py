@@ -699,7 +699,7 @@ def snapshot_cases():
         name = f"snap-turtle-{tag}"
         path = os.path.join(BUILD, "cases", name, "snap.tsnap")
         l2 = (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")
-        bench = r"turtle: bench: |run-time pool|; \d+ exits \(|snapself: "
+        bench = r"turtle: bench: |run-time pool|; \d+ exits \(|snapself: |^turtle: boot loader "
         out.append(SnapCase(
             name, "snapshot", guest="l1", snapshot=path, point=r"^\[l2\] ", ignore=[bench], min_after=10,
             plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=400, verdict=(1, 1, 0),
