@@ -269,8 +269,8 @@ const char *snapshot_restore_module(struct vm *vm, const struct boot_module *m, 
     const char *e = restore(vm, phys_to_virt(m->start), m->end - m->start, name);
 
     if (!e)
-        kprintf("turtle: bench: restore of '%s': %lu cycles, %lu bytes\n", vm->name, rdtsc() - t0,
-                m->end - m->start);
+        kprintf("turtle: bench: restore of '%s': %lu cycles, %lu bytes, %lu KiB of RAM\n", vm->name,
+                rdtsc() - t0, m->end - m->start, vm->mem_size >> 10);
     return e;
 }
 

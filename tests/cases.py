@@ -5,6 +5,7 @@ and the VMX groups added as the hypervisor grows. `tests/run.py --list`
 prints them.
 """
 import os
+import re
 
 from harness import BUILD, Case, DiffCase, KvmDiffCase
 from snapcase import SnapBadCase, SnapCase
@@ -412,6 +413,25 @@ def bench_pairs():
     return [{"title": "L1", "cpu": "tigerlake", "bare": "bench-bare", "turtle": "bench-l1", "boot": True},
             {"title": "L2", "cpu": "tigerlake", "bare": "bench-vmx-bare", "turtle": "bench-vmx-l1",
              "kvm": "bench-vmx-kvm"}]
+
+
+def snap_bench_cases():
+    """make bench's snapshot rows: {title: (take case, restore case, file)}."""
+    out = {}
+    for title, mod in (("snapshot, zero pages elided", "name=snap nested mem=16M -- state=l1 snap"),
+                       ("snapshot, 8 MiB filled", "name=snap nested mem=16M -- state=l1 snap fill=8"),
+                       ("snapshot, turtle as L1", None)):
+        name = "bench-" + re.sub(r"[^a-z0-9]+", "-", title)
+        path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+        if mod:
+            modules = [(guest("snap_l1"), mod)]
+        else:
+            modules = [(TURTLE, "name=l1 nested mem=64M -- snapself=3000"),
+                       (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")]
+        out[title] = (Case(f"{name}-take", "bench", timeout=400, verdict=(1, 1, 0), com2=True, modules=modules),
+                      Case(f"{name}-restore", "bench", timeout=400, verdict=(1, 1, 0), modules=[(path, "restore")]),
+                      path)
+    return out
 
 
 def bench_cases():

@@ -13,6 +13,9 @@
  * line after "snap_l1: snapshot point" must be the same in a run restored
  * from the snapshot and in an uninterrupted run.
  *
+ * `fill=N` (benchmarks) first writes a pattern over N MiB of RAM from
+ * FILL_BASE, so the snapshot stores those pages (no zero pages to elide).
+ *
  * The work: L1 fills WORK_PAGES pages with a pattern and sums them (half
  * before the point, half after); L2 executes L2_CPUIDS CPUIDs (each an
  * exit L1 counts) and sums its own buffer, half before and half after.
@@ -24,6 +27,7 @@
 #define WORK_PAGES          16
 #define L2_CPUIDS           400
 #define L2_HALF             0x5a        /* L2 VMCALL: half of L2's work done */
+#define FILL_BASE           (8ULL << 20)
 #define WHEN_NOW            0
 #define WHEN_L2_EXIT        1
 #define L2_EXIT             150         /* mid-way through L2's first CPUIDs */
@@ -109,6 +113,13 @@ void guest_main(const struct boot_params *bp)
     bool first = true;
 
     cmdline_value(bp->cmdline, "state", state, sizeof(state));
+    u64 fill = 0;
+    if (cmdline_u64(bp->cmdline, "fill", &fill) && fill) {
+        volatile u64 *p = (volatile u64 *)(uintptr_t)FILL_BASE;
+        for (u64 i = 0; i < (fill << 20) / 8; i++)
+            p[i] = i * 0x9e3779b97f4a7c15ULL | 1;
+        printf("snap_l1: %lu MiB from %#lx filled\n", (unsigned long)fill, (unsigned long)FILL_BASE);
+    }
     want_snap = cmdline_has_word(bp->cmdline, "snap") && on_turtle();
     printf("snap_l1: state %s\n", state);
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
