@@ -32,7 +32,7 @@ KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench fuzz debug clean check-% guests
-all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm $(BUILD)/tools/turtle-snap
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -53,6 +53,7 @@ include tests/guests/guests.mk
 
 # ---- host tools (tools/): the KVM VMM; the Linux test image (tests/linux) ----
 include tools/vmm/vmm.mk
+include tools/turtle-snap/turtle-snap.mk
 include tests/linux/linux.mk
 
 # ---- host unit tests (cmocka, ASan/UBSan) ----

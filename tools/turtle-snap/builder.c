@@ -1,4 +1,5 @@
 /* Host-side snapshot writer (builder.h). */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@
 void tsnap_builder_init(struct tsnap_builder *b, const char *turtle_version)
 {
     memset(b, 0, sizeof(*b));
-    strncpy(b->turtle_version, turtle_version, sizeof(b->turtle_version));
+    memcpy(b->turtle_version, turtle_version, strnlen(turtle_version, sizeof(b->turtle_version)));
 }
 
 void *tsnap_add_ex(struct tsnap_builder *b, u32 type, u32 version, u32 instance, u32 flags,
