@@ -1,7 +1,7 @@
 # turtle: build, run and test. See README.md.
 #   make            build/turtle.elf and build/turtle.iso
 #   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm)
-#   make test       host unit tests + every harness case
+#   make test       host unit tests + a bounded snapshot fuzz run + every harness case
 #   make check-<g>  one group of harness cases (e.g. make check-boot)
 #   make linux-image  Debian's kernel + the KVM test initramfs (tests/linux; needs Debian's archive)
 #   make bench      benchmarks (emulated cycles in Bochs) -> docs/benchmarks.md
@@ -33,7 +33,7 @@ KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench fuzz debug clean check-% guests
-all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm $(BUILD)/tools/turtle-snap
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,6 +54,8 @@ include tests/guests/guests.mk
 
 # ---- host tools (tools/): the KVM VMM; the Linux test image (tests/linux) ----
 include tools/vmm/vmm.mk
+include tools/turtle-snap/turtle-snap.mk
+include tests/fuzz/fuzz.mk
 include tests/linux/linux.mk
 
 # ---- host unit tests (cmocka, ASan/UBSan) ----
@@ -83,6 +85,7 @@ cases: setup all guests
 test: setup
 	@$(MAKE) --no-print-directory all guests linux-image
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/run.py -j $(JOBS)
 
 check-%: setup
@@ -95,7 +98,7 @@ run: setup
 
 # Long fuzzing on demand (not in make test): FUZZ_MINUTES=N, FUZZ_SEED=S repeats a run.
 fuzz: setup
-	@$(MAKE) --no-print-directory all guests unit
+	@$(MAKE) --no-print-directory all guests unit $(TSNAP_FUZZ)
 	$(PYTHON) tests/fuzz.py
 
 bench: setup

@@ -21,7 +21,7 @@
  * with the crc32c field itself taken as zero.
  *
  * The vCPU sections hold Linux KVM's uapi structures byte for byte
- * (struct kvm_regs, kvm_sregs, kvm_msr_entry, kvm_xsave, kvm_vcpu_events,
+ * (struct kvm_regs, kvm_sregs, kvm_msr_entry, kvm_xsave, kvm_xcrs, kvm_vcpu_events,
  * kvm_debugregs, kvm_mp_state, kvm_lapic_state, kvm_cpuid_entry2 and
  * kvm_nested_state), so exporting a vCPU to KVM is a copy. They are
  * declared here under tsnap_ names from the documented layouts, so that
@@ -79,6 +79,8 @@ enum tsnap_section_type {
     TSNAP_SEC_NESTED    = 24,   /* struct kvm_nested_state, VMX format: exactly its `size` bytes */
     TSNAP_SEC_VCPU_TURTLE = 25, /* turtle's own per-vCPU state KVM's structures lack
                                  * (docs/snapshot.md; versioned by the section) */
+    TSNAP_SEC_XCRS      = 26,   /* struct tsnap_kvm_xcrs: XCR0, which kvm_xsave does not
+                                 * hold; absent = XCR0 at its reset value 1 (x87 only) */
 
     /* Devices (instance = enum tsnap_device; version = that device's layout). */
     TSNAP_SEC_DEVICE    = 48,
@@ -178,6 +180,22 @@ struct tsnap_kvm_msrs {
  * FXSAVE image, 512-575 the XSAVE header (XSTATE_BV at 512). */
 struct tsnap_kvm_xsave {
     u32 region[1024];
+};
+
+/* struct kvm_xcrs (KVM_GET/SET_XCRS): the extended control registers. */
+#define TSNAP_KVM_MAX_XCRS      16
+
+struct tsnap_kvm_xcr {
+    u32 xcr;                    /* 0: XCR0 */
+    u32 reserved;
+    u64 value;
+};
+
+struct tsnap_kvm_xcrs {
+    u32 nr_xcrs;
+    u32 flags;
+    struct tsnap_kvm_xcr xcrs[TSNAP_KVM_MAX_XCRS];
+    u64 padding[16];
 };
 
 #define TSNAP_KVM_VCPUEVENT_VALID_NMI_PENDING   0x00000001
@@ -443,6 +461,9 @@ TSNAP_OFF(tsnap_kvm_sregs, interrupt_bitmap, 280);
 _Static_assert(sizeof(struct tsnap_kvm_msr_entry) == 16, "kvm_msr_entry");
 _Static_assert(sizeof(struct tsnap_kvm_msrs) == 8, "kvm_msrs");
 _Static_assert(sizeof(struct tsnap_kvm_xsave) == 4096, "kvm_xsave");
+_Static_assert(sizeof(struct tsnap_kvm_xcrs) == 392, "kvm_xcrs");
+TSNAP_OFF(tsnap_kvm_xcrs, xcrs, 8);
+TSNAP_OFF(tsnap_kvm_xcrs, padding, 264);
 _Static_assert(sizeof(struct tsnap_kvm_vcpu_events) == 64, "kvm_vcpu_events");
 TSNAP_OFF(tsnap_kvm_vcpu_events, interrupt, 8);
 TSNAP_OFF(tsnap_kvm_vcpu_events, nmi, 12);
