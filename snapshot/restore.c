@@ -7,7 +7,8 @@
  *   3. the VMX capabilities L1 was shown, against those this turtle shows
  *      (KVM's vmx_set_vmx_msr rules: only narrower), naming the MSR;
  *   4. the nested state, with KVM_SET_NESTED_STATE's checks
- *      (snapshot/nested_check.c), and turtle's own: vmxon_pa and vmcs12_pa
+ *      (snapshot/nested_check.c), the vCPU's values as KVM's KVM_SET_*
+ *      ioctls judge them (snapshot/vcpu_check.c), and turtle's own: vmxon_pa and vmcs12_pa
  *      inside RAM; in guest mode the SDM's VM-entry checks on vmcs12
  *      (nested/state.c, as the VM is built);
  *   5. the CPUID L1 saw, against what this turtle shows it: a feature it
@@ -22,6 +23,7 @@
 #include "snapshot/nested_check.h"
 #include "snapshot/parse.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/vcpu_check.h"
 #include "snapshot/take_int.h"
 #include "vmx/exit.h"
 #include "vmx/loader.h"
@@ -79,7 +81,7 @@ static const char *check_machine(const struct tsnap_view *v)
     if (m->n_vcpus != VM_MAX_VCPUS)
         return refuse("%u vCPUs (this turtle gives a VM %u)", m->n_vcpus, VM_MAX_VCPUS);
     if (!(m->flags & TSNAP_MACHINE_NESTED))
-        return NULL;
+        return (e = tsnap_check_vcpu(v, 0)) ? refuse("vCPU 0: %s", e) : NULL;
     if (!nested_ops)
         return refuse("nested VMX is not available here");
     struct nested_check_caps want, host;
@@ -89,6 +91,8 @@ static const char *check_machine(const struct tsnap_view *v)
         return refuse("VMX capabilities this host cannot offer: %s", e);
     if ((e = nested_check_vcpu(v, 0)))
         return refuse("nested state: %s", e);
+    if ((e = tsnap_check_vcpu(v, 0)))
+        return refuse("vCPU 0: %s", e);
     const struct tsnap_kvm_nested_state_hdr *h = v->vcpu[0].nested;
     if (!page_in_ram(h->vmxon_pa, m->mem_size))
         return refuse("nested state: vmxon_pa %lx outside RAM", h->vmxon_pa);
