@@ -4,6 +4,7 @@ Groups: boot (issue: boot foundation), demo (make run), bench (make bench),
 and the VMX groups added as the hypervisor grows. `tests/run.py --list`
 prints them.
 """
+import glob
 import os
 import re
 
@@ -688,6 +689,13 @@ SNAP_STATES = {
 }
 
 
+SNAP_L1_END = [r"^\[snap\] snap_l1: L1 sum 1d275d765b400000, L2 sum b9e23369c6300000, L2 CPUID exits 400$",
+               r"^\[snap\] SUMMARY: 2 tests, 0 failures$"]
+GOLDEN = {"l1": SNAP_L1_END, "vmxon": SNAP_L1_END, "vmcs": SNAP_L1_END, "l2": SNAP_L1_END,
+          "turtle": [r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
+                     r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$"]}
+
+
 def snapshot_cases():
     """Group `snapshot` (docs/snapshot.md): snap_l1 snapshots itself in each
     state; a second boot restores the file and must print what an
@@ -733,6 +741,15 @@ def snapshot_cases():
                          modules=[(path, "restore")],
                          expect=[r"^turtle: guest 'l1': restored from a snapshot",
                                  r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$"])))
+    # Golden snapshots (docs/snapshot.md, "The compatibility rule"): taken by
+    # a released turtle, committed, restored by every later one to the same end.
+    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+    for state, end in GOLDEN.items():
+        for path in sorted(glob.glob(os.path.join(golden, f"*-{state}-tgl.tsnap"))):
+            version = os.path.basename(path).split("-")[0]
+            out.append(Case(f"golden-{version}-{state}", "snapshot", timeout=400, verdict=(1, 1, 0),
+                            modules=[(path, "restore")],
+                            expect=[r"^turtle: guest '\w+': restored from a snapshot"] + end))
     take = Case("snap-bad-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
                 modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=vmcs snap")])
     out.append(SnapBadCase(
