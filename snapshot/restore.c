@@ -243,8 +243,12 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
     if ((e = check_cpuid(vcpu, &view)))
         goto free_vm;
 
-    u64 now = rdtsc();
     load_memory(vm, &view);
+    /* L1's TSC continues from the snapshot's: vmcs01 offsets it. */
+    u64 now = rdtsc();
+    vm->tsc_offset = s->turtle.tsc - now;
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_TSC_OFFSETTING);
+    vmcs_write64(TSC_OFFSET, vm->tsc_offset);
     snap_vcpu_load(vcpu, s);
     snap_lapic_load(vcpu, now, &s->lapic, &s->lapic_timer);
     snap_devices_load(vm, now, d);

@@ -30,6 +30,7 @@ struct snap_vcpu {
     struct tsnap_vcpu_turtle turtle;
     struct tsnap_dev_lapic_timer lapic_timer;
     u8 nested[TSNAP_NESTED_SIZE_MAX];       /* struct kvm_nested_state, `size` bytes */
+    u64 host_now;                           /* not in the file: the host TSC at the snapshot */
 };
 
 /* snapshot/vcpu_state.c */
@@ -38,7 +39,7 @@ void snap_vcpu_load(struct vcpu *vcpu, const struct snap_vcpu *s);
 u32 snap_msr_count(const struct snap_vcpu *s);
 
 /* snapshot/lapic_state.c: the LAPIC page and its timer, times relative
- * to tsc (L1's TSC at the snapshot). */
+ * to the snapshot's moment (host TSC values in, host TSC values out). */
 void snap_lapic_save(const struct vcpu *vcpu, u64 tsc, struct tsnap_kvm_lapic_state *regs,
                      struct tsnap_dev_lapic_timer *t);
 void snap_lapic_load(struct vcpu *vcpu, u64 now, const struct tsnap_kvm_lapic_state *regs,

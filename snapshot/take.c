@@ -85,7 +85,7 @@ static const char *gather(struct snap_work *w, struct vcpu *vcpu)
             w->vcpu.sregs.cr4 = v12->guest_cr4;
         }
     }
-    snap_devices_save(vm, w->vcpu.turtle.tsc, &w->dev);
+    snap_devices_save(vm, w->vcpu.host_now, &w->dev);
     return NULL;
 }
 

@@ -92,7 +92,8 @@ static void msrs_save(struct vcpu *vcpu, struct snap_vcpu *s, u64 tsc)
     add_msr(s, MSR_IA32_SYSENTER_EIP, vmcs_readl(GUEST_SYSENTER_EIP));
     add_msr(s, MSR_IA32_PAT, guest_pat(vcpu));
     add_msr(s, MSR_IA32_TSC, tsc);
-    add_msr(s, MSR_IA32_TSC_DEADLINE, vcpu->lapic.s.tsc_deadline);
+    add_msr(s, MSR_IA32_TSC_DEADLINE, vcpu->lapic.s.tsc_deadline ?
+            vcpu->lapic.s.tsc_deadline + vcpu->vm->tsc_offset : 0);
     add_msr(s, MSR_IA32_APIC_BASE, vcpu->lapic.s.apic_base);
     if (vmx_caps.has_debugctl)
         add_msr(s, MSR_IA32_DEBUGCTL, vmcs_read64(GUEST_IA32_DEBUGCTL));
@@ -162,9 +163,10 @@ static void events_save(struct vcpu *vcpu, struct snap_vcpu *s)
 void snap_vcpu_save(struct vcpu *vcpu, struct snap_vcpu *s)
 {
     struct tsnap_kvm_sregs *sr = &s->sregs;
-    u64 tsc = rdtsc();
+    u64 now = rdtsc(), tsc = now + vcpu->vm->tsc_offset;
 
     memset(s, 0, sizeof(*s));
+    s->host_now = now;
     s->turtle.tsc = tsc;
     /* kvm_regs: RAX, RBX, RCX, RDX, RSI, RDI, RSP, RBP, R8-R15 in that order. */
     const struct guest_regs *g = &vcpu->regs;
@@ -203,7 +205,7 @@ void snap_vcpu_save(struct vcpu *vcpu, struct snap_vcpu *s)
     s->debugregs.dr6 = vcpu->msrs.dr6;
     s->debugregs.dr7 = vmcs_readl(GUEST_DR7);
     s->mp_state.mp_state = vcpu->halted ? TSNAP_KVM_MP_STATE_HALTED : TSNAP_KVM_MP_STATE_RUNNABLE;
-    snap_lapic_save(vcpu, tsc, &s->lapic, &s->lapic_timer);
+    snap_lapic_save(vcpu, now, &s->lapic, &s->lapic_timer);
     s->turtle.lapic_lint_level = vcpu->lapic.s.lint_level;
     s->turtle.lapic_nmi_pending = vcpu->lapic.s.nmi_pending;
     s->turtle.lapic_init_pending = vcpu->lapic.s.init_pending;

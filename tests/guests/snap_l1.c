@@ -72,8 +72,11 @@ static long snapshot_vmcall(long when, long count)
     return rax;
 }
 
+static u64 tsc_before;
+
 static void snapshot_point(const char *where)
 {
+    tsc_before = rdtsc();
     printf("snap_l1: snapshot point (%s)\n", where);
     long r = want_snap ? snapshot_vmcall(WHEN_NOW, 0) : 0;
     printf("snap_l1: after the snapshot point, vmcall returned %ld\n", r);
@@ -143,6 +146,7 @@ void guest_main(const struct boot_params *bp)
          * the snapshot, which L2 reaches at its L2_EXIT-th L0 exit. */
         long r = want_snap ? snapshot_vmcall(WHEN_L2_EXIT, L2_EXIT) : 0;
         printf("snap_l1: snapshot asked for at L0 exit %u in L2, vmcall returned %ld\n", L2_EXIT, r);
+        tsc_before = rdtsc();
         printf("snap_l1: snapshot point (L2 running)\n");
     }
     bool halfway = run_l2(&e, &first);
@@ -160,6 +164,8 @@ void guest_main(const struct boot_params *bp)
     report(l2_cpuid_exits == L2_CPUIDS, "snap_l1: L2's %u CPUIDs each exited to L1 once (%lu)",
            L2_CPUIDS, (unsigned long)l2_cpuid_exits);
     report(l2_sum != 0 && l1_sum != 0, "snap_l1: L1 and L2 sums computed");
+    /* A restored L1's TSC continues from the snapshot's (turtle offsets it). */
+    report(rdtsc() > tsc_before, "snap_l1: the TSC went on from the snapshot point");
     vmx_vmcs_teardown();
     vmxoff();
 }
