@@ -78,6 +78,17 @@ static const char *check_machine(const struct tsnap_view *v)
     if (m->mem_size < VM_MEM_MIN || m->mem_size > VM_MEM_MAX || (m->mem_size & (PAGE_SIZE - 1)))
         return refuse("RAM size %lu bytes is not one this turtle gives (%lu MiB to %lu MiB)",
                       m->mem_size, (u64)(VM_MEM_MIN >> 20), (u64)(VM_MEM_MAX >> 20));
+    u32 len = 0;
+    while (len < sizeof(m->name) && m->name[len])
+        len++;
+    if (!len || len >= VM_NAME_MAX)
+        return refuse("machine name empty or not NUL-terminated within %u bytes", VM_NAME_MAX - 1);
+    for (u32 i = 0; i < len; i++) {
+        char c = m->name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return refuse("machine name has a character outside [A-Za-z0-9_.-]");
+    }
     if (m->n_vcpus != VM_MAX_VCPUS)
         return refuse("%u vCPUs (this turtle gives a VM %u)", m->n_vcpus, VM_MAX_VCPUS);
     if (!(m->flags & TSNAP_MACHINE_NESTED))
@@ -222,8 +233,7 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
 
     /* Build it. */
     memset(vm->name, 0, sizeof(vm->name));
-    memcpy(vm->name, name ? name : view.machine->name, MIN(strlen(name ? name : view.machine->name),
-                                                             (size_t)VM_NAME_MAX - 1));
+    memcpy(vm->name, name ? name : view.machine->name, VM_NAME_MAX - 1);
     vm->nested = view.machine->flags & TSNAP_MACHINE_NESTED;
     vm->cmdline = "";
     if ((e = vm_alloc_memory(vm, view.machine->mem_size)))
