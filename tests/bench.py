@@ -43,7 +43,7 @@ RESTORE_LINE = re.compile(r"^turtle: bench: restore of '[^']+': (\d+) cycles, (\
 
 def snapshot_rows():
     """Snapshot and restore cost of the snapshot test L1 (16 MiB), with most
-    pages zero (elided) and with 8 MiB of them filled; and of turtle as an
+    pages zero (elided) and with 2 MiB of them filled; and of turtle as an
     L1 (64 MiB) with its L2 running."""
     rows, failed = [], False
     for title, (take, restore, path) in case_list.snap_bench_cases().items():
