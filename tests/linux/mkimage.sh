@@ -11,7 +11,7 @@ out=$1; linux=$2; vmm=$3; turtle=$4; guests=$5
 here=$(dirname "$0")
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-for g in hello cpuid_msr vmx_suite vmx_bench; do
+for g in hello cpuid_msr vmx_suite vmx_bench vmx_snap; do
     objcopy --strip-debug "$guests/$g.elf" "$stage/$g.elf"
 done
 objcopy --strip-debug "$turtle" "$stage/turtle.elf"
@@ -22,7 +22,7 @@ set -- init="$here/init" bin/busybox="$linux/busybox" bin/vmm="$stage/vmm" \
     lib/modules/kvm.ko="$linux/modules/kvm.ko" \
     lib/modules/kvm-intel.ko="$linux/modules/kvm-intel.ko" \
     guests/turtle.elf="$stage/turtle.elf"
-for g in hello cpuid_msr vmx_suite vmx_bench; do
+for g in hello cpuid_msr vmx_suite vmx_bench vmx_snap; do
     set -- "$@" "guests/$g.elf=$stage/$g.elf"
 done
 if [ -n "${LINUX_SNAPSHOT:-}" ]; then

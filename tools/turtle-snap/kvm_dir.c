@@ -152,7 +152,7 @@ static void *read_vmx_txt(const char *dir, u64 *len)
     struct { struct tsnap_kvm_msrs h; struct tsnap_kvm_msr_entry e[TSNAP_VMX_CAPS_LAST - TSNAP_VMX_CAPS_FIRST + 1]; } *l;
     l = calloc(1, sizeof(*l));
     unsigned long long idx, val;
-    while (l && fscanf(fp, "%lli %lli", &idx, &val) == 2 && l->h.nmsrs < ARRAY_SIZE(l->e))
+    while (l && fscanf(fp, "%llx %llx", &idx, &val) == 2 && l->h.nmsrs < ARRAY_SIZE(l->e))
         l->e[l->h.nmsrs++] = (struct tsnap_kvm_msr_entry){ (u32)idx, 0, val };
     fclose(fp);
     if (l)

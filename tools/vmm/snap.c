@@ -215,7 +215,7 @@ static int set_vmx_caps(struct vm *vm, const char *dir)
     if (!fp)
         return 0;                       /* not nested */
     memset(&l, 0, sizeof(l));
-    while (fscanf(fp, "%lli %lli", &idx, &val) == 2 && l.hdr.nmsrs < MSR_LIST_MAX)
+    while (fscanf(fp, "%llx %llx", &idx, &val) == 2 && l.hdr.nmsrs < MSR_LIST_MAX)
         l.e[l.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = (uint32_t)idx, .data = val };
     fclose(fp);
     int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &l);
