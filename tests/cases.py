@@ -455,10 +455,11 @@ KVM_DEPARTURES = {
 
 # /init runs that redo a guest through a snapshot, {run: guest}, and what the
 # vmm must say about it.
-KVM_SNAPSHOT_RUNS = {"vmx_snap_resume": "vmx_snap"}
+KVM_SNAPSHOT_RUNS = {"vmx_snap_resume": "vmx_snap", "vmx_snap_restore": "vmx_snap"}
 KVM_SNAPSHOT_LINES = [r"^vmm: snapshot: taken in L2 \(seen 20 times\), nested state (4224|8320) bytes, flags 0x[0-9a-f]+; "
                       r"/tmp/snap/snapshot.tsnap: \d+ bytes, turtle's checks and KVM's nested-state checks pass$",
-                      r"^vmm: snapshot: the run goes on in a fresh VM restored from /tmp/snap/export$"]
+                      r"^vmm: snapshot: the run goes on in a fresh VM restored from /tmp/snap/export$",
+                      r"^linux-init: vmx_snap_restore: starting: vmm --restore /tmp/snap/export$"]
 
 
 def kvm_references(prefix, group, cpu, tag, guests):
@@ -505,7 +506,7 @@ def linux_cases():
         bare = kvm_references("kvmref", "linux", cpu, tag, guests)
         out.append(KvmDiffCase(
             f"kvm-guests-{tag}", "linux",
-            linux=linux_case(f"linux-kvm-guests-{tag}", cpu, runs, timeout=420 + 120 * len(snap),
+            linux=linux_case(f"linux-kvm-guests-{tag}", cpu, runs, timeout=420 + 90 * len(snap),
                              allow_fail_lines=True,
                              expect=init_lines + [r"^\[kvm:hello\] kvm: goodbye$",
                                                   rf"^linux-init: done: {len(runs)} runs, "] +

@@ -147,9 +147,15 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
         return fail("KVM_GET_CPUID2");
     if (kvm_dir_write(dir, "cpuid.bin", &cpuid, sizeof(cpuid.hdr) + cpuid.hdr.nent * sizeof(cpuid.e[0])) ||
         GET(KVM_GET_REGS, regs, "regs.bin") || GET(KVM_GET_SREGS, sregs, "sregs.bin") ||
-        save_msrs(vm, dir) || GET(KVM_GET_XSAVE, xsave, "xsave.bin") || GET(KVM_GET_XCRS, xcrs, "xcrs.bin") ||
+        save_msrs(vm, dir) || GET(KVM_GET_XSAVE, xsave, "xsave.bin") ||
         GET(KVM_GET_VCPU_EVENTS, events, "events.bin") || GET(KVM_GET_DEBUGREGS, dregs, "debugregs.bin") ||
         GET(KVM_GET_MP_STATE, mp, "mp_state.bin") || GET(KVM_GET_LAPIC, lapic, "lapic.bin"))
+        return -1;
+    /* KVM reports no XCRs (nr_xcrs 0) where the host lacks XSAVE, and
+     * then refuses KVM_SET_XCRS: no xcrs.bin then. */
+    if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &xcrs) < 0)
+        return fail("KVM_GET_XCRS");
+    if (xcrs.nr_xcrs && kvm_dir_write(dir, "xcrs.bin", &xcrs, sizeof(xcrs)))
         return -1;
     *nested = false;
     for (uint32_t i = 0; i < cpuid.hdr.nent; i++)
@@ -297,7 +303,8 @@ int vmm_restore(struct vm *vm, const char *dir)
     if (set_msrs(vm, dir))
         return -1;
     if ((p = kvm_dir_read(dir, "xcrs.bin", &len))) {
-        r = len == sizeof(struct kvm_xcrs) ? ioctl(vm->vcpu_fd, KVM_SET_XCRS, p) : -1;
+        r = len != sizeof(struct kvm_xcrs) ? -1 :
+            ((struct kvm_xcrs *)p)->nr_xcrs ? ioctl(vm->vcpu_fd, KVM_SET_XCRS, p) : 0;
         free(p);
         if (r < 0)
             return fail("KVM_SET_XCRS");
@@ -493,8 +500,5 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
     if (vm_create(vm, ram, mem, cfg->verbose) < 0 || vmm_restore(vm, path) < 0)
         return -1;
     fprintf(stderr, "vmm: snapshot: the run goes on in a fresh VM restored from %s\n", path);
-    if (join(kvmdir, sizeof(kvmdir), path, "memory.bin"))
-        return -1;
-    unlink(kvmdir);
     return 1;
 }
