@@ -67,7 +67,7 @@ static struct msgbuf msg_section(struct tsnap_view *view, u32 idx, const struct 
     put_u64(&m, idx);
     put_str(&m, " (");
     put_str(&m, tsnap_section_name(s->type));
-    if (s->type >= TSNAP_SEC_REGS && s->type <= TSNAP_SEC_VCPU_TURTLE) {
+    if (s->type >= TSNAP_SEC_REGS && s->type <= TSNAP_SEC_XCRS) {
         put_str(&m, ", vCPU ");
         put_u64(&m, s->instance);
     } else if (s->type == TSNAP_SEC_DEVICE) {
@@ -115,6 +115,7 @@ const char *tsnap_section_name(u32 type)
     case TSNAP_SEC_LAPIC:       return "lapic";
     case TSNAP_SEC_NESTED:      return "nested";
     case TSNAP_SEC_VCPU_TURTLE: return "vcpu_turtle";
+    case TSNAP_SEC_XCRS:        return "xcrs";
     case TSNAP_SEC_DEVICE:      return "device";
     default:                    return "unknown";
     }
@@ -162,6 +163,7 @@ static u64 fixed_size(u32 type)
     case TSNAP_SEC_DEBUGREGS:   return sizeof(struct tsnap_kvm_debugregs);
     case TSNAP_SEC_MP_STATE:    return sizeof(struct tsnap_kvm_mp_state);
     case TSNAP_SEC_LAPIC:       return sizeof(struct tsnap_kvm_lapic_state);
+    case TSNAP_SEC_XCRS:        return sizeof(struct tsnap_kvm_xcrs);
     default:                    return 0;
     }
 }
@@ -169,7 +171,7 @@ static u64 fixed_size(u32 type)
 static bool known_type(u32 type)
 {
     return (type >= TSNAP_SEC_MACHINE && type <= TSNAP_SEC_MEMORY) ||
-           (type >= TSNAP_SEC_REGS && type <= TSNAP_SEC_VCPU_TURTLE) || type == TSNAP_SEC_DEVICE;
+           (type >= TSNAP_SEC_REGS && type <= TSNAP_SEC_XCRS) || type == TSNAP_SEC_DEVICE;
 }
 
 static bool known_device(u32 instance, u32 n_vcpus)
@@ -278,6 +280,11 @@ static const char *take_section(struct tsnap_view *view, u32 idx, const struct t
     case TSNAP_SEC_REGS:        v->regs = (const void *)p; return NULL;
     case TSNAP_SEC_SREGS:       v->sregs = (const void *)p; return NULL;
     case TSNAP_SEC_XSAVE:       v->xsave = (const void *)p; return NULL;
+    case TSNAP_SEC_XCRS:
+        v->xcrs = (const void *)p;
+        if (v->xcrs->nr_xcrs > TSNAP_KVM_MAX_XCRS)
+            return section_fail(view, idx, s, "nr_xcrs above 16");
+        return NULL;
     case TSNAP_SEC_EVENTS:      v->events = (const void *)p; return NULL;
     case TSNAP_SEC_DEBUGREGS:   v->debugregs = (const void *)p; return NULL;
     case TSNAP_SEC_MP_STATE:    v->mp_state = (const void *)p; return NULL;
@@ -307,7 +314,7 @@ static const char *take_section(struct tsnap_view *view, u32 idx, const struct t
 
 static bool per_vcpu(u32 type)
 {
-    return type >= TSNAP_SEC_REGS && type <= TSNAP_SEC_VCPU_TURTLE;
+    return type >= TSNAP_SEC_REGS && type <= TSNAP_SEC_XCRS;
 }
 
 /* Placement: aligned, inside the file, clear of header, table and every

@@ -35,6 +35,7 @@ struct tsnap_vcpu_view {
     const struct tsnap_kvm_msrs *msrs;
     const struct tsnap_kvm_msr_entry *msr_entries;  /* msrs->nmsrs of them */
     const struct tsnap_kvm_xsave *xsave;
+    const struct tsnap_kvm_xcrs *xcrs;                  /* optional: NULL = XCR0 is 1 */
     const struct tsnap_kvm_vcpu_events *events;
     const struct tsnap_kvm_debugregs *debugregs;
     const struct tsnap_kvm_mp_state *mp_state;

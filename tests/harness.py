@@ -310,6 +310,9 @@ class KvmDiffCase:
     min_tests: dict = field(default_factory=dict)   # {guest name: fewest tests expected}
     platform: str = "bochs"
     console_prefix: str = ""            # what precedes each of Linux's console lines in the log
+    # {run name: guest}: further /init runs of a guest (e.g. one snapshotted
+    # and restored mid-run), held to the same bare Bochs outcomes.
+    reruns: dict = field(default_factory=dict)
 
     @property
     def cpu(self):
@@ -334,21 +337,23 @@ def run_kvm_diff(case, echo=None):
     for g, bare_case in case.bare.items():
         rb = run_case(bare_case, echo)
         reasons += [f"bare {g}: {r}" for r in rb.reasons]
-        bare, kvm = outcomes(rb.log), outcomes(log, f"kvm:{g}")
+        bare = outcomes(rb.log)
         if len(bare) < case.min_tests.get(g, 0):
             reasons.append(f"{g}: bare run reported {len(bare)} tests, expected at least {case.min_tests[g]}")
-        for test, verdict in sorted(bare.items()):
-            if test not in kvm:
+        for run in [g] + [r for r, rg in case.reruns.items() if rg == g]:
+            kvm = outcomes(log, f"kvm:{run}")
+            for test, verdict in sorted(bare.items()):
+                if test not in kvm:
+                    if not departure(g, test):
+                        reasons.append(f"{run}: '{test}' reported on bare Bochs ({verdict}) but not under KVM")
+                elif kvm[test] != verdict and not departure(g, test):
+                    reasons.append(f"{run}: '{test}': {verdict} on bare Bochs, {kvm[test]} under KVM")
+            for test in sorted(set(kvm) - set(bare)):
                 if not departure(g, test):
-                    reasons.append(f"{g}: '{test}' reported on bare Bochs ({verdict}) but not under KVM")
-            elif kvm[test] != verdict and not departure(g, test):
-                reasons.append(f"{g}: '{test}': {verdict} on bare Bochs, {kvm[test]} under KVM")
-        for test in sorted(set(kvm) - set(bare)):
-            if not departure(g, test):
-                reasons.append(f"{g}: '{test}' reported only under KVM")
-        status = 1 if "FAIL" in kvm.values() else 0
-        if not re.search(rf"^linux-init: {re.escape(g)}: exit status {status}$", log, re.M):
-            reasons.append(f"{g}: no 'linux-init: {g}: exit status {status}' line")
+                    reasons.append(f"{run}: '{test}' reported only under KVM")
+            status = 1 if "FAIL" in kvm.values() else 0
+            if not re.search(rf"^linux-init: {re.escape(run)}: exit status {status}$", log, re.M):
+                reasons.append(f"{run}: no 'linux-init: {run}: exit status {status}' line")
     for key in sorted(set(case.departures) - used):
         reasons.append(f"{key[0]}: listed KVM departure /{key[1]}/ ({case.departures[key]}) no longer differs")
     return Result(case, not reasons, reasons, rl.log_path, time.monotonic() - start, rl.log)

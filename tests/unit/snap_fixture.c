@@ -162,6 +162,7 @@ u8 *snapfix_file(enum snapfix_state st, u64 *len)
                                           { MSR_IA32_FEATURE_CONTROL, 0, 5 } };
     struct tsnap_kvm_xsave xsave = { .region = { [6] = 0x1f80, [128] = 3 } };     /* MXCSR; XSTATE_BV x87|SSE */
     struct tsnap_kvm_vcpu_events ev = { .flags = TSNAP_KVM_VCPUEVENT_VALID_SHADOW };
+    struct tsnap_kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { 0, 0, 3 } } };
     struct tsnap_kvm_debugregs dr = { .dr6 = 0xffff0ff0, .dr7 = 0x400 };
     struct tsnap_kvm_mp_state mp = { TSNAP_KVM_MP_STATE_RUNNABLE };
     struct tsnap_kvm_lapic_state lapic = { .regs = { [0x20] = 0, [0x30] = 0x14, [0xf0] = 0xff, [0xf1] = 1 } };
@@ -184,5 +185,7 @@ u8 *snapfix_file(enum snapfix_state st, u64 *len)
     tsnap_add(&b, TSNAP_SEC_LAPIC, 0, &lapic, sizeof(lapic));
     if (nested)
         tsnap_add(&b, TSNAP_SEC_NESTED, 0, blob, nsize);
+    if (st != SNAPFIX_VMXON)        /* optional: one state goes without */
+        tsnap_add(&b, TSNAP_SEC_XCRS, 0, &xcrs, sizeof(xcrs));
     return tsnap_build(&b, len);
 }

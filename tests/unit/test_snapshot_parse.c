@@ -227,6 +227,8 @@ static void m_nested_hdr_size(u8 *f) { *(u32 *)(f + sec(f, find(f, TSNAP_SEC_NES
 static void m_nested_format(u8 *f) { *(u16 *)(f + sec(f, find(f, TSNAP_SEC_NESTED))->offset + 2) = 1; }
 static void m_device_unknown(u8 *f) { struct tsnap_section *s = sec(f, find(f, TSNAP_SEC_LAPIC)); s->type = TSNAP_SEC_DEVICE; s->instance = 99; }
 
+static void m_xcrs_count(u8 *f) { *(u32 *)(f + sec(f, find(f, TSNAP_SEC_XCRS))->offset) = 17; }
+
 static const struct mutation mutations[] = {
     { "unaligned offset", m_unaligned, "offset not 8-aligned" },
     { "section outside the file", m_outside, "outside the file" },
@@ -261,6 +263,7 @@ static const struct mutation mutations[] = {
     { "nested header size", m_nested_hdr_size, "kvm_nested_state.size differs" },
     { "nested format", m_nested_format, "format not VMX" },
     { "unknown device", m_device_unknown, "unknown device" },
+    { "xcrs count", m_xcrs_count, "nr_xcrs above 16" },
 };
 
 static void test_structural_checks(void **state)

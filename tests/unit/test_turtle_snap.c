@@ -90,9 +90,21 @@ static void test_vmx_msrs_txt(void **state)
     u64 len;
     u8 *f = import_kvm(dir, &len);
     assert_non_null(f);
-    static struct tsnap_view view;
+    static struct tsnap_view view, orig;
     assert_null(tsnap_parse(f, len, &view));
     assert_int_equal(view.vmx_caps->nmsrs, 12);
+    /* Every value as written, 64 bits wide (0x48e's top bit is set). */
+    u64 olen;
+    u8 *of = snapfix_file(SNAPFIX_L2, &olen);
+    assert_null(tsnap_parse(of, olen, &orig));
+    for (u32 i = 0, k = 0; i < orig.vmx_caps->nmsrs; i++) {
+        if (!kvm_vmx_msr_writable(orig.vmx_cap_entries[i].index))
+            continue;
+        assert_int_equal(view.vmx_cap_entries[k].index, orig.vmx_cap_entries[i].index);
+        assert_true(view.vmx_cap_entries[k].data == orig.vmx_cap_entries[i].data);
+        k++;
+    }
+    free(of);
     free(f);
     /* A short regs.bin is refused by name. */
     snprintf(path, sizeof(path), "%s/regs.bin", dir);

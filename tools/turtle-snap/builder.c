@@ -49,11 +49,16 @@ void *tsnap_add_list(struct tsnap_builder *b, u32 type, u32 instance, const void
     return p;
 }
 
+/* Word by word: the vmm runs this over all guest RAM inside an emulated
+ * CPU, where every instruction counts. */
 static bool page_is_zero(const u8 *p)
 {
-    for (u64 i = 0; i < PAGE_SIZE; i++)
-        if (p[i])
+    for (u64 i = 0; i < PAGE_SIZE; i += 8) {
+        u64 w;
+        memcpy(&w, p + i, 8);           /* one load; ram need not be aligned */
+        if (w)
             return false;
+    }
     return true;
 }
 

@@ -132,6 +132,9 @@ void info_view(const struct tsnap_view *v, FILE *out)
         memcpy(&mxcsr, (const u8 *)c->xsave + 24, 4);
         memcpy(&xstate_bv, (const u8 *)c->xsave + 512, 8);
         fprintf(out, "  xsave: mxcsr 0x%08x xstate_bv 0x%llx\n", mxcsr, (unsigned long long)xstate_bv);
+        if (c->xcrs)
+            for (u32 k = 0; k < c->xcrs->nr_xcrs; k++)
+                fprintf(out, "  xcr%u 0x%llx\n", c->xcrs->xcrs[k].xcr, (unsigned long long)c->xcrs->xcrs[k].value);
         print_events(out, c->events);
         fprintf(out, "  debugregs: dr0-3 0x%llx 0x%llx 0x%llx 0x%llx dr6 0x%llx dr7 0x%llx flags 0x%llx\n",
                 (unsigned long long)c->debugregs->db[0], (unsigned long long)c->debugregs->db[1],

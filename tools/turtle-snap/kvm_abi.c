@@ -37,6 +37,11 @@ SAME_SIZE(kvm_msrs);
 _Static_assert(offsetof(struct kvm_msrs, entries) == sizeof(struct tsnap_kvm_msrs), "kvm_msrs.entries");
 _Static_assert(sizeof(struct tsnap_kvm_xsave) == offsetof(struct kvm_xsave, region) + sizeof(((struct kvm_xsave *)0)->region),
                "kvm_xsave");
+SAME_SIZE(kvm_xcrs);
+SAME_SIZE(kvm_xcr);
+SAME_OFF(kvm_xcrs, xcrs);
+SAME_OFF(kvm_xcrs, padding);
+_Static_assert(TSNAP_KVM_MAX_XCRS == KVM_MAX_XCRS, "KVM_MAX_XCRS");
 SAME_SIZE(kvm_vcpu_events);
 SAME_OFF(kvm_vcpu_events, interrupt);
 SAME_OFF(kvm_vcpu_events, nmi);

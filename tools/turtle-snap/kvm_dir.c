@@ -94,6 +94,8 @@ int export_kvm(const struct tsnap_view *v, const char *dir)
              kvm_dir_write(dir, "lapic.bin", c->lapic, sizeof(*c->lapic)) ||
              kvm_dir_write(dir, "memory.bin", ram, mem);
     free(ram);
+    if (!rc && c->xcrs)
+        rc = kvm_dir_write(dir, "xcrs.bin", c->xcrs, sizeof(*c->xcrs));
     if (!rc && c->nested)
         rc = kvm_dir_write(dir, "nested_state.bin", c->nested, c->nested_size);
     if (!rc && v->vmx_caps) {
@@ -150,7 +152,7 @@ static void *read_vmx_txt(const char *dir, u64 *len)
     struct { struct tsnap_kvm_msrs h; struct tsnap_kvm_msr_entry e[TSNAP_VMX_CAPS_LAST - TSNAP_VMX_CAPS_FIRST + 1]; } *l;
     l = calloc(1, sizeof(*l));
     unsigned long long idx, val;
-    while (l && fscanf(fp, "%lli %lli", &idx, &val) == 2 && l->h.nmsrs < ARRAY_SIZE(l->e))
+    while (l && fscanf(fp, "%llx %llx", &idx, &val) == 2 && l->h.nmsrs < ARRAY_SIZE(l->e))
         l->e[l->h.nmsrs++] = (struct tsnap_kvm_msr_entry){ (u32)idx, 0, val };
     fclose(fp);
     if (l)
@@ -158,14 +160,17 @@ static void *read_vmx_txt(const char *dir, u64 *len)
     return l;
 }
 
+/* The files of a KVM directory, REGS..LAPIC in section-type order. */
+enum { MACHINE, CPUID, VMXCAPS, MEMORY, REGS, SREGS, MSRS, XSAVE, EVENTS, DEBUGREGS, MPSTATE, LAPIC, NESTED,
+       VERSION, XCRS };
+
 u8 *import_kvm(const char *dir, u64 *len)
 {
     struct tsnap_builder *b = malloc(sizeof(*b));
-    void *p[16] = { 0 };
-    u64 n[16] = { 0 };
+    void *p[XCRS + 1] = { 0 };
+    u64 n[XCRS + 1] = { 0 };
     bool ok = b != NULL;
     u8 *file = NULL;
-    enum { MACHINE, CPUID, VMXCAPS, MEMORY, REGS, SREGS, MSRS, XSAVE, EVENTS, DEBUGREGS, MPSTATE, LAPIC, NESTED, VERSION };
 
     p[CPUID] = need(dir, "cpuid.bin", &n[CPUID], 0, &ok);
     p[MEMORY] = need(dir, "memory.bin", &n[MEMORY], 0, &ok);
@@ -178,6 +183,7 @@ u8 *import_kvm(const char *dir, u64 *len)
     p[MPSTATE] = need(dir, "mp_state.bin", &n[MPSTATE], sizeof(struct tsnap_kvm_mp_state), &ok);
     p[LAPIC] = need(dir, "lapic.bin", &n[LAPIC], sizeof(struct tsnap_kvm_lapic_state), &ok);
     p[NESTED] = kvm_dir_read(dir, "nested_state.bin", &n[NESTED]);
+    p[XCRS] = kvm_dir_read(dir, "xcrs.bin", &n[XCRS]);
     p[VMXCAPS] = kvm_dir_read(dir, "vmx_caps.bin", &n[VMXCAPS]);
     if (!p[VMXCAPS])
         p[VMXCAPS] = read_vmx_txt(dir, &n[VMXCAPS]);
@@ -210,6 +216,8 @@ u8 *import_kvm(const char *dir, u64 *len)
         tsnap_add(b, TSNAP_SEC_REGS + (u32)(i - REGS), 0, p[i], n[i]);
     if (p[NESTED])
         tsnap_add(b, TSNAP_SEC_NESTED, 0, p[NESTED], n[NESTED]);
+    if (p[XCRS])
+        tsnap_add(b, TSNAP_SEC_XCRS, 0, p[XCRS], n[XCRS]);
     file = tsnap_build(b, len);
     if (!file) {
         fprintf(stderr, "turtle-snap: import-kvm: cannot build the file\n");

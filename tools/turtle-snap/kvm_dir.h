@@ -13,6 +13,7 @@
  *   sregs.bin          struct kvm_sregs                     KVM_SET_SREGS
  *   msrs.bin           struct kvm_msrs + entries            KVM_SET_MSRS
  *   xsave.bin          struct kvm_xsave (4096 bytes)        KVM_SET_XSAVE
+ *   xcrs.bin           struct kvm_xcrs (optional)           KVM_SET_XCRS
  *   events.bin         struct kvm_vcpu_events               KVM_SET_VCPU_EVENTS
  *   mp_state.bin       struct kvm_mp_state                  KVM_SET_MP_STATE
  *   debugregs.bin      struct kvm_debugregs                 KVM_SET_DEBUGREGS
