@@ -234,6 +234,13 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
     /* Build it. */
     memset(vm->name, 0, sizeof(vm->name));
     memcpy(vm->name, name ? name : view.machine->name, VM_NAME_MAX - 1);
+    /* The guests already built (vms[] below this one) must not share it. */
+    for (u32 k = 0; k < vm->index; k++) {
+        if (!strcmp(vms[k].name, vm->name)) {
+            e = refuse("a guest named '%s' already exists (rename it with name=)", vm->name);
+            goto out;
+        }
+    }
     vm->nested = view.machine->flags & TSNAP_MACHINE_NESTED;
     vm->cmdline = "";
     if ((e = vm_alloc_memory(vm, view.machine->mem_size)))

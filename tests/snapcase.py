@@ -207,6 +207,9 @@ class SnapBadCase:
     take: harness.Case
     restore: harness.Case               # its modules: the good guest; the bad files are added
     refusals: dict                      # {how: regex of turtle's error line}
+    # Also restore the good file twice under its own name: the first runs
+    # (and must pass), the second is refused as a duplicate guest name.
+    duplicate: str = ""                 # the snapshot's guest name, or "" for no such check
     platform: str = "bochs"
 
     @property
@@ -232,11 +235,21 @@ class SnapBadCase:
             with open(path, "wb") as f:
                 f.write(corrupt(blob, how))
             modules.append((path, f"restore name={how[:15]}"))
+        expect = list(self.restore.expect) + [rf"^turtle: error: module '{how[:15]}': {rx}$"
+                                              for how, rx in self.refusals.items()]
+        passing = 1
+        if self.duplicate:
+            path = os.path.join(d, "good.tsnap")
+            with open(path, "wb") as f:
+                f.write(blob)
+            modules += [(path, "restore"), (path, "restore")]
+            passing += 1
+            expect += [rf"^turtle: guest '{self.duplicate}': restored from a snapshot",
+                       rf"^turtle: error: module 'guest\d+': snapshot: a guest named '{self.duplicate}' "
+                       r"already exists \(rename it with name=\)$"]
         n = len(modules)
-        case = dataclasses.replace(self.restore, modules=modules, verdict=(n, 1, n - 1),
-                                   expect=list(self.restore.expect) +
-                                   [rf"^turtle: error: module '{how[:15]}': {rx}$"
-                                    for how, rx in self.refusals.items()])
+        case = dataclasses.replace(self.restore, modules=modules, verdict=(n, passing, n - passing),
+                                   expect=expect)
         rr = harness.run_case(case, echo)
         reasons += [f"restore: {r}" for r in rr.reasons]
         return harness.Result(self, not reasons, reasons, rr.log_path, time.monotonic() - start, rr.log)

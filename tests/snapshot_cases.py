@@ -105,7 +105,8 @@ def snapshot_cases():
                   "checksum": r"snapshot: .*(checksum|CRC|crc).*",
                   "truncated": r"snapshot: .*truncated.*",
                   "vmcs12-outside-ram": r"snapshot: .*vmcs12_pa.*",
-                  "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"}))
+                  "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"},
+        duplicate="snap"))
     return out
 
 
