@@ -140,6 +140,8 @@ void nested_switch_to_l1(struct vcpu *vcpu);
 void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value);
 /* The current vmcs12 back to L1 memory (VMCLEAR, VMPTRLD, VMXOFF). */
 void nested_release_vmcs12(struct vcpu *vcpu);
+/* vmcs02 becomes the vCPU's VMCS (a restored snapshot in guest mode). */
+void nested_switch_to_l2(struct vcpu *vcpu);
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */

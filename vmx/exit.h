@@ -32,6 +32,8 @@ void handle_inject_ud(struct vcpu *vcpu, u64 qual);
 void handle_inject_gp(struct vcpu *vcpu, u64 qual);
 void handle_task_switch(struct vcpu *vcpu, u64 qual);
 void handle_ignore_signal(struct vcpu *vcpu, u64 qual);
+/* CPUID leaf.subleaf as vcpu sees it (what handle_cpuid answers). */
+void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r);
 /* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
 void handle_mmio(struct vcpu *vcpu, u64 gpa);
 
