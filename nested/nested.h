@@ -161,6 +161,10 @@ void shadow12_prepare(struct vcpu *vcpu, const struct vmcs12 *v);
 /* shadow02's fields back into L1 memory if they belong to the region at
  * pa (VMPTR_NONE: whichever region); the current VMCS stays current. */
 void shadow12_flush(struct vcpu *vcpu, u64 pa);
+/* shadow02's fields into L1 memory too, shadow02 still the state of record
+ * (a snapshot: its RAM then holds the shadow vmcs12 as it stands). The
+ * vCPU's VMCS (vcpu->vmcs) must be current and stays current. */
+void shadow12_write_back(struct vcpu *vcpu);
 bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
 
 /* nested/ept02.c */

@@ -8,11 +8,21 @@
  *   L2 running (GUEST_MODE)     size 4224, or 8320 when vmcs12 uses VMCS
  *                               shadowing with a link pointer (the shadow
  *                               vmcs12 page follows)
- * The vmcs12 page is the copy that is authoritative at that moment: with
- * turtle's shadow VMCS on, L1's VMWRITEs are in the shadow until synced
- * back; while L2 runs, cached12 with L2's live state synced from vmcs02
- * (KVM's sync_vmcs02_to_vmcs12). RUN_PENDING is never set: turtle takes a
- * snapshot in L2 only at an L2 exit, after the entry completed.
+ * The vmcs12 page is turtle's copy of the current vmcs12 (cached12, read
+ * once at VMPTRLD; the region in L1 memory is written only when L1 lets go
+ * of it, so the snapshot's RAM may hold a stale one, as under KVM): in L1,
+ * after L1's hardware shadow VMCS is read back into it (L1's VMWRITEs
+ * without an exit); while L2 runs, with L2's live state synced from vmcs02
+ * (sync_vmcs02_to_vmcs12). The shadow vmcs12 of L1's L2 (size 8320) is the
+ * region at the link pointer with the fields shadow02 holds written back
+ * first. RUN_PENDING is never set: turtle takes a snapshot in L2 only at
+ * an L2 exit, after the entry completed.
+ *
+ * Setting it is the other way round: cached12 from the page, everything
+ * dirty (the first entry builds vmcs02 completely and runs every check),
+ * L1's hardware shadow VMCS filled from cached12, and in guest mode vmcs02
+ * built by prepare_vmcs02() after the shadow vmcs12 page is back in L1
+ * memory (shadow02 loads it from there).
  */
 #include "kernel/mm.h"
 #include "nested/checks.h"
@@ -40,8 +50,9 @@ static const char *get_guest_mode(struct vcpu *vcpu, u8 *buf, struct nested_extr
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = (struct vmcs12 *)(buf + TSNAP_NESTED_HDR_SIZE);
 
+    /* Into cached12 itself, as KVM does: the next exit to L1 syncs again. */
+    sync_vmcs02_to_vmcs12(vcpu, &n->cached12);
     memcpy(v, &n->cached12, sizeof(*v));
-    sync_vmcs02_to_vmcs12(vcpu, v);
     /* The entry completed: KVM marks vmcs12 launched at VMLAUNCH. */
     v->launch_state = LAUNCH_STATE_LAUNCHED;
     h->flags |= TSNAP_KVM_STATE_NESTED_GUEST_MODE;
@@ -55,6 +66,7 @@ static const char *get_guest_mode(struct vcpu *vcpu, u8 *buf, struct nested_extr
             ((x->l1_timer_left << vmx_caps.preemption_timer_rate) >> KVM_TIMER_SHIFT);
     }
     if ((nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS) && v->vmcs_link_pointer != ~0ULL) {
+        shadow12_write_back(vcpu);
         if (!guest_copy_from(vcpu->vm, buf + TSNAP_NESTED_SIZE_VMCS12, v->vmcs_link_pointer,
                              TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE))
             return "vmcs12's VMCS link pointer is outside RAM";
@@ -86,15 +98,20 @@ u32 nested_get_state(struct vcpu *vcpu, void *buf, struct nested_extra *x, const
         *why = get_guest_mode(vcpu, buf, x);
         return *why ? 0 : h->size;
     }
+    /* L1's VMWRITEs in its hardware shadow VMCS into cached12 (KVM's
+     * copy_shadow_to_vmcs12); vmcs01 is current. */
     shadow_sync_from_shadow(vcpu);
-    memcpy((u8 *)buf + TSNAP_NESTED_HDR_SIZE, n->vmcs12, TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE);
+    memcpy((u8 *)buf + TSNAP_NESTED_HDR_SIZE, &n->cached12, TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE);
+    /* The RAM that follows this state holds shadow02's fields too. */
+    shadow12_write_back(vcpu);
     return h->size;
 }
 
 /* Back into L2 from a checked vmcs12 (KVM's nested_vmx_enter_non_root_mode
  * without a pending run): the SDM's entry checks, EPT02 (rebuilt lazily
  * from EPT12), vmcs02 built from vmcs12 as a VM entry builds it. */
-static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob, const struct nested_extra *x)
+static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob, const u8 *shadow_page,
+                                    const struct nested_extra *x)
 {
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = &n->cached12;
@@ -121,8 +138,18 @@ static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob
     };
     if (ept12 && !ept02_prepare(vcpu, v->ept_pointer))
         return "out of pages for EPT02";
+    /* The shadow vmcs12 of L1's L2: shadow02 is loaded from L1 memory. */
+    if (shadow_page && !guest_copy_to(vcpu->vm, v->vmcs_link_pointer, shadow_page,
+                                      TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE))
+        return "vmcs12's VMCS link pointer is outside RAM";
+    /* L1's hardware shadow VMCS from cached12, linked from vmcs01, for
+     * L1's reads after L2's next exit (vmcs01 current here). */
+    shadow_sync_to_shadow(vcpu);
     nested_switch_to_l2(vcpu);
     prepare_vmcs02(vcpu, v, &l1);
+    /* Built completely; the next VMRESUME of L1 (after an exit) again. */
+    n->dirty = DIRTY_ALL;
+    n->n_dirty_fields = 0;
     n->launch_pending = false;
     n->last_vpid12 = (nested_proc2(v) & SECONDARY_EXEC_ENABLE_VPID) ? v->virtual_processor_id : 0;
     vpid_flush(n->vpid02);
@@ -152,10 +179,16 @@ const char *nested_set_state(struct vcpu *vcpu, const void *buf, const struct ne
         return "vmcs12_pa outside RAM";
     n->current_vmptr = h->vmcs12_pa;
     n->vmcs12 = phys_to_virt(hpa);
+    n->dirty = DIRTY_ALL;
+    n->n_dirty_fields = 0;
+    n->current_is_shadow = ((const struct vmcs12 *)page)->hdr.shadow_vmcs;
     if (h->flags & TSNAP_KVM_STATE_NESTED_GUEST_MODE)
-        return enter_guest_mode(vcpu, (const struct vmcs12 *)page, x);
-    /* turtle keeps vmcs12 in L1 memory: the saved page goes back there. */
-    memcpy(n->vmcs12, page, TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE);
+        return enter_guest_mode(vcpu, (const struct vmcs12 *)page,
+                                h->size == TSNAP_NESTED_SIZE_MAX ? page + TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE : NULL,
+                                x);
+    /* The page is the current vmcs12 (KVM's cached_vmcs12): into turtle's
+     * cache; L1 memory gets it when L1 lets go of it. */
+    memcpy(&n->cached12, page, sizeof(n->cached12));
     shadow_sync_to_shadow(vcpu);
     return NULL;
 }
