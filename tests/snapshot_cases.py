@@ -31,12 +31,22 @@ SNAP_STATES = {
     "vmxon": "VMXON without a current VMCS",
     "vmcs": "a current VMCS in L1 (launched, L2 half done)",
     "l2": "L2 running (GUEST_MODE)",
+    "shadow": "L2 running with VMCS shadowing for L2 (GUEST_MODE, nested state 8320 bytes)",
 }
+# Tests snap_l1 reports in each state (state=shadow checks L2's shadow VMCS too).
+SNAP_TESTS = {"shadow": 4}
+# What the taken run's turtle says of the nested state, where it is fixed.
+SNAP_NESTED_SIZE = {"shadow": 8320}
 
 
 SNAP_L1_END = [r"^\[snap\] snap_l1: L1 sum 1d275d765b400000, L2 sum b9e23369c6300000, L2 CPUID exits 400$",
                r"^\[snap\] SUMMARY: 3 tests, 0 failures$"]
+SNAP_SHADOW_END = [SNAP_L1_END[0],
+                   r"^\[snap\] PASS: snap_l1: L2's 400 shadow-VMCS writes read back \(0 bad\), the last one "
+                   r"in the shadow VMCS \(0x5eed018f\)$",
+                   r"^\[snap\] SUMMARY: 4 tests, 0 failures$"]
 GOLDEN = {"l1": SNAP_L1_END, "vmxon": SNAP_L1_END, "vmcs": SNAP_L1_END, "l2": SNAP_L1_END,
+          "shadow": SNAP_SHADOW_END,
           "turtle": [r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
                      r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$"]}
 
@@ -53,19 +63,22 @@ def snapshot_cases():
             name = f"snap-{state}-{tag}"
             mod = f"name=snap nested mem=16M -- state={state}"
             path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+            summary = rf"^\[snap\] SUMMARY: {SNAP_TESTS.get(state, 3)} tests, 0 failures$"
+            size = SNAP_NESTED_SIZE.get(state)
+            taken = r"^turtle: guest 'snap': snapshot taken: \d+ bytes, \d+ of 4096 pages"
+            if size:
+                taken += rf".*nested state {size} bytes"
             out.append(SnapCase(
                 name, "snapshot", guest="snap", snapshot=path,
                 plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
                            modules=[(guest("snap_l1"), mod)],
-                           expect=[r"^\[snap\] SUMMARY: 3 tests, 0 failures$"]),
+                           expect=[summary]),
                 take=Case(f"{name}-take", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0), com2=True,
                           modules=[(guest("snap_l1"), mod + " snap")],
-                          expect=[r"^turtle: guest 'snap': snapshot taken: \d+ bytes, \d+ of 4096 pages",
-                                  r"^turtle: guest 'snap': passed, stopped after its snapshot"]),
+                          expect=[taken, r"^turtle: guest 'snap': passed, stopped after its snapshot"]),
                 restore=Case(f"{name}-restore", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
                              modules=[(path, "restore")],
-                             expect=[r"^turtle: guest 'snap': restored from a snapshot",
-                                     r"^\[snap\] SUMMARY: 3 tests, 0 failures$"])))
+                             expect=[r"^turtle: guest 'snap': restored from a snapshot", summary])))
         # turtle on turtle: the L1 is turtle itself, its L2 a test guest;
         # L1-turtle asks the turtle below for a snapshot of itself while
         # its L2 runs (snapself=N), then a second boot restores it.

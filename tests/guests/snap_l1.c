@@ -8,6 +8,11 @@
  *          is paused at an exit L1 is handling
  *   l2     L2 running: L1 asks for the snapshot at the L2_EXIT-th L0 exit
  *          while L2 runs (VMCALL 5 with RBX = 1), then runs L2
+ *   shadow as l2, with VMCS shadowing for L2 (SDM 25.10): vmcs12 links a
+ *          shadow VMCS whose LDTR-base field L2 reads and writes after each
+ *          CPUID without an exit (nested state 8320 bytes: the shadow
+ *          vmcs12 page follows vmcs12); L1 checks what L2 saw and, through
+ *          VMPTRLD of the shadow VMCS, what L2 left there (a fourth test)
  * With `snap` it asks for the snapshot with "stop" (turtle powers off
  * once it has left); without, it runs the same path uninterrupted. Every
  * line after "snap_l1: snapshot point" must be the same in a run restored
@@ -34,6 +39,10 @@
 
 static u8 l1_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
 static u8 l2_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
+static u8 shadow_page[4096] __attribute__((aligned(4096)));
+static u8 shadow_bitmap[4096] __attribute__((aligned(4096)));   /* VMREAD and VMWRITE */
+static bool l2_shadowing;
+static volatile u64 l2_shadow_bad;
 static volatile u64 l2_sum;
 static u64 l2_cpuid_exits;
 static bool want_snap;
@@ -49,16 +58,38 @@ static u64 fill_and_sum(u8 *buf, u64 from, u64 to, u64 seed)
     return sum;
 }
 
+/* The value L2 leaves in its shadow VMCS's LDTR base after round i
+ * (-1: L1's initial one). */
+static u64 shadow_value(int i) { return i < 0 ? 0x1000 : 0x5eed0000ull + (u64)i; }
+
+/* With shadowing: read back what the previous round wrote, write this
+ * round's (no exit: the bitmaps allow the field). */
+static void l2_shadow_round(int i)
+{
+    u64 v = 0;
+
+    if (!l2_shadowing)
+        return;
+    if (vmread(GUEST_LDTR_BASE, &v) != VMX_OK || v != shadow_value(i - 1))
+        l2_shadow_bad++;
+    if (vmwrite(GUEST_LDTR_BASE, shadow_value(i)) != VMX_OK)
+        l2_shadow_bad++;
+}
+
 static void l2_work(void)
 {
     u64 half = sizeof(l2_buf) / 2, sum;
 
-    for (int i = 0; i < L2_CPUIDS / 2; i++)
+    for (int i = 0; i < L2_CPUIDS / 2; i++) {
         cpuid((u32)i & 0xf);
+        l2_shadow_round(i);
+    }
     sum = fill_and_sum(l2_buf, 0, half, 0x33);
     l2_vmcall(L2_HALF);
-    for (int i = L2_CPUIDS / 2; i < L2_CPUIDS; i++)
+    for (int i = L2_CPUIDS / 2; i < L2_CPUIDS; i++) {
         cpuid((u32)i & 0xf);
+        l2_shadow_round(i);
+    }
     l2_sum = sum ^ fill_and_sum(l2_buf, half, sizeof(l2_buf), 0x55);
 }
 
@@ -70,6 +101,44 @@ static long snapshot_vmcall(long when, long count)
 
     __asm__ __volatile__("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) :: "memory");
     return rax;
+}
+
+/* VMCS shadowing for L2 in the current (test) VMCS: a shadow VMCS with
+ * LDTR base shadow_value(-1), bitmaps that let L2 read and write only
+ * that field. */
+static bool shadow_setup(void)
+{
+    if (!vmx_has_proc2(SECONDARY_EXEC_SHADOW_VMCS))
+        return report(false, "snap_l1: VMCS shadowing is available to L1");
+    vmx_init_vmcs_region(shadow_page);
+    *(u32 *)shadow_page = vmx_caps.revision | 0x80000000u;
+    if (vmclear(vmx_pa(shadow_page)) != VMX_OK || vmptrld(vmx_pa(shadow_page)) != VMX_OK ||
+        vmwrite(GUEST_LDTR_BASE, shadow_value(-1)) != VMX_OK || vmptrld(vmx_test_vmcs()) != VMX_OK)
+        return report(false, "snap_l1: the shadow VMCS could be set up");
+    for (u32 i = 0; i < sizeof(shadow_bitmap); i++)
+        shadow_bitmap[i] = 0xff;
+    shadow_bitmap[(GUEST_LDTR_BASE & 0x7fff) / 8] &= (u8)~(1u << (GUEST_LDTR_BASE % 8));
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS);
+    vmcs_write(VMCS_LINK_POINTER, vmx_pa(shadow_page));
+    vmcs_write(VMREAD_BITMAP, vmx_pa(shadow_bitmap));
+    vmcs_write(VMWRITE_BITMAP, vmx_pa(shadow_bitmap));
+    l2_shadowing = true;
+    return true;
+}
+
+/* What L2 left in the shadow VMCS, seen by L1 through VMPTRLD of it. */
+static void shadow_check(void)
+{
+    u64 v = 0;
+    int st = vmptrld(vmx_pa(shadow_page));
+
+    if (st == VMX_OK)
+        st = vmread(GUEST_LDTR_BASE, &v);
+    vmptrld(vmx_test_vmcs());
+    report(st == VMX_OK && !l2_shadow_bad && v == shadow_value(L2_CPUIDS - 1),
+           "snap_l1: L2's %u shadow-VMCS writes read back (%lu bad), the last one in the shadow VMCS (%#lx)",
+           L2_CPUIDS, (unsigned long)l2_shadow_bad, (unsigned long)v);
 }
 
 static u64 tsc_before;
@@ -127,9 +196,10 @@ void guest_main(const struct boot_params *bp)
     printf("snap_l1: state %s\n", state);
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
     bool at_l1 = !strcmp(state, "l1"), at_vmxon = !strcmp(state, "vmxon"), at_vmcs = !strcmp(state, "vmcs");
-    bool at_l2 = !strcmp(state, "l2");
+    bool at_shadow = !strcmp(state, "shadow");
+    bool at_l2 = !strcmp(state, "l2") || at_shadow;
     if (!at_l1 && !at_vmxon && !at_vmcs && !at_l2) {
-        report(false, "snap_l1: state=%s is l1, vmxon, vmcs or l2", state);
+        report(false, "snap_l1: state=%s is l1, vmxon, vmcs, l2 or shadow", state);
         return;
     }
     if (at_l1)
@@ -141,6 +211,8 @@ void guest_main(const struct boot_params *bp)
     if (at_vmxon)
         snapshot_point("VMXON, no current VMCS");
     vmx_vmcs_setup(l2_work);
+    if (at_shadow && !shadow_setup())
+        return;
     if (at_l2) {
         /* Armed first: the lines after the point are all printed after
          * the snapshot, which L2 reaches at its L2_EXIT-th L0 exit. */
@@ -166,6 +238,8 @@ void guest_main(const struct boot_params *bp)
     report(l2_sum != 0 && l1_sum != 0, "snap_l1: L1 and L2 sums computed");
     /* A restored L1's TSC continues from the snapshot's (turtle offsets it). */
     report(rdtsc() > tsc_before, "snap_l1: the TSC went on from the snapshot point");
+    if (at_shadow)
+        shadow_check();
     vmx_vmcs_teardown();
     vmxoff();
 }
