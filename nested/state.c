@@ -66,7 +66,6 @@ static const char *get_guest_mode(struct vcpu *vcpu, u8 *buf, struct nested_extr
             ((x->l1_timer_left << vmx_caps.preemption_timer_rate) >> KVM_TIMER_SHIFT);
     }
     if ((nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS) && v->vmcs_link_pointer != ~0ULL) {
-        shadow12_write_back(vcpu);
         if (!guest_copy_from(vcpu->vm, buf + TSNAP_NESTED_SIZE_VMCS12, v->vmcs_link_pointer,
                              TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE))
             return "vmcs12's VMCS link pointer is outside RAM";
@@ -89,6 +88,10 @@ u32 nested_get_state(struct vcpu *vcpu, void *buf, struct nested_extra *x, const
     *why = NULL;
     if (!n || !n->vmxon)
         return h->size;
+    /* The RAM that follows this state (and the shadow vmcs12 page of
+     * guest mode) holds the fields shadow02 keeps for a shadow vmcs12,
+     * whether or not that one is linked from the current vmcs12. */
+    shadow12_write_back(vcpu);
     h->vmxon_pa = n->vmxon_ptr;
     if (n->current_vmptr == VMPTR_NONE)
         return h->size;
@@ -102,8 +105,6 @@ u32 nested_get_state(struct vcpu *vcpu, void *buf, struct nested_extra *x, const
      * copy_shadow_to_vmcs12); vmcs01 is current. */
     shadow_sync_from_shadow(vcpu);
     memcpy((u8 *)buf + TSNAP_NESTED_HDR_SIZE, &n->cached12, TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE);
-    /* The RAM that follows this state holds shadow02's fields too. */
-    shadow12_write_back(vcpu);
     return h->size;
 }
 
