@@ -203,6 +203,23 @@ def console_cases():
                             r"^\[again\] chatter chat line 59$",
                             finished("again"), finished("echo")],
                     check=restored_lines("chat", "again", 60)))
+    # The same with a nested L1 in the middle of its EPT02 rounds (its L2
+    # may be running): the copy comes back with its vmcs12, vmcs02 and
+    # EPT02 rebuilt, and ends its rounds to a pass.
+    out.append(Case("console-snapshot-nested", "console", cpu="tigerlake", mem=128, timeout=300,
+                    verdict=(3, 2, 1), com2=True,
+                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=20"),
+                             echo],
+                    send=[(r"^\[hog\] PASS: ept02_churn round 0:", b"snapshot hog keep\r"),
+                          (r"^turtle: console: snapshot of 'hog' taken", b"kill hog\r"),
+                          (r"^turtle: console: 'hog' killed", b"restore again\r"),
+                          (finished("again"), b"attach echo\r"),
+                          (r"^turtle: console: attached to 'echo'", b"quit\r")],
+                    expect=[r"^turtle: guest 'hog': snapshot taken: .*nested state (128|4224|8320) bytes, "
+                            r"sent on the snapshot port, kept$",
+                            r"^turtle: guest 'again': restored from a snapshot",
+                            r"^\[again\] SUMMARY: 4 tests, 0 failures$", finished("again"), finished("echo")],
+                    forbid=[r"out of memory for EPT02", r"nested verify"]))
     # console=stay: the verdict, then the console still answers.
     out.append(Case("console-stay", "console", timeout=180, verdict=(1, 1, 0), cmdline="console=stay",
                     modules=[(guest("hello"), "name=hello -- id=hello")],
