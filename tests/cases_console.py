@@ -204,13 +204,15 @@ def console_cases():
                             finished("again"), finished("echo")],
                     check=restored_lines("chat", "again", 60)))
     # The same with a nested L1 in the middle of its EPT02 rounds (its L2
-    # may be running): the copy comes back with its vmcs12, vmcs02 and
+    # may be running), paused first so that it cannot end before the
+    # command is typed: the copy comes back with its vmcs12, vmcs02 and
     # EPT02 rebuilt, and ends its rounds to a pass.
     out.append(Case("console-snapshot-nested", "console", cpu="tigerlake", mem=128, timeout=300,
                     verdict=(3, 2, 1), com2=True,
                     modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=20"),
                              echo],
-                    send=[(r"^\[hog\] PASS: ept02_churn round 0:", b"snapshot hog keep\r"),
+                    send=[(r"^\[hog\] ept02_churn: on turtle", b"pause hog\r"),
+                          (r"^turtle: console: 'hog' paused$", b"snapshot hog keep\r"),
                           (r"^turtle: console: snapshot of 'hog' taken", b"kill hog\r"),
                           (r"^turtle: console: 'hog' killed", b"restore again\r"),
                           (finished("again"), b"attach echo\r"),
