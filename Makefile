@@ -2,7 +2,7 @@
 #   make            build/turtle.elf and build/turtle.iso
 #   make run        boot turtle with its demo guests (PLATFORM=bochs|qemu|qemu-uefi|qemu-kvm);
 #                   on a terminal, keys go to turtle's console (CMDLINE=console=stay keeps it)
-#   make test       host unit tests + every harness case
+#   make test       host unit tests + a bounded snapshot fuzz run + every harness case
 #   make check-<g>  one group of harness cases (e.g. make check-boot)
 #   make linux-image  Debian's kernel + the KVM test initramfs (tests/linux; needs Debian's archive)
 #   make bench      benchmarks (emulated cycles in Bochs) -> docs/benchmarks.md
@@ -29,12 +29,13 @@ KCFLAGS  := -std=c11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie -mcmodel=
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 NASMFLAGS := -f elf64 -w+all -w+error
 
-KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard vmx/dev/*.c) $(wildcard nested/*.c)
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard vmx/*.c) $(wildcard vmx/dev/*.c) $(wildcard nested/*.c) \
+               $(wildcard snapshot/*.c)
 KERNEL_ASMS := $(wildcard boot/*.asm) $(wildcard vmx/*.asm)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/%.o) $(KERNEL_ASMS:%.asm=$(BUILD)/%.o)
 
 .PHONY: all setup run test unit cases bench fuzz debug clean check-% guests profile
-all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm
+all: $(BUILD)/turtle.elf $(BUILD)/turtle.iso $(BUILD)/tools/vmm $(BUILD)/tools/turtle-snap
 
 # The profile build (vmx/prof.h): phase counters on the exit paths, for
 # make bench's breakdown of a nested round trip. Its own object folder.
@@ -60,6 +61,8 @@ include tests/guests/guests.mk
 
 # ---- host tools (tools/): the KVM VMM; the Linux test image (tests/linux) ----
 include tools/vmm/vmm.mk
+include tools/turtle-snap/turtle-snap.mk
+include tests/fuzz/fuzz.mk
 include tests/linux/linux.mk
 
 # ---- host unit tests (cmocka, ASan/UBSan) ----
@@ -89,6 +92,7 @@ cases: setup all guests
 test: setup
 	@$(MAKE) --no-print-directory all guests linux-image
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	$(PYTHON) tests/run.py -j $(JOBS)
 
 check-%: setup
@@ -101,7 +105,7 @@ run: setup
 
 # Long fuzzing on demand (not in make test): FUZZ_MINUTES=N, FUZZ_SEED=S repeats a run.
 fuzz: setup
-	@$(MAKE) --no-print-directory all guests unit
+	@$(MAKE) --no-print-directory all guests unit $(TSNAP_FUZZ)
 	$(PYTHON) tests/fuzz.py
 
 bench: setup

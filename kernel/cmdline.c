@@ -193,6 +193,22 @@ int turtle_options_parse(const char *s, struct turtle_options *o, cmdline_error_
                 bad(err, "bad apicv (want on or off) in", &t);
                 errors++;
             }
+        } else if (cmdline_key_is(&t, "snapport") && t.value) {
+            u64 v;
+            if (!parse_u64(t.value, t.value_len, &v) || v == 0 || v > 0xfff8) {
+                bad(err, "bad snapport (want a 16550's base port, e.g. 0x2f8) in", &t);
+                errors++;
+            } else {
+                o->snap_port = (u16)v;
+            }
+        } else if (cmdline_key_is(&t, "snapself") && t.value) {
+            u64 v;
+            if (!parse_u64(t.value, t.value_len, &v) || v == 0) {
+                bad(err, "bad snapself (want an exit count, 1 or more) in", &t);
+                errors++;
+            } else {
+                o->snap_self = v;
+            }
         } else if (cmdline_key_is(&t, "small_frames") && !t.value) {
             o->small_frames = true;
         } else if (cmdline_key_is(&t, "guests") && t.value && t.value_len &&

@@ -19,6 +19,9 @@
  *   console=poweroff|stay  when every guest has ended: power off after the
  *                          verdict (the default), or stay at the management
  *                          console (docs/console.md)
+ *   snapport=PORT          the 16550 whose port snapshots leave by (default 0x2f8, COM2)
+ *   snapself=N             turtle as an L1 of turtle: ask the turtle below (VMCALL 5) for a
+ *                          snapshot of this turtle at the Nth exit while its guests run
  */
 #ifndef TURTLE_CMDLINE_H
 #define TURTLE_CMDLINE_H
@@ -61,6 +64,9 @@ struct turtle_options {
     bool apicv_off;             /* apicv=off: emulate every local APIC access */
     char guests[CMDLINE_MAX_VALUE];     /* guests=a,b,c: names that must be loaded */
     bool console_stay;          /* console=stay: no power-off when every guest has ended */
+    u16 snap_port;              /* snapport=PORT: the snapshot stream's 16550 (0: COM2) */
+    u64 snap_self;              /* snapself=N: as a guest of turtle, ask it for a snapshot of
+                                 * this turtle at its Nth exit while this turtle's guests run */
 };
 
 /* Parses turtle's command line. Every bad token is reported through err()

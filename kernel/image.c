@@ -264,6 +264,9 @@ const char *image_probe(const u8 *data, u64 size, struct image_info *out)
     *out = (struct image_info){ .kind = IMAGE_ELF64 };
     if (size == 0)
         return "empty module (missing file?)";
+    /* A turtle snapshot file (snapshot/format.h): not an image to boot. */
+    if (size >= 8 && rd32(data) == 0x414e5354 && rd32(data + 4) == 0x1a0a0d50)    /* "TSNAP\r\n\032" */
+        return "a turtle snapshot, not an image (give the module the 'restore' option)";
     if (size >= LINUX_HEADER_MAGIC_OFF + 4 && rd32(data + LINUX_HEADER_MAGIC_OFF) == LINUX_HEADER_MAGIC)
         return probe_linux(data, size, out);
     if ((off = find_mb2(data, size)) >= 0) {

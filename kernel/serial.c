@@ -33,17 +33,20 @@
 /* Bounded wait, so a missing UART cannot hang turtle. */
 #define UART_SPIN_LIMIT     100000
 
+void serial_port_init(u16 port, u16 divisor)
+{
+    outb(port + UART_IER, 0);
+    outb(port + UART_LCR, UART_LCR_DLAB);
+    outb(port + UART_DLL, divisor & 0xff);
+    outb(port + UART_DLM, divisor >> 8);
+    outb(port + UART_LCR, UART_LCR_8N1);
+    outb(port + UART_FCR, UART_FCR_ENABLE);
+    outb(port + UART_MCR, UART_MCR_DTR_RTS);
+}
+
 void serial_init(void)
 {
-    u16 divisor = UART_CLOCK / UART_BAUD;
-
-    outb(COM1_PORT + UART_IER, 0);
-    outb(COM1_PORT + UART_LCR, UART_LCR_DLAB);
-    outb(COM1_PORT + UART_DLL, divisor & 0xff);
-    outb(COM1_PORT + UART_DLM, divisor >> 8);
-    outb(COM1_PORT + UART_LCR, UART_LCR_8N1);
-    outb(COM1_PORT + UART_FCR, UART_FCR_ENABLE);
-    outb(COM1_PORT + UART_MCR, UART_MCR_DTR_RTS);
+    serial_port_init(COM1_PORT, UART_CLOCK / UART_BAUD);
 }
 
 /* Received bytes waiting for the console: a power-of-two ring. */

@@ -8,6 +8,9 @@
 #define COM1_PORT           0x3f8
 
 void serial_init(void);
+/* A 16550 at port: 8N1 at the given baud divisor, FIFOs on and cleared,
+ * interrupts off (the snapshot port too, snapshot/stream.c). */
+void serial_port_init(u16 port, u16 divisor);
 void serial_putc(char c);
 /* Waits (bounded) until the UART has sent everything: call before power-off. */
 void serial_flush(void);

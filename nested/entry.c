@@ -104,6 +104,11 @@ static void verify_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     }
 }
 
+void nested_switch_to_l2(struct vcpu *vcpu)
+{
+    switch_vmcs(vcpu, true);
+}
+
 void nested_vmx_run(struct vcpu *vcpu, bool launch)
 {
     struct nested_vmx *n = vcpu->nvmx;

@@ -54,7 +54,7 @@ static bool write_msr(u32 index, u64 v)
     }
 }
 
-static bool read_msr(u32 index, u64 *v)
+static bool read_msr(const struct vcpu *vcpu, u32 index, u64 *v)
 {
     switch (index) {
     case MSR_TSC_AUX:
@@ -74,7 +74,7 @@ static bool read_msr(u32 index, u64 *v)
          * runs with the CPU's own (SDM 25.4.2). */
         *v = (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT) ? vmcs_read64(GUEST_IA32_PAT) : rdmsr(MSR_IA32_PAT);
         return true;
-    case MSR_IA32_TSC:          *v = rdtsc(); return true;
+    case MSR_IA32_TSC:          *v = rdtsc() + vcpu->vm->tsc_offset; return true;
     default:                    return false;
     }
 }
@@ -97,7 +97,7 @@ bool msr_list_store(struct vcpu *vcpu, u64 addr, u32 count)
         struct msr_entry e;
         u64 at = addr + (u64)i * sizeof(e);
         u64 value;
-        if (!guest_copy_from(vcpu->vm, &e, at, sizeof(e)) || e.reserved || !read_msr(e.index, &value))
+        if (!guest_copy_from(vcpu->vm, &e, at, sizeof(e)) || e.reserved || !read_msr(vcpu, e.index, &value))
             return false;
         guest_copy_to(vcpu->vm, at + 8, &value, 8);
     }

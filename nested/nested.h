@@ -140,6 +140,8 @@ void nested_switch_to_l1(struct vcpu *vcpu);
 void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value);
 /* The current vmcs12 back to L1 memory (VMCLEAR, VMPTRLD, VMXOFF). */
 void nested_release_vmcs12(struct vcpu *vcpu);
+/* vmcs02 becomes the vCPU's VMCS (a restored snapshot in guest mode). */
+void nested_switch_to_l2(struct vcpu *vcpu);
 
 /* nested/vmcs02_refused.c: the CPU refused vmcs02 (a check turtle
  * missed). vmcs12's exit information for a failed VM entry (SDM 27.8):
@@ -175,6 +177,10 @@ void shadow12_prepare(struct vcpu *vcpu, const struct vmcs12 *v);
 /* shadow02's fields back into L1 memory if they belong to the region at
  * pa (VMPTR_NONE: whichever region); the current VMCS stays current. */
 void shadow12_flush(struct vcpu *vcpu, u64 pa);
+/* shadow02's fields into L1 memory too, shadow02 still the state of record
+ * (a snapshot: its RAM then holds the shadow vmcs12 as it stands). The
+ * vCPU's VMCS (vcpu->vmcs) must be current and stays current. */
+void shadow12_write_back(struct vcpu *vcpu);
 bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write);
 
 /* nested/ept02.c */

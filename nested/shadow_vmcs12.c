@@ -137,9 +137,9 @@ static void merge_bitmap(struct vcpu *vcpu, u64 dst_page, u64 gpa)
     }
 }
 
-/* shadow02's fields back into the shadow vmcs12 in L1 memory; shadow02
- * then holds nothing. Leaves `current` (a VMCS of this vCPU) current. */
-static void flush(struct vcpu *vcpu, u64 current)
+/* shadow02's fields written into the shadow vmcs12 in L1 memory; shadow02
+ * keeps them. Leaves `current` (a VMCS of this vCPU) current. */
+static void write_back(struct vcpu *vcpu, u64 current)
 {
     struct nested_vmx *n = vcpu->nvmx;
     static struct vmcs12 buf;
@@ -151,7 +151,19 @@ static void flush(struct vcpu *vcpu, u64 current)
     field_plan_from_vmcs(&hw_plan, &buf);
     vmcs_load(current, "a vCPU's current VMCS");
     guest_copy_to(vcpu->vm, n->shadow02_pa, &buf, sizeof(buf));
-    n->shadow02_pa = VMPTR_NONE;
+}
+
+/* shadow02's fields back into the shadow vmcs12 in L1 memory; shadow02
+ * then holds nothing. Leaves `current` (a VMCS of this vCPU) current. */
+static void flush(struct vcpu *vcpu, u64 current)
+{
+    write_back(vcpu, current);
+    vcpu->nvmx->shadow02_pa = VMPTR_NONE;
+}
+
+void shadow12_write_back(struct vcpu *vcpu)
+{
+    write_back(vcpu, vcpu->vmcs);
 }
 
 void shadow12_flush(struct vcpu *vcpu, u64 region)

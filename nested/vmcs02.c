@@ -226,6 +226,8 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     u32 proc = (v->cpu_based_vm_exec_control & ~CPU_BASED_UNCOND_IO_EXITING) | vmx_policy->proc;
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_HLT_EXITING))
         proc &= ~CPU_BASED_HLT_EXITING;     /* a halted L2 waits for the timer */
+    if (vcpu->vm->tsc_offset)           /* L1's own TSC is offset (a restored snapshot) */
+        proc |= CPU_BASED_USE_TSC_OFFSETTING;
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
@@ -245,7 +247,8 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, v->vm_entry_intr_info_field);
     vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, v->vm_entry_exception_error_code);
     vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, v->vm_entry_instruction_len);
-    vmcs_write64(TSC_OFFSET, (v->cpu_based_vm_exec_control & CPU_BASED_USE_TSC_OFFSETTING) ? v->tsc_offset : 0);
+    vmcs_write64(TSC_OFFSET, vcpu->vm->tsc_offset +
+                 ((v->cpu_based_vm_exec_control & CPU_BASED_USE_TSC_OFFSETTING) ? v->tsc_offset : 0));
     vmcs_write64(IO_BITMAP_A, vmx_policy->io_bitmap_a);
     vmcs_write64(IO_BITMAP_B, vmx_policy->io_bitmap_b);
     merge_msr_bitmap(vcpu, v);

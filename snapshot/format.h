@@ -21,7 +21,7 @@
  * with the crc32c field itself taken as zero.
  *
  * The vCPU sections hold Linux KVM's uapi structures byte for byte
- * (struct kvm_regs, kvm_sregs, kvm_msr_entry, kvm_xsave, kvm_vcpu_events,
+ * (struct kvm_regs, kvm_sregs, kvm_msr_entry, kvm_xsave, kvm_xcrs, kvm_vcpu_events,
  * kvm_debugregs, kvm_mp_state, kvm_lapic_state, kvm_cpuid_entry2 and
  * kvm_nested_state), so exporting a vCPU to KVM is a copy. They are
  * declared here under tsnap_ names from the documented layouts, so that
@@ -79,6 +79,8 @@ enum tsnap_section_type {
     TSNAP_SEC_NESTED    = 24,   /* struct kvm_nested_state, VMX format: exactly its `size` bytes */
     TSNAP_SEC_VCPU_TURTLE = 25, /* turtle's own per-vCPU state KVM's structures lack
                                  * (docs/snapshot.md; versioned by the section) */
+    TSNAP_SEC_XCRS      = 26,   /* struct tsnap_kvm_xcrs: XCR0, which kvm_xsave does not
+                                 * hold; absent = XCR0 at its reset value 1 (x87 only) */
 
     /* Devices (instance = enum tsnap_device; version = that device's layout). */
     TSNAP_SEC_DEVICE    = 48,
@@ -178,6 +180,22 @@ struct tsnap_kvm_msrs {
  * FXSAVE image, 512-575 the XSAVE header (XSTATE_BV at 512). */
 struct tsnap_kvm_xsave {
     u32 region[1024];
+};
+
+/* struct kvm_xcrs (KVM_GET/SET_XCRS): the extended control registers. */
+#define TSNAP_KVM_MAX_XCRS      16
+
+struct tsnap_kvm_xcr {
+    u32 xcr;                    /* 0: XCR0 */
+    u32 reserved;
+    u64 value;
+};
+
+struct tsnap_kvm_xcrs {
+    u32 nr_xcrs;
+    u32 flags;
+    struct tsnap_kvm_xcr xcrs[TSNAP_KVM_MAX_XCRS];
+    u64 padding[16];
 };
 
 #define TSNAP_KVM_VCPUEVENT_VALID_NMI_PENDING   0x00000001
@@ -288,6 +306,108 @@ struct tsnap_kvm_nested_state_hdr {
     u8 reserved[88];            /* the rest of KVM's 120-byte header union: 0 */
 };
 
+/* ---- turtle's own per-vCPU section (TSNAP_SEC_VCPU_TURTLE, version 1) --
+ * What KVM's structures lack. Every time is relative to `tsc`, L1's TSC
+ * when the snapshot was taken, so a restore on another boot (another TSC)
+ * resumes timers where they stood. */
+struct tsnap_vcpu_turtle {
+    u64 tsc;                    /* L1's TSC at the snapshot */
+    u8 halted;                  /* HLT with IF=1: waits for an interrupt */
+    u8 reinject;                /* an event whose delivery an exit interrupted */
+    u8 irq_check;               /* look at the platform before the next entry */
+    u8 lapic_lint_level;        /* bit n: level of LINTn */
+    u32 reinject_info;          /* interruption-information format */
+    u32 reinject_error_code;
+    u32 reinject_insn_len;
+    u8 lapic_nmi_pending, lapic_init_pending, lapic_sipi_pending, lapic_extint_pending;
+    u8 lapic_sipi_vector;
+    u8 l1_timer_on;             /* nested: L1's VMX-preemption timer runs for L2 */
+    u8 launch_pending;          /* nested: vmcs12 becomes launched at L2's first exit */
+    u8 pad0;
+    u32 lapic_esr_pending;      /* LAPIC errors since the last ESR write */
+    u32 pad1;
+    u64 l1_timer_left;          /* nested: its ticks left (only time in L2 counts) */
+    u64 reserved[4];            /* 0 */
+};
+
+/* ---- devices (TSNAP_SEC_DEVICE, instance = enum tsnap_device) ---------
+ * Each device's state, version 1 of each. `*_rel` fields are TSC values
+ * relative to the owning vCPU's tsnap_vcpu_turtle.tsc (vCPU 0 for the
+ * platform devices): negative in the past, positive ahead. */
+#define TSNAP_NO_DEADLINE_REL   INT64_MAX   /* a timer that is not armed */
+
+struct tsnap_dev_pic_chip {
+    u8 irr, isr, imr, line, elcr, elcr_mask, vector_base, icw3;
+    u8 lowest, init_step, icw4_needed, single, ltim, auto_eoi, sfnm, rotate_aeoi;
+    u8 special_mask, read_isr, poll, int_out;
+};
+
+struct tsnap_dev_pic {
+    struct tsnap_dev_pic_chip chip[2];  /* master, slave */
+    u8 intr_level;
+    u8 pad[7];
+};
+
+struct tsnap_dev_pit_channel {
+    u8 ctrl, mode, rw, bcd, state, gate, frozen, pending;
+    u8 write_msb, write_lsb, read_msb, latch_left, status_latched, status;
+    u16 latched;
+    u32 cr, n;
+    u64 load_tick, frozen_d, pending_tick, edges;   /* in PIT ticks from base */
+};
+
+struct tsnap_dev_pit {
+    struct tsnap_dev_pit_channel ch[3];
+    u8 irq0_level, nmi_sc;
+    u16 pad0;
+    u32 tsc_khz;                /* the rate its ticks were counted at */
+    s64 base_rel;               /* TSC of tick 0 */
+};
+
+struct tsnap_dev_rtc {
+    u8 cmos[128];
+    u8 index, nmi_disabled, irq_level, pad0;
+    u32 tsc_khz;
+    s64 div_base_rel;           /* origin of the 32.768 kHz divider chain */
+    u64 base_secs, base_idx, last_idx, last_period;
+};
+
+struct tsnap_dev_acpi_pm {
+    u16 sts, en, cnt;
+    u8 sci_level, sleep_requested, sleep_type, pad0[3];
+    u32 tsc_khz;
+    s64 base_rel;               /* TSC of timer value 0 */
+    u64 last_half;
+};
+
+struct tsnap_dev_ioapic {
+    u32 ioregsel, id, pin_level, pad0;
+    u64 redir[24];
+};
+
+struct tsnap_dev_uart {
+    u8 ier, lcr, mcr, scr, dll, dlm, fcr, lsr_errors;
+    u8 thre_pending, msr_delta, irq_level, pad0;
+    u32 rx_head, rx_count;
+    u8 rx[16];
+    u32 line_len;               /* bytes of an unfinished console line */
+    char line[160];
+};
+
+struct tsnap_dev_reset {
+    u8 rst_cnt, sysctl_a, pad0[2];
+    u32 requested;              /* 0 none, 1 soft, 2 hard */
+};
+
+/* The local APIC's timer (its registers are in TSNAP_SEC_LAPIC). */
+struct tsnap_dev_lapic_timer {
+    s64 start_rel;              /* TSC at which the count was last loaded */
+    s64 next_rel;               /* next expiry, TSNAP_NO_DEADLINE_REL if none */
+    s64 tsc_deadline_rel;       /* IA32_TSC_DEADLINE; TSNAP_NO_DEADLINE_REL when 0 */
+    u32 tsc_per_tick;           /* the timer's clock, in TSC ticks at divide-by-1 */
+    u32 pad0;
+};
+
 /* ---- the serial stream -----------------------------------------------
  * A snapshot leaving turtle over a serial port is framed so that a reader
  * can find it in a byte stream and check it without knowing the format:
@@ -341,6 +461,9 @@ TSNAP_OFF(tsnap_kvm_sregs, interrupt_bitmap, 280);
 _Static_assert(sizeof(struct tsnap_kvm_msr_entry) == 16, "kvm_msr_entry");
 _Static_assert(sizeof(struct tsnap_kvm_msrs) == 8, "kvm_msrs");
 _Static_assert(sizeof(struct tsnap_kvm_xsave) == 4096, "kvm_xsave");
+_Static_assert(sizeof(struct tsnap_kvm_xcrs) == 392, "kvm_xcrs");
+TSNAP_OFF(tsnap_kvm_xcrs, xcrs, 8);
+TSNAP_OFF(tsnap_kvm_xcrs, padding, 264);
 _Static_assert(sizeof(struct tsnap_kvm_vcpu_events) == 64, "kvm_vcpu_events");
 TSNAP_OFF(tsnap_kvm_vcpu_events, interrupt, 8);
 TSNAP_OFF(tsnap_kvm_vcpu_events, nmi, 12);
@@ -362,6 +485,18 @@ TSNAP_OFF(tsnap_kvm_nested_state_hdr, vmcs12_pa, 16);
 TSNAP_OFF(tsnap_kvm_nested_state_hdr, smm_flags, 24);
 TSNAP_OFF(tsnap_kvm_nested_state_hdr, vmx_flags, 28);
 TSNAP_OFF(tsnap_kvm_nested_state_hdr, preemption_timer_deadline, 32);
+_Static_assert(sizeof(struct tsnap_vcpu_turtle) == 80, "tsnap_vcpu_turtle");
+TSNAP_OFF(tsnap_vcpu_turtle, lapic_esr_pending, 32);
+TSNAP_OFF(tsnap_vcpu_turtle, l1_timer_left, 40);
+_Static_assert(sizeof(struct tsnap_dev_pic) == 48, "tsnap_dev_pic");
+_Static_assert(sizeof(struct tsnap_dev_pit_channel) == 56, "tsnap_dev_pit_channel");
+_Static_assert(sizeof(struct tsnap_dev_pit) == 184, "tsnap_dev_pit");
+_Static_assert(sizeof(struct tsnap_dev_rtc) == 176, "tsnap_dev_rtc");
+_Static_assert(sizeof(struct tsnap_dev_acpi_pm) == 32, "tsnap_dev_acpi_pm");
+_Static_assert(sizeof(struct tsnap_dev_ioapic) == 208, "tsnap_dev_ioapic");
+_Static_assert(sizeof(struct tsnap_dev_uart) == 200, "tsnap_dev_uart");
+_Static_assert(sizeof(struct tsnap_dev_reset) == 8, "tsnap_dev_reset");
+_Static_assert(sizeof(struct tsnap_dev_lapic_timer) == 32, "tsnap_dev_lapic_timer");
 _Static_assert(sizeof(struct tsnap_frame_head) == 16, "tsnap_frame_head");
 _Static_assert(sizeof(struct tsnap_frame_tail) == 16, "tsnap_frame_tail");
 

@@ -21,6 +21,7 @@ import sys
 
 import cases as case_list
 import harness
+import snapcase
 
 BENCH_LINE = re.compile(r"^(?:\[[^\]]+\] )*BENCH: (\S+) (\d+)\s*$", re.M)
 ROOTS_LINE = re.compile(r"^turtle: guest 'alternate': (\d+) EPT02 roots built$", re.M)
@@ -53,6 +54,10 @@ DESCRIPTIONS = {
     "to_end": "Linux boot: first kernel instruction to the end of /init's runs (KVM loaded, vmx_bench run)",
     "kvm_l2_cpuid": "vmx_bench's L2 CPUID under that Linux's KVM (bare: KVM on Bochs's VT-x)",
     "l0_exits": "L0 exits of the Linux L1, first instruction to power-off",
+    "snap_build_per_mib": "snapshot: gather, zero-page scan and checksum pass, per MiB of L1 RAM",
+    "snap_send_per_mib": "snapshot: the framed stream on COM2 (115200 baud), per MiB of L1 RAM",
+    "snap_bytes": "snapshot file size in bytes",
+    "restore_per_mib": "restore: checks, VM build and state load, per MiB of L1 RAM",
 }
 # vmx_bench as the guest of an L1 turtle: what its figures mean there.
 DESCRIPTIONS_L3 = {
@@ -97,6 +102,39 @@ PHASE_TEXT = {
 PHASES_BEFORE = (403, {"guest": 52157, "exit_decide": 23316, "exit_sync": 284616, "exit_host": 365217,
                        "exit_shadow": 216075, "entry_decode": 44622, "entry_copy": 372855,
                        "entry_checks": 158388, "entry_vmcs02": 442200, "loop": 39360})
+SNAP_LINE = re.compile(r"^turtle: bench: snapshot of '[^']+': (\d+) cycles to build, (\d+) to send, "
+                       r"(\d+) bytes, (\d+) KiB of RAM, (\d+) pages stored$", re.M)
+RESTORE_LINE = re.compile(r"^turtle: bench: restore of '[^']+': (\d+) cycles, (\d+) bytes, (\d+) KiB of RAM$", re.M)
+
+
+def snapshot_rows():
+    """Snapshot and restore cost of the snapshot test L1 (16 MiB), with most
+    pages zero (elided) and with 2 MiB of them filled; and of turtle as an
+    L1 (64 MiB) with its L2 running."""
+    rows, failed = [], False
+    for title, (take, restore, path) in case_list.snap_bench_cases().items():
+        rt = harness.run_case(take)
+        reasons = list(rt.reasons)
+        blob = snapcase.captured(take, reasons)
+        if blob is not None:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(blob)
+            rr = harness.run_case(restore)
+            reasons += rr.reasons
+        m, r = SNAP_LINE.search(rt.log), RESTORE_LINE.search(rr.log) if blob is not None else None
+        if reasons or not m or not r:
+            print(f"bench: {title}: {'; '.join(reasons) or 'no bench line'}", file=sys.stderr)
+            failed = True
+            continue
+        build, send, size, kib, pages = (int(x) for x in m.groups())
+        mib = kib / 1024
+        title = f"{title} ({kib >> 10} MiB, {pages} pages stored)"
+        rows.append((title, "snap_build_per_mib", None, round(build / mib), "tigerlake", None, None))
+        rows.append((title, "snap_send_per_mib", None, round(send / mib), "tigerlake", None, None))
+        rows.append((title, "snap_bytes", None, size, "tigerlake", None, None))
+        rows.append((title, "restore_per_mib", None, round(int(r.group(1)) / mib), "tigerlake", None, None))
+    return rows, failed
 
 
 def bzimage_entry_tsc(case):
@@ -226,6 +264,9 @@ def main(doc_path=None):
         if boot and pair.get("boot"):
             rows.append((pair["title"], "boot", None, int(boot.group(1)), pair["cpu"], None, None))
 
+    snap_rows, snap_failed = snapshot_rows()
+    rows += snap_rows
+    failed |= snap_failed
     def cell(v):
         return v if v is not None else "-"
 

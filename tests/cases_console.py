@@ -23,6 +23,21 @@ def all_lines_once(name, n):
     return check
 
 
+def restored_lines(name, again, n):
+    """NAME printed lines 0..k in order before it was killed; AGAIN, restored
+    from NAME's snapshot, printed lines j..n-1 in order with 0 < j <= k + 1
+    (the lines between the snapshot and the kill come twice)."""
+    def check(text):
+        first = chat_lines(text, name)
+        second = [int(x) for x in re.findall(rf"^\[{again}\] chatter {name} line (\d+)$", text, re.M)]
+        if not first or first != list(range(len(first))):
+            return [f"{name}: lines {first[:12]}... not 0..k in order"]
+        if not second or second != list(range(second[0], n)) or not 0 < second[0] <= len(first):
+            return [f"{again}: lines {second[:12]}... not j..{n - 1} from the snapshot point"]
+        return []
+    return check
+
+
 def paused_quiet(text):
     """Between the pause and the resume: no line of chat, and the other
     guest kept printing (at least 10 lines)."""
@@ -155,6 +170,58 @@ def console_cases():
                     forbid=[r"unknown command 'garbage", r"unknown command 'lisx"],
                     check=lambda t: [] if len(re.findall(ready, t, re.M)) == 2
                     else ["expected 'echo: ready' twice (before and after the reset)"]))
+    # snapshot from the console: a running guest is snapshotted (the file
+    # leaves on COM2) and runs on to its end.
+    out.append(Case("console-snapshot", "console", timeout=240, verdict=(1, 1, 0), com2=True,
+                    modules=[(guest("chatter"), "name=chat mem=8M -- id=chat lines=60")],
+                    send=[(r"^\[chat\] chatter chat line 3$", b"snapshot chat\r"),
+                          (r"^turtle: console: snapshot of 'chat' taken", b"snapshot nosuch\r"),
+                          (r"^turtle: console: no guest named 'nosuch'$", b"snapshot chat later\r")],
+                    expect=[r"^turtle: guest 'chat': snapshot taken: \d+ bytes, \d+ of 2048 pages stored, "
+                            r"nested state 0 bytes, sent on the snapshot port$",
+                            r"^turtle: console: snapshot of 'chat' taken, sent on port 2f8$",
+                            r"^turtle: console: usage: snapshot NAME \[keep\]$",
+                            finished("chat")],
+                    check=all_lines_once("chat", 60)))
+    # snapshot ... keep, kill, restore: the kept copy runs as a new guest
+    # in the same boot and finishes; a bystander waits at its prompt.
+    out.append(Case("console-snapshot-restore", "console", timeout=300, verdict=(3, 2, 1), com2=True,
+                    modules=[(guest("chatter"), "name=chat mem=8M -- id=chat lines=60"), echo],
+                    send=[(r"^\[chat\] chatter chat line 3$", b"restore again\r"),
+                          (r"^turtle: console: restore refused: no snapshot is kept$", b"snapshot chat keep\r"),
+                          (r"^turtle: console: snapshot of 'chat' taken", b"kill chat\r"),
+                          (r"^turtle: console: 'chat' killed", b"restore chat\r"),
+                          (r"^turtle: console: restore refused: ", b"restore again\r"),
+                          (finished("again"), b"attach echo\r"),
+                          (r"^turtle: console: attached to 'echo'", b"quit\r")],
+                    expect=[r"^turtle: guest 'chat': snapshot taken: .*, sent on the snapshot port, kept$",
+                            r"^turtle: console: snapshot of 'chat' taken, sent on port 2f8; a copy is kept",
+                            r"^turtle: guest 'chat' stopped: killed from the console$",
+                            r"^turtle: console: restore refused: .*'chat' already exists",
+                            r"^turtle: guest 'again': restored from a snapshot",
+                            r"^turtle: console: the kept snapshot runs as 'again'$",
+                            r"^\[again\] chatter chat line 59$",
+                            finished("again"), finished("echo")],
+                    check=restored_lines("chat", "again", 60)))
+    # The same with a nested L1 in the middle of its EPT02 rounds (its L2
+    # may be running), paused first so that it cannot end before the
+    # command is typed: the copy comes back with its vmcs12, vmcs02 and
+    # EPT02 rebuilt, and ends its rounds to a pass.
+    out.append(Case("console-snapshot-nested", "console", cpu="tigerlake", mem=128, timeout=300,
+                    verdict=(3, 2, 1), com2=True,
+                    modules=[(guest("ept02_churn"), "name=hog nested mem=32M -- rounds=3 pages=200 hold=20"),
+                             echo],
+                    send=[(r"^\[hog\] ept02_churn: on turtle", b"pause hog\r"),
+                          (r"^turtle: console: 'hog' paused$", b"snapshot hog keep\r"),
+                          (r"^turtle: console: snapshot of 'hog' taken", b"kill hog\r"),
+                          (r"^turtle: console: 'hog' killed", b"restore again\r"),
+                          (finished("again"), b"attach echo\r"),
+                          (r"^turtle: console: attached to 'echo'", b"quit\r")],
+                    expect=[r"^turtle: guest 'hog': snapshot taken: .*nested state (128|4224|8320) bytes, "
+                            r"sent on the snapshot port, kept$",
+                            r"^turtle: guest 'again': restored from a snapshot",
+                            r"^\[again\] SUMMARY: 4 tests, 0 failures$", finished("again"), finished("echo")],
+                    forbid=[r"out of memory for EPT02", r"nested verify"]))
     # console=stay: the verdict, then the console still answers.
     out.append(Case("console-stay", "console", timeout=180, verdict=(1, 1, 0), cmdline="console=stay",
                     modules=[(guest("hello"), "name=hello -- id=hello")],

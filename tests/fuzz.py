@@ -6,8 +6,14 @@ For FUZZ_MINUTES (default 10) it repeats rounds of:
     turtle with a fresh seed, on tigerlake and on corei7_skylake_x;
   - two fuzzing L1s side by side (their EPT02s and vmcs02s interleave);
   - the host fuzzers with fresh seeds: the vmcs12 entry checks
-    (CHECKS_SEED), the MMIO instruction decoder (MMIO_SEED) and the page
-    allocator's random runs (PMM_SEED), under ASan/UBSan.
+    (CHECKS_SEED), the MMIO instruction decoder (MMIO_SEED), the page
+    allocator's random runs (PMM_SEED) and KVM's nested-state checks
+    (NESTED_CHECK_SEED), under ASan/UBSan;
+  - the libFuzzer target over the snapshot reader (tests/fuzz/tsnap_fuzz.c)
+    for TSNAP_FUZZ_SECONDS (default 60) with a fresh -seed, growing a
+    scratch corpus under the build directory from the committed seeds.
+FUZZ_ONLY=tsnap runs the snapshot fuzzer alone, one run for the whole time,
+and prints its executions, coverage and crashes.
 It prints every run with its seed and every anomaly: a guest FAIL line, a
 turtle panic, "hardware refused vmcs02", a wrong verdict, a host fuzzer
 that failed. A seed that shows one is the regression case to add to
@@ -27,7 +33,10 @@ from harness import BUILD, Case  # noqa: E402
 
 FUZZ = os.path.join(BUILD, "guests", "vmx_fuzz.elf")
 ITERS = 400
-HOST = [("test_checks", "CHECKS_SEED"), ("test_mmio_decode", "MMIO_SEED"), ("test_pmm", "PMM_SEED")]
+HOST = [("test_checks", "CHECKS_SEED"), ("test_mmio_decode", "MMIO_SEED"), ("test_pmm", "PMM_SEED"),
+        ("test_nested_check", "NESTED_CHECK_SEED")]
+TSNAP_FUZZ = os.path.join(BUILD, "fuzz", "tsnap_fuzz")
+TSNAP_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "corpus", "tsnap")
 ANOMALIES = (r"hardware refused vmcs02", r"^turtle: panic: ")
 
 
@@ -61,12 +70,38 @@ def host_runs(rnd):
     return out
 
 
+def tsnap_run(rnd, seconds):
+    """One libFuzzer run; returns (ok, summary line, tail of output)."""
+    seed = rnd.getrandbits(31) | 1
+    scratch = os.path.join(BUILD, "fuzz", "corpus-tsnap")
+    os.makedirs(scratch, exist_ok=True)
+    p = subprocess.run([TSNAP_FUZZ, f"-seed={seed}", f"-max_total_time={int(seconds)}", "-print_final_stats=1",
+                        f"-artifact_prefix={os.path.join(BUILD, 'fuzz')}/", scratch, TSNAP_CORPUS],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = p.stdout.splitlines()
+    cov = [ln for ln in lines if " cov: " in ln]
+    stats = dict((k, v.strip()) for k, v in (ln[len("stat::"):].split(":", 1) for ln in lines
+                                              if ln.startswith("stat::") and ":" in ln[len("stat::"):]))
+    crashes = sum(1 for ln in lines if "ERROR: AddressSanitizer" in ln or "runtime error:" in ln
+                  or "==ERROR: libFuzzer" in ln)
+    summary = (f"seed {seed}: {stats.get('number_of_executed_units', '?')} executions in {int(seconds)} s, "
+               f"{(cov[-1].split(' cov: ')[1].split()[0]) if cov else '?'} edges covered, "
+               f"{stats.get('new_units_added', '?')} new inputs, {crashes} crashes")
+    return p.returncode == 0 and crashes == 0, summary, lines[-20:] if p.returncode else []
+
+
 def main():
     minutes = float(os.environ.get("FUZZ_MINUTES", "10"))
     seed = int(os.environ.get("FUZZ_SEED", str(int(time.time()))))
     rnd = random.Random(seed)
     deadline = time.monotonic() + minutes * 60
     print(f"fuzz: {minutes:g} minutes, master seed {seed} (FUZZ_SEED= repeats this run)")
+    if os.environ.get("FUZZ_ONLY") == "tsnap":
+        ok, summary, lines = tsnap_run(rnd, minutes * 60)
+        print(f"fuzz: tsnap_fuzz {summary}: {'ok' if ok else 'ANOMALY'}")
+        for line in lines:
+            print(f"       {line}")
+        return 0 if ok else 1
     runs = anomalies = rounds = 0
     while time.monotonic() < deadline:
         rounds += 1
@@ -77,6 +112,13 @@ def main():
                 anomalies += 1
                 for line in lines:
                     print(f"       {line}")
+        ok, summary, lines = tsnap_run(rnd, float(os.environ.get("TSNAP_FUZZ_SECONDS", "60")))
+        runs += 1
+        print(f"fuzz: tsnap_fuzz {summary}: {'ok' if ok else 'ANOMALY'}")
+        if not ok:
+            anomalies += 1
+            for line in lines:
+                print(f"       {line}")
         batch = guest_cases(rnd, rounds)
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(lambda wc: (wc[0], harness.run_case(wc[1])), batch))

@@ -57,6 +57,7 @@ class Case:
     until: str = None                  # with send: the run ends when this matches after the last send
     raw_check: object = None           # callable(raw log with CRs and erase sequences) -> reasons
     bochs_debug: list = field(default_factory=list)  # Bochs debugger commands instead of "c" (output: emulator.out)
+    com2: bool = False                 # Bochs: capture COM2 (snapshots) into com2.bin beside the log
 
 
 @dataclass
@@ -112,6 +113,10 @@ def emulator_command(case, d, iso, serial, port=None):
     if case.platform == "bochs":
         with open(os.path.join(d, "bochsrc"), "w") as f:
             f.write(bochsrc(case, iso, serial, port))
+            if case.com2:
+                com2 = os.path.join(d, "com2.bin")
+                open(com2, "wb").close()
+                f.write(f"com2: enabled=1, mode=file, dev={com2}\n")
         with open(os.path.join(d, "bochs.rc"), "w") as f:
             f.write("\n".join(case.bochs_debug or ["c"]) + "\n")
         return ["bochs-bin", "-q", "-f", os.path.join(d, "bochsrc"), "-rc", os.path.join(d, "bochs.rc")]
@@ -358,6 +363,9 @@ class KvmDiffCase:
     min_tests: dict = field(default_factory=dict)   # {guest name: fewest tests expected}
     platform: str = "bochs"
     console_prefix: str = ""            # what precedes each of Linux's console lines in the log
+    # {run name: guest}: further /init runs of a guest (e.g. one snapshotted
+    # and restored mid-run), held to the same bare Bochs outcomes.
+    reruns: dict = field(default_factory=dict)
 
     @property
     def cpu(self):
@@ -382,21 +390,23 @@ def run_kvm_diff(case, echo=None):
     for g, bare_case in case.bare.items():
         rb = run_case(bare_case, echo)
         reasons += [f"bare {g}: {r}" for r in rb.reasons]
-        bare, kvm = outcomes(rb.log), outcomes(log, f"kvm:{g}")
+        bare = outcomes(rb.log)
         if len(bare) < case.min_tests.get(g, 0):
             reasons.append(f"{g}: bare run reported {len(bare)} tests, expected at least {case.min_tests[g]}")
-        for test, verdict in sorted(bare.items()):
-            if test not in kvm:
+        for run in [g] + [r for r, rg in case.reruns.items() if rg == g]:
+            kvm = outcomes(log, f"kvm:{run}")
+            for test, verdict in sorted(bare.items()):
+                if test not in kvm:
+                    if not departure(g, test):
+                        reasons.append(f"{run}: '{test}' reported on bare Bochs ({verdict}) but not under KVM")
+                elif kvm[test] != verdict and not departure(g, test):
+                    reasons.append(f"{run}: '{test}': {verdict} on bare Bochs, {kvm[test]} under KVM")
+            for test in sorted(set(kvm) - set(bare)):
                 if not departure(g, test):
-                    reasons.append(f"{g}: '{test}' reported on bare Bochs ({verdict}) but not under KVM")
-            elif kvm[test] != verdict and not departure(g, test):
-                reasons.append(f"{g}: '{test}': {verdict} on bare Bochs, {kvm[test]} under KVM")
-        for test in sorted(set(kvm) - set(bare)):
-            if not departure(g, test):
-                reasons.append(f"{g}: '{test}' reported only under KVM")
-        status = 1 if "FAIL" in kvm.values() else 0
-        if not re.search(rf"^linux-init: {re.escape(g)}: exit status {status}$", log, re.M):
-            reasons.append(f"{g}: no 'linux-init: {g}: exit status {status}' line")
+                    reasons.append(f"{run}: '{test}' reported only under KVM")
+            status = 1 if "FAIL" in kvm.values() else 0
+            if not re.search(rf"^linux-init: {re.escape(run)}: exit status {status}$", log, re.M):
+                reasons.append(f"{run}: no 'linux-init: {run}: exit status {status}' line")
     for key in sorted(set(case.departures) - used):
         reasons.append(f"{key[0]}: listed KVM departure /{key[1]}/ ({case.departures[key]}) no longer differs")
     return Result(case, not reasons, reasons, rl.log_path, time.monotonic() - start, rl.log)
@@ -417,10 +427,14 @@ def override(case, cpu=None, platform=None):
         return dataclasses.replace(case, linux=override(case.linux, cpu, platform),
                                    bare={g: override(c, cpu, platform) for g, c in case.bare.items()},
                                    platform=platform or case.platform)
+    if hasattr(case, "override"):
+        return case.override(cpu, platform)
     raise TypeError(f"override: unknown case kind {type(case).__name__}")
 
 
 def run_any(case, echo=None, keyboard=None):
+    if hasattr(case, "run"):
+        return case.run(echo)
     if isinstance(case, KvmDiffCase):
         return run_kvm_diff(case, echo)
     return run_diff(case, echo) if isinstance(case, DiffCase) else run_case(case, echo, keyboard)

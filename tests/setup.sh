@@ -2,7 +2,7 @@
 # Installs the Debian packages turtle's build and tests need, when missing.
 # As root it runs apt-get; otherwise it prints the command and stops.
 set -eu
-PKGS="make gcc nasm binutils python3 grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
+PKGS="make gcc clang libclang-rt-14-dev nasm binutils python3 grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools \
 bochs bochsbios vgabios qemu-system-x86 ovmf libcmocka-dev acpica-tools libc6-dev linux-libc-dev"
 missing=""
 for p in $PKGS; do

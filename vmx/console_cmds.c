@@ -8,6 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "snapshot/snapshot.h"
 #include "vmx/console_cmds.h"
 #include "vmx/vmx.h"
 
@@ -179,4 +180,44 @@ void console_cmd_detach(int argc, char **argv)
     if (!console_attached())
         kprintf("turtle: console: not attached to a guest\n");
     console_detach();
+}
+
+/*
+ * Snapshots (docs/snapshot.md). Between slices the guest's vCPU is at an
+ * instruction boundary (or at an L2 exit turtle has handled), so it is
+ * taken as it stands, paused or not, and the guest runs on afterwards.
+ * The file leaves by the snapshot port (snapport=, COM2 by default); with
+ * `keep` a copy also stays in turtle's memory (one at a time, the last
+ * one) for `restore`, which starts it as a new guest beside the others.
+ */
+void console_cmd_snapshot(int argc, char **argv)
+{
+    struct vm *vm = live_vm(argv[1]);
+    bool keep = argc == 3;
+    const char *why;
+
+    if (!vm)
+        return;
+    if (keep && strcmp(argv[2], "keep")) {
+        kprintf("turtle: console: usage: snapshot NAME [keep]\n");
+        return;
+    }
+    if ((why = snapshot_take(vm, keep ? SNAPSHOT_KEEP : 0))) {
+        kprintf("turtle: console: snapshot of '%s' refused: %s\n", vm->name, why);
+        return;
+    }
+    kprintf("turtle: console: snapshot of '%s' taken, sent on port %x%s\n", vm->name, snapshot_port,
+            keep ? "; a copy is kept for 'restore NAME'" : "");
+}
+
+void console_cmd_restore(int argc, char **argv)
+{
+    const char *why;
+
+    (void)argc;
+    if ((why = snapshot_restore_kept(argv[1]))) {
+        kprintf("turtle: console: restore refused: %s\n", why);
+        return;
+    }
+    kprintf("turtle: console: the kept snapshot runs as '%s'\n", argv[1]);
 }

@@ -26,5 +26,7 @@ void console_cmd_kill(int argc, char **argv);
 void console_cmd_reset(int argc, char **argv);
 void console_cmd_attach(int argc, char **argv);
 void console_cmd_detach(int argc, char **argv);
+void console_cmd_snapshot(int argc, char **argv);
+void console_cmd_restore(int argc, char **argv);
 
 #endif

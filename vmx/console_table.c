@@ -22,6 +22,9 @@ static const struct console_cmd console_cmds[] = {
     { "reset",  "NAME", "reload a guest from its modules and start it",     1, 1, console_cmd_reset },
     { "attach", "NAME", "type into a guest's COM1; Ctrl-] or ~. returns",   1, 1, console_cmd_attach },
     { "detach", "",     "end the attachment",                               0, 0, console_cmd_detach },
+    { "snapshot", "NAME [keep]", "snapshot a guest to the snapshot port; keep: also a copy here", 1, 2,
+      console_cmd_snapshot },
+    { "restore", "NAME", "start the kept snapshot as a new guest NAME",    1, 1, console_cmd_restore },
 };
 
 const struct console_table console_table = { console_cmds, ARRAY_SIZE(console_cmds) };

@@ -5,6 +5,7 @@
  * is ever skipped over silently.
  */
 #include "kernel/printf.h"
+#include "snapshot/snapshot.h"
 #include "vmx/exit.h"
 #include "vmx/prof.h"
 
@@ -137,6 +138,10 @@ void vmx_handle_exit(struct vcpu *vcpu)
      * irq_check, and the page is stored again before L1 resumes.) */
     if (vcpu->apicv.vapic_page && !vcpu->guest_mode)
         apicv_pull(vcpu);
+    /* A snapshot L1 asked for at this exit is taken before turtle decides
+     * whether to reflect it (snapshot/vmcall.c). */
+    if (__builtin_expect(vcpu->snap_at_l2_exit != 0, 0) && vcpu->guest_mode)
+        snapshot_l2_exit(vcpu, full);
     if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
         return;
     if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {

@@ -37,6 +37,8 @@ void handle_apic_access(struct vcpu *vcpu, u64 qual);
 void handle_apic_write(struct vcpu *vcpu, u64 qual);
 void handle_eoi_induced(struct vcpu *vcpu, u64 qual);
 void handle_tpr_below_threshold(struct vcpu *vcpu, u64 qual);
+/* CPUID leaf.subleaf as vcpu sees it (what handle_cpuid answers). */
+void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r);
 /* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
 void handle_mmio(struct vcpu *vcpu, u64 gpa);
 

@@ -190,17 +190,22 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
     }
 }
 
+void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+    if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_INTERFACE)
+        *r = (struct cpuid_regs){ 0 };
+    else
+        cpuid_count(leaf, subleaf, r);
+    cpuid_filter(vcpu, leaf, subleaf, r);
+}
+
 void handle_cpuid(struct vcpu *vcpu, u64 qual)
 {
     u32 leaf = (u32)vcpu->regs.gpr[REG_RAX], subleaf = (u32)vcpu->regs.gpr[REG_RCX];
     struct cpuid_regs r;
 
     (void)qual;
-    if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_INTERFACE)
-        r = (struct cpuid_regs){ 0 };
-    else
-        cpuid_count(leaf, subleaf, &r);
-    cpuid_filter(vcpu, leaf, subleaf, &r);
+    vcpu_cpuid(vcpu, leaf, subleaf, &r);
     vcpu->regs.gpr[REG_RAX] = r.eax;
     vcpu->regs.gpr[REG_RBX] = r.ebx;
     vcpu->regs.gpr[REG_RCX] = r.ecx;

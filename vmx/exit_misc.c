@@ -4,6 +4,7 @@
  * exceptions, and the instructions turtle answers with a fault.
  */
 #include "kernel/printf.h"
+#include "snapshot/snapshot.h"
 #include "vmx/exit.h"
 #include "vmx/prof.h"
 
@@ -12,6 +13,7 @@
 #define VMCALL_EXIT             2
 #define VMCALL_READ_TIME        3
 #define VMCALL_EXIT_COUNT       4
+#define VMCALL_SNAPSHOT         5
 #define VMCALL_ERR_FUNCTION     ((u64)-1)
 #define VMCALL_ERR_ADDRESS      ((u64)-2)
 #define VMCALL_WRITE_MAX        4096
@@ -87,6 +89,16 @@ void handle_vmcall(struct vcpu *vcpu, u64 qual)
         vcpu->regs.gpr[REG_RBX] = vcpu->total_exits;
         prof_print(vcpu->total_exits);
         break;
+    case VMCALL_SNAPSHOT: {
+        /* Taken after the VMCALL completes (RAX = 0, RIP past it): the
+         * restored L1 sees its call return 0. */
+        u64 flags = wide ? vcpu->regs.gpr[REG_RDX] : (u32)vcpu->regs.gpr[REG_RDX];
+        vcpu->regs.gpr[REG_RAX] = 0;
+        skip_instruction();
+        ret = snapshot_vmcall(vcpu, a1, a2, flags);
+        vcpu->regs.gpr[REG_RAX] = wide ? ret : (u32)ret;
+        return;
+    }
     default:
         ret = VMCALL_ERR_FUNCTION;
         break;

@@ -75,7 +75,7 @@ void handle_rdmsr(struct vcpu *vcpu, u64 qual)
     (void)qual;
     switch (msr) {
     case MSR_IA32_TSC:
-        v = rdtsc();
+        v = rdtsc() + vcpu->vm->tsc_offset;
         break;
     case MSR_IA32_EFER:
         v = vmcs_read64(GUEST_IA32_EFER);

@@ -14,6 +14,7 @@
 #include "kernel/power.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "snapshot/snapshot.h"
 #include "vmx/caps.h"
 #include "vmx/console_cmds.h"
 #include "vmx/loader.h"
@@ -182,6 +183,8 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
 
     turtle_opts = *o;
     turtle_small_frames = o->small_frames;
+    if (o->snap_port)
+        snapshot_port = o->snap_port;
     /* Every module is checked first, VT-x or not, so a bad one is reported
      * by name on any machine. */
     bool usable[MB2_MAX_MODULES];
@@ -198,6 +201,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
         if (mo.for_guest[0])
             continue;
         total++;
+        if (mo.restore) {               /* a snapshot: checked whole when restored */
+            usable[i] = true;
+            continue;
+        }
         if ((why = image_probe(phys_to_virt(bi->modules[i].start),
                                bi->modules[i].end - bi->modules[i].start, &img))) {
             kprintf("turtle: error: module '%s': %s\n", mo.name, why);
@@ -274,7 +281,10 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
             pending[loaded] = pending[i];
         }
         vm->index = loaded;
-        if ((why = vm_load(vm, pending[loaded].m, &pending[loaded].o))) {
+        const struct module_options *po = &pending[loaded].o;
+        why = po->restore ? snapshot_restore_module(vm, pending[loaded].m, po->name_given ? po->name : NULL)
+                          : vm_load(vm, pending[loaded].m, po);
+        if (why) {
             kprintf("turtle: error: module '%s': %s\n", pending[loaded].o.name, why);
             bad++;
             memset(vm, 0, sizeof(*vm));
@@ -286,9 +296,12 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
 
     console_cmds_start();
     kprintf("turtle: console: press Enter for the prompt; 'help' lists the commands\n");
+    if (o->snap_self)
+        snapshot_ask_below(o->snap_self);
     sched_run();
     if (sched_first_entry_tsc)
         kprintf("turtle: bench: boot to first L1 entry: %lu cycles (TSC %lu)\n", sched_first_entry_tsc - tsc_entry,
                 sched_first_entry_tsc);
-    finish(total, bad);
+    /* Guests the console started since (restore) count as guests too. */
+    finish(total + (n_vms - loaded), bad);
 }

@@ -45,6 +45,9 @@ const char *module_options_parse(const char *cmdline, u32 index, struct module_o
                 if (!name_char_ok(t.value[i]))
                     goto bad;
             cmdline_value(&t, o->name, sizeof(o->name));
+            o->name_given = true;
+        } else if (cmdline_key_is(&t, "restore") && !t.value) {
+            o->restore = true;
         } else if (cmdline_key_is(&t, "mem") && t.value) {
             u64 v;
             if (!parse_size(t.value, t.value_len, &v) || v < VM_MEM_MIN || v > VM_MEM_MAX)
@@ -72,6 +75,10 @@ bad:
             err[n] = '\0';
             return err;
         }
+    }
+    if (o->restore && (o->for_guest[0] || o->initrd || o->nested || *rest)) {
+        ksnprintf(err, err_size, "option 'restore' takes only name= (the snapshot holds the rest)");
+        return err;
     }
     if (o->initrd && !o->for_guest[0]) {
         ksnprintf(err, err_size, "option 'initrd' needs for=NAME");
@@ -364,23 +371,17 @@ static bool map_ram(struct vm *vm)
     return true;
 }
 
-const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o)
+const char *vm_alloc_memory(struct vm *vm, u64 mem)
 {
-    const char *err;
-
-    memcpy(vm->name, o->name, sizeof(vm->name));
-    vm->nested = o->nested;
-    vm->cmdline = o->guest_cmdline;
-    vm->image = (struct vm_module){ m->start, m->end, o->guest_cmdline, false };
     if (!vm_devices_init(vm))
         return "its devices could not be placed (turtle bug)";
     /* All or nothing, before the VM runs: a VM that cannot be given what
      * it may need is refused now rather than stopped later, and a running
      * VM allocates only from its own pool. */
-    u64 reserve = reservation_pages(vm, o->mem);
+    u64 reserve = reservation_pages(vm, mem);
     if (mm_free_pages() < reserve)
         return no_reservation(reserve);
-    if (!guest_mem_alloc(vm, o->mem))
+    if (!guest_mem_alloc(vm, mem))
         return "not enough memory for its RAM (lower mem=)";
     if (!map_ram(vm)) {
         vm_free(vm);
@@ -390,6 +391,19 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
         vm_free(vm);
         return no_reservation(reserve);
     }
+    return NULL;
+}
+
+const char *vm_load(struct vm *vm, const struct boot_module *m, const struct module_options *o)
+{
+    const char *err;
+
+    memcpy(vm->name, o->name, sizeof(vm->name));
+    vm->nested = o->nested;
+    vm->cmdline = o->guest_cmdline;
+    vm->image = (struct vm_module){ m->start, m->end, o->guest_cmdline, false };
+    if ((err = vm_alloc_memory(vm, o->mem)))
+        return err;
     if ((err = vm_boot(vm))) {
         vm_free(vm);
         return err;

@@ -16,6 +16,8 @@ struct module_options {
     char for_guest[VM_NAME_MAX];     /* "" unless this module belongs to a guest */
     bool initrd;                        /* with for=: the guest's (Linux) initrd */
     const char *guest_cmdline;          /* after "--", or "" */
+    bool name_given;                    /* name= was given */
+    bool restore;                       /* the module is a snapshot to restore (snapshot/) */
 };
 
 /* Parses a module command line. NULL, or a message naming the bad token
@@ -33,6 +35,10 @@ const char *vm_load(struct vm *vm, const struct boot_module *m, const struct mod
  * the end of vm_load(), and all of a reset (vmx/vm_reset.c). NULL, or what
  * is wrong; the caller then frees or stops the VM. */
 const char *vm_boot(struct vm *vm);
+/* The VM's devices on its buses, its reservation, RAM and EPT01 (vm->name
+ * and vm->nested set). NULL, or what is wrong; on failure nothing is left
+ * allocated. Shared with snapshot restore. */
+const char *vm_alloc_memory(struct vm *vm, u64 mem);
 
 /* Shared by the loaders (vmx/loader.c, vmx/loader_linux.c). */
 struct guest_boot_state;

@@ -11,6 +11,7 @@
 #include "kernel/printf.h"
 #include "kernel/tsc.h"
 #include "vmx/dev/acpi_tables.h"
+#include "vmx/dev/lapic_regs.h"
 #include "vmx/platform.h"
 #include "vmx/vmx.h"
 
@@ -332,6 +333,9 @@ bool platform_msr_read(struct vcpu *vcpu, u32 msr, u64 *val, bool *gp)
     if (!lapic_msr_owned(msr))
         return false;
     *gp = lapic_msr_read(&vcpu->lapic, rdtsc(), msr, val) != LAPIC_OK;
+    /* The LAPIC keeps host TSC values; L1 sees its own (vm->tsc_offset). */
+    if (msr == MSR_IA32_TSC_DEADLINE && *val)
+        *val += vcpu->vm->tsc_offset;
     return true;
 }
 
@@ -339,6 +343,8 @@ bool platform_msr_write(struct vcpu *vcpu, u32 msr, u64 val, bool *gp)
 {
     if (!lapic_msr_owned(msr))
         return false;
+    if (msr == MSR_IA32_TSC_DEADLINE && val)
+        val = val - vcpu->vm->tsc_offset ? val - vcpu->vm->tsc_offset : 1;    /* 0 would disarm */
     *gp = lapic_msr_write(&vcpu->lapic, rdtsc(), msr, val) != LAPIC_OK;
     vcpu->vm->platform.next_deadline = MIN(vcpu->vm->platform.next_deadline,
                                            lapic_next_deadline(&vcpu->lapic));

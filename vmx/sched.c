@@ -89,6 +89,19 @@ static void switch_to(struct vcpu *vcpu)
     vcpu->cpu = this_cpu();
 }
 
+/* A paused vCPU's whole state into its struct, on this CPU: its VMCS
+ * current here, its x87/SSE state, syscall MSRs and DR0-3/DR6 saved (they
+ * stay loaded, so it may run on). False if another CPU holds it. */
+bool sched_vcpu_sync_here(struct vcpu *vcpu)
+{
+    if (vcpu->cpu && vcpu->cpu != this_cpu())
+        return false;
+    switch_to(vcpu);
+    __asm__ __volatile__("fxsave64 %0" : "=m"(vcpu->fxsave));
+    save_msrs(&vcpu->msrs);
+    return true;
+}
+
 /* Runs vcpu until it yields (or halts) or its VM stops. The slice is a TSC
  * budget converted to preemption-timer ticks at each entry, so a vCPU
  * that exits often is still preempted on time. `wake` is the TSC at which

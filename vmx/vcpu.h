@@ -65,6 +65,10 @@ struct vcpu {
     bool guest_mode;            /* L2 runs on this vCPU (vmcs02 is `vmcs`); set by nested/ */
 
     bool yield;                 /* give up the CPU at the next opportunity */
+    /* A snapshot asked for at the Nth L0 exit while L2 runs (VMCALL 5,
+     * when = 1): exits still to go (0: none asked), and its flags. */
+    u64 snap_at_l2_exit;
+    u32 snap_flags;
     u64 exits[EXIT_REASON_MAX + 1];     /* by basic reason; added to the VM's when freed */
     u64 total_exits;
 };

@@ -34,6 +34,9 @@ struct vm {
     char name[VM_NAME_MAX];
     u32 index;                  /* in vms[] */
     bool nested;                /* VT-x shown to this VM's vCPUs (docs/nested.md) */
+    /* L1's TSC = the host's + tsc_offset (0 unless restored from a
+     * snapshot, whose TSC it continues; vmcs01's TSC offset). */
+    u64 tsc_offset;
 
     /* Memory: guest-physical [0, mem_size), see vmx/guest_mem.c. */
     u64 mem_size;               /* bytes, a multiple of 4 KiB */

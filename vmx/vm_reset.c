@@ -59,6 +59,11 @@ void vm_reset(struct vm *vm)
                 vm->quick_resets, RESET_QUICK_MS, why);
         return;
     }
+    /* A guest restored from a snapshot has no image module to boot again. */
+    if (!vm->image.end) {
+        vm_stop(vm, true, "reset (%s) of a guest restored from a snapshot: no image to reload", why);
+        return;
+    }
     vm->n_resets++;
     kprintf("turtle: '%s': reset (%s)\n", vm->name, why);
 

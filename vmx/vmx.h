@@ -85,6 +85,10 @@ u64 guest_real_cr0(u64 guest_value);
  * change (SDM 10.8.5), and the PDPTRs when PAE paging is on outside IA-32e. */
 void guest_update_paging_mode(struct vcpu *vcpu);
 
+/* vmx/sched.c: brings a paused vCPU's state into its struct and its VMCS
+ * current on this CPU (snapshots). False if another CPU holds it. */
+bool sched_vcpu_sync_here(struct vcpu *vcpu);
+
 /* vmx/exit.c */
 void vmx_handle_exit(struct vcpu *vcpu);
 void skip_instruction(void);

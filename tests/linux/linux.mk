@@ -8,7 +8,7 @@
 
 LINUX_DIR    := $(BUILD)/linux
 LINUX_INITRD := $(LINUX_DIR)/initrd.cpio
-LINUX_GUESTS := hello cpuid_msr vmx_suite vmx_bench
+LINUX_GUESTS := hello cpuid_msr vmx_suite vmx_bench vmx_snap
 LINUX_TSC    := $(LINUX_DIR)/tsc
 
 .PHONY: linux-image

@@ -1,6 +1,8 @@
 /*
  * vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose]
+ *     [--snapshot-at N [--snapshot-dir DIR] [--snapshot-serial DEV] [--snapshot-resume]]
  *     KERNEL [CMDLINE] [-m MODULE MODULE_CMDLINE]...
+ * vmm [--prefix TEXT] [--timeout SECONDS] [--verbose] --restore DIR
  *
  * Loads the multiboot2 kernel KERNEL and its modules into guest RAM, builds
  * the boot information, then runs the guest under KVM until it writes its
@@ -28,7 +30,9 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose]\n"
+            "           [--snapshot-at N [--snapshot-dir DIR] [--snapshot-serial DEV] [--snapshot-resume]]\n"
             "           KERNEL [CMDLINE] [-m MODULE MODULE_CMDLINE]...\n"
+            "       vmm [--prefix TEXT] [--timeout SECONDS] [--verbose] --restore DIR\n"
             "  SIZE: bytes with a K, M or G suffix (default 64M, 4M to 3G)\n"
             "  exit status: the guest's (its byte to port 0xf4); 2 bad usage or input file;\n"
             "  124 the guest stopped without a status; 125 KVM failed\n");
@@ -67,6 +71,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
             cfg->verbose = true;
             continue;
         }
+        if (!strcmp(opt, "--snapshot-resume")) {
+            cfg->snapshot_resume = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return usage();
         if (!strcmp(opt, "--mem")) {
@@ -75,6 +83,20 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
                 fprintf(stderr, "vmm: error: bad --mem '%s' (4M to 3G, whole pages)\n", argv[i]);
                 return VMM_EXIT_BAD_INPUT;
             }
+        } else if (!strcmp(opt, "--restore")) {
+            cfg->restore_dir = argv[++i];
+        } else if (!strcmp(opt, "--snapshot-dir")) {
+            cfg->snapshot_dir = argv[++i];
+        } else if (!strcmp(opt, "--snapshot-serial")) {
+            cfg->snapshot_serial = argv[++i];
+        } else if (!strcmp(opt, "--snapshot-at")) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (*end || n == 0 || n > 1000000) {
+                fprintf(stderr, "vmm: error: bad --snapshot-at '%s' (1 to 1000000)\n", argv[i]);
+                return VMM_EXIT_BAD_INPUT;
+            }
+            cfg->snapshot_at = (unsigned)n;
         } else if (!strcmp(opt, "--prefix")) {
             cfg->prefix = argv[++i];
         } else if (!strcmp(opt, "--timeout")) {
@@ -90,6 +112,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
             return usage();
         }
     }
+    if (!cfg->snapshot_dir)
+        cfg->snapshot_dir = "/tmp/vmm-snapshot";
+    if (cfg->restore_dir)
+        return i < argc || cfg->snapshot_at ? usage() : 0;
     if (i >= argc)
         return usage();
     cfg->kernel_path = argv[i++];
@@ -160,6 +186,8 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     setvbuf(stderr, NULL, _IONBF, 0);
+    if (cfg.restore_dir)
+        return vmm_restore_run(&cfg);
     ram = mmap(NULL, cfg.mem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ram == MAP_FAILED) {
         fprintf(stderr, "vmm: error: cannot map %llu MiB of guest RAM\n", (unsigned long long)(cfg.mem / MIB));
@@ -172,7 +200,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmm: %s: entry %#llx, %u modules, boot information at %#llx\n", cfg.kernel_path,
                 (unsigned long long)k.entry, cfg.n_modules, (unsigned long long)mbi);
     if (vm_create(&vm, ram, cfg.mem, cfg.verbose) < 0 ||
-        vm_setup_vcpu(&vm, k.entry, MB2_BOOTLOADER_MAGIC, (uint32_t)mbi, cfg.verbose) < 0)
+        vm_setup_vcpu(&vm, k.entry, MB2_BOOTLOADER_MAGIC, (uint32_t)mbi, cfg.verbose) < 0 ||
+        vmm_snapshot_arm(&cfg) < 0)
         return VMM_EXIT_KVM_FAILED;
     return vm_run(&vm, &cfg);
 }

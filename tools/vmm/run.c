@@ -102,6 +102,10 @@ int vm_run(struct vm *vm, const struct vmm_config *cfg)
     uart_init(cfg->prefix);
 
     while (!st.done) {
+        int snap = vmm_snapshot_poll(vm, cfg);
+        if (snap < 0)
+            return VMM_EXIT_KVM_FAILED;
+        run = vm->run;
         if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 if (timed_out) {

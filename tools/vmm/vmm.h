@@ -54,6 +54,12 @@ struct vmm_config {
     const char *prefix;                 /* put before every guest console line */
     unsigned timeout;                   /* seconds, 0 = none */
     bool verbose;
+    /* snap.c (README.md "Snapshots") */
+    const char *restore_dir;            /* --restore: a KVM directory instead of a kernel */
+    unsigned snapshot_at;               /* --snapshot-at: the Nth time the vCPU is seen in L2; 0 = never */
+    const char *snapshot_dir;           /* --snapshot-dir */
+    const char *snapshot_serial;        /* --snapshot-serial: send the file framed there too */
+    bool snapshot_resume;               /* --snapshot-resume: go on in a fresh VM restored from it */
 };
 
 /* What the loader found in the kernel image. */
@@ -85,6 +91,17 @@ int vm_setup_vcpu(struct vm *vm, uint64_t entry, uint32_t eax, uint32_t ebx, boo
 
 /* run.c: runs the vCPU until the guest's status arrives; returns the vmm's exit status. */
 int vm_run(struct vm *vm, const struct vmm_config *cfg);
+
+/* snap.c: restores a KVM directory into a fresh VM (RAM included); arms
+ * the periodic kick of --snapshot-at; and, called each time KVM_RUN comes
+ * back, takes the snapshot when due. poll returns 0 (go on), 1 (the VM
+ * was replaced: reload vm->run) or -1 after a message. */
+int vmm_restore(struct vm *vm, const char *dir);
+/* --restore DIR: a VM with the snapshot's RAM size, restored, then run;
+ * returns the vmm's exit status. */
+int vmm_restore_run(const struct vmm_config *cfg);
+int vmm_snapshot_arm(const struct vmm_config *cfg);
+int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg);
 
 /* uart.c */
 void uart_init(const char *prefix);

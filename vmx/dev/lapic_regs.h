@@ -10,9 +10,7 @@
 #include "kernel/types.h"
 
 /* MSRs (SDM Vol. 4 table 2-2) */
-#ifndef MSR_IA32_APIC_BASE                  /* kernel/x86.h has it too */
-#define MSR_IA32_APIC_BASE          0x1b    /* 11.4.4 */
-#endif
+#define MSR_IA32_APIC_BASE          0x0000001b  /* 11.4.4 (spelt as kernel/x86.h does) */
 #define MSR_IA32_TSC_DEADLINE       0x6e0   /* 11.5.4.1 */
 #define MSR_X2APIC_FIRST            0x800   /* 11.12.1.2: 0x800 + offset / 16 */
 #define MSR_X2APIC_LAST             0x8ff

@@ -1,0 +1,45 @@
+/*
+ * Writes the seed corpus of tests/fuzz/tsnap_fuzz.c into a directory: the
+ * fixture snapshot of every nested state (tests/unit/snap_fixture.c) in
+ * modes 0 and 1, and its kvm_nested_state in mode 2. The corpus is
+ * committed (tests/fuzz/corpus/tsnap); `make fuzz-corpus` remakes it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tests/unit/snap_fixture.h"
+
+static int put(const char *dir, const char *name, int mode, const u8 *data, u64 len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s-mode%d", dir, name, mode);
+    FILE *fp = fopen(path, "wb");
+    u8 m = (u8)mode;
+    if (!fp || fwrite(&m, 1, 1, fp) != 1 || fwrite(data, 1, len, fp) != len || fclose(fp)) {
+        fprintf(stderr, "mk_tsnap_corpus: cannot write %s\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static u8 blob[TSNAP_NESTED_SIZE_MAX];
+    int rc = 0;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: mk_tsnap_corpus DIR\n");
+        return 2;
+    }
+    for (int st = 0; st < SNAPFIX_N; st++) {
+        u64 len;
+        u8 *f = snapfix_file(st, &len);
+        rc |= put(argv[1], snapfix_names[st], 0, f, len) | put(argv[1], snapfix_names[st], 1, f, len);
+        free(f);
+        if (st != SNAPFIX_PLAIN) {
+            u32 n = snapfix_nested(st, blob);
+            rc |= put(argv[1], snapfix_names[st], 2, blob, n);
+        }
+    }
+    return rc;
+}
