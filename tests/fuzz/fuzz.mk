@@ -9,7 +9,8 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize
                -Wno-missing-prototypes
 TSNAP_FUZZ := $(BUILD)/fuzz/tsnap_fuzz
 TSNAP_FUZZ_SRCS := tests/fuzz/tsnap_fuzz.c tests/unit/snap_fixture.c $(SNAP_LIB_SRCS) tools/turtle-snap/info.c \
-                   tools/turtle-snap/decode.c tools/turtle-snap/load.c $(BUILD)/tools/vmcs12_names.c
+                   tools/turtle-snap/decode.c tools/turtle-snap/load.c tools/turtle-snap/unframe.c \
+                   $(BUILD)/tools/vmcs12_names.c
 TSNAP_CORPUS := tests/fuzz/corpus/tsnap
 FUZZ_SMOKE_SECONDS ?= 45
 

@@ -12,6 +12,8 @@
  *           files reach the value checks, the nested checks and info
  *   mode 2  a bare struct kvm_nested_state, checked against the seed
  *           fixture's vCPU (KVM-like capabilities, 2 MiB of RAM)
+ *   mode 3  a serial stream: turtle-snap unframe's search, then the file
+ *           it finds, as in mode 0
  * The seed corpus (tests/fuzz/corpus/tsnap, made by mk_tsnap_corpus.c) has
  * every nested state in each mode.
  */
@@ -50,14 +52,22 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     }
     if (size < 1)
         return 0;
-    u8 mode = data[0] % 3;
+    u8 mode = data[0] % 4;
     u64 len = size - 1;
     /* An exact-size copy (malloc is 16-aligned), so ASan sees any read
      * past the end. */
     u8 *buf = malloc(len ? len : 1);
     memcpy(buf, data + 1, len);
+    u64 at, n;
     if (mode == 2) {
         (void)nested_check_state(buf, len, &caps, snapfix_read, NULL);
+    } else if (mode == 3) {
+        if (snap_find_frame(buf, len, &at, &n)) {
+            u8 *file = malloc(n ? n : 1);
+            memcpy(file, buf + at, n);
+            run_file(file, n);
+            free(file);
+        }
     } else {
         if (mode == 1 && len >= sizeof(struct tsnap_header)) {
             u32 crc = tsnap_file_crc(buf, len);

@@ -7,4 +7,4 @@ test_nested_check_SRCS := tests/unit/test_nested_check.c $(SNAP_FIXTURE_SRCS)
 UNIT_TESTS += test_turtle_snap
 test_turtle_snap_SRCS := tests/unit/test_turtle_snap.c $(SNAP_FIXTURE_SRCS) tools/turtle-snap/kvm_dir.c \
                          tools/turtle-snap/info.c tools/turtle-snap/decode.c tools/turtle-snap/check.c \
-                         tools/turtle-snap/load.c $(BUILD)/tools/vmcs12_names.c
+                         tools/turtle-snap/load.c tools/turtle-snap/unframe.c $(BUILD)/tools/vmcs12_names.c

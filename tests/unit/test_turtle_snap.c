@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "snapshot/crc32c.h"
 #include "tests/unit/snap_fixture.h"
 #include "tools/turtle-snap/kvm_dir.h"
 #include "tools/turtle-snap/snap.h"
@@ -161,6 +162,33 @@ static void test_info_and_check(void **state)
     fclose(out);
 }
 
+/* A frame in a noisy stream is found; a torn or corrupt one is not. */
+static void test_unframe(void **state)
+{
+    (void)state;
+    u64 len, at, n;
+    u8 *f = snapfix_file(SNAPFIX_L2, &len);
+    u64 total = 100 + 16 + len + 16 + 50;
+    u8 *s = calloc(1, total);
+    memset(s, 'x', 100);
+    memcpy(s + 40, "TSNAPFRM", 8);                  /* a false start */
+    struct tsnap_frame_head h = { .length = len };
+    struct tsnap_frame_tail t = { .crc32c = crc32c(f, len) };
+    memcpy(h.magic, TSNAP_FRAME_HEAD_MAGIC, 8);
+    memcpy(t.magic, TSNAP_FRAME_TAIL_MAGIC, 8);
+    memcpy(s + 100, &h, 16);
+    memcpy(s + 116, f, len);
+    memcpy(s + 116 + len, &t, 16);
+    assert_true(snap_find_frame(s, total, &at, &n));
+    assert_int_equal(at, 116);
+    assert_int_equal(n, len);
+    assert_false(snap_find_frame(s, 116 + len + 8, &at, &n));  /* tail cut */
+    s[116 + len / 2] ^= 4;                                       /* a flipped bit */
+    assert_false(snap_find_frame(s, total, &at, &n));
+    free(s);
+    free(f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -183,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_vmx_msrs_txt),
         cmocka_unit_test(test_info_and_check),
+        cmocka_unit_test(test_unframe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,7 +6,8 @@
  * Files: main.c commands and file loading; info.c the human-readable dump;
  * decode.c names of controls and registers; check.c the check report;
  * kvm_dir.c export-kvm / import-kvm (the directory of KVM ioctl payloads,
- * shared with tools/vmm); kvm_abi.c the layouts against <linux/kvm.h>.
+ * shared with tools/vmm); unframe.c a snapshot out of a serial stream;
+ * kvm_abi.c the layouts against <linux/kvm.h>.
  */
 #ifndef TURTLE_TOOLS_SNAP_H
 #define TURTLE_TOOLS_SNAP_H
@@ -51,5 +52,9 @@ int cmd_check(const char *path, FILE *out);
 /* load.c: the conversion commands over kvm_dir.h */
 int cmd_export_kvm(const char *path, const char *dir);
 int cmd_import_kvm(const char *dir, const char *path);
+
+/* unframe.c: a snapshot out of a serial stream (struct tsnap_frame_head/tail). */
+bool snap_find_frame(const u8 *stream, u64 len, u64 *at, u64 *n);
+int cmd_unframe(const char *stream, const char *path);
 
 #endif

@@ -6,6 +6,7 @@ SNAP_LIB_SRCS := snapshot/crc32c.c snapshot/parse.c snapshot/nested_check.c snap
                  snapshot/vcpu_check.c tools/turtle-snap/builder.c tools/turtle-snap/kvm_dir.c
 TURTLE_SNAP_SRCS := $(SNAP_LIB_SRCS) tools/turtle-snap/main.c tools/turtle-snap/load.c tools/turtle-snap/info.c \
                     tools/turtle-snap/decode.c tools/turtle-snap/check.c tools/turtle-snap/kvm_abi.c \
+                    tools/turtle-snap/unframe.c \
                     $(BUILD)/tools/vmcs12_names.c
 TURTLE_SNAP := $(BUILD)/tools/turtle-snap
 TURTLE_SNAP_CFLAGS := -std=c11 -O2 -g $(WARN) -I.
