@@ -43,6 +43,9 @@ KVM_DEPARTURES = {
         "KVM lets an L2 entered in the HLT state halt without a hardware entry and does not check "
         "that blocking by STI or MOV SS needs the active state (SDM 27.3.1.5): L2 waited until its "
         "preemption timer (exit 52), where bare Bochs fails the entry",
+    ("vmx_suite", r"^EPT violation in an IRET that ends virtual-NMI blocking: qualification bit 12$"):
+        "KVM does not set bit 12 (NMI unblocking due to IRET) in the EPT-violation qualification it gives "
+        "its L1 for an L2 whose IRET ended virtual-NMI blocking (SDM 28.2.1); Bochs's VT-x does",
     ("cpuid_msr", r"IA32_DEBUGCTL"):
         "KVM's virtual CPU has IA32_DEBUGCTL (reads 0, accepts LBR/BTF); Bochs's CPUs have no such "
         "MSR, so the guest's DEBUGCTL tests take their other branch",
@@ -86,7 +89,6 @@ def kvm_references(prefix, group, cpu, tag, guests):
 TURTLE_VNMI_BUG = ("open turtle bug: virtual-NMI blocking read back stale by KVM as L1 after L3's IRET "
                    "(docs/linux.md, 'Known turtle bugs')")
 KVM_L1_KNOWN_BUGS = {
-    ("vmx_suite", r"^EPT violation in an IRET that ends virtual-NMI blocking: qualification bit 12$"): TURTLE_VNMI_BUG,
     ("vmx_suite", r"^injected NMI blocks virtual NMIs until its handler's IRET: NMI-window exit after it$"):
         TURTLE_VNMI_BUG,
     ("vmx_suite", r"^injected NMI with virtual NMIs: unexpected exit 0x80000021 "): TURTLE_VNMI_BUG,
