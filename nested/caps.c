@@ -10,6 +10,7 @@
 #include "vmx/vmx.h"
 
 #define MISC_MSR_LIST_512           0       /* bits 27:25 = 0: 512 entries */
+#define CR4_MCE                     BIT(6)  /* CR4.MCE: CPUID.1:EDX.MCE, which turtle hides */
 
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 static u32 phys_addr_width;
@@ -71,7 +72,9 @@ void nested_caps_init(void)
     nested_entry_allowed &= c->entry.may_be_1;
     nested_debugctl_allowed = c->debugctl_bits;
 
-    /* EPT: 4-level walks, WB and UC paging structures, 2 MiB (and 1 GiB
+    /* EPT: 4-level walks, WB and UC paging structures (UC honoured for a
+     * restored L1 that was shown it, not shown to a new one: KVM does not
+     * offer it, and an L1 shown it could not move to KVM), 2 MiB (and 1 GiB
      * when the CPU has them) pages, INVEPT single/all-context, accessed and
      * dirty flags when the CPU has them (nested/ept02.c sets them in
      * EPT12). VPID with every INVVPID type. */
@@ -124,10 +127,11 @@ bool nested_host_has_cet(void)
 }
 
 /* "VMWRITE to any field" (bit 29) as the CPU reports it: with VMCS
- * shadowing shown, L2's VMWRITEs reach the CPU's shadow VMCS. */
+ * shadowing shown, L2's VMWRITEs reach the CPU's shadow VMCS. The timer
+ * rate is NESTED_TIMER_RATE, not the CPU's (nested/nested.h). */
 u64 nested_vmx_misc(void)
 {
-    return (vmx_caps.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK) | VMX_MISC_SAVE_EFER_LMA |
+    return NESTED_TIMER_RATE | VMX_MISC_SAVE_EFER_LMA |
            (vmx_caps.misc & VMX_MISC_ACTIVITY_HLT) | MISC_MSR_LIST_512 |
            (vmx_caps.misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS);    /* CR3-target count 0 */
 }
@@ -138,9 +142,9 @@ void nested_caps_show_shadowing(void)
     nested_proc2_allowed |= SECONDARY_EXEC_SHADOW_VMCS;
 }
 
-bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v)
+/* turtle's own value of one capability MSR; false: not shown (#GP). */
+static bool host_msr(u32 msr, u64 *v)
 {
-    (void)vcpu;
     switch (msr) {
     case IA32_VMX_BASIC:
         *v = VMCS12_REVISION | ((u64)VMCS12_SIZE << VMX_BASIC_VMCS_SIZE_SHIFT) |
@@ -197,4 +201,37 @@ bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v)
     default:
         return false;
     }
+}
+
+struct nested_caps nested_default_caps, nested_max_caps;
+
+/* Once, after nested_caps_init() and the shadowing decision. A new L1 is
+ * shown the default; a restored one may have been shown anything up to
+ * the maximum, which turtle 0.1.0 showed: the default, UC paging
+ * structures for EPT, and CR4.MCE allowed in VMX operation. The default
+ * leaves both out as KVM does: KVM offers no UC, and derives CR4_FIXED1
+ * from the CPUID, where turtle hides MCE. */
+void nested_caps_build_default(void)
+{
+    struct nested_caps *c = &nested_max_caps;
+
+    for (u32 i = 0; i < NESTED_CAP_MSRS; i++)
+        if (host_msr(IA32_VMX_BASIC + i, &c->msr[i]))
+            c->readable |= BIT(i);
+    nested_default_caps = *c;
+    nested_default_caps.msr[IA32_VMX_EPT_VPID_CAP - IA32_VMX_BASIC] &= ~(u64)VMX_EPTP_UC_BIT;
+    nested_default_caps.msr[IA32_VMX_CR4_FIXED1 - IA32_VMX_BASIC] &= ~(u64)CR4_MCE;
+}
+
+/* What this L1 reads: its vCPU's caps (turtle's, or a restored snapshot's);
+ * without a vCPU, the most turtle can honour (a restore's limit). */
+bool nested_vmx_msr_read(struct vcpu *vcpu, u32 msr, u64 *v)
+{
+    const struct nested_caps *c = vcpu && vcpu->nvmx ? &vcpu->nvmx->caps : &nested_max_caps;
+
+    if (msr < IA32_VMX_BASIC || msr >= IA32_VMX_BASIC + NESTED_CAP_MSRS ||
+        !(c->readable & BIT(msr - IA32_VMX_BASIC)))
+        return false;
+    *v = c->msr[msr - IA32_VMX_BASIC];
+    return true;
 }

@@ -86,23 +86,24 @@ u32 nested_proc2(const struct vmcs12 *v)
                ? v->secondary_vm_exec_control : 0;
 }
 
-bool nested_eptp_valid(u64 eptp)
+bool nested_eptp_valid(const struct nested_caps *c, u64 eptp)
 {
+    u64 cap = nested_caps_ept_vpid(c);
     u64 mt = eptp & VMX_EPTP_MT_MASK;
-    if (mt == VMX_EPTP_MT_WB ? !(nested_ept_vpid_cap & VMX_EPTP_WB_BIT)
-        : mt == VMX_EPTP_MT_UC ? !(nested_ept_vpid_cap & VMX_EPTP_UC_BIT) : true)
+    if (mt == VMX_EPTP_MT_WB ? !(cap & VMX_EPTP_WB_BIT)
+        : mt == VMX_EPTP_MT_UC ? !(cap & VMX_EPTP_UC_BIT) : true)
         return false;
     if ((eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4)
         return false;
     if (eptp & (0xf80ULL))                      /* bits 11:7: SSS and reserved */
         return false;
-    if ((eptp & VMX_EPTP_AD_ENABLE_BIT) && !(nested_ept_vpid_cap & VMX_EPT_AD_BIT))
+    if ((eptp & VMX_EPTP_AD_ENABLE_BIT) && !(cap & VMX_EPT_AD_BIT))
         return false;                           /* bit 6: A/D flags, when shown */
     return within_width(eptp & ~0xfffULL);
 }
 
 /* Event injection fields (SDM 27.2.1.3). */
-static bool check_entry_event(const struct vmcs12 *v)
+static bool check_entry_event(const struct nested_caps *c, const struct vmcs12 *v)
 {
     u32 info = v->vm_entry_intr_info_field;
     u32 type = INTR_TYPE(info), vec = INTR_VECTOR(info);
@@ -114,7 +115,7 @@ static bool check_entry_event(const struct vmcs12 *v)
         return false;
     if (CC(type == INTR_TYPE_NMI_INTR && vec != 2) ||
         CC(type == INTR_TYPE_HARD_EXCEPTION && vec > 31) ||
-        CC(type == INTR_TYPE_OTHER_EVENT && (vec != 0 || !(nested_proc_allowed & CPU_BASED_MONITOR_TRAP_FLAG))))
+        CC(type == INTR_TYPE_OTHER_EVENT && (vec != 0 || !(nested_caps_proc(c) & CPU_BASED_MONITOR_TRAP_FLAG))))
         return false;
     /* Deliver-error-code is 1 exactly for a hardware exception that pushes
      * one, in protected mode (or without unrestricted guest). */
@@ -158,15 +159,15 @@ static bool check_pml(const struct vmcs12 *v)
     return !CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)) && !CC(!page_addr_ok(v->pml_address));
 }
 
-bool nested_check_controls(const struct vmcs12 *v)
+bool nested_check_controls(const struct nested_caps *c, const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
 
-    if (CC(!ctls_ok(v->pin_based_vm_exec_control, PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR, nested_pin_allowed)) ||
-        CC(!ctls_ok(v->cpu_based_vm_exec_control, CPU_BASED_TRUE_ALWAYSON, nested_proc_allowed)) ||
-        CC(!ctls_ok(proc2, 0, nested_proc2_allowed)) ||
-        CC(!ctls_ok(v->vm_exit_controls, VM_EXIT_TRUE_ALWAYSON, nested_exit_allowed)) ||
-        CC(!ctls_ok(v->vm_entry_controls, VM_ENTRY_TRUE_ALWAYSON, nested_entry_allowed)))
+    if (CC(!ctls_ok(v->pin_based_vm_exec_control, PIN_BASED_ALWAYSON_WITHOUT_TRUE_MSR, nested_caps_pin(c))) ||
+        CC(!ctls_ok(v->cpu_based_vm_exec_control, CPU_BASED_TRUE_ALWAYSON, nested_caps_proc(c))) ||
+        CC(!ctls_ok(proc2, 0, nested_caps_proc2(c))) ||
+        CC(!ctls_ok(v->vm_exit_controls, VM_EXIT_TRUE_ALWAYSON, nested_caps_exit(c))) ||
+        CC(!ctls_ok(v->vm_entry_controls, VM_ENTRY_TRUE_ALWAYSON, nested_caps_entry(c))))
         return false;
     if (CC(v->cr3_target_count != 0))           /* IA32_VMX_MISC shows 0 CR3 targets */
         return false;
@@ -184,7 +185,7 @@ bool nested_check_controls(const struct vmcs12 *v)
     if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
         (CC(!page_addr_ok(v->vmread_bitmap)) || CC(!page_addr_ok(v->vmwrite_bitmap))))
         return false;
-    if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) && CC(!nested_eptp_valid(v->ept_pointer)))
+    if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) && CC(!nested_eptp_valid(c, v->ept_pointer)))
         return false;
     if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)))
         return false;
@@ -194,14 +195,14 @@ bool nested_check_controls(const struct vmcs12 *v)
         CC(!msr_list_ok(v->vm_exit_msr_load_count, v->vm_exit_msr_load_addr)) ||
         CC(!msr_list_ok(v->vm_entry_msr_load_count, v->vm_entry_msr_load_addr)))
         return false;
-    return check_entry_event(v);
+    return check_entry_event(c, v);
 }
 
-bool nested_check_host_state(const struct vmcs12 *v, bool l1_long_mode)
+bool nested_check_host_state(const struct nested_caps *c, const struct vmcs12 *v, bool l1_long_mode)
 {
     bool host64 = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
 
-    if (CC(!nested_cr0_valid(v->host_cr0, false)) || CC(!nested_cr4_valid(v->host_cr4)) ||
+    if (CC(!nested_cr0_valid(c, v->host_cr0, false)) || CC(!nested_cr4_valid(c, v->host_cr4)) ||
         CC(!within_width(v->host_cr3)))
         return false;
     if (CC(!is_canonical(v->host_ia32_sysenter_esp)) || CC(!is_canonical(v->host_ia32_sysenter_eip)))
@@ -266,7 +267,7 @@ bool nested_pdptes_valid(const u64 pdpte[4])
  * activity state, interruptibility, and pending debug exceptions, with
  * the rules that tie them to RFLAGS and to the event being injected.
  */
-static bool check_guest_non_register_state(const struct vmcs12 *v)
+static bool check_guest_non_register_state(const struct nested_caps *c, const struct vmcs12 *v)
 {
     u32 act = v->guest_activity_state, intr = v->guest_interruptibility_info;
     u32 ev = v->vm_entry_intr_info_field;
@@ -278,7 +279,7 @@ static bool check_guest_non_register_state(const struct vmcs12 *v)
     /* Activity state: one IA32_VMX_MISC shows; HLT only with SS.DPL 0;
      * active under blocking by STI or MOV SS. */
     if (CC(act > GUEST_ACTIVITY_MAX) ||
-        CC(act == GUEST_ACTIVITY_HLT && !(nested_vmx_misc() & VMX_MISC_ACTIVITY_HLT)) ||
+        CC(act == GUEST_ACTIVITY_HLT && !(nested_caps_misc(c) & VMX_MISC_ACTIVITY_HLT)) ||
         CC(act == GUEST_ACTIVITY_HLT && AR_DPL(v->guest_ss_ar_bytes) != 0) ||
         CC(act != GUEST_ACTIVITY_ACTIVE && sti_or_mov_ss))
         return false;
@@ -323,7 +324,7 @@ static bool check_virtual_nmi_blocking(const struct vmcs12 *v)
                (ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_NMI_INTR);
 }
 
-bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
+bool nested_check_guest_state(const struct nested_caps *c, struct vm *vm, const struct vmcs12 *v, u64 *qual)
 {
     u32 proc2 = nested_proc2(v);
     bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
@@ -331,8 +332,8 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
     u64 cr0 = v->guest_cr0, cr4 = v->guest_cr4;
 
     *qual = ENTRY_FAIL_DEFAULT;
-    if (CC(!nested_cr0_valid(cr0, ug)) || CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
-        CC(!nested_cr4_valid(cr4)))
+    if (CC(!nested_cr0_valid(c, cr0, ug)) || CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
+        CC(!nested_cr4_valid(c, cr4)))
         return false;
     if (CC(ia32e && (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE))) || CC(!ia32e && (cr4 & X86_CR4_PCIDE)))
         return false;
@@ -368,7 +369,7 @@ bool nested_check_guest_state(struct vm *vm, const struct vmcs12 *v, u64 *qual)
     u32 ev = v->vm_entry_intr_info_field;
     if ((ev & INTR_INFO_VALID_MASK) && INTR_TYPE(ev) == INTR_TYPE_EXT_INTR && CC(!(rf & X86_RFLAGS_IF)))
         return false;
-    if (!check_guest_non_register_state(v) || !check_virtual_nmi_blocking(v))
+    if (!check_guest_non_register_state(c, v) || !check_virtual_nmi_blocking(v))
         return false;
     /* PAE paging outside IA-32e mode: the four PDPTEs (from vmcs12 with
      * EPT, else from L2's CR3 in L1 memory) must have no reserved bit set

@@ -78,11 +78,11 @@ static bool full_entry(const struct nested_vmx *n, const struct vmcs12 *v, bool 
  * builds. Otherwise the L1 stops with a message naming the difference. */
 static bool verify_checks(struct vcpu *vcpu, const struct vmcs12 *v, bool l1_long)
 {
-    if (!nested_check_controls(v)) {
+    if (!nested_check_controls(&vcpu->nvmx->caps, v)) {
         vm_stop(vcpu->vm, true, "nested verify: the skipped control checks fail");
         return false;
     }
-    if (!nested_check_host_state(v, l1_long)) {
+    if (!nested_check_host_state(&vcpu->nvmx->caps, v, l1_long)) {
         vm_stop(vcpu->vm, true, "nested verify: the skipped host-state checks fail");
         return false;
     }
@@ -141,14 +141,14 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     bool controls = full || (n->dirty & DIRTY_CONTROLS);
     bool host = full || (n->dirty & DIRTY_HOST) || l1_long != n->host_checked_long;
     if (controls) {
-        if (!nested_check_controls(v)) {
+        if (!nested_check_controls(&vcpu->nvmx->caps, v)) {
             nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
             return;
         }
         n->dirty &= ~DIRTY_CONTROLS;
     }
     if (host) {
-        if (!nested_check_host_state(v, l1_long)) {
+        if (!nested_check_host_state(&vcpu->nvmx->caps, v, l1_long)) {
             nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
             return;
         }
@@ -160,7 +160,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     /* From here on the instruction completes as a VM entry or as a VM
      * exit to L1; L1's RIP stays on VMLAUNCH/VMRESUME until the exit
      * loads vmcs12's host RIP. */
-    if (!nested_check_guest_state(vcpu->vm, v, &qual)) {
+    if (!nested_check_guest_state(&vcpu->nvmx->caps, vcpu->vm, v, &qual)) {
         entry_failure(vcpu, EXIT_REASON_INVALID_STATE, qual);
         return;
     }
@@ -199,6 +199,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
      * 27.3: after the guest state loaded): nested_l2_exit() marks it at
      * the first exit, unless that exit is a failed entry. */
     n->launch_pending = launch;
+    n->run_pending = true;
     /* Without VPID in vmcs12, L1 expects every VM entry to flush L2's
      * linear translations; with it, a new VPID12 must not see the old
      * one's (all of L1's L2s share vpid02). SDM 29.4.3.3. */
@@ -207,6 +208,6 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         vpid_flush(n->vpid02);
     n->last_vpid12 = vpid12;
     n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
-    n->l1_timer_left = v->vmx_preemption_timer_value;
+    n->l1_timer_left = nested_timer_tsc(n, v->vmx_preemption_timer_value);
     PROF_MARK(PROF_ENTRY_VMCS02);
 }

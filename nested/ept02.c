@@ -155,14 +155,15 @@ static u64 level_size(int level)
 }
 
 /* EPT misconfiguration conditions of one entry (SDM 29.3.3.1). */
-static bool misconfigured(u64 e, int level, bool leaf)
+static bool misconfigured(const struct nested_caps *c, u64 e, int level, bool leaf)
 {
+    u64 cap = nested_caps_ept_vpid(c);
     u64 rwx = e & VMX_EPT_RWX_MASK;
     u32 width = nested_phys_addr_width();
 
     if ((rwx & VMX_EPT_WRITABLE_MASK) && !(rwx & VMX_EPT_READABLE_MASK))
         return true;
-    if (rwx == VMX_EPT_EXECUTABLE_MASK && !(nested_ept_vpid_cap & VMX_EPT_EXECUTE_ONLY_BIT))
+    if (rwx == VMX_EPT_EXECUTABLE_MASK && !(cap & VMX_EPT_EXECUTE_ONLY_BIT))
         return true;
     if ((e & EPT12_ADDR) >> width)
         return true;
@@ -172,7 +173,7 @@ static bool misconfigured(u64 e, int level, bool leaf)
         u64 mt = (e >> 3) & 7;
         if (mt == 2 || mt == 3 || mt == 7)
             return true;
-        if (level == 3 && !(nested_ept_vpid_cap & VMX_EPT_1GB_PAGE_BIT))
+        if (level == 3 && !(cap & VMX_EPT_1GB_PAGE_BIT))
             return true;
         u64 size = level_size(level);
         if (level > 1 && (e & EPT12_ADDR & (size - 1)))
@@ -214,7 +215,7 @@ static enum ept12_walk_result ept12_walk(struct vcpu *vcpu, u64 l2_gpa, struct e
         if (!(e & VMX_EPT_RWX_MASK))
             return EPT12_NOT_PRESENT;
         bool is_leaf = level == 1 || ((level == 2 || level == 3) && (e & VMX_EPT_LARGE_PAGE_BIT));
-        if (misconfigured(e, level, is_leaf))
+        if (misconfigured(&vcpu->nvmx->caps, e, level, is_leaf))
             return EPT12_MISCONFIG;
         perms &= e & VMX_EPT_RWX_MASK;
         if (!is_leaf) {

@@ -288,7 +288,7 @@ static void vmexit(struct vcpu *vcpu, u32 reason, const u64 *qual, const struct 
     }
     v->vm_exit_reason = reason;
     if ((v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) && n->l1_timer_on)
-        v->vmx_preemption_timer_value = (u32)n->l1_timer_left;
+        v->vmx_preemption_timer_value = (u32)nested_timer_ticks(n, n->l1_timer_left);
     if (!msr_list_store(vcpu, v->vm_exit_msr_store_addr, v->vm_exit_msr_store_count)) {
         v->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
         vcpu->nvmx->vmcs12->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
@@ -476,7 +476,7 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
     /* L1's timer for L2 counts down only while L2 ran: from the last
      * entry to this exit (a TSC reading brackets just that). */
     if (n->l1_timer_on) {
-        u64 ran = (rdtsc() - n->timer_armed_tsc) >> vmx_caps.preemption_timer_rate;
+        u64 ran = rdtsc() - n->timer_armed_tsc;
         n->l1_timer_left -= MIN(ran, n->l1_timer_left);
     }
     if (n->launch_pending && !(full & VMX_EXIT_REASONS_FAILED_VMENTRY))

@@ -125,8 +125,8 @@ static void handle_vmxon(struct vcpu *vcpu)
         return;
     }
     /* CR0 and CR4 must hold values supported in VMX operation (SDM 24.8). */
-    if (guest_cpl() > 0 || !nested_cr0_valid(guest_read_cr0(), false) ||
-        !nested_cr4_valid(guest_read_cr4())) {
+    if (guest_cpl() > 0 || !nested_cr0_valid(&n->caps, guest_read_cr0(), false) ||
+        !nested_cr4_valid(&n->caps, guest_read_cr4())) {
         inject_gp0(vcpu);
         return;
     }
@@ -181,7 +181,7 @@ static void handle_vmptrld(struct vcpu *vcpu)
      * VMCS shadowing is shown to L1 (SDM 31.3, VMPTRLD). */
     u32 rev = region_revision(vcpu, ptr);
     if ((rev & ~(u32)SHADOW_VMCS_BIT) != VMCS12_REVISION ||
-        ((rev & SHADOW_VMCS_BIT) && !(nested_proc2_allowed & SECONDARY_EXEC_SHADOW_VMCS)) ||
+        ((rev & SHADOW_VMCS_BIT) && !(nested_caps_proc2(&n->caps) & SECONDARY_EXEC_SHADOW_VMCS)) ||
         ptr + PAGE_SIZE > vcpu->vm->mem_size) {
         nested_vmx_fail(vcpu, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
         return;
@@ -275,7 +275,7 @@ static void handle_vmwrite(struct vcpu *vcpu)
     }
     /* IA32_VMX_MISC[29] is shown, so read-only fields are writable too
      * (SDM 25.11.2); the check stays for when it is not. */
-    if (vmcs12_field_read_only(field) && !(nested_vmx_misc() & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
+    if (vmcs12_field_read_only(field) && !(nested_caps_misc(&n->caps) & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
         nested_vmx_fail(vcpu, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
         return;
     }
@@ -305,21 +305,23 @@ static bool inv_descriptor(struct vcpu *vcpu, u64 desc[2])
 
 static void handle_invept(struct vcpu *vcpu)
 {
+    const struct nested_caps *c = &vcpu->nvmx->caps;
+    u64 cap = nested_caps_ept_vpid(c);
     u64 desc[2];
 
-    if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_EPT) || !(nested_ept_vpid_cap & VMX_EPT_INVEPT_BIT)) {
+    if (!(nested_caps_proc2(c) & SECONDARY_EXEC_ENABLE_EPT) || !(cap & VMX_EPT_INVEPT_BIT)) {
         inject_ud(vcpu);
         return;
     }
     u64 type = inv_type(vcpu);
-    if (!((type == VMX_EPT_EXTENT_CONTEXT && (nested_ept_vpid_cap & VMX_EPT_EXTENT_CONTEXT_BIT)) ||
-          (type == VMX_EPT_EXTENT_GLOBAL && (nested_ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT)))) {
+    if (!((type == VMX_EPT_EXTENT_CONTEXT && (cap & VMX_EPT_EXTENT_CONTEXT_BIT)) ||
+          (type == VMX_EPT_EXTENT_GLOBAL && (cap & VMX_EPT_EXTENT_GLOBAL_BIT)))) {
         nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
     if (!inv_descriptor(vcpu, desc))
         return;
-    if (type == VMX_EPT_EXTENT_CONTEXT && !nested_eptp_valid(desc[0])) {
+    if (type == VMX_EPT_EXTENT_CONTEXT && !nested_eptp_valid(c, desc[0])) {
         nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }
@@ -330,15 +332,17 @@ static void handle_invept(struct vcpu *vcpu)
 
 static void handle_invvpid(struct vcpu *vcpu)
 {
+    const struct nested_caps *c = &vcpu->nvmx->caps;
+    u64 cap = nested_caps_ept_vpid(c);
     u64 desc[2];
 
-    if (!(nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VPID) || !(nested_ept_vpid_cap & VMX_VPID_INVVPID_BIT)) {
+    if (!(nested_caps_proc2(c) & SECONDARY_EXEC_ENABLE_VPID) || !(cap & VMX_VPID_INVVPID_BIT)) {
         inject_ud(vcpu);
         return;
     }
     u64 type = inv_type(vcpu);
     if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
-        !(nested_ept_vpid_cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type))) {
+        !(cap & (VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT << type))) {
         nested_vmx_fail(vcpu, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
         return;
     }

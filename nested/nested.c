@@ -14,13 +14,19 @@
 #define VPID02_BASE     0x100           /* L1s use VPIDs 1..MAX_GUESTS */
 
 /* While L2 runs, the timer fires at turtle's slice or at L1's own timer
- * for L2, whichever comes first. Called just before each entry to L2. */
+ * for L2, whichever comes first. Called just before each entry to L2 (so
+ * a pending run is no longer pending);
+ * `ticks` and the result count at the CPU's rate, L1's timer in TSC cycles. */
 static u64 timer_clamp(struct vcpu *vcpu, u64 ticks)
 {
     struct nested_vmx *n = vcpu->nvmx;
+    u32 r = vmx_caps.preemption_timer_rate;
 
     n->timer_armed_tsc = rdtsc();
-    return n->l1_timer_on ? MIN(ticks, n->l1_timer_left) : ticks;
+    n->run_pending = false;             /* the CPU enters L2 now */
+    if (!n->l1_timer_on)
+        return ticks;
+    return MIN(ticks, (n->l1_timer_left >> r) + !!(n->l1_timer_left & ((1ULL << r) - 1)));
 }
 
 static bool in_vmx_operation(struct vcpu *vcpu)
@@ -78,6 +84,7 @@ void nested_init(void)
     shadow_init();
     if (shadow12_init())
         nested_caps_show_shadowing();
+    nested_caps_build_default();
     vmcs02_init();
     nested_ops = &ops;
 }
@@ -93,6 +100,7 @@ static bool nested_vcpu_init(struct vcpu *vcpu)
     n = phys_to_virt(page);
     n->current_vmptr = VMPTR_NONE;
     n->shadow02_pa = VMPTR_NONE;
+    n->caps = nested_default_caps;
     n->vpid02 = (u16)(VPID02_BASE + vcpu->vm->index * VM_MAX_VCPUS + vcpu->id);
     vpid_flush(n->vpid02);              /* a new L2 tag: nothing cached may serve it */
     vcpu->nvmx = n;                     /* from here nested_vcpu_free() undoes it all */

@@ -25,6 +25,40 @@
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
 #define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
 #define EPT02_PARKED        3       /* EPT02s kept besides the current one */
+#define NESTED_CAP_MSRS     18      /* IA32_VMX_BASIC (0x480) .. IA32_VMX_VMFUNC (0x491) */
+/* The VMX-preemption timer rate turtle shows an L1 (IA32_VMX_MISC[4:0]):
+ * KVM's (VMX_MISC_EMULATED_PREEMPTION_TIMER_RATE), whatever the CPU's, so
+ * that an L1 moves between turtle and KVM (KVM refuses a snapshot whose
+ * rate differs from its own). turtle counts L1's timer in TSC cycles and
+ * converts at the edges, so any rate (a restored snapshot's) is honoured. */
+#define NESTED_TIMER_RATE   5
+
+/* The VMX capability MSRs as one L1 reads them: turtle's (nested/caps.c),
+ * or those a restored snapshot recorded, which restore has checked are
+ * never wider than turtle's. Every check of what L1 may use reads these
+ * (KVM: vmx->nested.msrs). */
+struct nested_caps {
+    u64 msr[NESTED_CAP_MSRS];   /* index: MSR - IA32_VMX_BASIC */
+    u32 readable;               /* bit i: MSR 0x480 + i reads (else #GP) */
+};
+
+static inline u64 nested_cap(const struct nested_caps *c, u32 msr)
+{
+    return c->msr[msr - IA32_VMX_BASIC];
+}
+
+/* Allowed-1 settings of the TRUE control MSRs, the secondary controls. */
+static inline u32 nested_caps_pin(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_TRUE_PINBASED_CTLS) >> 32; }
+static inline u32 nested_caps_proc(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_TRUE_PROCBASED_CTLS) >> 32; }
+static inline u32 nested_caps_proc2(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_PROCBASED_CTLS2) >> 32; }
+static inline u32 nested_caps_exit(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_TRUE_EXIT_CTLS) >> 32; }
+static inline u32 nested_caps_entry(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_TRUE_ENTRY_CTLS) >> 32; }
+static inline u64 nested_caps_ept_vpid(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_EPT_VPID_CAP); }
+static inline u64 nested_caps_misc(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_MISC); }
+static inline u32 nested_caps_timer_rate(const struct nested_caps *c)
+{
+    return (u32)(nested_caps_misc(c) & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+}
 
 struct nested_vmx {
     bool vmxon;
@@ -50,6 +84,9 @@ struct nested_vmx {
     bool vmcs02_launched;
     bool vmcs02_host_written;
     bool launch_pending;        /* VMLAUNCH: mark vmcs12 launched at the first L2 exit */
+    /* VMLAUNCH/VMRESUME emulated, the CPU has not entered L2 yet (KVM's
+     * nested_run_pending): vmcs02 still holds the event the entry injects. */
+    bool run_pending;
     u16 vpid02;
     u16 last_vpid12;            /* VPID12 of the last entry (0: VPID off) */
 
@@ -63,7 +100,7 @@ struct nested_vmx {
     } ept02_parked[EPT02_PARKED];
     u64 ept02_built;            /* EPT02 roots built: L2s whose EPT02 was not kept */
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
-    u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
+    u64 l1_timer_left;          /* TSC cycles until it fires; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
@@ -75,6 +112,7 @@ struct nested_vmx {
     bool shadow_active;         /* vmcs01 links it and uses the VMREAD/VMWRITE bitmaps */
     u64 l2_exits;               /* exits taken while in L2 */
     u64 reflected;              /* of those, reflected to L1 */
+    struct nested_caps caps;    /* the capability MSRs this L1 sees */
 };
 
 /* A vmcs12 member by byte offset and width (2, 4 or 8), for the hot copies
@@ -104,6 +142,20 @@ static inline void vmcs12_put_at(struct vmcs12 *v, u32 offset, u32 width, u64 x)
     case 4: __builtin_memcpy(p, &x32, 4); break;
     default: __builtin_memcpy(p, &x, 8); break;
     }
+}
+
+/* L1's VMX-preemption timer for L2 is kept in TSC cycles (l1_timer_left);
+ * L1 sees ticks at the rate its IA32_VMX_MISC says (SDM 26.5.1: one tick
+ * every 2^rate TSC cycles). A value read back rounds up. */
+static inline u64 nested_timer_ticks(const struct nested_vmx *n, u64 tsc)
+{
+    u32 r = nested_caps_timer_rate(&n->caps);
+    return (tsc >> r) + !!(tsc & ((1ULL << r) - 1));
+}
+
+static inline u64 nested_timer_tsc(const struct nested_vmx *n, u64 ticks)
+{
+    return ticks << nested_caps_timer_rate(&n->caps);
 }
 
 /* nested/nested.c fills vmx/'s struct nested_ops (vmx/nested_ops.h). */
@@ -204,7 +256,7 @@ bool ept02_prepare(struct vcpu *vcpu, u64 eptp12);
 u64 ept02_eptp(const struct nested_vmx *n);
 /* nested/pml.c: page-modification logging of L2's writes for L1. */
 bool nested_pml_log(struct vcpu *vcpu, u64 l2_gpa);
-bool nested_eptp_valid(u64 eptp12);
+bool nested_eptp_valid(const struct nested_caps *c, u64 eptp12);
 
 /* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */
 extern u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
@@ -214,6 +266,11 @@ extern u64 nested_ept_vpid_cap;
 extern u64 nested_debugctl_allowed;
 void nested_caps_init(void);
 void nested_caps_show_shadowing(void);
+/* turtle's capability MSRs, what a new L1 gets (nested_vcpu_init). */
+extern struct nested_caps nested_default_caps;
+/* What turtle can honour for a restored L1: the default and more. */
+extern struct nested_caps nested_max_caps;
+void nested_caps_build_default(void);
 u64 nested_cr0_fixed0(bool unrestricted);
 u64 nested_cr4_fixed1(void);
 u32 nested_phys_addr_width(void);
@@ -237,16 +294,18 @@ u64 vmx_caps_cr0_fixed1(void);
  * them (IA32_VMX_CR0/CR4_FIXED0/1 of nested/caps.c; SDM 24.8, A.7, A.8):
  * every fixed-0 bit set, no bit outside fixed-1. For a guest CR0 with
  * unrestricted guest, PE and PG may be 0 (SDM 27.3.1.1). */
-static inline bool nested_cr0_valid(u64 cr0, bool unrestricted)
+static inline bool nested_cr0_valid(const struct nested_caps *c, u64 cr0, bool unrestricted)
 {
-    u64 f0 = nested_cr0_fixed0(unrestricted);
-    return (cr0 & f0) == f0 && !(cr0 & ~vmx_caps_cr0_fixed1());
+    u64 f0 = nested_cap(c, IA32_VMX_CR0_FIXED0);
+    if (unrestricted)
+        f0 &= ~(u64)(X86_CR0_PE | X86_CR0_PG);
+    return (cr0 & f0) == f0 && !(cr0 & ~nested_cap(c, IA32_VMX_CR0_FIXED1));
 }
 
-static inline bool nested_cr4_valid(u64 cr4)
+static inline bool nested_cr4_valid(const struct nested_caps *c, u64 cr4)
 {
-    u64 f0 = vmx_caps_cr4_fixed0();
-    return (cr4 & f0) == f0 && !(cr4 & ~nested_cr4_fixed1());
+    u64 f0 = nested_cap(c, IA32_VMX_CR4_FIXED0);
+    return (cr4 & f0) == f0 && !(cr4 & ~nested_cap(c, IA32_VMX_CR4_FIXED1));
 }
 
 #endif

@@ -331,7 +331,7 @@ bool shadow12_l2_vmrw(struct vcpu *vcpu, bool write)
         l2_fail(vcpu, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
         return true;
     }
-    if (vmcs12_field_read_only(field) && !(nested_vmx_misc() & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
+    if (vmcs12_field_read_only(field) && !(nested_caps_misc(&vcpu->nvmx->caps) & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)) {
         l2_fail(vcpu, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
         return true;
     }

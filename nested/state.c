@@ -34,11 +34,11 @@
 
 #define KVM_TIMER_SHIFT     5       /* KVM's deadline unit: L1 TSC >> 5 */
 
-/* L1's VMX-preemption timer for L2 as it stands now: its ticks left. */
+/* L1's VMX-preemption timer for L2 as it stands now: TSC cycles left. */
 static u64 l1_timer_left_now(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u64 ran = (rdtsc() - n->timer_armed_tsc) >> vmx_caps.preemption_timer_rate;
+    u64 ran = rdtsc() - n->timer_armed_tsc;
 
     return n->l1_timer_left - MIN(ran, n->l1_timer_left);
 }
@@ -56,14 +56,17 @@ static const char *get_guest_mode(struct vcpu *vcpu, u8 *buf, struct nested_extr
     /* The entry completed: KVM marks vmcs12 launched at VMLAUNCH. */
     v->launch_state = LAUNCH_STATE_LAUNCHED;
     h->flags |= TSNAP_KVM_STATE_NESTED_GUEST_MODE;
+    /* L1's VMLAUNCH/VMRESUME emulated, L2 not entered yet: as KVM says. */
+    if (n->run_pending)
+        h->flags |= TSNAP_KVM_STATE_NESTED_RUN_PENDING;
     x->l1_timer_on = n->l1_timer_on;
     if (n->l1_timer_on) {
         x->l1_timer_left = l1_timer_left_now(vcpu);
         if (v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
-            v->vmx_preemption_timer_value = (u32)x->l1_timer_left;
+            v->vmx_preemption_timer_value = (u32)nested_timer_ticks(n, x->l1_timer_left);
         h->vmx_flags = TSNAP_KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
-        h->preemption_timer_deadline = (rdtsc() >> KVM_TIMER_SHIFT) +
-            ((x->l1_timer_left << vmx_caps.preemption_timer_rate) >> KVM_TIMER_SHIFT);
+        h->preemption_timer_deadline = ((rdtsc() + vcpu->vm->tsc_offset) >> KVM_TIMER_SHIFT) +
+                                       (x->l1_timer_left >> KVM_TIMER_SHIFT);
     }
     if ((nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS) && v->vmcs_link_pointer != ~0ULL) {
         if (!guest_copy_from(vcpu->vm, buf + TSNAP_NESTED_SIZE_VMCS12, v->vmcs_link_pointer,
@@ -108,25 +111,25 @@ u32 nested_get_state(struct vcpu *vcpu, void *buf, struct nested_extra *x, const
     return h->size;
 }
 
-/* Back into L2 from a checked vmcs12 (KVM's nested_vmx_enter_non_root_mode
- * without a pending run): the SDM's entry checks, EPT02 (rebuilt lazily
+/* Back into L2 from a checked vmcs12 (KVM's nested_vmx_enter_non_root_mode,
+ * the run pending or not): the SDM's entry checks, EPT02 (rebuilt lazily
  * from EPT12), vmcs02 built from vmcs12 as a VM entry builds it. */
 static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob, const u8 *shadow_page,
-                                    const struct nested_extra *x)
+                                    const struct nested_extra *x, bool run_pending)
 {
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = &n->cached12;
     u64 qual = 0;
 
     memcpy(v, blob, sizeof(*v));
-    if (!nested_check_controls(v))
+    if (!nested_check_controls(&vcpu->nvmx->caps, v))
         return "vmcs12 fails the VM-entry checks on controls (SDM 27.2.1)";
-    if (!nested_check_host_state(v, v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE))
+    if (!nested_check_host_state(&vcpu->nvmx->caps, v, v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE))
         return "vmcs12 fails the VM-entry checks on host state (SDM 27.2.2)";
-    if (!nested_check_guest_state(vcpu->vm, v, &qual))
+    if (!nested_check_guest_state(&vcpu->nvmx->caps, vcpu->vm, v, &qual))
         return "vmcs12 fails the VM-entry checks on guest state (SDM 27.3.1)";
     bool ept12 = nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT;
-    if (ept12 && !nested_eptp_valid(v->ept_pointer))
+    if (ept12 && !nested_eptp_valid(&vcpu->nvmx->caps, v->ept_pointer))
         return "vmcs12's EPT pointer is not one turtle shadows";
     /* L1's state for what vmcs12 does not load: as KVM, the vCPU's state
      * at the restore (L1's own comes back from vmcs12's host area at the
@@ -148,6 +151,12 @@ static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob
     shadow_sync_to_shadow(vcpu);
     nested_switch_to_l2(vcpu);
     prepare_vmcs02(vcpu, v, &l1);
+    /* The event vmcs12's VM-entry fields inject belongs to the entry: with
+     * RUN_PENDING it is still to come; without, L2 was entered and the event
+     * delivered (KVM's prepare_vmcs02_early makes the same choice). */
+    n->run_pending = run_pending;
+    if (!run_pending)
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
     /* Built completely; the next VMRESUME of L1 (after an exit) again. */
     n->dirty = DIRTY_ALL;
     n->n_dirty_fields = 0;
@@ -155,7 +164,7 @@ static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob
     n->last_vpid12 = (nested_proc2(v) & SECONDARY_EXEC_ENABLE_VPID) ? v->virtual_processor_id : 0;
     vpid_flush(n->vpid02);
     n->l1_timer_on = v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER;
-    n->l1_timer_left = x->l1_timer_on ? x->l1_timer_left : v->vmx_preemption_timer_value;
+    n->l1_timer_left = x->l1_timer_on ? x->l1_timer_left : nested_timer_tsc(n, v->vmx_preemption_timer_value);
     return NULL;
 }
 
@@ -186,7 +195,7 @@ const char *nested_set_state(struct vcpu *vcpu, const void *buf, const struct ne
     if (h->flags & TSNAP_KVM_STATE_NESTED_GUEST_MODE)
         return enter_guest_mode(vcpu, (const struct vmcs12 *)page,
                                 h->size == TSNAP_NESTED_SIZE_MAX ? page + TSNAP_KVM_STATE_NESTED_VMX_VMCS_SIZE : NULL,
-                                x);
+                                x, h->flags & TSNAP_KVM_STATE_NESTED_RUN_PENDING);
     /* The page is the current vmcs12 (KVM's cached_vmcs12): into turtle's
      * cache; L1 memory gets it when L1 lets go of it. */
     memcpy(&n->cached12, page, sizeof(n->cached12));

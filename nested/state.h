@@ -9,7 +9,7 @@ struct vcpu;
 /* What turtle keeps beside KVM's structure (TSNAP_SEC_VCPU_TURTLE). */
 struct nested_extra {
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
-    u64 l1_timer_left;          /* its ticks left (turtle's rate) */
+    u64 l1_timer_left;          /* TSC cycles left until it fires */
 };
 
 /* Writes vcpu's nested state into buf (TSNAP_NESTED_SIZE_MAX bytes) and

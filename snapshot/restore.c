@@ -64,6 +64,51 @@ static void host_caps(struct nested_check_caps *h, const struct nested_check_cap
 #undef CAP
 }
 
+/* A restored L1 reads exactly the capability MSRs its snapshot recorded
+ * (KVM: the VMM restores them with KVM_SET_MSRS), and turtle's checks of
+ * what it may use read them too. check_machine() has held the TRUE
+ * controls, BASIC, MISC, FIXED0, EPT/VPID and VMFUNC to KVM's rules; the
+ * rest must narrow turtle's as well. An MSR the snapshot does not record
+ * reads as #GP, as it did; the TRUE controls without BASIC[55] are the
+ * plain ones (SDM A.2). */
+static const char *load_vmx_caps(struct vcpu *vcpu, const struct tsnap_view *v)
+{
+    const struct nested_caps *host = &nested_max_caps;
+    struct nested_caps c = { 0 };
+
+    for (u32 i = 0; i < v->vmx_caps->nmsrs; i++) {
+        const struct tsnap_kvm_msr_entry *e = &v->vmx_cap_entries[i];
+        u32 k = e->index - IA32_VMX_BASIC;      /* parse.c: 0x480-0x491, each once */
+        c.msr[k] = e->data;
+        c.readable |= BIT(k);
+    }
+    static const u32 plain[] = { IA32_VMX_PINBASED_CTLS, IA32_VMX_PROCBASED_CTLS,
+                                 IA32_VMX_EXIT_CTLS, IA32_VMX_ENTRY_CTLS };
+    for (u32 i = 0; i < ARRAY_SIZE(plain); i++) {
+        u32 k = plain[i] - IA32_VMX_BASIC, t = k + (IA32_VMX_TRUE_PINBASED_CTLS - IA32_VMX_PINBASED_CTLS);
+        if ((c.readable & BIT(k)) && ((c.msr[k] >> 32) & ~(host->msr[k] >> 32)))
+            return refuse("VMX capabilities this host cannot offer: MSR %x allows controls this host lacks",
+                          plain[i]);
+        if (!(c.readable & BIT(t)) && (c.readable & BIT(k)))
+            c.msr[t] = c.msr[k];
+    }
+    u32 fixed1[] = { IA32_VMX_CR0_FIXED1, IA32_VMX_CR4_FIXED1 };
+    for (u32 i = 0; i < ARRAY_SIZE(fixed1); i++) {
+        u32 k = fixed1[i] - IA32_VMX_BASIC;
+        if (!(c.readable & BIT(k)))
+            c.msr[k] = host->msr[k];
+        else if (c.msr[k] & ~host->msr[k])
+            return refuse("VMX capabilities this host cannot offer: MSR %x allows CR bits this host does not",
+                          fixed1[i]);
+    }
+    u32 e = IA32_VMX_VMCS_ENUM - IA32_VMX_BASIC;
+    if ((c.readable & BIT(e)) && c.msr[e] > host->msr[e])
+        return refuse("VMX capabilities this host cannot offer: IA32_VMX_VMCS_ENUM %lx above this host's %lx",
+                      c.msr[e], host->msr[e]);
+    vcpu->nvmx->caps = c;
+    return NULL;
+}
+
 static bool page_in_ram(u64 gpa, u64 mem)
 {
     return gpa == TSNAP_INVALID_GPA || (!(gpa & (PAGE_SIZE - 1)) && gpa < mem && mem - gpa >= PAGE_SIZE);
@@ -149,6 +194,47 @@ static const char *check_cpuid(struct vcpu *vcpu, const struct tsnap_view *v)
     return NULL;
 }
 
+/* Beyond the feature words: the vendor L1 saw must be this CPU's, and its
+ * physical-address width no wider (turtle's EPT01 and checks use this
+ * CPU's); then the VM answers CPUID as recorded (vmx/exit_cpuid.c). */
+static const char *load_cpuid(struct vcpu *vcpu, const struct tsnap_view *v)
+{
+    struct vm *vm = vcpu->vm;
+    struct cpuid_regs now;
+
+    for (u32 i = 0; i < v->cpuid->nent; i++) {
+        const struct tsnap_kvm_cpuid_entry2 *e = &v->cpuid_entries[i];
+        bool later = false;             /* as under KVM, the first entry of a leaf counts */
+        for (u32 j = 0; j < i && !later; j++)
+            later = v->cpuid_entries[j].function == e->function && v->cpuid_entries[j].index == e->index;
+        if (later)
+            continue;
+        vcpu_cpuid(vcpu, e->function, e->index, &now);
+        if (e->function == 0 && (e->ebx != now.ebx || e->ecx != now.ecx || e->edx != now.edx))
+            return refuse("CPUID this host cannot offer: another vendor (leaf 0)");
+        if (e->function == 0x80000008 && (e->eax & 0xff) > (now.eax & 0xff))
+            return refuse("CPUID this host cannot offer: %u physical-address bits (this host %u)",
+                          e->eax & 0xff, now.eax & 0xff);
+    }
+    if (v->cpuid->nent > VM_CPUID_MAX)
+        return refuse("%u CPUID entries (this turtle keeps %u)", v->cpuid->nent, VM_CPUID_MAX);
+    if (!v->cpuid->nent)
+        return NULL;
+    u64 pa = alloc_pages(VM_CPUID_PAGES, PAGE_SIZE);
+    if (!pa)
+        return refuse("out of memory for its CPUID");
+    struct vm_cpuid_entry *t = phys_to_virt(pa);
+    for (u32 i = 0; i < v->cpuid->nent; i++) {
+        const struct tsnap_kvm_cpuid_entry2 *e = &v->cpuid_entries[i];
+        t[i] = (struct vm_cpuid_entry){ e->function, e->index,
+                                        !!(e->flags & TSNAP_KVM_CPUID_FLAG_SIGNIFCANT_INDEX),
+                                        e->eax, e->ebx, e->ecx, e->edx };
+    }
+    vm->cpuid_pa = pa;
+    vm->cpuid_n = v->cpuid->nent;
+    return NULL;
+}
+
 static void load_memory(struct vm *vm, const struct tsnap_view *v)
 {
     for (u64 pfn = 0; pfn < vm->mem_size / PAGE_SIZE; pfn++) {
@@ -168,28 +254,47 @@ static const struct tsnap_device_view *device(const struct tsnap_view *v, u32 in
     return NULL;
 }
 
+/* Written by KVM's side: neither turtle's vCPU section nor any device. */
+static bool kvm_made(const struct tsnap_view *v)
+{
+    return !v->vcpu[0].vcpu_turtle && !v->n_devices;
+}
+
 /* The per-vCPU sections into turtle's layout (one struct, as taken). */
 static const char *gather_vcpu(const struct tsnap_view *v, struct snap_vcpu *s, struct snap_devices *d)
 {
     const struct tsnap_vcpu_view *c = &v->vcpu[0];
     const struct tsnap_device_view *dv;
+    const char *e;
 
-    if (c->msrs->nmsrs > SNAP_MAX_MSRS)
+    if (c->msrs->nmsrs > SNAP_MAX_MSRS && !kvm_made(v))
         return refuse("%u MSRs in vCPU 0's list (this turtle knows %u)", c->msrs->nmsrs, SNAP_MAX_MSRS);
-    if (!c->vcpu_turtle || c->vcpu_turtle_version != 1 || c->vcpu_turtle_size != sizeof(s->turtle))
+    if (!kvm_made(v) &&
+        (!c->vcpu_turtle || c->vcpu_turtle_version != 1 || c->vcpu_turtle_size != sizeof(s->turtle)))
         return refuse("vCPU 0: turtle's section missing or of another version");
     s->regs = *c->regs;
     s->sregs = *c->sregs;
     s->msrs = *c->msrs;
-    memcpy(s->msr, c->msr_entries, c->msrs->nmsrs * sizeof(s->msr[0]));
+    if (kvm_made(v))
+        s->msrs_left_out = snap_kvm_made_msrs(s, c->msr_entries, c->msrs->nmsrs);
+    else
+        memcpy(s->msr, c->msr_entries, c->msrs->nmsrs * sizeof(s->msr[0]));
     s->xsave = *c->xsave;
     s->events = *c->events;
     s->debugregs = *c->debugregs;
     s->mp_state = *c->mp_state;
     s->lapic = *c->lapic;
-    memcpy(&s->turtle, c->vcpu_turtle, sizeof(s->turtle));
     if (c->nested)
         memcpy(s->nested, c->nested, c->nested_size);
+    if (s->mp_state.mp_state != TSNAP_KVM_MP_STATE_RUNNABLE && s->mp_state.mp_state != TSNAP_KVM_MP_STATE_HALTED)
+        return refuse("vCPU 0: mp_state %u (turtle restores runnable or halted)", s->mp_state.mp_state);
+    if (kvm_made(v)) {
+        memset(&s->lapic_timer, 0, sizeof(s->lapic_timer));
+        s->lapic_timer.next_rel = TSNAP_NO_DEADLINE_REL;
+        s->lapic_timer.tsc_deadline_rel = TSNAP_NO_DEADLINE_REL;
+        return (e = snap_kvm_made_vcpu(s, c->nested ? (u32)c->nested_size : 0)) ? refuse("vCPU 0: %s", e) : NULL;
+    }
+    memcpy(&s->turtle, c->vcpu_turtle, sizeof(s->turtle));
 #define DEV(field, inst) \
     if (!(dv = device(v, inst, sizeof(d->field)))) \
         return refuse("device %u (" #field "): missing or of another version", (u32)(inst)); \
@@ -206,8 +311,6 @@ static const char *gather_vcpu(const struct tsnap_view *v, struct snap_vcpu *s, 
         return refuse("device %u (LAPIC timer of vCPU 0): missing or of another version",
                       TSNAP_DEV_LAPIC_TIMER);
     memcpy(&s->lapic_timer, dv->data, sizeof(s->lapic_timer));
-    if (s->mp_state.mp_state != TSNAP_KVM_MP_STATE_RUNNABLE && s->mp_state.mp_state != TSNAP_KVM_MP_STATE_HALTED)
-        return refuse("vCPU 0: mp_state %u (turtle restores runnable or halted)", s->mp_state.mp_state);
     return NULL;
 }
 
@@ -255,9 +358,11 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
         e = "out of memory for its nested VMX state";
         goto free_vm;
     }
+    if (vm->nested && (e = load_vmx_caps(vcpu, &view)))
+        goto free_vm;
     if ((e = platform_init(vm)))
         goto free_vm;
-    if ((e = check_cpuid(vcpu, &view)))
+    if ((e = check_cpuid(vcpu, &view)) || (e = load_cpuid(vcpu, &view)))
         goto free_vm;
 
     load_memory(vm, &view);
@@ -268,7 +373,10 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
     vmcs_write64(TSC_OFFSET, vm->tsc_offset);
     snap_vcpu_load(vcpu, s);
     snap_lapic_load(vcpu, now, &s->lapic, &s->lapic_timer);
-    snap_devices_load(vm, now, d);
+    if (kvm_made(&view))
+        snap_kvm_made_lapic_timer(vcpu, now, s);   /* the devices stay at reset */
+    else
+        snap_devices_load(vm, now, d);
     struct nested_extra x = { s->turtle.l1_timer_on, s->turtle.l1_timer_left };
     if (vm->nested && (e = nested_set_state(vcpu, s->nested, &x))) {
         e = refuse("nested state: %s", e);
@@ -279,6 +387,9 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
     kprintf("turtle: guest '%s': restored from a snapshot (turtle %s), %lu MiB, rip %lx%s\n",
             vm->name, writer, vm->mem_size >> 20, s->regs.rip,
             vm->nested ? ", nested VMX" : "");
+    if (kvm_made(&view))
+        kprintf("turtle: guest '%s': a snapshot KVM's side wrote: devices at reset, %u of its MSRs not "
+                "modelled here left out\n", vm->name, s->msrs_left_out);
     e = NULL;
     goto out;
 free_vm:

@@ -31,6 +31,7 @@ struct snap_vcpu {
     struct tsnap_dev_lapic_timer lapic_timer;
     u8 nested[TSNAP_NESTED_SIZE_MAX];       /* struct kvm_nested_state, `size` bytes */
     u64 host_now;                           /* not in the file: the host TSC at the snapshot */
+    u32 msrs_left_out;                      /* not in the file: KVM's MSRs turtle does not model */
 };
 
 /* snapshot/vcpu_state.c */
@@ -44,6 +45,16 @@ void snap_lapic_save(const struct vcpu *vcpu, u64 tsc, struct tsnap_kvm_lapic_st
                      struct tsnap_dev_lapic_timer *t);
 void snap_lapic_load(struct vcpu *vcpu, u64 now, const struct tsnap_kvm_lapic_state *regs,
                      const struct tsnap_dev_lapic_timer *t);
+
+/* snapshot/kvm_made.c: a snapshot KVM's side wrote has no turtle section
+ * and no devices. Fills s->turtle from KVM's structures (NULL, or why
+ * not); after snap_lapic_load() with the timer disarmed, arms the LAPIC
+ * timer as KVM's page has it. */
+const char *snap_kvm_made_vcpu(struct snap_vcpu *s, u32 nested_size);
+/* Of KVM's MSR list (every MSR KVM reads), the ones turtle's vCPU models,
+ * into s->msr; returns how many were left out. */
+u32 snap_kvm_made_msrs(struct snap_vcpu *s, const struct tsnap_kvm_msr_entry *e, u32 n);
+void snap_kvm_made_lapic_timer(struct vcpu *vcpu, u64 now, const struct snap_vcpu *s);
 
 /* snapshot/devices.c: the platform devices and COM1. */
 struct snap_devices {

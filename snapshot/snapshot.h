@@ -34,6 +34,11 @@ u64 snapshot_vmcall(struct vcpu *vcpu, u64 when, u64 count, u64 flags);
  * that L2 can resume from (the instruction boundary the exit reports). */
 void snapshot_l2_exit(struct vcpu *vcpu, u32 full_reason);
 
+/* L1's VMLAUNCH/VMRESUME emulated with a snapshot asked for there
+ * (vcpu->snap_at_l2_entry): takes it before L2 runs its first instruction,
+ * the state KVM calls RUN_PENDING. */
+void snapshot_l2_entry(struct vcpu *vcpu);
+
 /* turtle as a guest of turtle (`snapself=N`): asks the turtle below for a
  * snapshot of this one, stopped, at its Nth exit while this turtle's
  * guests run (VMCALL 5, RBX = 1). Prints the answer. */

@@ -261,9 +261,10 @@ const char *snapshot_take(struct vm *vm, u32 flags)
     if (!(flags & SNAPSHOT_NO_STREAM))
         snap_stream_end(crc32c_final(out.crc));
     u64 t2 = rdtsc();
+    const struct tsnap_kvm_nested_state_hdr *nh = (const void *)w->vcpu.nested;
     kprintf("turtle: guest '%s': snapshot taken: %lu bytes, %lu of %lu pages stored, "
-            "nested state %u bytes%s%s\n", vm->name, w->header.total_size, w->memory.n_present,
-            vm->mem_size / PAGE_SIZE, vm->nested ? w->nested_size : 0,
+            "nested state %u bytes, flags 0x%x%s%s\n", vm->name, w->header.total_size, w->memory.n_present,
+            vm->mem_size / PAGE_SIZE, vm->nested ? w->nested_size : 0, vm->nested ? nh->flags : 0,
             (flags & SNAPSHOT_NO_STREAM) ? "" : ", sent on the snapshot port",
             keep ? ", kept" : "");
     /* Building = gathering, the zero-page scan and the checksum pass;

@@ -5,6 +5,9 @@
  *               1 at the RCX-th L0 exit while its L2 runs (RCX >= 1),
  *                 taken before turtle decides whether to reflect it, or
  *                 at the first later exit L2 can be resumed from
+ *               2 at L1's next VMLAUNCH/VMRESUME that enters L2, once
+ *                 turtle has emulated it and before L2 runs (the nested
+ *                 state's RUN_PENDING)
  *   RDX = flags: SNAPSHOT_STOP (stop the VM once the snapshot has left, so
  *         turtle powers off when the others are done), SNAPSHOT_KEEP (also
  *         keep it in turtle's memory), SNAPSHOT_NO_STREAM (not on the port)
@@ -22,6 +25,7 @@
 #define VMCALL_SNAPSHOT_REFUSED     ((u64)-4)
 #define SNAPSHOT_WHEN_NOW           0
 #define SNAPSHOT_WHEN_L2_EXIT       1
+#define SNAPSHOT_WHEN_L2_ENTRY      2
 
 static u64 take(struct vcpu *vcpu, u32 flags)
 {
@@ -47,6 +51,11 @@ u64 snapshot_vmcall(struct vcpu *vcpu, u64 when, u64 count, u64 flags)
         return VMCALL_ERR_ARGUMENT;
     if (when == SNAPSHOT_WHEN_NOW)
         return take(vcpu, (u32)flags);
+    if (when == SNAPSHOT_WHEN_L2_ENTRY && vcpu->nvmx) {
+        vcpu->snap_at_l2_entry = true;
+        vcpu->snap_flags = (u32)flags;
+        return 0;
+    }
     if (when != SNAPSHOT_WHEN_L2_EXIT || !count || !vcpu->nvmx)
         return VMCALL_ERR_ARGUMENT;
     vcpu->snap_at_l2_exit = count;
@@ -95,6 +104,12 @@ void snapshot_l2_exit(struct vcpu *vcpu, u32 full)
         (vmcs_read32(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK))
         return;                         /* the next one, then */
     vcpu->snap_at_l2_exit = 0;
+    take(vcpu, vcpu->snap_flags);
+}
+
+void snapshot_l2_entry(struct vcpu *vcpu)
+{
+    vcpu->snap_at_l2_entry = false;
     take(vcpu, vcpu->snap_flags);
 }
 

@@ -5,8 +5,10 @@
 # MKISO_PROTOCOL=multiboot boots the kernel by multiboot1 instead
 # (multiboot/module lines), for the 32-bit test guest on bare hardware.
 # MKISO_PROTOCOL=linux boots KERNEL as a Linux bzImage (GRUB's linux line,
-# with the command line) and the first module file as its initrd (the
-# module's command line is not used): the Linux test image, docs/linux.md.
+# with the command line) and the module files as its initrd, in order on
+# one initrd line, which GRUB concatenates (the modules' command lines are
+# not used): the Linux test image, docs/linux.md; a second cpio archive
+# adds files to the first.
 set -eu
 out=$1; kernel=$2; cmdline=$3; shift 3
 case "${MKISO_PROTOCOL:-multiboot2}" in
@@ -25,6 +27,7 @@ cp "$kernel" "$stage/boot/turtle.elf"
     echo "menuentry turtle {"
     echo "  $boot_cmd /boot/turtle.elf $cmdline"
     i=0
+    initrd=""
     while [ $# -ge 2 ]; do
         if [ -e "$1" ]; then
             cp "$1" "$stage/mods/m$i"
@@ -32,12 +35,15 @@ cp "$kernel" "$stage/boot/turtle.elf"
         # A module that does not exist is still listed: GRUB reports it and
         # boots on, and turtle reports it missing by name.
         if [ "$module_cmd" = initrd ]; then
-            echo "  initrd /mods/m$i"
+            initrd="$initrd /mods/m$i"
         else
             echo "  $module_cmd /mods/m$i $2"
         fi
         i=$((i + 1)); shift 2
     done
+    if [ -n "$initrd" ]; then
+        echo "  initrd$initrd"
+    fi
     echo "  boot"
     echo "}"
 } > "$stage/boot/grub/grub.cfg"

@@ -131,6 +131,23 @@ def guest_lines(text, guest):
     return [line[len(prefix):] for line in text.splitlines() if line.startswith(prefix)]
 
 
+def compare(want, before, after, min_after, what):
+    """Reasons why the lines before the snapshot and after the restore are
+    not the uninterrupted run's (the first differing line)."""
+    reasons = []
+    if len(after) < min_after:
+        reasons.append(f"{what}: {len(after)} lines after the restore, expected at least {min_after}")
+    got = before + after
+    for i in range(max(len(want), len(got))):
+        w = want[i] if i < len(want) else "(nothing)"
+        g = got[i] if i < len(got) else "(nothing)"
+        if w != g:
+            side = "taken" if i < len(before) else "restored"
+            reasons.append(f"{what}: line {i + 1}: {side} run '{g}', uninterrupted run '{w}'")
+            break
+    return reasons
+
+
 @dataclass
 class SnapCase:
     """plain: the guest uninterrupted; take: the same guest asking for a
@@ -183,17 +200,7 @@ class SnapCase:
         before, after, want = self.lines(rt.log), self.lines(rr.log), self.lines(rp.log)
         if not any(re.search(self.point, line) for line in before):
             reasons.append(f"take: stopped without the line /{self.point}/")
-        if len(after) < self.min_after:
-            reasons.append(f"restore: {len(after)} lines, expected at least {self.min_after}")
-        got = before + after
-        if got != want:
-            for i in range(max(len(want), len(got))):
-                w = want[i] if i < len(want) else "(nothing)"
-                g = got[i] if i < len(got) else "(nothing)"
-                if w != g:
-                    side = "taken" if i < len(before) else "restored"
-                    reasons.append(f"line {i + 1}: {side} run '{g}', uninterrupted run '{w}'")
-                    break
+        reasons += compare(want, before, after, self.min_after, "restore")
         return harness.Result(self, not reasons, reasons, rr.log_path, time.monotonic() - start, rr.log)
 
 

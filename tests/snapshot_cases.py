@@ -7,12 +7,14 @@ way (snapself=N). Corrupt files are refused by name next to a guest that
 passes. Golden snapshots committed under tests/golden/ restore to the same
 end.
 """
+import dataclasses
 import glob
 import os
 import re
 
 from harness import BUILD, Case
 from snapcase import SnapBadCase, SnapCase
+from snapcross import SnapFromKvmCase, SnapToKvmCase
 
 CPUS = ("corei7_skylake_x", "tigerlake")
 TURTLE = os.path.join(BUILD, "turtle.elf")
@@ -32,11 +34,14 @@ SNAP_STATES = {
     "vmcs": "a current VMCS in L1 (launched, L2 half done)",
     "l2": "L2 running (GUEST_MODE)",
     "shadow": "L2 running with VMCS shadowing for L2 (GUEST_MODE, nested state 8320 bytes)",
+    "launch": "VMLAUNCH emulated, L2 not entered yet (GUEST_MODE | RUN_PENDING)",
 }
 # Tests snap_l1 reports in each state (state=shadow checks L2's shadow VMCS too).
 SNAP_TESTS = {"shadow": 4}
 # What the taken run's turtle says of the nested state, where it is fixed.
 SNAP_NESTED_SIZE = {"shadow": 8320}
+# ... and of its flags (KVM's: 0x1 GUEST_MODE, 0x2 RUN_PENDING).
+SNAP_NESTED_FLAGS = {"l2": "0x1", "shadow": "0x1", "launch": "0x3"}
 
 
 SNAP_L1_END = [r"^\[snap\] snap_l1: L1 sum 1d275d765b400000, L2 sum b9e23369c6300000, L2 CPUID exits 400$",
@@ -68,6 +73,8 @@ def snapshot_cases():
             taken = r"^turtle: guest 'snap': snapshot taken: \d+ bytes, \d+ of 4096 pages"
             if size:
                 taken += rf".*nested state {size} bytes"
+            if state in SNAP_NESTED_FLAGS:
+                taken += rf".*nested state \d+ bytes, flags {SNAP_NESTED_FLAGS[state]}"
             out.append(SnapCase(
                 name, "snapshot", guest="snap", snapshot=path,
                 plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
@@ -108,6 +115,27 @@ def snapshot_cases():
             out.append(Case(f"golden-{version}-{state}", "snapshot", timeout=400, verdict=(1, 1, 0),
                             modules=[(path, "restore")],
                             expect=[r"^turtle: guest '\w+': restored from a snapshot"] + end))
+    out += snap_kvm_cases()
+    # Restored on another CPU model: snap_l1 snapshotted mid-L2 on
+    # arrandale (fewer VMX and CPUID features), restored on tigerlake,
+    # must still be shown arrandale's CPUID and VMX capabilities (its
+    # "shown" lines after the snapshot point are the uninterrupted
+    # arrandale run's).
+    name, mod = "snap-caps-wsm-tgl", "name=snap nested mem=16M -- state=l2"
+    path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+    small = "corei5_arrandale_m520"
+    out.append(SnapCase(
+        name, "snapshot", guest="snap", snapshot=path,
+        plain=Case(f"{name}-plain", "snapshot", cpu=small, timeout=240, verdict=(1, 1, 0),
+                   modules=[(guest("snap_l1"), mod)], expect=[r"^\[snap\] SUMMARY: 3 tests, 0 failures$"]),
+        take=Case(f"{name}-take", "snapshot", cpu=small, timeout=240, verdict=(1, 1, 0), com2=True,
+                  modules=[(guest("snap_l1"), mod + " snap")],
+                  expect=[r"^turtle: guest 'snap': snapshot taken: "]),
+        restore=Case(f"{name}-restore", "snapshot", cpu="tigerlake", timeout=240, verdict=(1, 1, 0),
+                     modules=[(path, "restore")],
+                     expect=[r"^turtle: guest 'snap': restored from a snapshot",
+                             r"^\[snap\] snap_l1: shown VMX 480:",
+                             r"^\[snap\] SUMMARY: 3 tests, 0 failures$"])))
     take = Case("snap-bad-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
                 modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=vmcs snap")])
     out.append(SnapBadCase(
@@ -121,6 +149,48 @@ def snapshot_cases():
                   "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"},
         duplicate="snap"))
     return out
+
+
+def snap_kvm_cases():
+    """Across hypervisors (docs/snapshot.md, "Between turtle and KVM"), on
+    skylake-x: snap_l1 snapshotted mid-L2 by turtle finishes under Linux KVM
+    on bare Bochs; vmx_snap snapshotted mid-L2 under KVM (shown turtle's
+    VMX capabilities) finishes under turtle. Each needs the Linux image."""
+    from cases_linux import linux_case
+    cpu, tag = "corei7_skylake_x", "skx"
+    mod = "name=snap nested mem=16M -- state=l2"
+    name = f"snap-to-kvm-{tag}"
+    to_kvm = SnapToKvmCase(
+        name, "snapshot", guest="snap", point=r"^snap_l1: snapshot point",
+        plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                   modules=[(guest("snap_l1"), mod)], expect=[r"^\[snap\] SUMMARY: 3 tests, 0 failures$"]),
+        take=Case(f"{name}-take", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0), com2=True,
+                  modules=[(guest("snap_l1"), mod + " snap")],
+                  expect=[r"^turtle: guest 'snap': snapshot taken: .*nested state 4224 bytes"]),
+        linux=dataclasses.replace(
+            linux_case(f"{name}-linux", cpu, ["restore"], timeout=600,
+                       expect=[r"^linux-init: restore: exit status 0$",
+                               r"^linux-init: done: 1 runs, 1 passed, 0 failed$"]),
+            group="snapshot"))
+    name = f"snap-from-kvm-{tag}"
+    path = os.path.join(BUILD, "cases", name, "kvm.tsnap")
+    from_kvm = SnapFromKvmCase(
+        name, "snapshot", guest="vmx_snap", snapshot=path,
+        caps=Case(f"{name}-caps", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0), com2=True,
+                  modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=l1 snap")]),
+        linux=dataclasses.replace(
+            linux_case(f"{name}-linux", cpu, ["vmx_snap_turtle"], timeout=600, com2=True,
+                       expect=[r"^vmm: snapshot: taken in L2 \(seen 20 times\), nested state 4224 bytes, "
+                               r"flags 0x1; .* turtle's checks and KVM's nested-state checks pass$",
+                               r"^linux-init: vmx_snap_turtle: exit status 0$"]),
+            group="snapshot"),
+        restore=Case(f"{name}-restore", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                     modules=[(path, "restore name=vmx_snap")],
+                     expect=[r"^turtle: guest 'vmx_snap': restored from a snapshot \(turtle kvm-vmm\)",
+                             r"^\[vmx_snap\] SUMMARY: 2 tests, 0 failures$"]),
+        bare=Case(f"{name}-bare", "snapshot", cpu=cpu, timeout=120, kernel=guest("vmx_snap"), end="summary",
+                  expect=[r"^SUMMARY: 2 tests, 0 failures$"]))
+    return [to_kvm, from_kvm]
 
 
 def snap_bench_cases():

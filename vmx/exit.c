@@ -16,6 +16,9 @@ static void handle_vmx_instruction(struct vcpu *vcpu, u64 qual)
         nested_ops->vmx_instruction(vcpu, qual);
     else
         inject_ud(vcpu);
+    /* A VM entry emulated, L2 not run yet: a snapshot L1 asked for there. */
+    if (__builtin_expect(vcpu->snap_at_l2_entry, 0) && vcpu->guest_mode)
+        snapshot_l2_entry(vcpu);
 }
 
 /* The windows turtle asked for (vmx/inject.c): the next entry injects. */

@@ -3,6 +3,7 @@
  * (docs/guests.md lists the hidden features), plus turtle's own leaves at
  * 0x40000000.
  */
+#include "kernel/mm.h"
 #include "kernel/tsc.h"
 #include "vmx/exit.h"
 #include "vmx/platform.h"
@@ -49,6 +50,7 @@
 #define CPUID7_EBX_PT           BIT(25)
 #define CPUID7_EBX_HLE          BIT(4)
 #define CPUID7_ECX_PKU          (BIT(3) | BIT(4))
+#define CPUID7_ECX_OSPKE        BIT(4)
 #define CPUID7_ECX_WAITPKG      BIT(5)
 #define CPUID7_ECX_CET_SS       BIT(7)
 #define CPUID7_ECX_AVX512       (BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
@@ -190,6 +192,33 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
     }
 }
 
+/* A VM restored from a snapshot answers CPUID as recorded (KVM: the VMM's
+ * KVM_SET_CPUID2), a leaf it lacks with zeros. The bits that follow the
+ * vCPU's state stay live, as KVM updates them: the APIC ID (leaf 1 EBX
+ * 31:24, leaves 0xb/0x1f EDX), OSXSAVE, the APIC's enable bit and OSPKE. */
+static void recorded(const struct vm *vm, u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+    const struct vm_cpuid_entry *e = phys_to_virt(vm->cpuid_pa);
+    struct cpuid_regs live = *r;
+
+    *r = (struct cpuid_regs){ 0 };
+    for (u32 i = 0; i < vm->cpuid_n; i++, e++) {
+        if (e->leaf == leaf && (!e->indexed || e->subleaf == subleaf)) {
+            *r = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
+            break;
+        }
+    }
+    if (leaf == 1) {
+        r->ebx = (r->ebx & 0x00ffffffu) | (live.ebx & 0xff000000u);
+        r->ecx = (r->ecx & ~(u32)CPUID1_ECX_OSXSAVE) | (live.ecx & CPUID1_ECX_OSXSAVE);
+        r->edx = (r->edx & ~(u32)CPUID1_EDX_APIC) | (live.edx & CPUID1_EDX_APIC);
+    } else if (leaf == 7 && subleaf == 0) {
+        r->ecx = (r->ecx & ~(u32)CPUID7_ECX_OSPKE) | (live.ecx & CPUID7_ECX_OSPKE);
+    } else if (leaf == 0xb || leaf == 0x1f) {
+        r->edx = live.edx;
+    }
+}
+
 void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
     if (leaf >= CPUID_HV_BASE && leaf <= CPUID_HV_INTERFACE)
@@ -197,6 +226,8 @@ void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
     else
         cpuid_count(leaf, subleaf, r);
     cpuid_filter(vcpu, leaf, subleaf, r);
+    if (vcpu->vm->cpuid_n)
+        recorded(vcpu->vm, leaf, subleaf, r);
 }
 
 void handle_cpuid(struct vcpu *vcpu, u64 qual)

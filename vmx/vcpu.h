@@ -69,6 +69,8 @@ struct vcpu {
      * when = 1): exits still to go (0: none asked), and its flags. */
     u64 snap_at_l2_exit;
     u32 snap_flags;
+    /* ... or at L1's next VMLAUNCH/VMRESUME, once emulated (when = 2). */
+    bool snap_at_l2_entry;
     u64 exits[EXIT_REASON_MAX + 1];     /* by basic reason; added to the VM's when freed */
     u64 total_exits;
 };

@@ -108,4 +108,8 @@ void vm_free(struct vm *vm)
     ept_free(NULL, vm->ept_root);
     vm->ept_root = 0;
     guest_mem_free(vm);
+    if (vm->cpuid_pa)
+        free_pages(vm->cpuid_pa, VM_CPUID_PAGES);
+    vm->cpuid_pa = 0;
+    vm->cpuid_n = 0;
 }

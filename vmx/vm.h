@@ -30,6 +30,15 @@ struct vm_module {
     bool initrd;                /* the `initrd` option: a Linux guest's initial RAM disk */
 };
 
+/* One CPUID leaf as a restored snapshot recorded it (vmx/exit_cpuid.c). */
+struct vm_cpuid_entry {
+    u32 leaf, subleaf;
+    u32 indexed;                /* the subleaf is significant */
+    u32 eax, ebx, ecx, edx;
+};
+#define VM_CPUID_MAX    256
+#define VM_CPUID_PAGES  ((VM_CPUID_MAX * sizeof(struct vm_cpuid_entry) + PAGE_SIZE - 1) / PAGE_SIZE)
+
 struct vm {
     char name[VM_NAME_MAX];
     u32 index;                  /* in vms[] */
@@ -37,6 +46,10 @@ struct vm {
     /* L1's TSC = the host's + tsc_offset (0 unless restored from a
      * snapshot, whose TSC it continues; vmcs01's TSC offset). */
     u64 tsc_offset;
+    /* CPUID as its snapshot recorded it (cpuid_n entries in pages at
+     * cpuid_pa), or cpuid_n 0: the host's, filtered (vmx/exit_cpuid.c). */
+    u64 cpuid_pa;
+    u32 cpuid_n;
 
     /* Memory: guest-physical [0, mem_size), see vmx/guest_mem.c. */
     u64 mem_size;               /* bytes, a multiple of 4 KiB */

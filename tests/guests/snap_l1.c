@@ -8,6 +8,9 @@
  *          is paused at an exit L1 is handling
  *   l2     L2 running: L1 asks for the snapshot at the L2_EXIT-th L0 exit
  *          while L2 runs (VMCALL 5 with RBX = 1), then runs L2
+ *   launch L1 asks for the snapshot at its next VM entry (VMCALL 5 with
+ *          RBX = 2), then VMLAUNCHes: taken once turtle has emulated the
+ *          VMLAUNCH, before L2's first instruction (RUN_PENDING)
  *   shadow as l2, with VMCS shadowing for L2 (SDM 25.10): vmcs12 links a
  *          shadow VMCS whose LDTR-base field L2 reads and writes after each
  *          CPUID without an exit (nested state 8320 bytes: the shadow
@@ -35,6 +38,7 @@
 #define FILL_BASE           (8ULL << 20)
 #define WHEN_NOW            0
 #define WHEN_L2_EXIT        1
+#define WHEN_L2_ENTRY       2
 #define L2_EXIT             150         /* mid-way through L2's first CPUIDs */
 
 static u8 l1_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
@@ -143,6 +147,23 @@ static void shadow_check(void)
 
 static u64 tsc_before;
 
+/* What this L1 is shown after the snapshot point: a restored one must see
+ * its snapshot's CPUID and VMX capabilities, whichever CPU restored it
+ * (docs/snapshot.md). Leaf 1 EBX (APIC ID) and VMFUNC (#GP) left out. */
+static void shown(void)
+{
+    struct cpuid_regs c1 = cpuid(1), c7 = cpuid_count(7, 0), ce = cpuid(0x80000001);
+
+    printf("snap_l1: shown CPUID 1 %08x %08x, 7 %08x %08x %08x, 80000001 %08x %08x\n",
+           c1.ecx, c1.edx, c7.ebx, c7.ecx, c7.edx, ce.ecx, ce.edx);
+    for (u32 m = 0x480; m <= 0x490; m += 4) {
+        printf("snap_l1: shown VMX %x:", m);
+        for (u32 i = m; i < m + 4 && i <= 0x490; i++)
+            printf(" %016lx", (unsigned long)rdmsr(i));
+        printf("\n");
+    }
+}
+
 static void snapshot_point(const char *where)
 {
     tsc_before = rdtsc();
@@ -197,9 +218,9 @@ void guest_main(const struct boot_params *bp)
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
     bool at_l1 = !strcmp(state, "l1"), at_vmxon = !strcmp(state, "vmxon"), at_vmcs = !strcmp(state, "vmcs");
     bool at_shadow = !strcmp(state, "shadow");
-    bool at_l2 = !strcmp(state, "l2") || at_shadow;
-    if (!at_l1 && !at_vmxon && !at_vmcs && !at_l2) {
-        report(false, "snap_l1: state=%s is l1, vmxon, vmcs, l2 or shadow", state);
+    bool at_l2 = !strcmp(state, "l2") || at_shadow, at_launch = !strcmp(state, "launch");
+    if (!at_l1 && !at_vmxon && !at_vmcs && !at_l2 && !at_launch) {
+        report(false, "snap_l1: state=%s is l1, vmxon, vmcs, l2, shadow or launch", state);
         return;
     }
     if (at_l1)
@@ -221,6 +242,12 @@ void guest_main(const struct boot_params *bp)
         tsc_before = rdtsc();
         printf("snap_l1: snapshot point (L2 running)\n");
     }
+    if (at_launch) {
+        long r = want_snap ? snapshot_vmcall(WHEN_L2_ENTRY, 0) : 0;
+        printf("snap_l1: snapshot asked for at the next VM entry, vmcall returned %ld\n", r);
+        tsc_before = rdtsc();
+        printf("snap_l1: snapshot point (VMLAUNCH emulated, L2 not run yet)\n");
+    }
     bool halfway = run_l2(&e, &first);
     if (!halfway) {
         report(false, "snap_l1: L2 reached its half-way point");
@@ -238,6 +265,7 @@ void guest_main(const struct boot_params *bp)
     report(l2_sum != 0 && l1_sum != 0, "snap_l1: L1 and L2 sums computed");
     /* A restored L1's TSC continues from the snapshot's (turtle offsets it). */
     report(rdtsc() > tsc_before, "snap_l1: the TSC went on from the snapshot point");
+    shown();
     if (at_shadow)
         shadow_check();
     vmx_vmcs_teardown();

@@ -38,6 +38,27 @@ u64 nested_vmx_misc(void) { return VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_SHAD
 static bool host_cet = true;
 bool nested_host_has_cet(void) { return host_cet; }
 
+/* The capability MSRs of the checks' L1, from the values above (the tests
+ * change those): a struct nested_caps as nested/caps.c builds one. */
+static const struct nested_caps *C(void)
+{
+    static struct nested_caps c;
+
+    memset(&c, 0, sizeof(c));
+    c.msr[IA32_VMX_TRUE_PINBASED_CTLS - IA32_VMX_BASIC] = (u64)nested_pin_allowed << 32 | 0x16;
+    c.msr[IA32_VMX_TRUE_PROCBASED_CTLS - IA32_VMX_BASIC] = (u64)nested_proc_allowed << 32;
+    c.msr[IA32_VMX_PROCBASED_CTLS2 - IA32_VMX_BASIC] = (u64)nested_proc2_allowed << 32;
+    c.msr[IA32_VMX_TRUE_EXIT_CTLS - IA32_VMX_BASIC] = (u64)nested_exit_allowed << 32;
+    c.msr[IA32_VMX_TRUE_ENTRY_CTLS - IA32_VMX_BASIC] = (u64)nested_entry_allowed << 32;
+    c.msr[IA32_VMX_EPT_VPID_CAP - IA32_VMX_BASIC] = nested_ept_vpid_cap;
+    c.msr[IA32_VMX_MISC - IA32_VMX_BASIC] = nested_vmx_misc();
+    c.msr[IA32_VMX_CR0_FIXED0 - IA32_VMX_BASIC] = nested_cr0_fixed0(false);
+    c.msr[IA32_VMX_CR0_FIXED1 - IA32_VMX_BASIC] = vmx_caps_cr0_fixed1();
+    c.msr[IA32_VMX_CR4_FIXED0 - IA32_VMX_BASIC] = vmx_caps_cr4_fixed0();
+    c.msr[IA32_VMX_CR4_FIXED1 - IA32_VMX_BASIC] = nested_cr4_fixed1();
+    return &c;
+}
+
 bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
 {
     (void)vm;
@@ -112,8 +133,8 @@ static void valid_vmcs12(struct vmcs12 *v)
 
 static bool all_pass(const struct vmcs12 *v, u64 *qual)
 {
-    return nested_check_controls(v) && nested_check_host_state(v, true) &&
-           nested_check_guest_state(NULL, v, qual);
+    return nested_check_controls(C(), v) && nested_check_host_state(C(), v, true) &&
+           nested_check_guest_state(C(), NULL, v, qual);
 }
 
 static void test_valid_passes(void **state)
@@ -135,11 +156,11 @@ enum area { CONTROLS, HOST, GUEST };
 
 static enum area refused_by(const struct vmcs12 *v, u64 *qual)
 {
-    if (!nested_check_controls(v))
+    if (!nested_check_controls(C(), v))
         return CONTROLS;
-    if (!nested_check_host_state(v, true))
+    if (!nested_check_host_state(C(), v, true))
         return HOST;
-    assert_false(nested_check_guest_state(NULL, v, qual));
+    assert_false(nested_check_guest_state(C(), NULL, v, qual));
     return GUEST;
 }
 
@@ -307,13 +328,13 @@ static void test_sdm_rules(void **state)
         v.vm_exit_controls &= ~(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER);
         v.vm_entry_controls &= ~VM_ENTRY_IA32E_MODE;
         v.host_rip = 0x100000;
-        assert_true(nested_check_host_state(&v, false));
+        assert_true(nested_check_host_state(C(), &v, false));
         const u32 bases[] = { HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE, HOST_TR_BASE };
         for (u32 i = 0; i < ARRAY_SIZE(bases); i++) {
             vmcs12_write(&v, bases[i], 0x0000800000000000ULL);
-            assert_false(nested_check_host_state(&v, false));
+            assert_false(nested_check_host_state(C(), &v, false));
             vmcs12_write(&v, bases[i], 0xffffffff80000000ULL);  /* canonical, above 4 GiB: allowed */
-            assert_true(nested_check_host_state(&v, false));
+            assert_true(nested_check_host_state(C(), &v, false));
             vmcs12_write(&v, bases[i], 0);
         }
     }
@@ -453,10 +474,10 @@ static void test_virtual_nmis_and_ept_ad(void **state)
     v.vm_entry_intr_info_field = nmi;
     assert_true(all_pass(&v, &q));
     nested_ept_vpid_cap &= ~VMX_EPT_AD_BIT;
-    assert_false(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
+    assert_false(nested_eptp_valid(C(), 0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
     nested_ept_vpid_cap |= VMX_EPT_AD_BIT;
-    assert_true(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
-    assert_false(nested_eptp_valid(0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | BIT(7)));
+    assert_true(nested_eptp_valid(C(), 0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT));
+    assert_false(nested_eptp_valid(C(), 0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | BIT(7)));
     /* PML: with EPT, and a 4 KiB-aligned address within the width. */
     nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
     valid_vmcs12(&v);
@@ -522,7 +543,7 @@ static void test_fuzz(void **state)
         assert_int_equal(proc2 & ~nested_proc2_allowed, 0);
         assert_int_equal(v.cr3_target_count, 0);
         if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
-            assert_true(nested_eptp_valid(v.ept_pointer));
+            assert_true(nested_eptp_valid(C(), v.ept_pointer));
         assert_true(v.host_cs_selector && v.host_tr_selector);
         assert_int_equal(v.guest_rflags & X86_RFLAGS_VM, 0);
         assert_true(v.guest_rflags & X86_RFLAGS_FIXED);

@@ -1,5 +1,5 @@
 /*
- * vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose]
+ * vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose] [--cpu-like DIR]
  *     [--snapshot-at N [--snapshot-dir DIR] [--snapshot-serial DEV] [--snapshot-resume]]
  *     KERNEL [CMDLINE] [-m MODULE MODULE_CMDLINE]...
  * vmm [--prefix TEXT] [--timeout SECONDS] [--verbose] --restore DIR
@@ -29,11 +29,12 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose]\n"
+            "usage: vmm [--mem SIZE] [--prefix TEXT] [--timeout SECONDS] [--verbose] [--cpu-like DIR]\n"
             "           [--snapshot-at N [--snapshot-dir DIR] [--snapshot-serial DEV] [--snapshot-resume]]\n"
             "           KERNEL [CMDLINE] [-m MODULE MODULE_CMDLINE]...\n"
             "       vmm [--prefix TEXT] [--timeout SECONDS] [--verbose] --restore DIR\n"
             "  SIZE: bytes with a K, M or G suffix (default 64M, 4M to 3G)\n"
+            "  --cpu-like DIR: the guest is shown DIR's CPUID and VMX capabilities (export-kvm's)\n"
             "  exit status: the guest's (its byte to port 0xf4); 2 bad usage or input file;\n"
             "  124 the guest stopped without a status; 125 KVM failed\n");
     return VMM_EXIT_BAD_INPUT;
@@ -85,6 +86,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg)
             }
         } else if (!strcmp(opt, "--restore")) {
             cfg->restore_dir = argv[++i];
+        } else if (!strcmp(opt, "--cpu-like")) {
+            cfg->cpu_like_dir = argv[++i];
         } else if (!strcmp(opt, "--snapshot-dir")) {
             cfg->snapshot_dir = argv[++i];
         } else if (!strcmp(opt, "--snapshot-serial")) {
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
                 (unsigned long long)k.entry, cfg.n_modules, (unsigned long long)mbi);
     if (vm_create(&vm, ram, cfg.mem, cfg.verbose) < 0 ||
         vm_setup_vcpu(&vm, k.entry, MB2_BOOTLOADER_MAGIC, (uint32_t)mbi, cfg.verbose) < 0 ||
+        (cfg.cpu_like_dir && vmm_cpu_like(&vm, cfg.cpu_like_dir) < 0) ||
         vmm_snapshot_arm(&cfg) < 0)
         return VMM_EXIT_KVM_FAILED;
     return vm_run(&vm, &cfg);

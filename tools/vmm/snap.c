@@ -49,6 +49,7 @@
 #define KICK_NS                 2000000     /* 2 ms: how often KVM_RUN is interrupted to look for L2 */
 #define VMX_CAP_FIRST           0x480
 #define VMX_CAP_LAST            0x491
+#define MSR_IA32_TSC            0x10
 
 struct msr_list {
     struct kvm_msrs hdr;
@@ -142,9 +143,16 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
 
     if (mkdir(dir, 0755) && errno != EEXIST)
         return fail(dir);
+    memset(&cpuid, 0, sizeof(cpuid));
     cpuid.hdr.nent = CPUID_MAX;
     if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, &cpuid) < 0)
         return fail("KVM_GET_CPUID2");
+    /* Linux 6.1 leaves nent as given when KVM_GET_CPUID2 succeeds: the
+     * entries past the vCPU's are the buffer's zeros (no real leaf is all
+     * zeros with function 0 but the first). */
+    static const struct kvm_cpuid_entry2 none;
+    while (cpuid.hdr.nent > 1 && !memcmp(&cpuid.e[cpuid.hdr.nent - 1], &none, sizeof(none)))
+        cpuid.hdr.nent--;
     if (kvm_dir_write(dir, "cpuid.bin", &cpuid, sizeof(cpuid.hdr) + cpuid.hdr.nent * sizeof(cpuid.e[0])) ||
         GET(KVM_GET_REGS, regs, "regs.bin") || GET(KVM_GET_SREGS, sregs, "sregs.bin") ||
         save_msrs(vm, dir) || GET(KVM_GET_XSAVE, xsave, "xsave.bin") ||
@@ -208,12 +216,15 @@ static void *need(const char *dir, const char *name, uint64_t size, uint64_t *le
             return _got ? fail(#ioc) : -1;                                      \
     } while (0)
 
-/* vmx_msrs.txt, or the writable part of vmx_caps.bin, as one KVM_SET_MSRS. */
-static int set_vmx_caps(struct vm *vm, const char *dir)
+/* vmx_msrs.txt, or the writable part of vmx_caps.bin, as one KVM_SET_MSRS.
+ * IA32_VMX_VMFUNC, when the list does not name it, is written 0: the L1
+ * had no VM functions (turtle does not show the MSR at all). */
+int vmm_set_vmx_caps(struct vm *vm, const char *dir)
 {
     static struct msr_list l;
     char path[8192];
     unsigned long long idx, val;
+    bool vmfunc = false;
 
     if (join(path, sizeof(path), dir, "vmx_msrs.txt"))
         return -1;
@@ -221,9 +232,13 @@ static int set_vmx_caps(struct vm *vm, const char *dir)
     if (!fp)
         return 0;                       /* not nested */
     memset(&l, 0, sizeof(l));
-    while (fscanf(fp, "%llx %llx", &idx, &val) == 2 && l.hdr.nmsrs < MSR_LIST_MAX)
+    while (fscanf(fp, "%llx %llx", &idx, &val) == 2 && l.hdr.nmsrs < MSR_LIST_MAX - 1) {
         l.e[l.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = (uint32_t)idx, .data = val };
+        vmfunc |= idx == VMX_CAP_LAST;
+    }
     fclose(fp);
+    if (!vmfunc)
+        l.e[l.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = VMX_CAP_LAST, .data = 0 };
     int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &l);
     if (n < 0 || (unsigned)n != l.hdr.nmsrs) {
         fprintf(stderr, "vmm: error: restore: KVM_SET_MSRS refused VMX capability MSR %#x = %#llx "
@@ -232,6 +247,39 @@ static int set_vmx_caps(struct vm *vm, const char *dir)
         return -1;
     }
     return 0;
+}
+
+/* The CPU of DIR's CPUID, with KVM's own hypervisor leaves (0x40000000
+ * up): those say which hypervisor runs the guest, not what CPU it has. */
+int vmm_cpu_like(struct vm *vm, const char *dir)
+{
+    static struct { struct kvm_cpuid2 hdr; struct kvm_cpuid_entry2 e[CPUID_MAX]; } want, kvm;
+    uint64_t len;
+    struct kvm_cpuid2 *p = need(dir, "cpuid.bin", 0, &len);
+
+    if (!p)
+        return -1;
+    if (len < sizeof(*p) || p->nent > CPUID_MAX || len != sizeof(*p) + p->nent * sizeof(p->entries[0])) {
+        fprintf(stderr, "vmm: error: %s/cpuid.bin: count and size disagree\n", dir);
+        free(p);
+        return -1;
+    }
+    kvm.hdr.nent = CPUID_MAX;
+    if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &kvm) < 0) {
+        free(p);
+        return fail("KVM_GET_SUPPORTED_CPUID");
+    }
+    memset(&want.hdr, 0, sizeof(want.hdr));
+    for (uint32_t i = 0; i < p->nent; i++)
+        if ((p->entries[i].function >> 28) != 4)
+            want.e[want.hdr.nent++] = p->entries[i];
+    for (uint32_t i = 0; i < kvm.hdr.nent && want.hdr.nent < CPUID_MAX; i++)
+        if ((kvm.e[i].function >> 28) == 4)
+            want.e[want.hdr.nent++] = kvm.e[i];
+    free(p);
+    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &want) < 0)
+        return fail("KVM_SET_CPUID2");
+    return vmm_set_vmx_caps(vm, dir);
 }
 
 static int set_msrs(struct vm *vm, const char *dir)
@@ -251,6 +299,21 @@ static int set_msrs(struct vm *vm, const char *dir)
                 n >= 0 ? (unsigned long long)l->e[n].data : 0ULL);
         free(l);
         return -1;
+    }
+    /* KVM takes a host write of IA32_TSC that lies within a second of
+     * what it expects as an attempt to synchronise vCPUs, and keeps its
+     * own value: the L1's TSC would jump back. The TSC offset attribute
+     * (Linux 5.16+) sets it exactly: the L1 continues from the snapshot. */
+    for (uint32_t i = 0; i < l->hdr.nmsrs; i++) {
+        if (l->e[i].index != MSR_IA32_TSC)
+            continue;
+        uint64_t offset = l->e[i].data - __builtin_ia32_rdtsc();
+        struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+                                     .addr = (uint64_t)(uintptr_t)&offset };
+        if (ioctl(vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &a) < 0) {
+            free(l);
+            return fail("KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)");
+        }
     }
     free(l);
     return 0;
@@ -295,7 +358,7 @@ int vmm_restore(struct vm *vm, const char *dir)
         }
     }
     free(ev);
-    if (set_vmx_caps(vm, dir))
+    if (vmm_set_vmx_caps(vm, dir))
         return -1;
     if (read_ram(vm, dir))
         return -1;

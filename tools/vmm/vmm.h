@@ -60,6 +60,7 @@ struct vmm_config {
     const char *snapshot_dir;           /* --snapshot-dir */
     const char *snapshot_serial;        /* --snapshot-serial: send the file framed there too */
     bool snapshot_resume;               /* --snapshot-resume: go on in a fresh VM restored from it */
+    const char *cpu_like_dir;           /* --cpu-like: show the guest DIR's CPUID and VMX capabilities */
 };
 
 /* What the loader found in the kernel image. */
@@ -97,6 +98,11 @@ int vm_run(struct vm *vm, const struct vmm_config *cfg);
  * back, takes the snapshot when due. poll returns 0 (go on), 1 (the VM
  * was replaced: reload vm->run) or -1 after a message. */
 int vmm_restore(struct vm *vm, const char *dir);
+/* DIR/vmx_msrs.txt into the vCPU's VMX capability MSRs (KVM_SET_MSRS, which
+ * refuses anything wider than this KVM offers); 0, or -1 after a message. */
+int vmm_set_vmx_caps(struct vm *vm, const char *dir);
+/* --cpu-like DIR: DIR/cpuid.bin (KVM_SET_CPUID2), then vmm_set_vmx_caps(). */
+int vmm_cpu_like(struct vm *vm, const char *dir);
 /* --restore DIR: a VM with the snapshot's RAM size, restored, then run;
  * returns the vmm's exit status. */
 int vmm_restore_run(const struct vmm_config *cfg);

@@ -49,6 +49,7 @@ int lapic_write_apic_base(struct lapic *l, u64 val);
 
 /* Timer (lapic_timer.c). */
 bool lapic_timer_deadline_mode(const struct lapic *l);
+u64 lapic_timer_tick_tsc(const struct lapic *l);
 void lapic_timer_disarm(struct lapic *l);
 void lapic_timer_write_icr(struct lapic *l, u64 now, u32 val);
 void lapic_timer_write_dcr(struct lapic *l, u64 now, u32 val);

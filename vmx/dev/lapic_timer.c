@@ -28,6 +28,12 @@ static bool periodic(const struct lapic *l)
     return (l->s.lvt[LAPIC_LVT_TIMER] & APIC_LVT_TIMER_MODE) == APIC_LVT_TIMER_PERIODIC;
 }
 
+/* TSC cycles per tick of the count at the current divide configuration. */
+u64 lapic_timer_tick_tsc(const struct lapic *l)
+{
+    return tick_tsc(l);
+}
+
 /* Bit 18 selects TSC-deadline mode; mode 3 is reserved (x2APIC writes of
  * it #GP) and, written through the xAPIC page, behaves as TSC-deadline. */
 bool lapic_timer_deadline_mode(const struct lapic *l)
