@@ -262,9 +262,12 @@ const char *snapshot_take(struct vm *vm, u32 flags)
         snap_stream_end(crc32c_final(out.crc));
     u64 t2 = rdtsc();
     const struct tsnap_kvm_nested_state_hdr *nh = (const void *)w->vcpu.nested;
+    char nflags[24] = "";
+    if (vm->nested)
+        ksnprintf(nflags, sizeof(nflags), ", flags 0x%x", nh->flags);
     kprintf("turtle: guest '%s': snapshot taken: %lu bytes, %lu of %lu pages stored, "
-            "nested state %u bytes, flags 0x%x%s%s\n", vm->name, w->header.total_size, w->memory.n_present,
-            vm->mem_size / PAGE_SIZE, vm->nested ? w->nested_size : 0, vm->nested ? nh->flags : 0,
+            "nested state %u bytes%s%s%s\n", vm->name, w->header.total_size, w->memory.n_present,
+            vm->mem_size / PAGE_SIZE, vm->nested ? w->nested_size : 0, nflags,
             (flags & SNAPSHOT_NO_STREAM) ? "" : ", sent on the snapshot port",
             keep ? ", kept" : "");
     /* Building = gathering, the zero-page scan and the checksum pass;

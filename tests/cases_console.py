@@ -218,7 +218,7 @@ def console_cases():
                           (finished("again"), b"attach echo\r"),
                           (r"^turtle: console: attached to 'echo'", b"quit\r")],
                     expect=[r"^turtle: guest 'hog': snapshot taken: .*nested state (128|4224|8320) bytes, "
-                            r"sent on the snapshot port, kept$",
+                            r"flags 0x[0-9a-f]+, sent on the snapshot port, kept$",
                             r"^turtle: guest 'again': restored from a snapshot",
                             r"^\[again\] SUMMARY: 4 tests, 0 failures$", finished("again"), finished("echo")],
                     forbid=[r"out of memory for EPT02", r"nested verify"]))
