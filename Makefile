@@ -96,7 +96,7 @@ test: setup
 	$(PYTHON) tests/run.py -j $(JOBS)
 
 check-%: setup
-	@$(MAKE) --no-print-directory all guests $(if $(filter linux,$*),linux-image)
+	@$(MAKE) --no-print-directory all guests $(if $(filter linux linux-l1 snapshot,$*),linux-image)
 	$(PYTHON) tests/run.py -j $(JOBS) --group $*
 
 run: setup
