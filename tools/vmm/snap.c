@@ -3,6 +3,7 @@
  *
  *   --restore DIR      a KVM directory (turtle-snap export-kvm's output)
  *                      restored into the fresh VM, in KVM's order, then run
+ *                      (snap_restore.c)
  *   --snapshot-at N    at the Nth time the vmm finds the vCPU in L2
  *                      (KVM_GET_NESTED_STATE reports GUEST_MODE when KVM_RUN
  *                      comes back to user space: for port I/O, or for the
@@ -43,27 +44,17 @@
 #include "tools/turtle-snap/kvm_dir.h"
 #undef PAGE_SIZE                /* kernel/types.h's; vmm.h has its own */
 #include "vmm.h"
+#include "snap_int.h"
 
-#define MSR_LIST_MAX            512
-#define CPUID_MAX               256
 #define KICK_NS                 2000000     /* 2 ms: how often KVM_RUN is interrupted to look for L2 */
-#define VMX_CAP_FIRST           0x480
-#define VMX_CAP_LAST            0x491
-#define MSR_IA32_TSC            0x10
 
-struct msr_list {
-    struct kvm_msrs hdr;
-    struct kvm_msr_entry e[MSR_LIST_MAX];
-};
-
-static int fail(const char *what)
+int snap_fail(const char *what)
 {
     fprintf(stderr, "vmm: error: snapshot: %s: %s\n", what, strerror(errno));
     return -1;
 }
 
-/* dir/name into buf; -1 after a message if it does not fit. */
-static int join(char *buf, size_t n, const char *dir, const char *name)
+int snap_join(char *buf, size_t n, const char *dir, const char *name)
 {
     if ((size_t)snprintf(buf, n, "%s/%s", dir, name) >= n) {
         fprintf(stderr, "vmm: error: snapshot: path too long: %s/%s\n", dir, name);
@@ -81,7 +72,7 @@ static int get_msrs(struct vm *vm, struct msr_list *l)
     for (;;) {
         int n = ioctl(vm->vcpu_fd, KVM_GET_MSRS, l);
         if (n < 0)
-            return fail("KVM_GET_MSRS");
+            return snap_fail("KVM_GET_MSRS");
         if ((unsigned)n == l->hdr.nmsrs)
             return 0;
         memmove(&l->e[n], &l->e[n + 1], (l->hdr.nmsrs - n - 1) * sizeof(l->e[0]));
@@ -95,7 +86,7 @@ static int save_msrs(struct vm *vm, const char *dir)
     static struct msr_list msrs, caps;
 
     if (ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &list) < 0)
-        return fail("KVM_GET_MSR_INDEX_LIST");
+        return snap_fail("KVM_GET_MSR_INDEX_LIST");
     memset(&msrs, 0, sizeof(msrs));
     for (uint32_t i = 0; i < list.hdr.nmsrs; i++)
         if (list.idx[i] < VMX_CAP_FIRST || list.idx[i] > VMX_CAP_LAST)
@@ -111,19 +102,19 @@ static int save_msrs(struct vm *vm, const char *dir)
         return 0;                       /* no VMX shown */
     FILE *fp = NULL;
     char path[8192];
-    if (join(path, sizeof(path), dir, "vmx_msrs.txt"))
+    if (snap_join(path, sizeof(path), dir, "vmx_msrs.txt"))
         return -1;
     if (kvm_dir_write(dir, "vmx_caps.bin", &caps, sizeof(caps.hdr) + caps.hdr.nmsrs * sizeof(caps.e[0])) ||
         !(fp = fopen(path, "w")))
-        return fp ? -1 : fail(path);
+        return fp ? -1 : snap_fail(path);
     for (uint32_t i = 0; i < caps.hdr.nmsrs; i++)
         if (kvm_vmx_msr_writable(caps.e[i].index))
             fprintf(fp, "0x%x 0x%016llx\n", caps.e[i].index, (unsigned long long)caps.e[i].data);
-    return fclose(fp) ? fail(path) : 0;
+    return fclose(fp) ? snap_fail(path) : 0;
 }
 
 #define GET(ioc, obj, name)                                                     \
-    (ioctl(vm->vcpu_fd, ioc, &(obj)) < 0 ? fail(#ioc) : kvm_dir_write(dir, name, &(obj), sizeof(obj)))
+    (ioctl(vm->vcpu_fd, ioc, &(obj)) < 0 ? snap_fail(#ioc) : kvm_dir_write(dir, name, &(obj), sizeof(obj)))
 
 /* Writes vCPU 0 and RAM as a KVM directory; returns the nested state's
  * flags (or 0 without one), or -1. */
@@ -142,11 +133,11 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
     struct tsnap_machine m = { .mem_size = vm->mem, .n_vcpus = 1 };
 
     if (mkdir(dir, 0755) && errno != EEXIST)
-        return fail(dir);
+        return snap_fail(dir);
     memset(&cpuid, 0, sizeof(cpuid));
     cpuid.hdr.nent = CPUID_MAX;
     if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, &cpuid) < 0)
-        return fail("KVM_GET_CPUID2");
+        return snap_fail("KVM_GET_CPUID2");
     /* Linux 6.1 leaves nent as given when KVM_GET_CPUID2 succeeds: the
      * entries past the vCPU's are the buffer's zeros (no real leaf is all
      * zeros with function 0 but the first). */
@@ -162,7 +153,7 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
     /* KVM reports no XCRs (nr_xcrs 0) where the host lacks XSAVE, and
      * then refuses KVM_SET_XCRS: no xcrs.bin then. */
     if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &xcrs) < 0)
-        return fail("KVM_GET_XCRS");
+        return snap_fail("KVM_GET_XCRS");
     if (xcrs.nr_xcrs && kvm_dir_write(dir, "xcrs.bin", &xcrs, sizeof(xcrs)))
         return -1;
     *nested = false;
@@ -172,7 +163,7 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
     if (*nested) {
         ns.hdr.size = sizeof(ns);
         if (ioctl(vm->vcpu_fd, KVM_GET_NESTED_STATE, &ns) < 0)
-            return fail("KVM_GET_NESTED_STATE");
+            return snap_fail("KVM_GET_NESTED_STATE");
         if (kvm_dir_write(dir, "nested_state.bin", &ns, ns.hdr.size))
             return -1;
         m.flags = TSNAP_MACHINE_NESTED;
@@ -186,235 +177,6 @@ static int save_dir(struct vm *vm, const char *dir, bool *nested)
     return *nested ? ns.hdr.flags : 0;
 }
 #undef GET
-
-/* ---- restore ---------------------------------------------------------- */
-
-static void *need(const char *dir, const char *name, uint64_t size, uint64_t *len)
-{
-    uint64_t n = 0;
-    void *p = kvm_dir_read(dir, name, &n);
-    if (!p)
-        fprintf(stderr, "vmm: error: restore: %s/%s missing\n", dir, name);
-    else if (size && n != size) {
-        fprintf(stderr, "vmm: error: restore: %s: %llu bytes, expected %llu\n", name, (unsigned long long)n,
-                (unsigned long long)size);
-        free(p);
-        p = NULL;
-    }
-    if (len)
-        *len = n;
-    return p;
-}
-
-#define SET(ioc, name, type)                                                    \
-    do {                                                                        \
-        void *_p = need(dir, name, sizeof(type), NULL);                         \
-        bool _got = _p != NULL;                                                 \
-        int _r = _got ? ioctl(vm->vcpu_fd, ioc, _p) : -1;                       \
-        free(_p);                                                               \
-        if (_r < 0)                                                             \
-            return _got ? fail(#ioc) : -1;                                      \
-    } while (0)
-
-/* vmx_msrs.txt, or the writable part of vmx_caps.bin, as one KVM_SET_MSRS.
- * IA32_VMX_VMFUNC, when the list does not name it, is written 0: the L1
- * had no VM functions (turtle does not show the MSR at all). */
-int vmm_set_vmx_caps(struct vm *vm, const char *dir)
-{
-    static struct msr_list l;
-    char path[8192];
-    unsigned long long idx, val;
-    bool vmfunc = false;
-
-    if (join(path, sizeof(path), dir, "vmx_msrs.txt"))
-        return -1;
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return 0;                       /* not nested */
-    memset(&l, 0, sizeof(l));
-    while (fscanf(fp, "%llx %llx", &idx, &val) == 2 && l.hdr.nmsrs < MSR_LIST_MAX - 1) {
-        l.e[l.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = (uint32_t)idx, .data = val };
-        vmfunc |= idx == VMX_CAP_LAST;
-    }
-    fclose(fp);
-    if (!vmfunc)
-        l.e[l.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = VMX_CAP_LAST, .data = 0 };
-    int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &l);
-    if (n < 0 || (unsigned)n != l.hdr.nmsrs) {
-        fprintf(stderr, "vmm: error: restore: KVM_SET_MSRS refused VMX capability MSR %#x = %#llx "
-                        "(more than this KVM offers?)\n", n >= 0 ? l.e[n].index : 0,
-                n >= 0 ? (unsigned long long)l.e[n].data : 0ULL);
-        return -1;
-    }
-    return 0;
-}
-
-/* The CPU of DIR's CPUID, with KVM's own hypervisor leaves (0x40000000
- * up): those say which hypervisor runs the guest, not what CPU it has. */
-int vmm_cpu_like(struct vm *vm, const char *dir)
-{
-    static struct { struct kvm_cpuid2 hdr; struct kvm_cpuid_entry2 e[CPUID_MAX]; } want, kvm;
-    uint64_t len;
-    struct kvm_cpuid2 *p = need(dir, "cpuid.bin", 0, &len);
-
-    if (!p)
-        return -1;
-    if (len < sizeof(*p) || p->nent > CPUID_MAX || len != sizeof(*p) + p->nent * sizeof(p->entries[0])) {
-        fprintf(stderr, "vmm: error: %s/cpuid.bin: count and size disagree\n", dir);
-        free(p);
-        return -1;
-    }
-    kvm.hdr.nent = CPUID_MAX;
-    if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &kvm) < 0) {
-        free(p);
-        return fail("KVM_GET_SUPPORTED_CPUID");
-    }
-    memset(&want.hdr, 0, sizeof(want.hdr));
-    for (uint32_t i = 0; i < p->nent; i++)
-        if ((p->entries[i].function >> 28) != 4)
-            want.e[want.hdr.nent++] = p->entries[i];
-    for (uint32_t i = 0; i < kvm.hdr.nent && want.hdr.nent < CPUID_MAX; i++)
-        if ((kvm.e[i].function >> 28) == 4)
-            want.e[want.hdr.nent++] = kvm.e[i];
-    free(p);
-    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &want) < 0)
-        return fail("KVM_SET_CPUID2");
-    return vmm_set_vmx_caps(vm, dir);
-}
-
-static int set_msrs(struct vm *vm, const char *dir)
-{
-    uint64_t len;
-    struct msr_list *l = need(dir, "msrs.bin", 0, &len);
-    if (!l)
-        return -1;
-    if (len < 8 || len != 8 + 16ULL * l->hdr.nmsrs || l->hdr.nmsrs > MSR_LIST_MAX) {
-        fprintf(stderr, "vmm: error: restore: msrs.bin: count and size disagree\n");
-        free(l);
-        return -1;
-    }
-    int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, l);
-    if (n < 0 || (unsigned)n != l->hdr.nmsrs) {
-        fprintf(stderr, "vmm: error: restore: KVM_SET_MSRS refused MSR %#x = %#llx\n", n >= 0 ? l->e[n].index : 0,
-                n >= 0 ? (unsigned long long)l->e[n].data : 0ULL);
-        free(l);
-        return -1;
-    }
-    /* KVM takes a host write of IA32_TSC that lies within a second of
-     * what it expects as an attempt to synchronise vCPUs, and keeps its
-     * own value: the L1's TSC would jump back. The TSC offset attribute
-     * (Linux 5.16+) sets it exactly: the L1 continues from the snapshot. */
-    for (uint32_t i = 0; i < l->hdr.nmsrs; i++) {
-        if (l->e[i].index != MSR_IA32_TSC)
-            continue;
-        uint64_t offset = l->e[i].data - __builtin_ia32_rdtsc();
-        struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
-                                     .addr = (uint64_t)(uintptr_t)&offset };
-        if (ioctl(vm->vcpu_fd, KVM_SET_DEVICE_ATTR, &a) < 0) {
-            free(l);
-            return fail("KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)");
-        }
-    }
-    free(l);
-    return 0;
-}
-
-/* memory.bin straight into guest RAM (no second copy: the test image's
- * Linux has little memory to spare). */
-static int read_ram(struct vm *vm, const char *dir)
-{
-    char path[8192];
-    if (join(path, sizeof(path), dir, "memory.bin"))
-        return -1;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(path);
-    bool ok = fread(vm->ram, 1, vm->mem, fp) == vm->mem && fgetc(fp) == EOF;
-    fclose(fp);
-    if (!ok)
-        fprintf(stderr, "vmm: error: restore: %s is not %llu bytes\n", path, (unsigned long long)vm->mem);
-    return ok ? 0 : -1;
-}
-
-int vmm_restore(struct vm *vm, const char *dir)
-{
-    uint64_t len;
-    void *p;
-
-    if (!(p = need(dir, "cpuid.bin", 0, &len)))
-        return -1;
-    int r = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, p);
-    free(p);
-    if (r < 0)
-        return fail("KVM_SET_CPUID2");
-    struct kvm_vcpu_events *ev = need(dir, "events.bin", sizeof(*ev), NULL);
-    if (!ev)
-        return -1;
-    if (ev->flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
-        struct kvm_enable_cap cap = { .cap = KVM_CAP_EXCEPTION_PAYLOAD, .args = { 1 } };
-        if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
-            free(ev);
-            return fail("KVM_ENABLE_CAP(KVM_CAP_EXCEPTION_PAYLOAD)");
-        }
-    }
-    free(ev);
-    if (vmm_set_vmx_caps(vm, dir))
-        return -1;
-    if (read_ram(vm, dir))
-        return -1;
-    SET(KVM_SET_SREGS, "sregs.bin", struct kvm_sregs);
-    if (set_msrs(vm, dir))
-        return -1;
-    if ((p = kvm_dir_read(dir, "xcrs.bin", &len))) {
-        r = len != sizeof(struct kvm_xcrs) ? -1 :
-            ((struct kvm_xcrs *)p)->nr_xcrs ? ioctl(vm->vcpu_fd, KVM_SET_XCRS, p) : 0;
-        free(p);
-        if (r < 0)
-            return fail("KVM_SET_XCRS");
-    }
-    SET(KVM_SET_XSAVE, "xsave.bin", struct tsnap_kvm_xsave);
-    SET(KVM_SET_VCPU_EVENTS, "events.bin", struct kvm_vcpu_events);
-    SET(KVM_SET_MP_STATE, "mp_state.bin", struct kvm_mp_state);
-    SET(KVM_SET_DEBUGREGS, "debugregs.bin", struct kvm_debugregs);
-    SET(KVM_SET_REGS, "regs.bin", struct kvm_regs);
-    SET(KVM_SET_LAPIC, "lapic.bin", struct kvm_lapic_state);
-    if ((p = kvm_dir_read(dir, "nested_state.bin", &len))) {
-        struct kvm_nested_state *ns = p;
-        /* Any non-zero return is a refusal: KVM answers +2 when entering
-         * L2 fails after the checks (docs/snapshot.md). */
-        r = len >= sizeof(*ns) && ns->size <= len ? ioctl(vm->vcpu_fd, KVM_SET_NESTED_STATE, p) : -1;
-        free(p);
-        if (r != 0) {
-            fprintf(stderr, "vmm: error: restore: KVM_SET_NESTED_STATE refused (%d: %s)\n", r,
-                    r < 0 ? strerror(errno) : "entering L2 failed");
-            return -1;
-        }
-    }
-    return 0;
-}
-#undef SET
-
-int vmm_restore_run(const struct vmm_config *cfg)
-{
-    char path[8192];
-    struct stat st;
-    struct vm vm;
-
-    if (join(path, sizeof(path), cfg->restore_dir, "memory.bin"))
-        return VMM_EXIT_BAD_INPUT;
-    if (stat(path, &st) || st.st_size < (off_t)GUEST_MEM_MIN || st.st_size > (off_t)GUEST_MEM_MAX ||
-        st.st_size % PAGE_SIZE) {
-        fprintf(stderr, "vmm: error: restore: %s: missing, or not 4M to 3G of whole pages\n", path);
-        return VMM_EXIT_BAD_INPUT;
-    }
-    uint64_t mem = (uint64_t)st.st_size;
-    uint8_t *ram = mmap(NULL, mem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (ram == MAP_FAILED || vm_create(&vm, ram, mem, cfg->verbose) < 0 || vmm_restore(&vm, cfg->restore_dir) < 0)
-        return VMM_EXIT_KVM_FAILED;
-    if (cfg->verbose)
-        fprintf(stderr, "vmm: restored %s (%llu MiB)\n", cfg->restore_dir, (unsigned long long)(mem / MIB));
-    return vm_run(&vm, cfg);
-}
 
 /* ---- the snapshot point ------------------------------------------------ */
 
@@ -437,7 +199,7 @@ int vmm_snapshot_arm(const struct vmm_config *cfg)
         return 0;
     if (sigaction(SIGUSR1, &sa, NULL) || timer_create(CLOCK_MONOTONIC, &sev, &kick) ||
         timer_settime(kick, 0, &its, NULL))
-        return fail("the periodic kick timer");
+        return snap_fail("the periodic kick timer");
     return 0;
 }
 
@@ -459,7 +221,7 @@ static int send_framed(const char *dev, const uint8_t *file, uint64_t len)
     int fd = open(dev, O_WRONLY | O_NOCTTY | O_CREAT | O_TRUNC, 0644);
 
     if (fd < 0)
-        return fail(dev);
+        return snap_fail(dev);
     if (isatty(fd) && tcgetattr(fd, &t) == 0) {
         cfmakeraw(&t);
         tcsetattr(fd, TCSANOW, &t);
@@ -476,7 +238,7 @@ static int send_framed(const char *dev, const uint8_t *file, uint64_t len)
     if (isatty(fd))
         tcdrain(fd);
     close(fd);
-    return ok ? 0 : fail(dev);
+    return ok ? 0 : snap_fail(dev);
 }
 
 /* The snapshot in turtle's format, with turtle's checks (those of
@@ -507,7 +269,7 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
         return 0;
     ns.hdr.size = sizeof(ns);
     if (ioctl(vm->vcpu_fd, KVM_GET_NESTED_STATE, &ns) < 0)
-        return fail("KVM_GET_NESTED_STATE");
+        return snap_fail("KVM_GET_NESTED_STATE");
     if (!(ns.hdr.flags & KVM_STATE_NESTED_GUEST_MODE) || ++l2_seen < cfg->snapshot_at)
         return 0;
     taken = true;
@@ -516,12 +278,12 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
      * running the guest, so that the state read is consistent. */
     vm->run->immediate_exit = 1;
     if (ioctl(vm->vcpu_fd, KVM_RUN, 0) == 0 || errno != EINTR)
-        return fail("KVM_RUN with immediate_exit");
+        return snap_fail("KVM_RUN with immediate_exit");
     vm->run->immediate_exit = 0;
 
     if (mkdir(cfg->snapshot_dir, 0755) && errno != EEXIST)
-        return fail(cfg->snapshot_dir);
-    if (join(kvmdir, sizeof(kvmdir), cfg->snapshot_dir, "kvm"))
+        return snap_fail(cfg->snapshot_dir);
+    if (snap_join(kvmdir, sizeof(kvmdir), cfg->snapshot_dir, "kvm"))
         return -1;
     int flags = save_dir(vm, kvmdir, &nested);
     if (flags < 0)
@@ -529,10 +291,10 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
     uint8_t *file = to_turtle(kvmdir, &len, &view);
     if (!file)
         return -1;
-    if (join(path, sizeof(path), kvmdir, "memory.bin"))
+    if (snap_join(path, sizeof(path), kvmdir, "memory.bin"))
         return -1;
     unlink(path);                       /* the turtle file holds the RAM now */
-    if (join(path, sizeof(path), cfg->snapshot_dir, "snapshot.tsnap"))
+    if (snap_join(path, sizeof(path), cfg->snapshot_dir, "snapshot.tsnap"))
         return -1;
     if (kvm_dir_write(cfg->snapshot_dir, "snapshot.tsnap", file, len) ||
         (cfg->snapshot_serial && send_framed(cfg->snapshot_serial, file, len))) {
@@ -547,7 +309,7 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
         return 0;
     }
     /* Back to KVM's form from turtle's file, and on in a new VM. */
-    if (join(path, sizeof(path), cfg->snapshot_dir, "export"))
+    if (snap_join(path, sizeof(path), cfg->snapshot_dir, "export"))
         return -1;
     int rc = export_kvm(&view, path);
     free(file);
@@ -555,7 +317,7 @@ int vmm_snapshot_poll(struct vm *vm, const struct vmm_config *cfg)
         return -1;
     uint8_t *ram = mmap(NULL, vm->mem, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ram == MAP_FAILED)
-        return fail("guest RAM for the fresh VM");
+        return snap_fail("guest RAM for the fresh VM");
     uint8_t *old_ram = vm->ram;
     uint64_t mem = vm->mem;
     vm_destroy(vm);

@@ -6,7 +6,7 @@ VMM_SRCS := $(wildcard tools/vmm/*.c)
 VMM      := $(BUILD)/tools/vmm
 VMM_CFLAGS := -std=c11 -O2 -g $(WARN)
 
-$(VMM): $(VMM_SRCS) tools/vmm/vmm.h
+$(VMM): $(VMM_SRCS) $(wildcard tools/vmm/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(VMM_CFLAGS) -static $(VMM_SRCS) -o $@
 
