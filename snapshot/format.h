@@ -326,7 +326,8 @@ struct tsnap_vcpu_turtle {
     u8 pad0;
     u32 lapic_esr_pending;      /* LAPIC errors since the last ESR write */
     u32 pad1;
-    u64 l1_timer_left;          /* nested: its ticks left (only time in L2 counts) */
+    u64 l1_timer_left;          /* nested: TSC cycles until it fires (only time in L2 counts); turtle
+                                 * 0.1.0 wrote ticks at the CPU's rate: Bochs's is 0, so the same */
     u64 reserved[4];            /* 0 */
 };
 
