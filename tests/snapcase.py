@@ -67,7 +67,7 @@ def cut_frames(data):
 
 # ---- editing a snapshot file (for the corrupt-file cases) ----------------
 
-SEC_NESTED = 24
+SEC_CPUID, SEC_VMX_CAPS, SEC_NESTED = 2, 3, 24
 
 
 def sections(blob):
@@ -82,11 +82,27 @@ def refresh_crc(blob):
     return bytes(b)
 
 
-def nested_offset(blob):
+def section_offset(blob, kind):
     for typ, _ver, _inst, _flags, off, _size in sections(blob):
-        if typ == SEC_NESTED:
+        if typ == kind:
             return off
-    raise ValueError("no nested section")
+    raise ValueError(f"no section of type {kind}")
+
+
+def nested_offset(blob):
+    return section_offset(blob, SEC_NESTED)
+
+
+def list_entry(blob, kind, size, key):
+    """Offset of the first entry of a cpuid (40-byte) or vmx_caps (16-byte)
+    section whose leading u32 is key."""
+    off = section_offset(blob, kind)
+    (n,) = struct.unpack_from("<I", blob, off)
+    for i in range(n):
+        at = off + 8 + size * i
+        if struct.unpack_from("<I", blob, at)[0] == key:
+            return at
+    raise ValueError(f"no entry {key:#x}")
 
 
 def corrupt(blob, how):
@@ -101,6 +117,13 @@ def corrupt(blob, how):
     elif how == "vmcs12-outside-ram":
         off = nested_offset(blob)
         struct.pack_into("<Q", b, off + 16, 0x7FFFF000)         # vmcs12_pa: far past RAM
+        return refresh_crc(b)
+    elif how == "cpuid-vendor":                                # leaf 0 EBX: "Genu" -> "Auth"
+        struct.pack_into("<4s", b, list_entry(blob, SEC_CPUID, 40, 0) + 16, b"Auth")
+        return refresh_crc(b)
+    elif how == "vmx-cr4-fixed1":                              # CR4 bit 31 allowed in VMX operation
+        at = list_entry(blob, SEC_VMX_CAPS, 16, 0x489) + 8
+        struct.pack_into("<Q", b, at, struct.unpack_from("<Q", b, at)[0] | (1 << 31))
         return refresh_crc(b)
     elif how == "guest-mode-bad-vmcs12":
         off = nested_offset(blob)

@@ -148,6 +148,17 @@ def snapshot_cases():
                   "vmcs12-outside-ram": r"snapshot: .*vmcs12_pa.*",
                   "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"},
         duplicate="snap"))
+    # What a restored L1 would be shown, wider than this turtle can honour
+    # (docs/snapshot.md, "What a restored L1 is shown"): refused by name.
+    take = Case("snap-bad-caps-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
+                modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=l1 snap")])
+    out.append(SnapBadCase(
+        "snap-bad-caps", "snapshot", take=take,
+        restore=Case("snap-bad-caps-restore", "snapshot", timeout=240,
+                     modules=[(guest("hello"), "name=hello -- id=hello")], expect=[finished("hello")]),
+        refusals={"cpuid-vendor": r"snapshot: CPUID this host cannot offer: another vendor \(leaf 0\)",
+                  "vmx-cr4-fixed1": r"snapshot: VMX capabilities this host cannot offer: MSR 489 allows CR bits "
+                                    r"this host does not"}))
     return out
 
 
