@@ -136,30 +136,30 @@ def snapshot_cases():
                      expect=[r"^turtle: guest 'snap': restored from a snapshot",
                              r"^\[snap\] snap_l1: shown VMX 480:",
                              r"^\[snap\] SUMMARY: 3 tests, 0 failures$"])))
-    take = Case("snap-bad-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
-                modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=vmcs snap")])
-    out.append(SnapBadCase(
-        "snap-bad", "snapshot", take=take,
-        restore=Case("snap-bad-restore", "snapshot", timeout=240,
-                     modules=[(guest("hello"), "name=hello -- id=hello")], expect=[finished("hello")]),
-        refusals={"magic": r"snapshot: .*magic.*",
-                  "checksum": r"snapshot: .*(checksum|CRC|crc).*",
-                  "truncated": r"snapshot: .*truncated.*",
-                  "vmcs12-outside-ram": r"snapshot: .*vmcs12_pa.*",
-                  "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"},
-        duplicate="snap"))
+    out.append(bad_case("snap-bad", "vmcs", duplicate="snap",
+                        refusals={"magic": r"snapshot: .*magic.*",
+                                  "checksum": r"snapshot: .*(checksum|CRC|crc).*",
+                                  "truncated": r"snapshot: .*truncated.*",
+                                  "vmcs12-outside-ram": r"snapshot: .*vmcs12_pa.*",
+                                  "guest-mode-bad-vmcs12": r"snapshot: nested state: .*activity.*"}))
     # What a restored L1 would be shown, wider than this turtle can honour
     # (docs/snapshot.md, "What a restored L1 is shown"): refused by name.
-    take = Case("snap-bad-caps-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
-                modules=[(guest("snap_l1"), "name=snap nested mem=16M -- state=l1 snap")])
-    out.append(SnapBadCase(
-        "snap-bad-caps", "snapshot", take=take,
-        restore=Case("snap-bad-caps-restore", "snapshot", timeout=240,
-                     modules=[(guest("hello"), "name=hello -- id=hello")], expect=[finished("hello")]),
-        refusals={"cpuid-vendor": r"snapshot: CPUID this host cannot offer: another vendor \(leaf 0\)",
-                  "vmx-cr4-fixed1": r"snapshot: VMX capabilities this host cannot offer: MSR 489 allows CR bits "
-                                    r"this host does not"}))
+    out.append(bad_case("snap-bad-caps", "l1",
+                        refusals={"cpuid-vendor": r"snapshot: CPUID this host cannot offer: another vendor \(leaf 0\)",
+                                  "vmx-cr4-fixed1": r"snapshot: VMX capabilities this host cannot offer: MSR 489 "
+                                                    r"allows CR bits this host does not"}))
     return out
+
+
+def bad_case(name, state, refusals, duplicate=""):
+    """snap_l1 snapshotted in `state`, then copies broken in the named ways
+    restored next to hello: each refused by its message (SnapBadCase)."""
+    take = Case(f"{name}-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
+                modules=[(guest("snap_l1"), f"name=snap nested mem=16M -- state={state} snap")])
+    return SnapBadCase(name, "snapshot", take=take, refusals=refusals, duplicate=duplicate,
+                       restore=Case(f"{name}-restore", "snapshot", timeout=240,
+                                    modules=[(guest("hello"), "name=hello -- id=hello")],
+                                    expect=[finished("hello")]))
 
 
 def snap_kvm_cases():
