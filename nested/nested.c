@@ -14,11 +14,13 @@
 #define VPID02_BASE     0x100           /* L1s use VPIDs 1..MAX_GUESTS */
 
 /* While L2 runs, the timer fires at turtle's slice or at L1's own timer
- * for L2, whichever comes first. Called just before each entry to L2. */
+ * for L2, whichever comes first. Called just before each entry to L2,
+ * which is when L2's virtual-NMI blocking is noted too. */
 static u64 timer_clamp(struct vcpu *vcpu, u64 ticks)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
+    nested_vnmi_entry(vcpu);
     n->timer_armed_tsc = rdtsc();
     return n->l1_timer_on ? MIN(ticks, n->l1_timer_left) : ticks;
 }

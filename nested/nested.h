@@ -65,6 +65,7 @@ struct nested_vmx {
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
     u64 l1_timer_left;          /* its ticks left; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
+    bool vnmi_may_block;        /* virtual NMIs: the last entry loaded blocking or injected an NMI */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
     bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
@@ -158,6 +159,15 @@ void nested_vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual);
 /* VMLAUNCH/VMRESUME of vmcs02 failed (nested_ops->l2_entry_vmfail): L1's
  * fails the same way; false when the L1 must stop. */
 bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error);
+
+/* nested/vnmi.c: virtual-NMI blocking of L2, vmcs02 current. Just before
+ * each entry to L2: note whether it can leave L2 blocked. At each exit:
+ * clear blocking the entry could not have left (a Bochs 2.7 leak). After
+ * an EPT02 fault turtle fixed in an IRET that ended the blocking (exit
+ * qualification qual): the blocking again, for the IRET's rerun. */
+void nested_vnmi_entry(struct vcpu *vcpu);
+void nested_vnmi_exit(struct vcpu *vcpu);
+void nested_vnmi_renew(struct vcpu *vcpu, u64 qual);
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */
