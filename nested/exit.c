@@ -146,6 +146,7 @@ static bool nested_exit_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u32 re
     case EXIT_REASON_GDTR_IDTR:
     case EXIT_REASON_LDTR_TR:               return proc2 & SECONDARY_EXEC_DESC;
     case EXIT_REASON_WBINVD:                return proc2 & SECONDARY_EXEC_WBINVD_EXITING;
+    case EXIT_REASON_APIC_ACCESS:           return proc2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
     case EXIT_REASON_RDRAND:                return proc2 & SECONDARY_EXEC_RDRAND_EXITING;
     case EXIT_REASON_RDSEED:                return proc2 & SECONDARY_EXEC_RDSEED_EXITING;
     default:

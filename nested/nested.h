@@ -43,6 +43,7 @@ struct nested_vmx {
     u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
     bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
     u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
+    u32 vmcs02_apic_access;     /* "virtualize APIC accesses" in vmcs02 (on EPT01) */
     u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */
 
     bool vmcs01_launched;       /* vmcs01's launched flag while L2 runs */
