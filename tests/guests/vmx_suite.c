@@ -27,6 +27,7 @@
  *                       window, preemption timer, MTF
  *   vmx_suite_nmi.c     virtual NMIs and NMI-window exiting
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
+ *   vmx_suite_vpid.c    VPID: what INVVPID and a new VPID guarantee L2
  *   vmx_suite_ept_ad.c  EPT A/D flags, PML, EPT violations and virtual NMIs
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
@@ -75,6 +76,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(nmi_tests, n_nmi_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
+    vmx_run_tests(vpid_tests, n_vpid_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle)

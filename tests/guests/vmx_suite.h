@@ -85,6 +85,10 @@ extern const struct vmx_test ept_tests[];
 extern const size_t n_ept_tests;
 void turtle_ept_tests(u64 mem_top);
 
+/* vmx_suite_vpid.c: INVVPID and a new VPID against L2's cached translations */
+extern const struct vmx_test vpid_tests[];
+extern const size_t n_vpid_tests;
+
 /* vmx_suite_ept_ad.c */
 extern const struct vmx_test ept_ad_tests[];
 extern const size_t n_ept_ad_tests;
