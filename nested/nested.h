@@ -166,9 +166,22 @@ bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error);
  * clear blocking the entry could not have left (a Bochs 2.7 leak). After
  * an EPT02 fault turtle fixed in an IRET that ended the blocking (exit
  * qualification qual): the blocking again, for the IRET's rerun. */
-void nested_vnmi_entry(struct vcpu *vcpu);
-void nested_vnmi_exit(struct vcpu *vcpu);
+void vnmi_note_entry(struct vcpu *vcpu);
+void vnmi_check_exit(void);
 void nested_vnmi_renew(struct vcpu *vcpu, u64 qual);
+
+/* The first two on the hot path: nothing to do without virtual NMIs. */
+static inline void nested_vnmi_entry(struct vcpu *vcpu)
+{
+    if (vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS)
+        vnmi_note_entry(vcpu);
+}
+
+static inline void nested_vnmi_exit(struct vcpu *vcpu)
+{
+    if ((vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) && !vcpu->nvmx->vnmi_may_block)
+        vnmi_check_exit();
+}
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */

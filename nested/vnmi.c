@@ -31,24 +31,20 @@ static bool vnmi(const struct nested_vmx *n)
     return n->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS;
 }
 
-void nested_vnmi_entry(struct vcpu *vcpu)
+/* Only with virtual NMIs (nested_vnmi_entry()). */
+void vnmi_note_entry(struct vcpu *vcpu)
 {
-    struct nested_vmx *n = vcpu->nvmx;
-
-    if (!vnmi(n))
-        return;
     u32 event = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
-    n->vnmi_may_block = (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI) ||
-                        ((event & INTR_INFO_VALID_MASK) &&
-                         (event & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR);
+
+    vcpu->nvmx->vnmi_may_block = (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI) ||
+                                 ((event & INTR_INFO_VALID_MASK) &&
+                                  (event & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR);
 }
 
-void nested_vnmi_exit(struct vcpu *vcpu)
+/* Only with virtual NMIs, after an entry that could not leave L2 blocked
+ * (nested_vnmi_exit()). */
+void vnmi_check_exit(void)
 {
-    struct nested_vmx *n = vcpu->nvmx;
-
-    if (!vnmi(n) || n->vnmi_may_block)
-        return;
     u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
     if (intr & GUEST_INTR_STATE_NMI)
         vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr & ~GUEST_INTR_STATE_NMI);
