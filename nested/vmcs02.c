@@ -196,6 +196,8 @@ static void prepare_eptp(struct vcpu *vcpu, bool ept12)
 void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
     struct nested_vmx *n = vcpu->nvmx;
+    u32 proc2_12 = nested_proc2(v);
+    bool ept12 = proc2_12 & SECONDARY_EXEC_ENABLE_EPT;
 
     for (u32 i = 0; i < n->n_dirty_fields; i++) {
         u32 f = n->dirty_fields[i];
@@ -208,9 +210,9 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
         prepare_crs(v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
-    prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
-    prepare_apic_access(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
-    if (nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS)
+    prepare_eptp(vcpu, ept12);
+    prepare_apic_access(vcpu, ept12);
+    if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
 }
 
