@@ -146,6 +146,7 @@ static bool nested_exit_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u32 re
     case EXIT_REASON_GDTR_IDTR:
     case EXIT_REASON_LDTR_TR:               return proc2 & SECONDARY_EXEC_DESC;
     case EXIT_REASON_WBINVD:                return proc2 & SECONDARY_EXEC_WBINVD_EXITING;
+    case EXIT_REASON_APIC_ACCESS:           return proc2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
     case EXIT_REASON_RDRAND:                return proc2 & SECONDARY_EXEC_RDRAND_EXITING;
     case EXIT_REASON_RDSEED:                return proc2 & SECONDARY_EXEC_RDSEED_EXITING;
     default:
@@ -390,20 +391,6 @@ void nested_check_events(struct vcpu *vcpu)
     vmexit(vcpu, EXIT_REASON_EXCEPTION_NMI, NULL, &exc);
 }
 
-/* An EPT02 fault turtle fixed without L1 seeing it, in an IRET that
- * removed virtual-NMI blocking (qualification bit 12, "NMI unblocking due
- * to IRET"): the IRET runs again, so the blocking it removed comes back
- * first, as L1 would set it if it handled the exit (SDM 28.2.1, 28.2.3). */
-static void renew_virtual_nmi_blocking(struct vcpu *vcpu, u64 qual)
-{
-    if (!(qual & EPT_QUAL_NMI_UNBLOCK) ||
-        !(vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) ||
-        (vmcs_read32(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK))
-        return;
-    vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-                 vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
-}
-
 /* Exits L0 must handle whatever L1 asked for: turtle's own faults (EPT02),
  * its time slice, failed entries of vmcs02. NESTED_EXIT_L0 when the exit
  * table should run; NESTED_EXIT_DONE when handled here. */
@@ -430,7 +417,7 @@ static bool l0_wants(struct vcpu *vcpu, u32 reason, u64 qual, enum nested_exit_r
         switch (ept02_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), qual, &qual12)) {
         case EPT02_FIXED:
             requeue_vectoring_event(vcpu);  /* the event the fault interrupted */
-            renew_virtual_nmi_blocking(vcpu, qual);
+            nested_vnmi_renew(vcpu, qual);
             break;
         case EPT02_EMULATED:                /* L2 reached one of L1's devices */
             break;
@@ -486,6 +473,7 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
         nested_vmcs02_entry_failed(vcpu, full, qual);
         return NESTED_EXIT_DONE;
     }
+    nested_vnmi_exit(vcpu);             /* before anything reads L2's blocking */
     if (l0_wants(vcpu, reason, qual, &r))
         return r;
     /* With VMCS shadowing in vmcs12, L2's VMREAD/VMWRITE that reach L0

@@ -15,13 +15,15 @@
 
 /* While L2 runs, the timer fires at turtle's slice or at L1's own timer
  * for L2, whichever comes first. Called just before each entry to L2 (so
- * a pending run is no longer pending);
- * `ticks` and the result count at the CPU's rate, L1's timer in TSC cycles. */
+ * a pending run is no longer pending), which is when L2's virtual-NMI
+ * blocking is noted too; `ticks` and the result count at the CPU's rate,
+ * L1's timer in TSC cycles. */
 static u64 timer_clamp(struct vcpu *vcpu, u64 ticks)
 {
     struct nested_vmx *n = vcpu->nvmx;
     u32 r = vmx_caps.preemption_timer_rate;
 
+    nested_vnmi_entry(vcpu);
     n->timer_armed_tsc = rdtsc();
     n->run_pending = false;             /* the CPU enters L2 now */
     if (!n->l1_timer_on)

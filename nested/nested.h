@@ -77,6 +77,7 @@ struct nested_vmx {
     u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
     bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
     u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
+    u32 vmcs02_apic_access;     /* "virtualize APIC accesses" in vmcs02 (on EPT01) */
     u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */
 
     bool vmcs01_launched;       /* vmcs01's launched flag while L2 runs */
@@ -102,6 +103,7 @@ struct nested_vmx {
     bool l1_timer_on;           /* L1's VMX-preemption timer runs for L2 */
     u64 l1_timer_left;          /* TSC cycles until it fires; only time in L2 counts (SDM 26.5.1) */
     u64 timer_armed_tsc;        /* TSC just before the last entry to L2 */
+    bool vnmi_may_block;        /* virtual NMIs: the last entry loaded blocking or injected an NMI */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
     bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
@@ -210,6 +212,28 @@ void nested_vmcs02_entry_failed(struct vcpu *vcpu, u32 full, u64 qual);
 /* VMLAUNCH/VMRESUME of vmcs02 failed (nested_ops->l2_entry_vmfail): L1's
  * fails the same way; false when the L1 must stop. */
 bool nested_l2_entry_vmfail(struct vcpu *vcpu, bool valid, u64 error);
+
+/* nested/vnmi.c: virtual-NMI blocking of L2, vmcs02 current. Just before
+ * each entry to L2: note whether it can leave L2 blocked. At each exit:
+ * clear blocking the entry could not have left (a Bochs 2.7 leak). After
+ * an EPT02 fault turtle fixed in an IRET that ended the blocking (exit
+ * qualification qual): the blocking again, for the IRET's rerun. */
+void vnmi_note_entry(struct vcpu *vcpu);
+void vnmi_check_exit(void);
+void nested_vnmi_renew(struct vcpu *vcpu, u64 qual);
+
+/* The first two on the hot path: nothing to do without virtual NMIs. */
+static inline void nested_vnmi_entry(struct vcpu *vcpu)
+{
+    if (vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS)
+        vnmi_note_entry(vcpu);
+}
+
+static inline void nested_vnmi_exit(struct vcpu *vcpu)
+{
+    if ((vcpu->nvmx->cached12.pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) && !vcpu->nvmx->vnmi_may_block)
+        vnmi_check_exit();
+}
 
 /* nested/shadow_vmcs01.c: L0 shadowing vmcs12 for L1 (all run with
  * vmcs01 current). */

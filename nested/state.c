@@ -50,7 +50,10 @@ static const char *get_guest_mode(struct vcpu *vcpu, u8 *buf, struct nested_extr
     struct nested_vmx *n = vcpu->nvmx;
     struct vmcs12 *v = (struct vmcs12 *)(buf + TSNAP_NESTED_HDR_SIZE);
 
-    /* Into cached12 itself, as KVM does: the next exit to L1 syncs again. */
+    /* Into cached12 itself, as KVM does: the next exit to L1 syncs again.
+     * A snapshot at an L2 exit comes before nested_l2_exit(): L2's
+     * virtual-NMI blocking is corrected here too (nested/vnmi.c). */
+    nested_vnmi_exit(vcpu);
     sync_vmcs02_to_vmcs12(vcpu, &n->cached12);
     memcpy(v, &n->cached12, sizeof(*v));
     /* The entry completed: KVM marks vmcs12 launched at VMLAUNCH. */

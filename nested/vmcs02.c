@@ -145,6 +145,29 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
     vmcs_write64(GUEST_IA32_DEBUGCTL, dbg ? v->guest_ia32_debugctl : l1->debugctl);
 }
 
+/* Without EPT12 vmcs02 runs on EPT01, which maps the APIC-access page of
+ * L1's APIC virtualization at the xAPIC base while L1 uses it (vmx/apicv.c).
+ * L2's accesses there must reach L1's LAPIC model, as they do through an
+ * EPT01 violation when the page is not mapped: vmcs02 then virtualizes APIC
+ * accesses on that page, without a TPR shadow, so that every access is an
+ * APIC-access exit (SDM 30.4) that turtle completes like MMIO. */
+static u32 apic_access_proc2(struct vcpu *vcpu, bool ept12)
+{
+    return !ept12 && vcpu->apicv.access_mapped ? SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES : 0;
+}
+
+static void prepare_apic_access(struct vcpu *vcpu, bool ept12)
+{
+    struct nested_vmx *n = vcpu->nvmx;
+    u32 want = apic_access_proc2(vcpu, ept12);
+
+    if (want == n->vmcs02_apic_access)
+        return;
+    u32 proc2 = vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & ~SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | want);
+    n->vmcs02_apic_access = want;
+}
+
 /* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT. */
 static void prepare_eptp(struct vcpu *vcpu, bool ept12)
 {
@@ -173,6 +196,8 @@ static void prepare_eptp(struct vcpu *vcpu, bool ept12)
 void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
     struct nested_vmx *n = vcpu->nvmx;
+    u32 proc2_12 = nested_proc2(v);
+    bool ept12 = proc2_12 & SECONDARY_EXEC_ENABLE_EPT;
 
     for (u32 i = 0; i < n->n_dirty_fields; i++) {
         u32 f = n->dirty_fields[i];
@@ -185,8 +210,9 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
         prepare_crs(v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
-    prepare_eptp(vcpu, nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT);
-    if (nested_proc2(v) & SECONDARY_EXEC_SHADOW_VMCS)
+    prepare_eptp(vcpu, ept12);
+    prepare_apic_access(vcpu, ept12);
+    if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
 }
 
@@ -234,7 +260,10 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
                              SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS)) |
                 (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
-    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
+    n->vmcs02_apic_access = apic_access_proc2(vcpu, ept12);
+    vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | n->vmcs02_apic_access);
+    if (vcpu->apicv.access_page)
+        vmcs_write64(APIC_ACCESS_ADDR, vcpu->apicv.access_page);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
     vmcs_write32(VM_ENTRY_CONTROLS, (vmx_policy->entry & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
     vmcs_write32(EXCEPTION_BITMAP, v->exception_bitmap | BIT(VECTOR_AC));

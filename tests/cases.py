@@ -402,6 +402,12 @@ def nested_cases():
                         expect=[r"^\[fuzz\] PASS: turtle fuzz: \d+ iterations completed",
                                 r"^\[fuzz\] SUMMARY: \d+ tests, 0 failures$"],
                         forbid=[r"hardware refused vmcs02"]))
+    # vmx_suite under turtle on turtle: its guests are L3s, and the L1
+    # turtle runs it with VMCS shadowing (shown by L0) for its own L1.
+    out.append(Case("turtle-on-turtle-vmx_suite", "nested", timeout=1500, verdict=(1, 1, 0),
+                    modules=[(TURTLE, "name=l1 nested mem=96M"),
+                             (guest("vmx_suite"), "for=l1 -- name=vmx_suite nested mem=32M")],
+                    expect=[r"^\[l1\] \[vmx_suite\] SUMMARY: \d+ tests, 0 failures$"]))
     # turtle on turtle on turtle: three levels of turtle, L3 guest.
     out.append(Case("turtle-on-turtle-on-turtle", "nested", timeout=600, verdict=(1, 1, 0),
                     modules=[(TURTLE, "name=l1 nested mem=96M"),

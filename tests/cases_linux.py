@@ -78,23 +78,7 @@ def kvm_references(prefix, group, cpu, tag, guests):
 # KVM_DEPARTURES that also hold under the KVM of Linux as an L1 of turtle.
 # Not the preemption-timer ones: under turtle kvm_intel runs with
 # preemption_timer=Y (docs/linux.md), and vmx_suite's timer tests pass.
-# Not KVM's behaviour but an open turtle bug, listed so that it stays
-# visible and the case notices when it is fixed ("no longer differs"): with
-# KVM as L1 running vmx_suite's L3s, the guest interruptibility KVM reads
-# back after L3's IRET has ended virtual-NMI blocking still shows blocking
-# by NMI (turtle's exit path for an L2 that uses VMCS shadowing for its own
-# guest is the suspect), so KVM's next entry with an injected NMI fails
-# turtle's SDM rule 66 check. vmx_suite run directly under turtle passes
-# these tests (diff-vmx_suite-*).
-TURTLE_VNMI_BUG = ("open turtle bug: virtual-NMI blocking read back stale by KVM as L1 after L3's IRET "
-                   "(docs/linux.md, 'Known turtle bugs')")
-KVM_L1_KNOWN_BUGS = {
-    ("vmx_suite", r"^injected NMI blocks virtual NMIs until its handler's IRET: NMI-window exit after it$"):
-        TURTLE_VNMI_BUG,
-    ("vmx_suite", r"^injected NMI with virtual NMIs: unexpected exit 0x80000021 "): TURTLE_VNMI_BUG,
-}
 KVM_L1_DEPARTURES = {k: v for k, v in KVM_DEPARTURES.items() if v is not KVM_PREEMPTION_TIMER}
-KVM_L1_DEPARTURES.update(KVM_L1_KNOWN_BUGS)
 
 
 def linux_case(name, cpu, runs, timeout, mem=256, **kw):

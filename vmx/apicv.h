@@ -21,7 +21,9 @@
  * is its image, stored before an entry into vmcs01 when the model changed
  * (apicv_push) and read back after every exit from vmcs01 for what the
  * CPU writes there (apicv_pull). vmcs02 never has these controls: nested/
- * builds it from vmx_policy, which holds none of them.
+ * builds it from vmx_policy, which holds none of them; but for an L2 on
+ * EPT01 it virtualizes APIC accesses on the APIC-access page, so that
+ * every access of L2 there exits (nested/vmcs02.c).
  */
 #ifndef TURTLE_APICV_H
 #define TURTLE_APICV_H

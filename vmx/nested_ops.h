@@ -44,8 +44,8 @@ struct nested_ops {
      * intercepts (exception bitmap, external-interrupt and NMI exiting)
      * become VM exits to L1. */
     void (*check_events)(struct vcpu *vcpu);
-    /* Before an entry to L2: turtle's timer budget in ticks, clamped to
-     * L1's own preemption timer for L2. */
+    /* Just before each entry to L2, the VMCS complete: turtle's timer
+     * budget in ticks, clamped to L1's own preemption timer for L2. */
     u64 (*timer_clamp)(struct vcpu *vcpu, u64 ticks);
     /* While L2 runs: the CR0/CR4 value the CPU must hold for guest value v
      * (the bits L1 owns keep vmcs12's value). */

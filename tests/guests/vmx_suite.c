@@ -21,10 +21,13 @@
  *   vmx_suite_exits_access.c  CR3 exiting, CR0/CR4 masks and read shadows,
  *                       I/O exits and bitmaps, MSR bitmaps
  *   vmx_suite_exits_state.c   guest-state round trip, MSR lists, EFER
+ *   vmx_suite_exits_misc.c    MONITOR/MWAIT, RDRAND/RDSEED, CR8 exiting, and
+ *                       NMI exiting with an NMI L2 sends itself
  *   vmx_suite_events.c  exceptions, triple fault, event injection, interrupt
  *                       window, preemption timer, MTF
  *   vmx_suite_nmi.c     virtual NMIs and NMI-window exiting
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
+ *   vmx_suite_vpid.c    VPID: what INVVPID and a new VPID guarantee L2
  *   vmx_suite_ept_ad.c  EPT A/D flags, PML, EPT violations and virtual NMIs
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
@@ -69,9 +72,11 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(launch_tests, n_launch_tests);
     vmx_run_tests(check_tests, n_check_tests);
     vmx_run_tests(exit_tests, n_exit_tests);
+    vmx_run_tests(exit_misc_tests, n_exit_misc_tests);
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(nmi_tests, n_nmi_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
+    vmx_run_tests(vpid_tests, n_vpid_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle)

@@ -44,6 +44,10 @@ bool exit_is(const char *test, const struct vmx_exit *e, u32 reason);
 /* The usual last exit: L2 returned (VMCALL VMX_L2_DONE); else a FAIL. Returns VMX_STOP. */
 enum vmx_action expect_done(const char *test, const struct vmx_exit *e);
 
+/* vmx_suite_exits_misc.c: MONITOR/MWAIT, RDRAND/RDSEED, CR8 and NMI exiting */
+extern const struct vmx_test exit_misc_tests[];
+extern const size_t n_exit_misc_tests;
+
 /* vmx_suite_exits_access.c, vmx_suite_exits_state.c: the functions of their
  * exit_tests[] entries (supported, init, L2, exit handler), in table order. */
 bool has_cr3_exiting(void), cr3_exiting_optional(void), has_uncond_io(void), has_io_bitmaps(void),
@@ -80,6 +84,10 @@ extern const size_t n_shadow_tests;
 extern const struct vmx_test ept_tests[];
 extern const size_t n_ept_tests;
 void turtle_ept_tests(u64 mem_top);
+
+/* vmx_suite_vpid.c: INVVPID and a new VPID against L2's cached translations */
+extern const struct vmx_test vpid_tests[];
+extern const size_t n_vpid_tests;
 
 /* vmx_suite_ept_ad.c */
 extern const struct vmx_test ept_ad_tests[];

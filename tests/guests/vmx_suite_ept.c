@@ -294,6 +294,20 @@ static void init_eptp_walk5(void)
     vmcs_write(EPT_POINTER, (eptp() & ~VMX_EPTP_PWL_MASK) | VMX_EPTP_PWL_5);
 }
 
+/* A/D enabled where EPT_VPID_CAP does not show A/D (SDM 27.2.1.1). */
+static void init_eptp_ad_absent(void)
+{
+    init_ept();
+    vmcs_write(EPT_POINTER, eptp() | VMX_EPTP_AD_ENABLE_BIT);
+}
+
+/* The PML4 table's address with a bit at the physical-address width. */
+static void init_eptp_beyond_width(void)
+{
+    init_ept();
+    vmcs_write(EPT_POINTER, eptp() | (1ull << vmx_caps.maxphyaddr));
+}
+
 static void init_vpid0(void)
 {
     vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
@@ -328,6 +342,16 @@ static void entry_check_tests(void)
             e = launch_once(init_eptp_walk5);
             expect_launch_error(&e, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
                               "VMLAUNCH with a 5-level EPTP the capability does not offer: VMfailValid 7");
+        }
+        if (!(vmx_caps.ept_vpid & VMX_EPT_AD_BIT)) {
+            e = launch_once(init_eptp_ad_absent);
+            expect_launch_error(&e, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+                              "VMLAUNCH with EPTP A/D enabled the capability does not offer: VMfailValid 7");
+        }
+        if (vmx_caps.maxphyaddr < 52) {
+            e = launch_once(init_eptp_beyond_width);
+            expect_launch_error(&e, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+                              "VMLAUNCH with an EPTP beyond the physical-address width: VMfailValid 7");
         }
         if (vmx_has_proc2(SECONDARY_EXEC_UNRESTRICTED_GUEST)) {
             e = launch_once(init_unrestricted_no_ept);
