@@ -1,0 +1,244 @@
+/*
+ * Guests' extended processor state (vmx/xsave.h): the XCR0 components
+ * turtle offers, the XSAVE areas it switches, XCR0 per vCPU.
+ *
+ * Offered: x87, SSE, AVX and the three AVX-512 components, each where the
+ * CPU has it. These are user state components that XSAVE/XRSTOR save and
+ * restore whole in the standard format, with no MSR behind them. Not
+ * offered: MPX (deprecated, hidden in CPUID), PKRU (PKE is not given to
+ * guests), AMX (its XFD needs IA32_XFD switched), and every supervisor
+ * component: turtle does not virtualise IA32_XSS, so XSAVES/XRSTORS are
+ * hidden and guests use XSAVE/XSAVEOPT/XSAVEC, which need nothing from it.
+ */
+#include "kernel/mm.h"
+#include "kernel/printf.h"
+#include "kernel/x86.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmx.h"
+#include "vmx/xsave.h"
+
+#define LEAF_XSAVE              0x0d
+#define CPUID1_ECX_XSAVE        BIT(26)
+#define CPUID1_ECX_AVX          BIT(28)
+#define CPUID7_EBX_AVX512F      BIT(16)
+#define XSAVE_D1_XSAVEOPT       BIT(0)
+#define XSAVE_D1_XSAVEC         BIT(1)
+#define XSAVE_D1_XGETBV1        BIT(2)
+#define XSAVE_D1_ECX_ALIGN64    BIT(1)      /* 0xD.i ECX[1]: 64-byte aligned when compacted */
+#define XSAVE_OFFERED           (XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX | XFEATURE_AVX512)
+#define MXCSR_MASK_DEFAULT      0xffbf      /* when FXSAVE reports 0 (SDM 11.6.6) */
+#define FCW_RESET               0x037f
+#define MXCSR_RESET             0x1f80
+
+struct xsave_caps xsave_caps;
+
+static inline void xsetbv(u32 index, u64 v)
+{
+    __asm__ __volatile__("xsetbv" :: "c"(index), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
+}
+
+static inline u64 xgetbv(u32 index)
+{
+    u32 lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+    return (u64)hi << 32 | lo;
+}
+
+void xsave_probe(void)
+{
+    struct xsave_caps *x = &xsave_caps;
+    static u8 fx[XSAVE_LEGACY_SIZE] __aligned(16);
+    struct cpuid_regs r;
+
+    write_cr4(read_cr4() | X86_CR4_OSFXSR);
+    __asm__ __volatile__("fxsave64 %0" : "=m"(fx));
+    memcpy(&x->mxcsr_mask, fx + FXSAVE_MXCSR_MASK, 4);
+    if (!x->mxcsr_mask)
+        x->mxcsr_mask = MXCSR_MASK_DEFAULT;
+    x->xcr0 = XFEATURE_X87 | XFEATURE_SSE;
+    x->size = XSAVE_LEGACY_SIZE;
+    if (!(cpuid(1).ecx & CPUID1_ECX_XSAVE) || cpuid(0).eax < LEAF_XSAVE)
+        return;
+    cpuid_count(LEAF_XSAVE, 0, &r);
+    u64 mask = ((u64)r.edx << 32 | r.eax) & XSAVE_OFFERED;
+    if (!(cpuid(1).ecx & CPUID1_ECX_AVX))
+        mask &= ~(u64)(XFEATURE_AVX | XFEATURE_AVX512);
+    /* AVX-512 only whole (XCR0[7:5] is 000b or 111b) and with AVX-512F. */
+    cpuid_count(7, 0, &r);
+    if ((mask & XFEATURE_AVX512) != XFEATURE_AVX512 || !(r.ebx & CPUID7_EBX_AVX512F))
+        mask &= ~(u64)XFEATURE_AVX512;
+    if ((mask & (XFEATURE_X87 | XFEATURE_SSE)) != (XFEATURE_X87 | XFEATURE_SSE))
+        return;                         /* not a CPU turtle knows: stay with FXSAVE */
+    for (u32 i = 2; i < 64; i++) {
+        if (!(mask & BIT(i)))
+            continue;
+        cpuid_count(LEAF_XSAVE, i, &r);
+        if (r.eax == 0 || r.ebx < XSAVE_LEGACY_SIZE + XSAVE_HDR_SIZE || r.ebx + r.eax > XSAVE_AREA_MAX) {
+            mask &= ~BIT(i);            /* would not fit struct kvm_xsave */
+            continue;
+        }
+        x->offset[i] = r.ebx;
+        x->length[i] = r.eax;
+        if (r.ecx & XSAVE_D1_ECX_ALIGN64)
+            x->align64 |= (u32)BIT(i);
+    }
+    if ((mask & XFEATURE_AVX512) != XFEATURE_AVX512)
+        mask &= ~(u64)XFEATURE_AVX512;
+    x->xsave = true;
+    x->xcr0 = mask;
+    x->size = xsave_size_for(mask);
+    cpuid_count(LEAF_XSAVE, 1, &r);
+    x->d1_eax = r.eax & (XSAVE_D1_XSAVEOPT | XSAVE_D1_XSAVEC | XSAVE_D1_XGETBV1);
+}
+
+void xsave_print(void)
+{
+    if (xsave_caps.xsave)
+        kprintf("turtle: vmx: guest XSAVE: XCR0 up to 0x%lx (%u bytes)%s%s%s\n", xsave_caps.xcr0, xsave_caps.size,
+                xsave_caps.d1_eax & XSAVE_D1_XSAVEOPT ? ", XSAVEOPT" : "",
+                xsave_caps.d1_eax & XSAVE_D1_XSAVEC ? ", XSAVEC" : "",
+                xsave_caps.d1_eax & XSAVE_D1_XGETBV1 ? ", XGETBV1" : "");
+    else
+        kprintf("turtle: vmx: guest XSAVE: none (FXSAVE)\n");
+}
+
+void xsave_cpu_init(void)
+{
+    if (!xsave_caps.xsave)
+        return;
+    write_cr4(read_cr4() | X86_CR4_OSXSAVE);
+    xsetbv(0, xsave_caps.xcr0);
+}
+
+/* SDM XSETBV: #GP for a reserved or unsupported bit, x87 clear, AVX
+ * without SSE, AVX-512 partly or without AVX. "Unsupported" is what turtle
+ * offers: the CPUID 0xD the guest sees. */
+bool xcr0_valid(u64 v)
+{
+    u64 avx512 = v & XFEATURE_AVX512;
+
+    if (v & ~xsave_caps.xcr0)
+        return false;
+    if (!(v & XFEATURE_X87))
+        return false;
+    if ((v & XFEATURE_AVX) && !(v & XFEATURE_SSE))
+        return false;
+    if (avx512 && (avx512 != XFEATURE_AVX512 || !(v & XFEATURE_AVX)))
+        return false;
+    return true;
+}
+
+u32 xsave_size_for(u64 xcr0)
+{
+    u32 size = XSAVE_LEGACY_SIZE + XSAVE_HDR_SIZE;
+
+    for (u32 i = 2; i < 64; i++)
+        if ((xcr0 & xsave_caps.xcr0 & BIT(i)) && xsave_caps.offset[i] + xsave_caps.length[i] > size)
+            size = xsave_caps.offset[i] + xsave_caps.length[i];
+    return size;
+}
+
+/* SDM 13.4.3: components in order after the header, each 64-byte
+ * aligned where CPUID 0xD.i ECX[1] says so. */
+u32 xsave_compacted_size_for(u64 xcr0)
+{
+    u32 size = XSAVE_LEGACY_SIZE + XSAVE_HDR_SIZE;
+
+    for (u32 i = 2; i < 64; i++) {
+        if (!(xcr0 & xsave_caps.xcr0 & BIT(i)))
+            continue;
+        if (xsave_caps.align64 & BIT(i))
+            size = ALIGN_UP(size, 64);
+        size += xsave_caps.length[i];
+    }
+    return size;
+}
+
+void vcpu_fpu_reset(struct vcpu *vcpu)
+{
+    u16 fcw = FCW_RESET;
+    u32 mxcsr = MXCSR_RESET;
+
+    memset(vcpu->xsave, 0, XSAVE_AREA_MAX);
+    memcpy(vcpu->xsave, &fcw, sizeof(fcw));
+    memcpy(vcpu->xsave + FXSAVE_MXCSR, &mxcsr, sizeof(mxcsr));
+    vcpu->xcr0 = XFEATURE_X87;
+}
+
+/* XSAVE and XRSTOR of every component turtle offers: XCR0 must hold
+ * xsave_caps.xcr0 (RFBM = XCR0 with EDX:EAX all ones). */
+static void save_area(u8 *area)
+{
+    if (xsave_caps.xsave)
+        __asm__ __volatile__("xsave64 %0" : "+m"(*(u8 (*)[XSAVE_AREA_MAX])area) : "a"(~0u), "d"(~0u));
+    else
+        __asm__ __volatile__("fxsave64 %0" : "=m"(*(u8 (*)[XSAVE_LEGACY_SIZE])area));
+}
+
+static void restore_area(const u8 *area)
+{
+    if (xsave_caps.xsave)
+        __asm__ __volatile__("xrstor64 %0" :: "m"(*(const u8 (*)[XSAVE_AREA_MAX])area), "a"(~0u), "d"(~0u));
+    else
+        __asm__ __volatile__("fxrstor64 %0" :: "m"(*(const u8 (*)[XSAVE_LEGACY_SIZE])area));
+}
+
+/* XCR0 to v, only when it differs (XSETBV is not cheap, and rarely
+ * needed: most guests run with one XCR0). */
+static void load_xcr0(u64 v)
+{
+    if (xgetbv(0) != v)
+        xsetbv(0, v);
+}
+
+void fpu_switch(struct vcpu *prev, struct vcpu *next)
+{
+    if (xsave_caps.xsave)
+        load_xcr0(xsave_caps.xcr0);
+    if (prev)
+        save_area(prev->xsave);
+    restore_area(next->xsave);
+    if (xsave_caps.xsave)
+        load_xcr0(next->xcr0);
+}
+
+void fpu_save(struct vcpu *vcpu)
+{
+    if (xsave_caps.xsave)
+        load_xcr0(xsave_caps.xcr0);
+    save_area(vcpu->xsave);
+    if (xsave_caps.xsave)
+        load_xcr0(vcpu->xcr0);
+}
+
+void vcpu_set_xcr0(struct vcpu *vcpu, u64 xcr0)
+{
+    vcpu->xcr0 = xcr0;
+    if (xsave_caps.xsave)
+        load_xcr0(xcr0);
+}
+
+/* XRSTOR's #GP conditions for the standard form (SDM XRSTOR): MXCSR
+ * reserved bits (when SSE or AVX state is restored), XSTATE_BV outside
+ * XCR0, XCOMP_BV and the next 8 bytes not zero; and XCR0 itself. */
+const char *xsave_area_check(const u8 *area, u64 xcr0)
+{
+    u32 mxcsr;
+    u64 xstate_bv, hdr[XSAVE_HDR_SIZE / 8];
+
+    memcpy(&mxcsr, area + FXSAVE_MXCSR, sizeof(mxcsr));
+    memcpy(hdr, area + XSAVE_XSTATE_BV, sizeof(hdr));
+    xstate_bv = hdr[0];
+    if (mxcsr & ~xsave_caps.mxcsr_mask)
+        return "MXCSR has bits this CPU reserves";
+    if (!xsave_caps.xsave)
+        return xcr0 == XFEATURE_X87 && (xstate_bv & ~(u64)(XFEATURE_X87 | XFEATURE_SSE)) == 0 ?
+               NULL : "XSAVE state on a CPU without XSAVE";
+    if (!xcr0_valid(xcr0))
+        return "XCR0 not one this turtle offers";
+    if (xstate_bv & ~xsave_caps.xcr0)
+        return "XSTATE_BV has components this turtle does not offer";
+    if (hdr[1] || hdr[2])
+        return "XSAVE header: XCOMP_BV or reserved bytes not 0 (compacted form)";
+    return NULL;
+}
