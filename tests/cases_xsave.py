@@ -2,7 +2,10 @@
 state"): the xsave guest on bare Bochs and under turtle (with its nested L2
 tests), and two of them side by side under turtle with different AVX
 values, so every switch between them must keep each one's registers."""
-from harness import Case, DiffCase
+import os
+
+from harness import BUILD, Case, DiffCase
+from snapcase import SnapCase
 
 
 def xsave_cases(cpus, guest, finished):
@@ -24,4 +27,23 @@ def xsave_cases(cpus, guest, finished):
                                 r"^\[xb\] PASS: AVX(-512)? registers keep their values across 60 rounds",
                                 r"^\[xa\] SUMMARY: \d+ tests, 0 failures$",
                                 r"^\[xb\] SUMMARY: \d+ tests, 0 failures$", finished("xa"), finished("xb")]))
+        # A snapshot taken with live AVX(-512) registers and XCR0 restores
+        # them: the restored guest's lines equal an uninterrupted run's.
+        name = f"snap-xsave-{tag}"
+        path = os.path.join(BUILD, "cases", name, "snap.tsnap")
+        mod = "name=xsave mem=16M -- val=3 rounds=5 snappoint"
+        summary = r"^\[xsave\] SUMMARY: \d+ tests, 0 failures$"
+        out.append(SnapCase(
+            name, "snapshot", guest="xsave", snapshot=path, point=r"^xsave: snapshot point$",
+            plain=Case(f"{name}-plain", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                       modules=[(guest("xsave"), mod)], expect=[summary]),
+            take=Case(f"{name}-take", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0), com2=True,
+                      modules=[(guest("xsave"), mod + " snap")],
+                      expect=[r"^turtle: guest 'xsave': snapshot taken: ",
+                              r"^turtle: guest 'xsave': passed, stopped after its snapshot"]),
+            restore=Case(f"{name}-restore", "snapshot", cpu=cpu, timeout=240, verdict=(1, 1, 0),
+                         modules=[(path, "restore")],
+                         expect=[r"^turtle: guest 'xsave': restored from a snapshot",
+                                 r"^\[xsave\] PASS: AVX(-512)? registers and XCR0 0x\w+ kept after the snapshot",
+                                 summary])))
     return out

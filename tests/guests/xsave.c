@@ -13,6 +13,9 @@
  *   options: val=N     seed of the register patterns (default 1)
  *            rounds=N  exit/yield rounds with live AVX registers (default 40)
  *            nested    also the L2 tests (needs VT-x)
+ *            snappoint print "xsave: snapshot point" with live AVX registers
+ *            snap      ... and there snapshot itself (turtle's VMCALL 5, stop):
+ *                      the restored guest checks its registers and XCR0
  */
 #include "lib/vmx.h"
 
@@ -34,6 +37,8 @@
 #define LEGACY_HDR              576
 #define NREGS                   16
 #define LOOP                    2000
+#define VMCALL_SNAPSHOT         5
+#define SNAPSHOT_STOP           1
 
 static inline void write_cr4(unsigned long v) { __asm__ __volatile__("mov %0, %%cr4" :: "r"(v) : "memory"); }
 static inline void write_cr3(unsigned long v) { __asm__ __volatile__("mov %0, %%cr3" :: "r"(v) : "memory"); }
@@ -42,6 +47,7 @@ static u64 xcr0_mask;            /* CPUID 0xD.0 EDX:EAX */
 static u64 xcr0_full;            /* what the AVX tests run with: 7, or 0xe7 with AVX-512 */
 static bool has_avx, has_avx512;
 static u64 seed = 1, rounds = 40;
+static bool snap_point, snap;    /* options `snappoint`, `snap` */
 
 /* ---- instructions that may fault, for catch_fault() ---- */
 struct xcr_op {
@@ -279,6 +285,17 @@ static void test_avx_state(void)
     }
     report(bad == 0, "%s registers keep their values across %lu rounds of exits and yields (%u bad)",
            has_avx512 ? "AVX-512" : "AVX", (unsigned long)rounds, bad);
+    if (snap_point) {
+        /* turtle's VMCALL 5 (docs/snapshot.md): snapshot now, and stop;
+         * the restored guest goes on from here. */
+        printf("xsave: snapshot point\n");
+        if (snap) {
+            long rax = VMCALL_SNAPSHOT, rbx = 0, rcx = 0, rdx = SNAPSHOT_STOP;
+            __asm__ __volatile__("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) :: "memory");
+        }
+        report(avx_intact() && xgetbv0() == xcr0_full, "%s registers and XCR0 %#lx kept after the snapshot point",
+               has_avx512 ? "AVX-512" : "AVX", (unsigned long)xcr0_full);
+    }
 
     /* The guest's own XSAVE/XRSTOR of everything XCR0 enables. */
     static u8 area[4096] __attribute__((aligned(64)));
@@ -426,6 +443,8 @@ void guest_main(const struct boot_params *bp)
 {
     cmdline_u64(bp->cmdline, "val", &seed);
     cmdline_u64(bp->cmdline, "rounds", &rounds);
+    snap = cmdline_has_word(bp->cmdline, "snap");
+    snap_point = snap || cmdline_has_word(bp->cmdline, "snappoint");
     if (!(cpuid(1).ecx & CPUID1_ECX_XSAVE)) {
         report(false, "cpuid 1 ECX shows XSAVE");
         guest_exit(report_summary() ? 1 : 0);
