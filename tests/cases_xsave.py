@@ -5,7 +5,7 @@ values, so every switch between them must keep each one's registers."""
 import os
 
 from harness import BUILD, Case, DiffCase
-from snapcase import SnapCase
+from snapcase import SnapBadCase, SnapCase
 
 
 SNB = "corei7_sandy_bridge_2600k"     # XSAVE and AVX, no AVX-512, PCID without INVPCID
@@ -51,4 +51,15 @@ def xsave_cases(cpus, guest, finished):
                          expect=[r"^turtle: guest 'xsave': restored from a snapshot",
                                  r"^\[xsave\] PASS: AVX(-512)? registers and XCR0 0x\w+ kept after the snapshot",
                                  summary])))
+    # An XSAVE area or XCR0 turtle's XRSTOR would fault on is refused by
+    # name, beside a guest that passes.
+    take = Case("snap-bad-xsave-take", "snapshot", timeout=240, verdict=(1, 1, 0), com2=True,
+                modules=[(guest("xsave"), "name=xsave mem=16M -- rounds=2 snappoint snap")])
+    out.append(SnapBadCase(
+        "snap-bad-xsave", "snapshot", take=take,
+        restore=Case("snap-bad-xsave-restore", "snapshot", timeout=240,
+                     modules=[(guest("hello"), "name=hello -- id=hello")], expect=[finished("hello")]),
+        refusals={"xsave-compacted": r"snapshot: vCPU 0: XSAVE header: XCOMP_BV or reserved bytes not 0",
+                  "xsave-mxcsr": r"snapshot: vCPU 0: MXCSR has bits this CPU reserves",
+                  "xcr0-pkru": r"snapshot: vCPU 0: XCR0 not one this turtle offers"}))
     return out

@@ -67,6 +67,8 @@ def cut_frames(data):
 
 # ---- editing a snapshot file (for the corrupt-file cases) ----------------
 
+SEC_XSAVE = 19
+SEC_XCRS = 26
 SEC_NESTED = 24
 
 
@@ -82,11 +84,15 @@ def refresh_crc(blob):
     return bytes(b)
 
 
-def nested_offset(blob):
+def section_offset(blob, want):
     for typ, _ver, _inst, _flags, off, _size in sections(blob):
-        if typ == SEC_NESTED:
+        if typ == want:
             return off
-    raise ValueError("no nested section")
+    raise ValueError(f"no section of type {want}")
+
+
+def nested_offset(blob):
+    return section_offset(blob, SEC_NESTED)
 
 
 def corrupt(blob, how):
@@ -101,6 +107,18 @@ def corrupt(blob, how):
     elif how == "vmcs12-outside-ram":
         off = nested_offset(blob)
         struct.pack_into("<Q", b, off + 16, 0x7FFFF000)         # vmcs12_pa: far past RAM
+        return refresh_crc(b)
+    elif how == "xsave-compacted":
+        off = section_offset(blob, SEC_XSAVE)
+        struct.pack_into("<Q", b, off + 520, 1 << 63 | 3)       # XCOMP_BV: the compacted form
+        return refresh_crc(b)
+    elif how == "xsave-mxcsr":
+        off = section_offset(blob, SEC_XSAVE)
+        struct.pack_into("<I", b, off + 24, 0x80001F80)         # MXCSR bit 31: reserved
+        return refresh_crc(b)
+    elif how == "xcr0-pkru":
+        off = section_offset(blob, SEC_XCRS)
+        struct.pack_into("<Q", b, off + 16, 0x207)              # xcrs[0].value: PKRU, not offered
         return refresh_crc(b)
     elif how == "guest-mode-bad-vmcs12":
         off = nested_offset(blob)
