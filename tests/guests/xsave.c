@@ -435,9 +435,76 @@ static enum vmx_action exit_vex(struct vmx_exit *e)
 
 static bool avx_there(void) { return has_avx; }
 
+/* ---- nested: INVPCID in L2 as vmcs12's controls allow it ---- */
+static u64 l2_invpcid_vector;
+
+static void l2_invpcid(void)
+{
+    static struct { u64 pcid, addr; } desc;
+    l2_event_reset();
+    __asm__ __volatile__("leaq 1f(%%rip), %%rax\n\tmovq %%rax, %0\n\tinvpcid %1, %2\n1:"
+                         : "=m"(l2_event.fixup_rip) : "m"(desc), "r"(2ull) : "rax", "memory");
+    l2_invpcid_vector = l2_event.count ? l2_event.vector : ~0ull;
+}
+
+static bool invpcid_there(void) { return vmx_has_proc2(SECONDARY_EXEC_ENABLE_INVPCID); }
+
+static void set_invpcid(bool enable, bool invlpg_exiting)
+{
+    l2_invpcid_vector = 0;
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+    if (enable)
+        vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID);
+    else
+        vmcs_clear_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID);
+    if (invlpg_exiting)
+        vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INVLPG_EXITING);
+}
+
+static void init_invpcid_off(void) { set_invpcid(false, false); }
+static void init_invpcid_on(void) { set_invpcid(true, false); }
+static void init_invpcid_exit(void) { set_invpcid(true, true); }
+
+static enum vmx_action exit_invpcid_off(struct vmx_exit *e)
+{
+    if (!vmx_is_l2_done(e)) {
+        vmx_report_unexpected("L2 INVPCID", e);
+        return VMX_STOP;
+    }
+    report(l2_invpcid_vector == X86_UD, "L2 INVPCID without \"enable INVPCID\" raises #UD (vector %lu)",
+           (unsigned long)l2_invpcid_vector);
+    return VMX_STOP;
+}
+
+static enum vmx_action exit_invpcid_on(struct vmx_exit *e)
+{
+    if (!vmx_is_l2_done(e)) {
+        vmx_report_unexpected("L2 INVPCID", e);
+        return VMX_STOP;
+    }
+    report(l2_invpcid_vector == ~0ull, "L2 INVPCID with \"enable INVPCID\" runs without a fault or exit");
+    return VMX_STOP;
+}
+
+static enum vmx_action exit_invpcid_exit(struct vmx_exit *e)
+{
+    if (e->status == VMX_OK && e->reason == EXIT_REASON_INVPCID) {
+        report(e->instr_len >= 5 && e->instr_len <= 15,
+               "L2 INVPCID with INVLPG exiting exits to L1 (reason 58, length %u)", e->instr_len);
+        vmx_skip_instruction(e);
+        return VMX_RESUME;
+    }
+    if (!vmx_is_l2_done(e))
+        vmx_report_unexpected("L2 INVPCID exiting", e);
+    return VMX_STOP;
+}
+
 static const struct vmx_test nested_tests[] = {
     { "L2 AVX", avx_there, NULL, init_avx, l2_avx, exit_avx },
     { "L2 VEX with XCR0=3", avx_there, NULL, init_vex, l2_vex, exit_vex },
+    { "L2 INVPCID off", invpcid_there, NULL, init_invpcid_off, l2_invpcid, exit_invpcid_off },
+    { "L2 INVPCID on", invpcid_there, NULL, init_invpcid_on, l2_invpcid, exit_invpcid_on },
+    { "L2 INVPCID exiting", invpcid_there, NULL, init_invpcid_exit, l2_invpcid, exit_invpcid_exit },
 };
 
 void guest_main(const struct boot_params *bp)
