@@ -38,7 +38,7 @@ vmx_irq_PARTS     := vmx_irq
 vmx_apic_l2_PARTS := vmx_apic_l2
 snap_l1_PARTS     := snap_l1
 vmx_snap_PARTS    := vmx_snap
-xsave_PARTS       := xsave
+xsave_PARTS       := xsave xsave_l2
 GUESTS_VMX32      := vmx32
 vmx32_PARTS32     := vmx32 vmx32_vmxon vmx32_rw vmx32_l2 vmx32_inv vmx32_asm
 
