@@ -42,6 +42,37 @@ static inline u64 xgetbv(u32 index)
     return (u64)hi << 32 | lo;
 }
 
+/*
+ * Does XRSTOR of the compacted form find each component where XCOMP_BV
+ * puts it (SDM Vol. 1 13.4.3, 13.8.2), also when EDX:EAX restores only
+ * some? Linux restores parts of its XSAVEC images (KVM's FPU swap). Bochs
+ * 2.7 places the components by the restore mask instead, so skipping AVX
+ * restores the opmask registers from AVX's bytes; guests that saw XSAVEC
+ * there crashed at random. Checked with AVX-512 only: without components
+ * after AVX, no restore mask can move one. Runs once at boot, before any
+ * guest state is loaded (it leaves YMM0 and k1 changed).
+ */
+static bool compacted_restore_ok(u64 mask)
+{
+    static u8 area[XSAVE_AREA_MAX] __aligned(64);
+    static const u32 ones[1] = { ~0u };
+    static const u16 k1_value = 0xa5a5, k1_zero = 0;
+    u16 k1_back = 0;
+
+    if ((mask & XFEATURE_AVX512) != XFEATURE_AVX512)
+        return true;
+    memset(area, 0, sizeof(area));
+    write_cr4(read_cr4() | X86_CR4_OSXSAVE);
+    xsetbv(0, mask);
+    __asm__ __volatile__("vbroadcastss %0, %%ymm0\n\tkmovw %1, %%k1" :: "m"(ones), "m"(k1_value));
+    __asm__ __volatile__("xsavec64 %0" : "+m"(area) : "a"((u32)mask), "d"((u32)(mask >> 32)));
+    __asm__ __volatile__("kmovw %0, %%k1" :: "m"(k1_zero));
+    u64 part = mask & ~(u64)XFEATURE_AVX;
+    __asm__ __volatile__("xrstor64 %0" :: "m"(area), "a"((u32)part), "d"((u32)(part >> 32)));
+    __asm__ __volatile__("kmovw %%k1, %0" : "=m"(k1_back));
+    return k1_back == k1_value;
+}
+
 void xsave_probe(void)
 {
     struct xsave_caps *x = &xsave_caps;
@@ -87,6 +118,10 @@ void xsave_probe(void)
     x->size = xsave_size_for(mask);
     cpuid_count(LEAF_XSAVE, 1, &r);
     x->d1_eax = r.eax & (XSAVE_D1_XSAVEOPT | XSAVE_D1_XSAVEC | XSAVE_D1_XGETBV1);
+    if ((x->d1_eax & XSAVE_D1_XSAVEC) && !compacted_restore_ok(mask)) {
+        x->d1_eax &= ~(u32)XSAVE_D1_XSAVEC;
+        x->xsavec_broken = true;
+    }
 }
 
 void xsave_print(void)
@@ -96,6 +131,9 @@ void xsave_print(void)
                 xsave_caps.d1_eax & XSAVE_D1_XSAVEOPT ? ", XSAVEOPT" : "",
                 xsave_caps.d1_eax & XSAVE_D1_XSAVEC ? ", XSAVEC" : "",
                 xsave_caps.d1_eax & XSAVE_D1_XGETBV1 ? ", XGETBV1" : "");
+    if (xsave_caps.xsavec_broken)
+        kprintf("turtle: vmx: XSAVEC hidden: this CPU's XRSTOR misplaces compacted components "
+                "restored in part\n");
     else
         kprintf("turtle: vmx: guest XSAVE: none (FXSAVE)\n");
 }

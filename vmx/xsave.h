@@ -34,6 +34,7 @@ struct xsave_caps {
     u64 xcr0;                   /* components offered to guests; turtle's own XCR0 */
     u32 size;                   /* standard-format area size for xcr0 */
     u32 d1_eax;                 /* CPUID 0xD.1 EAX shown to guests */
+    bool xsavec_broken;         /* XSAVEC hidden: the CPU's compacted XRSTOR is wrong */
     u32 mxcsr_mask;             /* MXCSR bits the CPU accepts */
     u32 offset[64], length[64]; /* CPUID 0xD.i EBX/EAX for each component in xcr0 */
     u32 align64;                /* components aligned to 64 in the compacted form */
