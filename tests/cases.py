@@ -139,6 +139,7 @@ def vmx_cases():
                              (guest("cpuid_msr"), "name=cpuid"),
                              (guest("uart_exit"), "name=uart mem=4M")],
                     expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT 2M x-only, VPID, unrestricted guest, preemption",
+                            r"^turtle: vmx: guest XSAVE: none \(FXSAVE\)$",
                             finished("hello"), finished("cpuid"), finished("uart"),
                             r"^\[cpuid\] SUMMARY: \d+ tests, 0 failures$"]))
     out.append(DiffCase(

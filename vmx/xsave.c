@@ -126,16 +126,17 @@ void xsave_probe(void)
 
 void xsave_print(void)
 {
-    if (xsave_caps.xsave)
-        kprintf("turtle: vmx: guest XSAVE: XCR0 up to 0x%lx (%u bytes)%s%s%s\n", xsave_caps.xcr0, xsave_caps.size,
-                xsave_caps.d1_eax & XSAVE_D1_XSAVEOPT ? ", XSAVEOPT" : "",
-                xsave_caps.d1_eax & XSAVE_D1_XSAVEC ? ", XSAVEC" : "",
-                xsave_caps.d1_eax & XSAVE_D1_XGETBV1 ? ", XGETBV1" : "");
+    if (!xsave_caps.xsave) {
+        kprintf("turtle: vmx: guest XSAVE: none (FXSAVE)\n");
+        return;
+    }
+    kprintf("turtle: vmx: guest XSAVE: XCR0 up to 0x%lx (%u bytes)%s%s%s\n", xsave_caps.xcr0, xsave_caps.size,
+            xsave_caps.d1_eax & XSAVE_D1_XSAVEOPT ? ", XSAVEOPT" : "",
+            xsave_caps.d1_eax & XSAVE_D1_XSAVEC ? ", XSAVEC" : "",
+            xsave_caps.d1_eax & XSAVE_D1_XGETBV1 ? ", XGETBV1" : "");
     if (xsave_caps.xsavec_broken)
         kprintf("turtle: vmx: XSAVEC hidden: this CPU's XRSTOR misplaces compacted components "
                 "restored in part\n");
-    else
-        kprintf("turtle: vmx: guest XSAVE: none (FXSAVE)\n");
 }
 
 void xsave_cpu_init(void)
