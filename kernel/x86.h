@@ -21,6 +21,7 @@
 #define X86_CR4_PGE         BIT(7)
 #define X86_CR4_OSFXSR      BIT(9)
 #define X86_CR4_VMXE        BIT(13)     /* VMX enable */
+#define X86_CR4_PCIDE       BIT(17)     /* process-context identifiers */
 #define X86_CR4_OSXSAVE     BIT(18)
 
 /* Exception vectors (SDM Vol. 3A Table 6-1). */

@@ -51,6 +51,11 @@ void nested_caps_init(void)
                            SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST |
                            SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING;
     nested_proc2_allowed &= c->proc2.may_be_1;
+    /* INVPCID in L2 runs natively as L1 allows it (vmcs02 copies the
+     * control), and exits with INVLPG exiting, which L1 then gets. Shown
+     * where turtle gives it to its own guests. XSAVES is not: turtle does
+     * not virtualise IA32_XSS (vmx/xsave.c). */
+    nested_proc2_allowed |= vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_INVPCID;
     if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
         nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
     /* PML logs what sets EPT12's dirty flags, which turtle sets itself
@@ -97,7 +102,7 @@ u64 nested_cr0_fixed0(bool unrestricted)
 /* CR4 bits L1 may set in VMX operation: the CPU's, minus what turtle hides. */
 u64 nested_cr4_fixed1(void)
 {
-    return vmx_caps.cr4_fixed1 & ~(vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE);
+    return vmx_caps.cr4_fixed1 & ~(vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE & ~vmx_policy->cr4_guest);
 }
 
 u64 vmx_caps_cr4_fixed0(void)

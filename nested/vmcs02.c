@@ -255,11 +255,13 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     if (vcpu->vm->tsc_offset)           /* L1's own TSC is offset (a restored snapshot) */
         proc |= CPU_BASED_USE_TSC_OFFSETTING;
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
-    /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
+    /* RDTSCP and INVPCID are L1's to allow (turtle's own settings must
+     * not leak: without them L2 gets #UD). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
-                             SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS)) |
-                (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
+                             SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS |
+                             SECONDARY_EXEC_ENABLE_INVPCID)) |
+                (vmx_policy->proc2 & ~(SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID));
     n->vmcs02_apic_access = apic_access_proc2(vcpu, ept12);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | n->vmcs02_apic_access);
     if (vcpu->apicv.access_page)

@@ -27,6 +27,7 @@
 #include "snapshot/take_int.h"
 #include "vmx/exit.h"
 #include "vmx/loader.h"
+#include "vmx/xsave.h"
 
 static char why[160];
 
@@ -169,6 +170,7 @@ static const struct { u32 leaf, subleaf; u8 reg; const char *name; } feature_wor
     { 0x80000001, 0, 3, "CPUID.80000001H:EDX" },
 };
 #define CPUID1_EDX_APIC     BIT(9)      /* follows IA32_APIC_BASE.EN, restored later */
+#define CPUID1_ECX_OSXSAVE  BIT(27)
 
 static u32 reg_of(const struct cpuid_regs *r, u8 i)
 {
@@ -187,6 +189,8 @@ static const char *check_cpuid(struct vcpu *vcpu, const struct tsnap_view *v)
             u32 lack = reg_of(&was, feature_words[k].reg) & ~reg_of(&now, feature_words[k].reg);
             if (e->function == 1 && feature_words[k].reg == 3)
                 lack &= ~(u32)CPUID1_EDX_APIC;
+            if (e->function == 1 && feature_words[k].reg == 2)
+                lack &= ~(u32)CPUID1_ECX_OSXSAVE;       /* follows the guest's CR4 */
             if (lack)
                 return refuse("CPUID this host cannot offer: %s bits %x", feature_words[k].name, lack);
         }
@@ -280,6 +284,13 @@ static const char *gather_vcpu(const struct tsnap_view *v, struct snap_vcpu *s, 
     else
         memcpy(s->msr, c->msr_entries, c->msrs->nmsrs * sizeof(s->msr[0]));
     s->xsave = *c->xsave;
+    /* XCR0 (KVM_GET_XCRS): 1, its reset value, when the section is absent. */
+    s->xcrs = (struct tsnap_kvm_xcrs){ .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = 1 } };
+    for (u32 i = 0; c->xcrs && i < c->xcrs->nr_xcrs; i++) {
+        if (c->xcrs->xcrs[i].xcr != 0)
+            return refuse("vCPU 0: XCR%u (turtle has XCR0 only)", c->xcrs->xcrs[i].xcr);
+        s->xcrs.xcrs[0].value = c->xcrs->xcrs[i].value;
+    }
     s->events = *c->events;
     s->debugregs = *c->debugregs;
     s->mp_state = *c->mp_state;
@@ -364,6 +375,10 @@ static const char *restore(struct vm *vm, const void *file, u64 size, const char
         goto free_vm;
     if ((e = check_cpuid(vcpu, &view)) || (e = load_cpuid(vcpu, &view)))
         goto free_vm;
+    if ((e = xsave_area_check((const u8 *)s->xsave.region, s->xcrs.xcrs[0].value))) {
+        e = refuse("vCPU 0: %s", e);
+        goto free_vm;
+    }
 
     load_memory(vm, &view);
     /* L1's TSC continues from the snapshot's: vmcs01 offsets it. */

@@ -23,6 +23,7 @@ struct snap_vcpu {
     struct tsnap_kvm_msrs msrs;
     struct tsnap_kvm_msr_entry msr[SNAP_MAX_MSRS];
     struct tsnap_kvm_xsave xsave;
+    struct tsnap_kvm_xcrs xcrs;             /* XCR0 only (nr_xcrs 1) */
     struct tsnap_kvm_vcpu_events events;
     struct tsnap_kvm_debugregs debugregs;
     struct tsnap_kvm_mp_state mp_state;

@@ -106,6 +106,7 @@ static void layout(struct snap_work *w)
     add(w, TSNAP_SEC_SREGS, id, &v->sregs, sizeof(v->sregs));
     add(w, TSNAP_SEC_MSRS, id, &v->msrs, sizeof(v->msrs) + snap_msr_count(v) * sizeof(v->msr[0]));
     add(w, TSNAP_SEC_XSAVE, id, &v->xsave, sizeof(v->xsave));
+    add(w, TSNAP_SEC_XCRS, id, &v->xcrs, sizeof(v->xcrs));
     add(w, TSNAP_SEC_EVENTS, id, &v->events, sizeof(v->events));
     add(w, TSNAP_SEC_DEBUGREGS, id, &v->debugregs, sizeof(v->debugregs));
     add(w, TSNAP_SEC_MP_STATE, id, &v->mp_state, sizeof(v->mp_state));

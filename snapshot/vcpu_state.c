@@ -10,6 +10,7 @@
 #include "vmx/caps.h"
 #include "vmx/dev/lapic_regs.h"
 #include "vmx/exit.h"
+#include "vmx/xsave.h"
 
 #define XSTATE_BV_OFFSET    512
 #define XSTATE_X87_SSE      0x3ULL      /* XSTATE_BV: x87 and SSE state present */
@@ -197,8 +198,12 @@ void snap_vcpu_save(struct vcpu *vcpu, struct snap_vcpu *s)
     sr->apic_base = vcpu->lapic.s.apic_base;
 
     msrs_save(vcpu, s, tsc);
-    memcpy(s->xsave.region, vcpu->fxsave, sizeof(vcpu->fxsave));
-    *(u64 *)((u8 *)s->xsave.region + XSTATE_BV_OFFSET) = XSTATE_X87_SSE;
+    /* The XSAVE area is already kvm_xsave's standard format; FXSAVE (a
+     * CPU without XSAVE) leaves its header to be written here. */
+    memcpy(s->xsave.region, vcpu->xsave, sizeof(s->xsave.region));
+    if (!xsave_caps.xsave)
+        *(u64 *)((u8 *)s->xsave.region + XSTATE_BV_OFFSET) = XSTATE_X87_SSE;
+    s->xcrs = (struct tsnap_kvm_xcrs){ .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = vcpu->xcr0 } };
     events_save(vcpu, s);
     for (int i = 0; i < 4; i++)
         s->debugregs.db[i] = vcpu->msrs.dr[i];
@@ -330,7 +335,9 @@ void snap_vcpu_load(struct vcpu *vcpu, const struct snap_vcpu *s)
     guest_update_paging_mode(vcpu);     /* EFER.LMA, IA-32e entry, PDPTRs */
 
     msrs_load(vcpu, s);
-    memcpy(vcpu->fxsave, s->xsave.region, sizeof(vcpu->fxsave));
+    /* Checked by xsave_area_check() before; loaded when the vCPU runs. */
+    memcpy(vcpu->xsave, s->xsave.region, sizeof(s->xsave.region));
+    vcpu->xcr0 = s->xcrs.xcrs[0].value;
     for (int i = 0; i < 4; i++)
         vcpu->msrs.dr[i] = s->debugregs.db[i];
     vcpu->msrs.dr6 = s->debugregs.dr6;

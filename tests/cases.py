@@ -8,6 +8,7 @@ import os
 import re
 
 import cases_console
+import cases_xsave
 from harness import BUILD, Case, DiffCase, KvmDiffCase
 from snapshot_cases import snap_bench_cases, snapshot_cases  # noqa: F401 (bench.py uses the first)
 
@@ -138,6 +139,7 @@ def vmx_cases():
                              (guest("cpuid_msr"), "name=cpuid"),
                              (guest("uart_exit"), "name=uart mem=4M")],
                     expect=[r"^turtle: vmx: revision [0-9a-f]+, EPT 2M x-only, VPID, unrestricted guest, preemption",
+                            r"^turtle: vmx: guest XSAVE: none \(FXSAVE\)$",
                             finished("hello"), finished("cpuid"), finished("uart"),
                             r"^\[cpuid\] SUMMARY: \d+ tests, 0 failures$"]))
     out.append(DiffCase(
@@ -602,7 +604,7 @@ def cases():
     # vmx_bench under Linux KVM on bare Bochs (make bench's "under Linux
     # KVM" column, and the bare half of the Linux boot benchmark) and under
     # the KVM of Linux as an L1 of turtle.
-    return boot_cases() + vmx_cases() + platform_cases() + cases_console.console_cases() + linux_l1_cases() + nested_cases() + bench_cases() + \
+    return boot_cases() + vmx_cases() + cases_xsave.xsave_cases(CPUS, guest, finished) + platform_cases() + cases_console.console_cases() + linux_l1_cases() + nested_cases() + bench_cases() + \
         linux_cases() + linux_bench_cases() + snapshot_cases() + [
         Case("demo", "demo", timeout=600, modules=demo_modules(), verdict=(3, 3, 0),
              expect=[BANNER, finished("alpha"), finished("beta"), finished("gamma")]),

@@ -68,6 +68,8 @@ def cut_frames(data):
 # ---- editing a snapshot file (for the corrupt-file cases) ----------------
 
 SEC_CPUID, SEC_VMX_CAPS, SEC_NESTED = 2, 3, 24
+SEC_XSAVE = 19
+SEC_XCRS = 26
 
 
 def sections(blob):
@@ -124,6 +126,18 @@ def corrupt(blob, how):
     elif how == "vmx-cr4-fixed1":                              # CR4 bit 31 allowed in VMX operation
         at = list_entry(blob, SEC_VMX_CAPS, 16, 0x489) + 8
         struct.pack_into("<Q", b, at, struct.unpack_from("<Q", b, at)[0] | (1 << 31))
+        return refresh_crc(b)
+    elif how == "xsave-compacted":
+        off = section_offset(blob, SEC_XSAVE)
+        struct.pack_into("<Q", b, off + 520, 1 << 63 | 3)       # XCOMP_BV: the compacted form
+        return refresh_crc(b)
+    elif how == "xsave-mxcsr":
+        off = section_offset(blob, SEC_XSAVE)
+        struct.pack_into("<I", b, off + 24, 0x80001F80)         # MXCSR bit 31: reserved
+        return refresh_crc(b)
+    elif how == "xcr0-pkru":
+        off = section_offset(blob, SEC_XCRS)
+        struct.pack_into("<Q", b, off + 16, 0x207)              # xcrs[0].value: PKRU, not offered
         return refresh_crc(b)
     elif how == "guest-mode-bad-vmcs12":
         off = nested_offset(blob)

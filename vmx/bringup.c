@@ -6,12 +6,14 @@
 #include "kernel/x86.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
+#include "vmx/xsave.h"
 
 const char *vmx_on(void)
 {
     u64 cr0 = read_cr0(), cr4 = read_cr4();
 
-    /* OSFXSR: turtle saves and restores guests' x87/SSE state with FXSAVE. */
+    /* OSFXSR (and OSXSAVE, xsave_cpu_init()): turtle saves and restores
+     * guests' x87/SSE/AVX state (vmx/xsave.c). */
     cr4 |= X86_CR4_VMXE | X86_CR4_OSFXSR;
     cr0 = vmx_fixed_cr0(cr0);
     cr4 = vmx_fixed_cr4(cr4);
@@ -19,6 +21,7 @@ const char *vmx_on(void)
         return "CR4.VMXE cannot be set";
     write_cr0(cr0);
     write_cr4(cr4);
+    xsave_cpu_init();
 
     struct vmx_cpu *c = &vmx_cpus[this_cpu()->id];
     this_cpu()->hv = c;

@@ -8,6 +8,7 @@
 #include "vmx/exit.h"
 #include "vmx/platform.h"
 #include "vmx/spec_caps.h"
+#include "vmx/xsave.h"
 
 #define CPUID_HV_BASE           0x40000000
 #define CPUID_HV_INTERFACE      0x40000001
@@ -21,6 +22,7 @@
 #define CPUID1_ECX_EST          BIT(7)
 #define CPUID1_ECX_TM2          BIT(8)
 #define CPUID1_ECX_SDBG         BIT(11)
+#define CPUID1_ECX_FMA          BIT(12)
 #define CPUID1_ECX_PDCM         BIT(15)
 #define CPUID1_ECX_PCID         BIT(17)
 #define CPUID1_ECX_DCA          BIT(18)
@@ -66,6 +68,11 @@
                                  CPUID7_EDX_ARCH_CAP | CPUID7_EDX_SSBD)
 #define CPUID7_EDX_CORE_CAP     BIT(30)
 
+#define CPUID1_ECX_AVX_ALL      (CPUID1_ECX_AVX | CPUID1_ECX_F16C | CPUID1_ECX_FMA)
+#define CPUID7_EBX_AVX_ALL      (CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512)
+#define CPUID7_ECX_VEX          (BIT(9) | BIT(10))  /* VAES, VPCLMULQDQ (VEX/EVEX forms) */
+#define XSAVE_D1_XSAVEC         BIT(1)
+
 #define LEAF_THERMAL            0x06
 #define LEAF_EXT_FEATURES       0x07
 #define LEAF_PMU                0x0a
@@ -98,13 +105,48 @@ static u32 spec_cpuid7_edx(void)
     return edx;
 }
 
+/* Leaf 0xD (SDM Vol. 1 13.2) for the components vmx/xsave.c offers:
+ * sizes and offsets as the CPU reports them, subleaf 0 EBX and subleaf 1
+ * EBX for the guest's XCR0 (IA32_XSS is 0: no XSAVES), the others zero. */
+static void cpuid_xsave(struct vcpu *vcpu, u32 subleaf, struct cpuid_regs *r)
+{
+    u64 mask = xsave_caps.xcr0;
+
+    if (!xsave_caps.xsave) {
+        r->eax = r->ebx = r->ecx = r->edx = 0;
+    } else if (subleaf == 0) {
+        r->eax = (u32)mask;
+        r->edx = (u32)(mask >> 32);
+        r->ebx = xsave_size_for(vcpu->xcr0);
+        r->ecx = xsave_caps.size;
+    } else if (subleaf == 1) {
+        r->eax &= xsave_caps.d1_eax;
+        r->ebx = (r->eax & XSAVE_D1_XSAVEC) ? xsave_compacted_size_for(vcpu->xcr0) : 0;
+        r->ecx = r->edx = 0;
+    } else if (subleaf >= 64 || !(mask & BIT(subleaf))) {
+        r->eax = r->ebx = r->ecx = r->edx = 0;
+    } else {
+        r->edx = 0;                     /* ECX: bit 0 clear (user state), bit 1 as the CPU's */
+    }
+}
+
 static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
     switch (leaf) {
     case 0x01:
         r->ecx &= ~(u32)(CPUID1_ECX_MONITOR | CPUID1_ECX_DS_CPL | CPUID1_ECX_SMX | CPUID1_ECX_EST |
-                         CPUID1_ECX_TM2 | CPUID1_ECX_SDBG | CPUID1_ECX_PDCM | CPUID1_ECX_PCID |
-                         CPUID1_ECX_DCA | CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_F16C);
+                         CPUID1_ECX_TM2 | CPUID1_ECX_SDBG | CPUID1_ECX_PDCM | CPUID1_ECX_DCA | CPUID1_ECX_OSXSAVE);
+        /* XSAVE and AVX as vmx/xsave.c offers them; OSXSAVE follows the
+         * guest's CR4 (SDM Vol. 2A CPUID, Table 3-10). PCID with CR4.PCIDE
+         * as vmx/exit_cr.c allows it. */
+        if (!xsave_caps.xsave)
+            r->ecx &= ~(u32)CPUID1_ECX_XSAVE;
+        else if (guest_read_cr4() & X86_CR4_OSXSAVE)
+            r->ecx |= (u32)CPUID1_ECX_OSXSAVE;
+        if (!(xsave_caps.xcr0 & XFEATURE_AVX))
+            r->ecx &= ~(u32)CPUID1_ECX_AVX_ALL;
+        if (!(vmx_policy->cr4_guest & X86_CR4_PCIDE))
+            r->ecx &= ~(u32)CPUID1_ECX_PCID;
         if (!vcpu->vm->nested)
             r->ecx &= ~(u32)CPUID1_ECX_VMX;
         r->ecx |= (u32)CPUID1_ECX_HYPERVISOR;
@@ -118,9 +160,11 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
         r->ebx &= 0x0000ffff;           /* initial APIC ID, one logical CPU per package */
         r->ebx |= 1u << 16 | vcpu->id << 24;
         break;
+    case LEAF_XSAVE:
+        cpuid_xsave(vcpu, subleaf, r);
+        break;
     case LEAF_THERMAL:
     case LEAF_PMU:
-    case LEAF_XSAVE:
     case LEAF_PT:
         r->eax = r->ebx = r->ecx = r->edx = 0;
         break;
@@ -146,11 +190,22 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
         break;
     case LEAF_EXT_FEATURES:
         if (subleaf == 0) {
-            r->ebx &= ~(u32)(CPUID7_EBX_AVX2 | CPUID7_EBX_INVPCID | CPUID7_EBX_RTM | CPUID7_EBX_HLE |
-                             CPUID7_EBX_MPX | CPUID7_EBX_AVX512 | CPUID7_EBX_PT);
-            r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS |
-                             CPUID7_ECX_AVX512 | CPUID7_ECX_LA57);
-            r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_AVX512 | CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC);
+            r->ebx &= ~(u32)(CPUID7_EBX_RTM | CPUID7_EBX_HLE | CPUID7_EBX_MPX | CPUID7_EBX_PT);
+            r->ecx &= ~(u32)(CPUID7_ECX_PKU | CPUID7_ECX_WAITPKG | CPUID7_ECX_CET_SS | CPUID7_ECX_LA57);
+            r->edx &= ~(u32)(CPUID7_EDX_CET_IBT | CPUID7_EDX_CORE_CAP | CPUID7_EDX_SPEC);
+            /* AVX2 and AVX-512 with the state components they use. */
+            if (!(xsave_caps.xcr0 & XFEATURE_AVX)) {
+                r->ebx &= ~(u32)CPUID7_EBX_AVX_ALL;
+                r->ecx &= ~(u32)(CPUID7_ECX_AVX512 | CPUID7_ECX_VEX);
+            }
+            if ((xsave_caps.xcr0 & XFEATURE_AVX512) != XFEATURE_AVX512) {
+                r->ebx &= ~(u32)CPUID7_EBX_AVX512;
+                r->ecx &= ~(u32)CPUID7_ECX_AVX512;
+                r->edx &= ~(u32)CPUID7_EDX_AVX512;
+            }
+            /* INVPCID runs natively where vmcs01 enables it. */
+            if (!(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_INVPCID))
+                r->ebx &= ~(u32)CPUID7_EBX_INVPCID;
             r->edx |= spec_cpuid7_edx();
         } else {
             r->eax = r->ebx = r->ecx = r->edx = 0;

@@ -29,6 +29,9 @@ static bool guest_set_cr0(struct vcpu *vcpu, u64 v, u64 real_v)
         return false;
     if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
         return false;
+    /* Clearing PG with CR4.PCIDE set (SDM MOV to CR0). */
+    if ((old & X86_CR0_PG) && !(v & X86_CR0_PG) && (guest_read_cr4() & X86_CR4_PCIDE))
+        return false;
     /* Enabling paging with LME set needs PAE (SDM 10.8.5). */
     if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME) &&
         !(guest_read_cr4() & X86_CR4_PAE))
@@ -44,13 +47,19 @@ static bool guest_set_cr4(struct vcpu *vcpu, u64 v, u64 real_v)
 {
     /* Bits turtle owns other than VMXE are reserved to the guest. VMXE is
      * the guest's to set only when VT-x is shown to it. */
-    u64 reserved = vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE;
+    u64 reserved = vmx_policy->cr4_owned & ~(u64)X86_CR4_VMXE & ~vmx_policy->cr4_guest;
+    u64 old = guest_read_cr4();
     reserved |= ~vmx_caps.cr4_fixed1;
     if (!vcpu->vm->nested)
         reserved |= X86_CR4_VMXE;
     if (v & reserved)
         return false;
     if (!(v & X86_CR4_PAE) && (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA))
+        return false;
+    /* Setting PCIDE: #GP outside IA-32e mode or with CR3[11:0] not 0
+     * (SDM Vol. 3A 4.10.1, MOV to CR4). */
+    if ((v & ~old & X86_CR4_PCIDE) &&
+        (!(vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) || (vmcs_readl(GUEST_CR3) & 0xfff)))
         return false;
     /* CR4.VMXE cannot be cleared in VMX operation (SDM 24.8). */
     if (!(v & X86_CR4_VMXE) && vcpu->nvmx && nested_ops->in_vmx_operation(vcpu))
@@ -89,6 +98,10 @@ void handle_cr_access(struct vcpu *vcpu, u64 qual)
         } else if (cr == 4) {
             ok = set_cr4(vcpu, v);
         } else if (cr == 3) {
+            /* With PCIDE, bit 63 asks to keep the PCID's TLB entries and is
+             * not written to CR3 (SDM 4.10.4.1). */
+            if (guest_read_cr4() & X86_CR4_PCIDE)
+                v &= ~BIT(63);
             vmcs_writel(GUEST_CR3, v);
             guest_update_paging_mode(vcpu);
         } else if (cr == 8) {

@@ -1,12 +1,14 @@
 /*
- * The smaller exits: HLT, VMCALL, INVD, XSETBV, triple fault, EPT faults,
+ * The smaller exits: HLT, VMCALL, INVD, XSETBV (vmx/xsave.c has the rest), triple fault, EPT faults,
  * the preemption timer, external interrupts and NMIs, intercepted
  * exceptions, and the instructions turtle answers with a fault.
  */
 #include "kernel/printf.h"
+#include "kernel/x86.h"
 #include "snapshot/snapshot.h"
 #include "vmx/exit.h"
 #include "vmx/prof.h"
+#include "vmx/xsave.h"
 
 #define VMCALL_CONSOLE_WRITE    0
 #define VMCALL_YIELD            1
@@ -116,13 +118,28 @@ void handle_invd(struct vcpu *vcpu, u64 qual)
     skip_instruction();
 }
 
-/* XSAVE is hidden from guests and CR4.OSXSAVE cannot be set, so XSETBV is
- * #UD as on a CPU without it (SDM XSETBV: #UD if CR4.OSXSAVE = 0). */
+/* XSETBV (SDM Vol. 2D XSETBV): #UD with CR4.OSXSAVE = 0 (the CPU checks
+ * it before the exit; checked again for a CPU without XSAVE, where turtle
+ * keeps the bit clear), #GP(0) at CPL > 0, for an XCR other than XCR0,
+ * or for a value XCR0 may not hold. The new XCR0 is loaded at once: it
+ * is this vCPU's while it runs (vmx/xsave.c), in L1 and in its L2 alike,
+ * as on a CPU where VM entries and exits leave XCR0 alone. */
 void handle_xsetbv(struct vcpu *vcpu, u64 qual)
 {
-    (void)vcpu;
+    u32 index = (u32)vcpu->regs.gpr[REG_RCX];
+    u64 v = (u32)vcpu->regs.gpr[REG_RAX] | (u64)(u32)vcpu->regs.gpr[REG_RDX] << 32;
+
     (void)qual;
-    inject_ud(vcpu);
+    if (!xsave_caps.xsave || !(guest_read_cr4() & X86_CR4_OSXSAVE)) {
+        inject_ud(vcpu);
+        return;
+    }
+    if (guest_cpl() != 0 || index != 0 || !xcr0_valid(v)) {
+        inject_gp0(vcpu);
+        return;
+    }
+    vcpu_set_xcr0(vcpu, v);
+    skip_instruction();
 }
 
 void handle_triple_fault(struct vcpu *vcpu, u64 qual)

@@ -20,6 +20,7 @@
 #include "vmx/loader.h"
 #include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
+#include "vmx/xsave.h"
 
 #define CPUID_1_ECX_VMX             BIT(5)
 #define PIC1_DATA                   0x21
@@ -226,6 +227,8 @@ __noreturn void hypervisor_main(const struct boot_info *bi, const struct turtle_
     }
     vmx_caps_print();
     spec_caps_probe();
+    xsave_probe();
+    xsave_print();
     if ((why = vmx_on())) {
         kprintf("turtle: error: VT-x not available: %s\n", why);
         finish(total, 1);

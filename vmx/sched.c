@@ -2,7 +2,8 @@
  * The run loop: VMs share the CPU round-robin, one vCPU at a time. A vCPU
  * runs until its slice is used up (VMX preemption timer), it yields (HLT,
  * VMCALL) or its VM stops. Switching vCPUs switches what VMX does not:
- * the current VMCS, the x87/SSE state, the syscall MSRs and DR0-3/DR6.
+ * the current VMCS, the x87/SSE/AVX state and XCR0 (vmx/xsave.c), the
+ * syscall MSRs and DR0-3/DR6.
  * Between slices, and while idle, turtle looks at its console's input
  * (kernel/console.h), does the resets guests asked for (vmx/vm_reset.c),
  * and skips the VMs the console paused.
@@ -16,6 +17,7 @@
 #include "vmx/prof.h"
 #include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
+#include "vmx/xsave.h"
 
 #define DEFAULT_SLICE           20000   /* preemption-timer ticks */
 
@@ -78,26 +80,25 @@ static void switch_to(struct vcpu *vcpu)
     if (c->vcpu == vcpu)
         return;
     if (c->vcpu) {
-        __asm__ __volatile__("fxsave64 %0" : "=m"(c->vcpu->fxsave));
         save_msrs(&c->vcpu->msrs);
         c->vcpu->cpu = NULL;
     }
+    fpu_switch(c->vcpu, vcpu);
     vmcs_load(vcpu->vmcs, "a vCPU's current VMCS");
-    __asm__ __volatile__("fxrstor64 %0" :: "m"(vcpu->fxsave));
     load_msrs(&vcpu->msrs);
     c->vcpu = vcpu;
     vcpu->cpu = this_cpu();
 }
 
 /* A paused vCPU's whole state into its struct, on this CPU: its VMCS
- * current here, its x87/SSE state, syscall MSRs and DR0-3/DR6 saved (they
+ * current here, its XSAVE state, syscall MSRs and DR0-3/DR6 saved (they
  * stay loaded, so it may run on). False if another CPU holds it. */
 bool sched_vcpu_sync_here(struct vcpu *vcpu)
 {
     if (vcpu->cpu && vcpu->cpu != this_cpu())
         return false;
     switch_to(vcpu);
-    __asm__ __volatile__("fxsave64 %0" : "=m"(vcpu->fxsave));
+    fpu_save(vcpu);
     save_msrs(&vcpu->msrs);
     return true;
 }

@@ -54,7 +54,8 @@ struct vcpu {
     struct percpu *cpu;         /* the physical CPU whose current VMCS is `vmcs`, or NULL */
 
     struct guest_regs regs;
-    u8 fxsave[512] __aligned(16);
+    u8 *xsave;                  /* its XSAVE area, one page (vmx/xsave.h) */
+    u64 xcr0;                   /* its XCR0, loaded while it runs */
     struct guest_msrs msrs;
 
     struct vcpu_events events;  /* vmx/event.c */

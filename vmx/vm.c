@@ -9,6 +9,7 @@
 #include "vmx/dev/debug_exit.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
+#include "vmx/xsave.h"
 
 struct vm vms[MAX_VMS];
 u32 n_vms;
@@ -61,11 +62,13 @@ struct vcpu *vcpu_create(struct vm *vm)
     /* VPIDs 1..MAX_VMS * VM_MAX_VCPUS for L1s (nested/ uses others for L2). */
     vcpu->vpid = (u16)(1 + vm->index * VM_MAX_VCPUS + vcpu->id);
     vpid_flush(vcpu->vpid);             /* nothing cached for an earlier holder serves it */
-    /* A fresh x87/SSE state: FCW 0x37f, MXCSR 0x1f80 (SDM 10.5.1). */
-    vcpu->fxsave[0] = 0x7f;
-    vcpu->fxsave[1] = 0x03;
-    vcpu->fxsave[24] = 0x80;
-    vcpu->fxsave[25] = 0x1f;
+    u64 xsave = alloc_page();
+    if (!xsave) {
+        free_pages(page, 1);
+        return NULL;
+    }
+    vcpu->xsave = phys_to_virt(xsave);
+    vcpu_fpu_reset(vcpu);               /* FCW 0x37f, MXCSR 0x1f80, XCR0 1 (SDM 10.5.1) */
     vcpu->msrs.dr6 = DR6_RESET;
     vcpu->msrs.pat = PAT_POWER_ON;
     vm->vcpus[vm->n_vcpus++] = vcpu;
@@ -86,6 +89,7 @@ void vcpu_free(struct vcpu *vcpu)
         c->vcpu = NULL;
     apicv_vcpu_free(vcpu);
     vmcs_free(vcpu->vmcs01);
+    free_pages(virt_to_phys_direct(vcpu->xsave), 1);
     free_pages(virt_to_phys_direct(vcpu), 1);
 }
 

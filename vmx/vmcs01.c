@@ -11,6 +11,7 @@
 #include "vmx/caps.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
+#include "vmx/xsave.h"
 
 #define GUEST_CS            0x08
 #define GUEST_DS            0x10
@@ -31,6 +32,9 @@ static const u32 passthrough_msrs[] = {
     MSR_IA32_SPEC_CTRL, MSR_IA32_PRED_CMD, MSR_IA32_FLUSH_CMD,
 };
 
+#define CPUID1_ECX_PCID         BIT(17)
+#define CPUID7_EBX_INVPCID      BIT(10)
+
 static void msr_bitmap_allow(u8 *bitmap, u32 msr)
 {
     /* SDM 25.6.9: read-low 0, read-high 1024, write-low 2048, write-high 3072. */
@@ -48,6 +52,10 @@ bool vmcs01_policy_init(void)
     const struct vmx_caps *c = &vmx_caps;
     /* VPIDs only with an INVVPID to retire them (vmx/flush.c). */
     u32 vpid = c->invvpid_type != VMX_INVVPID_NONE ? SECONDARY_EXEC_ENABLE_VPID : 0;
+    /* INVPCID runs natively (no INVLPG exiting) where the CPU has it. */
+    struct cpuid_regs r7;
+    cpuid_count(7, 0, &r7);
+    u32 invpcid = (cpuid(0).eax >= 7 && (r7.ebx & CPUID7_EBX_INVPCID)) ? SECONDARY_EXEC_ENABLE_INVPCID : 0;
 
     if (!vmx_adjust_controls("pin-based", &c->pin,
                              PIN_BASED_EXT_INTR_MASK | PIN_BASED_VMX_PREEMPTION_TIMER, 0, &policy.pin) ||
@@ -59,7 +67,7 @@ bool vmcs01_policy_init(void)
                              CPU_BASED_RDPMC_EXITING, 0, &policy.proc) ||
         !vmx_adjust_controls("secondary", &c->proc2,
                              SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST,
-                             vpid | SECONDARY_EXEC_ENABLE_RDTSCP,
+                             vpid | SECONDARY_EXEC_ENABLE_RDTSCP | invpcid,
                              &policy.proc2) ||
         /* DR7 and IA32_DEBUGCTL are the guest's: saved at every exit and
          * loaded at every entry (every VMX CPU allows these two, SDM A.4,
@@ -80,8 +88,15 @@ bool vmcs01_policy_init(void)
     policy.cr0_owned = (c->cr0_fixed0 | ~c->cr0_fixed1 | X86_CR0_PG | X86_CR0_CD | X86_CR0_NW) &
                     0xffffffffULL & ~X86_CR0_PE;
     policy.cr0_owned |= X86_CR0_PG;
-    policy.cr4_owned = c->cr4_fixed0 | ~c->cr4_fixed1 | X86_CR4_VMXE | X86_CR4_OSXSAVE |
-                    BIT(17) /* PCIDE */ | BIT(14) /* SMXE */ | BIT(22) /* PKE */ | BIT(23) /* CET */;
+    policy.cr4_owned = c->cr4_fixed0 | ~c->cr4_fixed1 | X86_CR4_VMXE | X86_CR4_PCIDE |
+                    BIT(14) /* SMXE */ | BIT(22) /* PKE */ | BIT(23) /* CET */;
+    /* OSXSAVE is the guest's where turtle offers XSAVE (vmx/xsave.c).
+     * PCIDE exits, for the SDM's checks on setting it, where the CPU has
+     * PCIDs (with VPID, the CPU tags each guest's PCIDs apart). */
+    if (!xsave_caps.xsave)
+        policy.cr4_owned |= X86_CR4_OSXSAVE;
+    if ((cpuid(1).ecx & CPUID1_ECX_PCID) && (c->cr4_fixed1 & X86_CR4_PCIDE))
+        policy.cr4_guest |= X86_CR4_PCIDE;
 
     policy.passthrough_msrs = passthrough_msrs;
     policy.n_passthrough_msrs = ARRAY_SIZE(passthrough_msrs);

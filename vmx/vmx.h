@@ -68,6 +68,8 @@ struct vmcs01_policy {
     u64 msr_bitmap;                     /* host-physical, shared by every vmcs01 */
     u64 io_bitmap_a, io_bitmap_b;
     u64 cr0_owned, cr4_owned;           /* CR bits turtle owns (guest/host masks) */
+    u64 cr4_guest;                      /* owned CR4 bits besides VMXE a guest may set
+                                         * (turtle checks them: vmx/exit_cr.c) */
     const u32 *passthrough_msrs;        /* MSRs guests access without exits */
     u32 n_passthrough_msrs;
 };

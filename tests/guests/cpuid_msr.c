@@ -27,7 +27,7 @@
                                  CPUID_1_EDX_PAE | CPUID_1_EDX_CX8 | CPUID_1_EDX_SEP | \
                                  CPUID_1_EDX_PGE | CPUID_1_EDX_CMOV | CPUID_1_EDX_PAT | \
                                  CPUID_1_EDX_FXSR | CPUID_1_EDX_SSE | CPUID_1_EDX_SSE2)
-/* CPUID leaf 1 ECX: what turtle hides (and the bit it sets). */
+/* CPUID leaf 1 ECX: what turtle hides, shows by its own rules, and sets. */
 #define CPUID_1_ECX_MONITOR     BIT(3)
 #define CPUID_1_ECX_VMX         BIT(5)
 #define CPUID_1_ECX_PCID        BIT(17)
@@ -37,8 +37,6 @@
 #define CPUID_1_ECX_OSXSAVE     BIT(27)
 #define CPUID_1_ECX_AVX         BIT(28)
 #define CPUID_1_ECX_HYPERVISOR  BIT(31)
-#define CPUID_1_ECX_HIDDEN      (CPUID_1_ECX_MONITOR | CPUID_1_ECX_PCID | CPUID_1_ECX_XSAVE | \
-                                 CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_AVX)
 #define CPUID_1_ECX_APIC_TIMERS (CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE)
 #define CPUID_1_EDX_APIC        BIT(9)
 #define CPUID_7_EBX_INVPCID     BIT(10)
@@ -226,8 +224,11 @@ static void test_turtle_cpuid(bool nested)
     struct cpuid_regs r = cpuid(1);
 
     report(r.ecx & CPUID_1_ECX_HYPERVISOR, "turtle cpuid 1 ECX hypervisor bit");
-    report(!(r.ecx & CPUID_1_ECX_HIDDEN),
-           "turtle cpuid 1 ECX hides MONITOR PCID XSAVE OSXSAVE AVX");
+    report(!(r.ecx & CPUID_1_ECX_MONITOR), "turtle cpuid 1 ECX hides MONITOR");
+    /* XSAVE, AVX and PCID where the CPU has them (the xsave guest tests
+     * them); OSXSAVE follows CR4, which this guest leaves clear. */
+    report(!(r.ecx & CPUID_1_ECX_OSXSAVE) && (!(r.ecx & CPUID_1_ECX_AVX) || (r.ecx & CPUID_1_ECX_XSAVE)),
+           "turtle cpuid 1 ECX: OSXSAVE clear with CR4.OSXSAVE clear, AVX only with XSAVE");
     /* turtle emulates the local APIC, x2APIC mode and its TSC-deadline timer. */
     report((r.ecx & CPUID_1_ECX_APIC_TIMERS) == CPUID_1_ECX_APIC_TIMERS && (r.edx & CPUID_1_EDX_APIC) &&
            (r.ebx >> 24) == 0, "turtle cpuid 1 shows APIC, x2APIC and TSC-deadline, APIC ID 0");
@@ -235,10 +236,17 @@ static void test_turtle_cpuid(bool nested)
         report(r.ecx & CPUID_1_ECX_VMX, "turtle cpuid 1 ECX shows VMX (nested)");
     else
         report(!(r.ecx & CPUID_1_ECX_VMX), "turtle cpuid 1 ECX hides VMX");
-    report(!(cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID), "turtle cpuid 7 EBX hides INVPCID");
+    report(!(cpuid_count(7, 0).ebx & CPUID_7_EBX_INVPCID) || (r.ecx & CPUID_1_ECX_PCID),
+           "turtle cpuid 7 EBX shows INVPCID only with PCID");
+    bool xsave = r.ecx & CPUID_1_ECX_XSAVE;
     r = cpuid_count(0xd, 0);
     struct cpuid_regs r1 = cpuid_count(0xd, 1);
-    report(!(r.eax | r.ebx | r.ecx | r.edx | r1.eax | r1.ebx | r1.ecx | r1.edx), "turtle cpuid 0xd is zero");
+    if (xsave)
+        report((r.eax & 3) == 3 && r.ebx == 576 && !(r1.eax & BIT(3)) && !r1.ecx && !r1.edx,
+               "turtle cpuid 0xd: x87 and SSE, 576 bytes for XCR0=1, no XSAVES or IA32_XSS");
+    else
+        report(!(r.eax | r.ebx | r.ecx | r.edx | r1.eax | r1.ebx | r1.ecx | r1.edx),
+               "turtle cpuid 0xd is zero without XSAVE");
     r = cpuid(0x40000000);
     u32 sig[3] = { r.ebx, r.ecx, r.edx };
     report(r.eax == 0x40000001 && memcmp(sig, "TurtleTurtle", 12) == 0,

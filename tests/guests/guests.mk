@@ -27,7 +27,7 @@ GUESTS_MB2        := cpuid_msr uart_exit isolation triple chatter hello bench la
 GUESTS_ELF64      := elf64
 GUESTS_MB1        := mb1
 GUESTS_ALSO_ELF64 := cpuid_msr hello bootinfo
-GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn vmx_irq vmx_apic_l2 snap_l1 vmx_snap
+GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn vmx_irq vmx_apic_l2 snap_l1 vmx_snap xsave
 vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_checks vmx_suite_exits \
                      vmx_suite_exits_misc vmx_suite_exits_access vmx_suite_exits_state vmx_suite_events vmx_suite_nmi vmx_suite_ept \
                      vmx_suite_vpid vmx_suite_ept_ad vmx_suite_shadow
@@ -38,6 +38,7 @@ vmx_irq_PARTS     := vmx_irq
 vmx_apic_l2_PARTS := vmx_apic_l2
 snap_l1_PARTS     := snap_l1
 vmx_snap_PARTS    := vmx_snap
+xsave_PARTS       := xsave xsave_l2
 GUESTS_VMX32      := vmx32
 vmx32_PARTS32     := vmx32 vmx32_vmxon vmx32_rw vmx32_l2 vmx32_inv vmx32_asm
 
