@@ -7,6 +7,7 @@
  * field is named once.
  */
 #include "kernel/mm.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/field_plan.h"
 #include "nested/vmcs02.h"
@@ -101,9 +102,11 @@ static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) || v->msr_bitmap >= vcpu->vm->mem_size) {
         for (u32 i = 0; i < n_msr_bits; i++)
             dst[msr_bits[i].offset] |= msr_bits[i].mask;
+        apicv12_merge_x2apic(dst, NULL, v);
         return;
     }
     const u8 *l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
+    apicv12_merge_x2apic(dst, l1, v);
     for (u32 i = 0; i < n_msr_bits; i++) {
         u32 off = msr_bits[i].offset;
         u8 m = msr_bits[i].mask;
@@ -228,12 +231,13 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         proc &= ~CPU_BASED_HLT_EXITING;     /* a halted L2 waits for the timer */
     if (vcpu->vm->tsc_offset)           /* L1's own TSC is offset (a restored snapshot) */
         proc |= CPU_BASED_USE_TSC_OFFSETTING;
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     /* RDTSCP is L1's to allow (turtle's own setting must not leak). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
                              SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS)) |
                 (vmx_policy->proc2 & ~SECONDARY_EXEC_ENABLE_RDTSCP);
+    apicv12_prepare(vcpu, v, &proc, &proc2);
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
     vmcs_write32(VM_ENTRY_CONTROLS, (vmx_policy->entry & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
@@ -296,6 +300,7 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
         v->guest_pdptr2 = vmcs_read64(GUEST_PDPTR2);
         v->guest_pdptr3 = vmcs_read64(GUEST_PDPTR3);
     }
+    apicv12_sync(v);
     /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
     v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
                            (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);

@@ -71,6 +71,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(exit_tests, n_exit_tests);
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(nmi_tests, n_nmi_tests);
+    vmx_run_tests(apicv_tests, n_apicv_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
