@@ -20,8 +20,9 @@
  * The LAPIC model (vmx/dev/lapic.c) stays the source of truth: the page
  * is its image, stored before an entry into vmcs01 when the model changed
  * (apicv_push) and read back after every exit from vmcs01 for what the
- * CPU writes there (apicv_pull). vmcs02 never has these controls: nested/
- * builds it from vmx_policy, which holds none of them.
+ * CPU writes there (apicv_pull). vmcs02 never has turtle's pages: nested/
+ * builds it from vmx_policy, which holds none of these controls, and from
+ * L1's own APIC virtualization for L2 (nested/apicv12.c).
  */
 #ifndef TURTLE_APICV_H
 #define TURTLE_APICV_H
