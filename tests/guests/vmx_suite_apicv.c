@@ -6,7 +6,7 @@
  * the CPU did: the pages, the exits and their qualifications. Each test
  * asks the capability MSRs whether its controls exist.
  */
-#include "vmx_suite.h"
+#include "vmx_suite_ept.h"
 
 #define OFF_VERSION     0x030
 #define OFF_TPR         0x080
@@ -375,6 +375,53 @@ static enum vmx_action x2apic_bitmap_exit(struct vmx_exit *e)
     return VMX_STOP;
 }
 
+/* ---- the APIC-access page behind EPT (SDM 30.4: the physical address
+ * the access reaches decides) ---- */
+
+/* data_pages[1] as L2 sees it is mapped by EPT to the APIC-access page:
+ * TPR reads are virtualized, a version read exits. */
+static void l2_ept_access(void)
+{
+    volatile u32 *p = (volatile u32 *)data_pages[1];
+
+    SEEN(0, p[OFF_TPR / 4]);
+    SEEN(1, p[OFF_VERSION / 4]);
+}
+
+static bool has_ept_access(void) { return has_access() && has_ept(); }
+
+static void init_ept_access_to(u64 apic_access)
+{
+    init_ept();
+    apic_setup(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, 0, 0x90);
+    vmcs_write(APIC_ACCESS_ADDR, apic_access);
+    *pte_of(data_pages[1]) = EPT_LEAF_4K(apic_access, EPT_R | EPT_W);
+    invept_context();
+}
+
+static void init_ept_access_ram(void) { init_ept_access_to(vmx_pa(access)); }
+static void init_ept_access_beyond(void) { init_ept_access_to(ADDR_BEYOND_RAM); }
+
+static enum vmx_action ept_access_check(struct vmx_exit *e, const char *name)
+{
+    if (exit_is(name, e, EXIT_REASON_APIC_ACCESS) &&
+        !report(e->qual == OFF_VERSION && exit_seen[0] == 0x90, "%s", name))
+        printf("  qual %#lx TPR read %#lx\n", (unsigned long)e->qual, (unsigned long)exit_seen[0]);
+    return VMX_STOP;
+}
+
+static enum vmx_action ept_access_ram_exit(struct vmx_exit *e)
+{
+    return ept_access_check(e, "APIC-access page in RAM behind an EPT mapping: TPR read virtualized, version read: "
+                               "exit 44, qualification 0x30");
+}
+
+static enum vmx_action ept_access_beyond_exit(struct vmx_exit *e)
+{
+    return ept_access_check(e, "APIC-access page beyond RAM behind an EPT mapping: TPR read virtualized, version "
+                               "read: exit 44, qualification 0x30");
+}
+
 const struct vmx_test apicv_tests[] = {
     { "TPR shadow CR8", has_tpr, NULL, init_cr8, l2_cr8, cr8_exit },
     { "TPR below threshold", has_tpr, NULL, init_cr8_below, l2_cr8_below, cr8_below_exit },
@@ -388,5 +435,8 @@ const struct vmx_test apicv_tests[] = {
     { "x2APIC TPR", has_x2apic, NULL, init_x2apic, l2_x2apic_tpr, x2apic_tpr_exit },
     { "x2APIC registers", has_x2apic_regs, NULL, init_x2apic_regs, l2_x2apic_version, x2apic_version_exit },
     { "x2APIC bitmap", has_x2apic, NULL, init_x2apic_bitmap, l2_x2apic_tpr, x2apic_bitmap_exit },
+    { "APIC access through EPT", has_ept_access, NULL, init_ept_access_ram, l2_ept_access, ept_access_ram_exit },
+    { "APIC access beyond RAM through EPT", has_ept_access, NULL, init_ept_access_beyond, l2_ept_access,
+      ept_access_beyond_exit },
 };
 const size_t n_apicv_tests = ARRAY_SIZE(apicv_tests);
