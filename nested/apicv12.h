@@ -20,6 +20,8 @@ bool nested_check_apic_controls(const struct vmcs12 *v);
  * threshold against VTPR; and turtle's own rule that the virtual-APIC
  * page is L1 RAM. False: VMfailValid 7. */
 bool nested_check_apic_memory(struct vm *vm, const struct vmcs12 *v);
+/* Only turtle's rule (a restored L2, whose VTPR the CPU has kept in line). */
+bool nested_vapic_page_ok(struct vm *vm, const struct vmcs12 *v);
 
 /* nested/apicv12.c, with vmcs02 current. L1's APIC controls and their
  * fields into vmcs02; *proc and *proc2 are vmcs02's controls so far. */

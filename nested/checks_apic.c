@@ -34,20 +34,35 @@ bool nested_check_apic_controls(const struct vmcs12 *v)
     return !CC(vid && !(pin & PIN_BASED_EXT_INTR_MASK));
 }
 
+/* turtle gives vmcs02 the host page behind L1's virtual-APIC page, so that
+ * page must be L1 RAM (the CPU would take any physical address; KVM stops
+ * such an L1). *vtpr: VTPR, read from it. */
+static bool vapic_in_ram(struct vm *vm, const struct vmcs12 *v, u32 *vtpr)
+{
+    *vtpr = 0;
+    return !(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) ||
+           guest_copy_from(vm, vtpr, v->virtual_apic_page_addr + APIC_TPR, sizeof(*vtpr));
+}
+
+bool nested_vapic_page_ok(struct vm *vm, const struct vmcs12 *v)
+{
+    u32 vtpr;
+
+    return !CC(!vapic_in_ram(vm, v, &vtpr));
+}
+
 /* With TPR shadow but neither APIC-access virtualization nor virtual-
  * interrupt delivery, TPR threshold[3:0] may not exceed VTPR[7:4], VTPR
- * read from the virtual-APIC page (SDM 27.2.1.1) at every entry. turtle
- * gives vmcs02 the host page behind L1's page, so that page must be L1
- * RAM (the CPU would take any physical address; KVM stops such an L1). */
+ * read from the virtual-APIC page (SDM 27.2.1.1) at every entry. */
 bool nested_check_apic_memory(struct vm *vm, const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
-    u32 vtpr = 0;
+    u32 vtpr;
 
-    if (!(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW))
-        return true;
-    if (CC(!guest_copy_from(vm, &vtpr, v->virtual_apic_page_addr + APIC_TPR, sizeof(vtpr))))
+    if (CC(!vapic_in_ram(vm, v, &vtpr)))
         return false;
-    return (proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)) ||
-           !CC((v->tpr_threshold & 0xf) > ((vtpr >> 4) & 0xf));
+    if (!(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) ||
+        (proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)))
+        return true;
+    return !CC((v->tpr_threshold & 0xf) > ((vtpr >> 4) & 0xf));
 }

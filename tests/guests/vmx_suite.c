@@ -75,7 +75,9 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(ept_tests, n_ept_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
-    if (turtle)
+    if (turtle) {
         turtle_ept_tests(bp->mem_top);
+        turtle_apicv_tests();
+    }
     expect_ok(vmxoff(), "VMXOFF at the end succeeds");
 }

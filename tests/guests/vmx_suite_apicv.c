@@ -418,8 +418,8 @@ static enum vmx_action ept_access_ram_exit(struct vmx_exit *e)
 
 static enum vmx_action ept_access_beyond_exit(struct vmx_exit *e)
 {
-    return ept_access_check(e, "APIC-access page beyond RAM behind an EPT mapping: TPR read virtualized, version "
-                               "read: exit 44, qualification 0x30");
+    return ept_access_check(e, "turtle APIC-access page beyond L1 RAM behind EPT12: TPR read virtualized, "
+                               "version read: exit 44, qualification 0x30");
 }
 
 const struct vmx_test apicv_tests[] = {
@@ -436,7 +436,18 @@ const struct vmx_test apicv_tests[] = {
     { "x2APIC registers", has_x2apic_regs, NULL, init_x2apic_regs, l2_x2apic_version, x2apic_version_exit },
     { "x2APIC bitmap", has_x2apic, NULL, init_x2apic_bitmap, l2_x2apic_tpr, x2apic_bitmap_exit },
     { "APIC access through EPT", has_ept_access, NULL, init_ept_access_ram, l2_ept_access, ept_access_ram_exit },
-    { "APIC access beyond RAM through EPT", has_ept_access, NULL, init_ept_access_beyond, l2_ept_access,
-      ept_access_beyond_exit },
 };
 const size_t n_apicv_tests = ARRAY_SIZE(apicv_tests);
+
+/* An APIC-access address beyond L1 RAM, reached through EPT12: turtle's
+ * stand-in page (nested/apicv12.c). Bare Bochs gives the same exit, but
+ * Linux's KVM stops its guest there (an emulation failure: no memory slot
+ * holds the address), which would end the suite under KVM: turtle only. */
+void turtle_apicv_tests(void)
+{
+    static const struct vmx_test t[] = {
+        { "turtle APIC access beyond L1 RAM through EPT12", has_ept_access, NULL, init_ept_access_beyond,
+          l2_ept_access, ept_access_beyond_exit },
+    };
+    vmx_run_tests(t, ARRAY_SIZE(t));
+}
