@@ -69,7 +69,7 @@ void apicv12_prepare(struct vcpu *vcpu, const struct vmcs12 *v, u32 *proc, u32 *
     }
 }
 
-void apicv12_sync(struct vmcs12 *v)
+void apicv12_sync_status(struct vmcs12 *v)
 {
     if (nested_proc2(v) & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY)
         v->guest_intr_status = vmcs_read16(GUEST_INTR_STATUS);
@@ -93,21 +93,20 @@ static u8 virtualized(u32 byte, bool write, u32 proc2)
     return byte == 7 && vid ? BIT(7) : 0;
 }
 
-void apicv12_merge_x2apic(u8 *dst, const u8 *l1, const struct vmcs12 *v)
+/* Every entry with x2APIC virtualization now or at the last one (L1's
+ * bitmap may have changed). */
+void apicv12_merge_msrs(struct nested_vmx *n, u8 *dst, const u8 *l1, const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
     const u8 *l0 = phys_to_virt(vmx_policy->msr_bitmap);
+    bool x2 = proc2 & SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
 
     for (u32 i = 0; i < X2APIC_BYTES; i++) {
         u32 r = X2APIC_READ_OFF + i, w = X2APIC_WRITE_OFF + i;
-        if (!(proc2 & SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE)) {
-            dst[r] = l0[r];
-            dst[w] = l0[w];
-            continue;
-        }
-        dst[r] = (u8)((l1 ? l1[r] : 0xff) | ~virtualized(i, false, proc2));
-        dst[w] = (u8)((l1 ? l1[w] : 0xff) | ~virtualized(i, true, proc2));
+        dst[r] = x2 ? (u8)((l1 ? l1[r] : 0xff) | ~virtualized(i, false, proc2)) : l0[r];
+        dst[w] = x2 ? (u8)((l1 ? l1[w] : 0xff) | ~virtualized(i, true, proc2)) : l0[w];
     }
+    n->x2apic_msrs_open = x2;
 }
 
 /* vmcs12's APIC-access address when EPT02 maps it to the stand-in. */
@@ -121,7 +120,7 @@ static u64 access02_wanted(struct vcpu *vcpu, const struct vmcs12 *v)
     return v->apic_access_addr;
 }
 
-void apicv12_entry(struct vcpu *vcpu, const struct vmcs12 *v)
+void apicv12_update_access02(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     struct nested_vmx *n = vcpu->nvmx;
     u64 want = access02_wanted(vcpu, v);

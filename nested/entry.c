@@ -149,7 +149,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         n->dirty &= ~DIRTY_CONTROLS;
     }
     /* The APIC checks that read L1 memory, which L2 changes (VTPR). */
-    if (!nested_check_apic_memory(vcpu->vm, v)) {
+    if ((v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) && !nested_check_apic_memory(vcpu->vm, v)) {
         nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
         return;
     }

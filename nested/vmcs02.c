@@ -102,11 +102,11 @@ static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) || v->msr_bitmap >= vcpu->vm->mem_size) {
         for (u32 i = 0; i < n_msr_bits; i++)
             dst[msr_bits[i].offset] |= msr_bits[i].mask;
-        apicv12_merge_x2apic(dst, NULL, v);
+        apicv12_merge_x2apic(vcpu->nvmx, dst, NULL, v);
         return;
     }
     const u8 *l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
-    apicv12_merge_x2apic(dst, l1, v);
+    apicv12_merge_x2apic(vcpu->nvmx, dst, l1, v);
     for (u32 i = 0; i < n_msr_bits; i++) {
         u32 off = msr_bits[i].offset;
         u8 m = msr_bits[i].mask;
