@@ -5,7 +5,7 @@
  * docs/nested.md lists each feature and why it is or is not shown.
  */
 #include "kernel/x86.h"
-#include "nested/nested.h"
+#include "nested/apicv12.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
@@ -38,7 +38,7 @@ void nested_caps_init(void)
                           CPU_BASED_USE_IO_BITMAPS | CPU_BASED_MONITOR_TRAP_FLAG |
                           CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
                           CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS |
-                          CPU_BASED_NMI_WINDOW_EXITING;
+                          CPU_BASED_NMI_WINDOW_EXITING | CPU_BASED_TPR_SHADOW;
     nested_proc_allowed &= c->proc.may_be_1;
     /* Virtual NMIs and NMI-window exiting go to vmcs02 as L1 set them: the
      * CPU keeps L2's virtual-NMI blocking (SDM 26.3) and opens the window.
@@ -49,13 +49,19 @@ void nested_caps_init(void)
     nested_proc2_allowed = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |
                            SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |
                            SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST |
-                           SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING;
+                           SECONDARY_EXEC_RDRAND_EXITING | SECONDARY_EXEC_RDSEED_EXITING |
+                           APICV12_PROC2;
     nested_proc2_allowed &= c->proc2.may_be_1;
     /* INVPCID in L2 runs natively as L1 allows it (vmcs02 copies the
      * control), and exits with INVLPG exiting, which L1 then gets. Shown
      * where turtle gives it to its own guests. XSAVES is not: turtle does
      * not virtualise IA32_XSS (vmx/xsave.c). */
     nested_proc2_allowed |= vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_INVPCID;
+    /* APIC virtualization for L2 runs on the CPU's own (nested/apicv12.c):
+     * each control as the CPU has it. Posted interrupts are never shown. */
+    if (!(nested_proc_allowed & CPU_BASED_TPR_SHADOW))
+        nested_proc2_allowed &= ~(u32)(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE | SECONDARY_EXEC_APIC_REGISTER_VIRT |
+                                       SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
     if (!(c->ept_vpid & VMX_VPID_INVVPID_BIT))
         nested_proc2_allowed &= ~SECONDARY_EXEC_ENABLE_VPID;   /* VPIDs come with INVVPID */
     /* PML logs what sets EPT12's dirty flags, which turtle sets itself

@@ -9,6 +9,7 @@
 #include "kernel/mm.h"
 #include "kernel/printf.h"
 #include "kernel/x86.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "vmx/vmx.h"
 
@@ -181,6 +182,8 @@ bool nested_check_controls(const struct nested_caps *c, const struct vmcs12 *v)
         (CC(!page_addr_ok(v->io_bitmap_a)) || CC(!page_addr_ok(v->io_bitmap_b))))
         return false;
     if ((v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) && CC(!page_addr_ok(v->msr_bitmap)))
+        return false;
+    if (!nested_check_apic_controls(v))
         return false;
     if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
         (CC(!page_addr_ok(v->vmread_bitmap)) || CC(!page_addr_ok(v->vmwrite_bitmap))))

@@ -6,6 +6,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/msr_list.h"
 #include "nested/vmcs02.h"
@@ -147,6 +148,11 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         }
         n->dirty &= ~DIRTY_CONTROLS;
     }
+    /* The APIC checks that read L1 memory, which L2 changes (VTPR). */
+    if ((v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) && !nested_check_apic_memory(vcpu->vm, v)) {
+        nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+        return;
+    }
     if (host) {
         if (!nested_check_host_state(&vcpu->nvmx->caps, v, l1_long)) {
             nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
@@ -166,6 +172,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     }
     PROF_MARK(PROF_ENTRY_CHECKS);
     bool ept12 = nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT;
+    apicv12_entry(vcpu, v);
     if (ept12 && !ept02_prepare(vcpu, v->ept_pointer)) {
         entry_failure(vcpu, EXIT_REASON_INVALID_STATE, 0);
         return;

@@ -17,6 +17,7 @@
  * go with them.
  */
 #include "kernel/mm.h"
+#include "nested/apicv12.h"
 #include "nested/nested.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
@@ -311,6 +312,8 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         return EPT02_VIOLATION;
     }
     u64 hpa = guest_gpa_to_hpa(vcpu->vm, leaf.l1_gpa & ~(PAGE_SIZE - 1));
+    /* vmcs12's APIC-access page outside L1 RAM: turtle's stand-in. */
+    bool access02 = !hpa && apicv12_ept02_page(vcpu, leaf.l1_gpa, &hpa);
     /* L1's own device pages (its xAPIC page where IA32_APIC_BASE puts it,
      * its IOAPIC) answer L2 as the hardware's would answer an L2 that L1
      * gives them: the instruction is decoded through L2's paging and runs
@@ -320,7 +323,7 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         handle_mmio(vcpu, leaf.l1_gpa);
         return EPT02_EMULATED;
     }
-    if (!hpa || leaf.l1_gpa >= vcpu->vm->mem_size) {
+    if (!hpa || (!access02 && leaf.l1_gpa >= vcpu->vm->mem_size)) {
         *qual12 |= leaf.perms << EPT_QUAL_PERMS_SHIFT;
         return EPT02_OUTSIDE_L1;
     }
@@ -339,7 +342,7 @@ enum ept02_result ept02_fault(struct vcpu *vcpu, u64 l2_gpa, u64 hw_qual, u64 *q
         vm_stop(vcpu->vm, true, "out of memory for EPT02");
         return EPT02_FIXED;
     }
-    if (leaf.size >= LARGE_PAGE_SIZE) {
+    if (leaf.size >= LARGE_PAGE_SIZE && !access02) {
         u64 hpa2m = guest_gpa_to_hpa_2m(vcpu->vm, leaf.l1_gpa & ~(LARGE_PAGE_SIZE - 1));
         if (hpa2m && ept_set_2m(&vcpu->vm->pages, n->ept02_root, l2_gpa & ~(LARGE_PAGE_SIZE - 1), hpa2m,
                                 perms02, &n->ept02_pages))

@@ -108,7 +108,8 @@ static bool nested_vcpu_init(struct vcpu *vcpu)
     vcpu->nvmx = n;                     /* from here nested_vcpu_free() undoes it all */
     n->vmcs02 = vmcs_alloc(false);
     n->msr_bitmap02 = alloc_page();
-    if (!n->vmcs02 || !n->msr_bitmap02 || !shadow_guest_init(vcpu) || !shadow12_vcpu_init(n)) {
+    n->apic_access02 = alloc_page();
+    if (!n->vmcs02 || !n->msr_bitmap02 || !n->apic_access02 || !shadow_guest_init(vcpu) || !shadow12_vcpu_init(n)) {
         nested_vcpu_free(vcpu);
         return false;
     }
@@ -128,6 +129,8 @@ static void nested_vcpu_free(struct vcpu *vcpu)
     vmcs_free(n->vmcs02);
     if (n->msr_bitmap02)
         free_pages(n->msr_bitmap02, 1);
+    if (n->apic_access02)
+        free_pages(n->apic_access02, 1);
     vmcs_free(n->shadow_vmcs);
     shadow12_vcpu_free(n);
     vcpu->vmcs = vcpu->vmcs01;

@@ -106,6 +106,9 @@ struct nested_vmx {
     bool vnmi_may_block;        /* virtual NMIs: the last entry loaded blocking or injected an NMI */
 
     u64 msr_bitmap02;           /* L0 and L1 MSR bitmaps merged */
+    u64 apic_access02;          /* stand-in APIC-access page (nested/apicv12.c) */
+    u64 access02_gpa;           /* L1-physical page EPT02 maps to it (0: none) */
+    bool x2apic_msrs_open;      /* msr_bitmap02 lets x2APIC MSRs through (L1's x2APIC mode) */
     bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
     u64 shadow02;               /* hardware shadow VMCS for L2 (nested/shadow_vmcs12.c) */
     u64 shadow02_pa;            /* the shadow vmcs12 whose fields it holds, or VMPTR_NONE */

@@ -25,6 +25,7 @@
  * memory (shadow02 loads it from there).
  */
 #include "kernel/mm.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/nested.h"
 #include "nested/state.h"
@@ -134,6 +135,8 @@ static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob
     bool ept12 = nested_proc2(v) & SECONDARY_EXEC_ENABLE_EPT;
     if (ept12 && !nested_eptp_valid(&vcpu->nvmx->caps, v->ept_pointer))
         return "vmcs12's EPT pointer is not one turtle shadows";
+    if (!nested_vapic_page_ok(vcpu->vm, v))
+        return "vmcs12's virtual-APIC page is outside RAM";
     /* L1's state for what vmcs12 does not load: as KVM, the vCPU's state
      * at the restore (L1's own comes back from vmcs12's host area at the
      * next exit). */
@@ -143,6 +146,7 @@ static const char *enter_guest_mode(struct vcpu *vcpu, const struct vmcs12 *blob
         .dr7 = vmcs_readl(GUEST_DR7),
         .debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL),
     };
+    apicv12_entry(vcpu, v);
     if (ept12 && !ept02_prepare(vcpu, v->ept_pointer))
         return "out of pages for EPT02";
     /* The shadow vmcs12 of L1's L2: shadow02 is loaded from L1 memory. */

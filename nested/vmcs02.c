@@ -7,6 +7,7 @@
  * field is named once.
  */
 #include "kernel/mm.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/field_plan.h"
 #include "nested/vmcs02.h"
@@ -101,9 +102,11 @@ static void merge_msr_bitmap(struct vcpu *vcpu, const struct vmcs12 *v)
     if (!(v->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS) || v->msr_bitmap >= vcpu->vm->mem_size) {
         for (u32 i = 0; i < n_msr_bits; i++)
             dst[msr_bits[i].offset] |= msr_bits[i].mask;
+        apicv12_merge_x2apic(vcpu->nvmx, dst, NULL, v);
         return;
     }
     const u8 *l1 = phys_to_virt(guest_gpa_to_hpa(vcpu->vm, v->msr_bitmap));
+    apicv12_merge_x2apic(vcpu->nvmx, dst, l1, v);
     for (u32 i = 0; i < n_msr_bits; i++) {
         u32 off = msr_bits[i].offset;
         u8 m = msr_bits[i].mask;
@@ -150,16 +153,21 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
  * L2's accesses there must reach L1's LAPIC model, as they do through an
  * EPT01 violation when the page is not mapped: vmcs02 then virtualizes APIC
  * accesses on that page, without a TPR shadow, so that every access is an
- * APIC-access exit (SDM 30.4) that turtle completes like MMIO. */
-static u32 apic_access_proc2(struct vcpu *vcpu, bool ept12)
+ * APIC-access exit (SDM 30.4) that turtle completes like MMIO. When L1
+ * virtualizes APIC accesses for L2 itself, vmcs02 has L1's page instead
+ * (nested/apicv12.c): the same page when L1 names its xAPIC page, whose
+ * exits then go to L1 as it asked. */
+static u32 apic_access_proc2(struct vcpu *vcpu, u32 proc2_12)
 {
-    return !ept12 && vcpu->apicv.access_mapped ? SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES : 0;
+    if (proc2_12 & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES))
+        return 0;
+    return vcpu->apicv.access_mapped ? SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES : 0;
 }
 
-static void prepare_apic_access(struct vcpu *vcpu, bool ept12)
+static void prepare_apic_access(struct vcpu *vcpu, u32 proc2_12)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u32 want = apic_access_proc2(vcpu, ept12);
+    u32 want = apic_access_proc2(vcpu, proc2_12);
 
     if (want == n->vmcs02_apic_access)
         return;
@@ -211,7 +219,7 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
     prepare_eptp(vcpu, ept12);
-    prepare_apic_access(vcpu, ept12);
+    prepare_apic_access(vcpu, proc2_12);
     if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
 }
@@ -254,7 +262,6 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
         proc &= ~CPU_BASED_HLT_EXITING;     /* a halted L2 waits for the timer */
     if (vcpu->vm->tsc_offset)           /* L1's own TSC is offset (a restored snapshot) */
         proc |= CPU_BASED_USE_TSC_OFFSETTING;
-    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     /* RDTSCP and INVPCID are L1's to allow (turtle's own settings must
      * not leak: without them L2 gets #UD). */
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
@@ -262,9 +269,11 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
                              SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS |
                              SECONDARY_EXEC_ENABLE_INVPCID)) |
                 (vmx_policy->proc2 & ~(SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID));
-    n->vmcs02_apic_access = apic_access_proc2(vcpu, ept12);
+    apicv12_prepare(vcpu, v, &proc, &proc2);
+    n->vmcs02_apic_access = apic_access_proc2(vcpu, proc2_12);
+    vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | n->vmcs02_apic_access);
-    if (vcpu->apicv.access_page)
+    if (!(proc2_12 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) && vcpu->apicv.access_page)
         vmcs_write64(APIC_ACCESS_ADDR, vcpu->apicv.access_page);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);
     vmcs_write32(VM_ENTRY_CONTROLS, (vmx_policy->entry & ~VM_ENTRY_IA32E_MODE) | (ia32e ? VM_ENTRY_IA32E_MODE : 0));
@@ -327,6 +336,7 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
         v->guest_pdptr2 = vmcs_read64(GUEST_PDPTR2);
         v->guest_pdptr3 = vmcs_read64(GUEST_PDPTR3);
     }
+    apicv12_sync(v);
     /* "IA-32e mode guest" follows L2's EFER.LMA (SDM 28.2: saved on exit). */
     v->vm_entry_controls = (v->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
                            (vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);

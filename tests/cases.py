@@ -269,7 +269,9 @@ def nested_cases():
         out.append(Case(f"turtle-on-turtle-{tag}", "nested", cpu=cpu, timeout=300, verdict=(1, 1, 0),
                         modules=[(TURTLE, "name=l1 nested mem=64M"),
                                  (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")],
+                        # L1-turtle uses APIC virtualization for its L2 (vmcs12).
                         expect=[r"^\[l1\] turtle: vmx: revision 11e57ed0, EPT",
+                                r"^\[l1\] turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, .*; in use$",
                                 r"^\[l1\] \[l2\] PASS: turtle cpuid 0x40000000 signature",
                                 r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
                                 r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$",
@@ -295,6 +297,7 @@ def nested_cases():
                         # gets the CPU's entry failure, and turtle says so.
                         expect=[r"^\[vmx_suite\] PASS: turtle VMX_BASIC revision is 0x11e57ed0$",
                                 r"^\[vmx_suite\] PASS: turtle EPT12 mapping beyond L1 RAM",
+                                r"^\[vmx_suite\] PASS: turtle APIC-access page beyond L1 RAM behind EPT12: ",
                                 r"^turtle: nested: 'vmx_suite': hardware refused vmcs02 \(reason 33\), passed to L1$",
                                 r"^\[vmx_suite\] PASS: turtle unrestricted guest with CS RPL 3, CS/SS DPL 0: "]),
             guest="vmx_suite", min_tests=200))
@@ -312,6 +315,7 @@ def nested_cases():
                     modules=[(TURTLE, "name=l1 nested mem=64M"),
                              (guest("cpuid_msr"), "for=l1 -- name=l2 mem=8M")],
                     expect=[r"^\[l1\] turtle: vmx: revision 11e57ed0, EPT",
+                            r"^\[l1\] turtle: vmx: APIC virtualization: TPR shadow, APIC accesses, x2APIC mode; in use$",
                             r"^\[l1\] \[l2\] SUMMARY: \d+ tests, 0 failures$",
                             r"^\[l1\] turtle: done: 1 guests, 1 passed, 0 failed$",
                             r"^turtle: guest 'l1' finished: exit status 0 \(VMCALL\)$"]))

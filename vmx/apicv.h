@@ -20,10 +20,12 @@
  * The LAPIC model (vmx/dev/lapic.c) stays the source of truth: the page
  * is its image, stored before an entry into vmcs01 when the model changed
  * (apicv_push) and read back after every exit from vmcs01 for what the
- * CPU writes there (apicv_pull). vmcs02 never has these controls: nested/
- * builds it from vmx_policy, which holds none of them; but for an L2 on
- * EPT01 it virtualizes APIC accesses on the APIC-access page, so that
- * every access of L2 there exits (nested/vmcs02.c).
+ * CPU writes there (apicv_pull). vmcs02 never has turtle's pages but one:
+ * nested/ builds it from vmx_policy, which holds none of these controls,
+ * and from L1's own APIC virtualization for L2 (nested/apicv12.c); for an
+ * L2 on EPT01 whose L1 does not virtualize APIC accesses itself, vmcs02
+ * virtualizes them on this APIC-access page, so that every access of L2
+ * there exits (nested/vmcs02.c).
  */
 #ifndef TURTLE_APICV_H
 #define TURTLE_APICV_H

@@ -75,11 +75,14 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(exit_misc_tests, n_exit_misc_tests);
     vmx_run_tests(event_tests, n_event_tests);
     vmx_run_tests(nmi_tests, n_nmi_tests);
+    vmx_run_tests(apicv_tests, n_apicv_tests);
     vmx_run_tests(ept_tests, n_ept_tests);
     vmx_run_tests(vpid_tests, n_vpid_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
-    if (turtle)
+    if (turtle) {
         turtle_ept_tests(bp->mem_top);
+        turtle_apicv_tests();
+    }
     expect_ok(vmxoff(), "VMXOFF at the end succeeds");
 }

@@ -76,6 +76,11 @@ extern const size_t n_event_tests;
 extern const struct vmx_test nmi_tests[];
 extern const size_t n_nmi_tests;
 
+/* vmx_suite_apicv.c */
+extern const struct vmx_test apicv_tests[];
+extern const size_t n_apicv_tests;
+void turtle_apicv_tests(void);
+
 /* vmx_suite_shadow.c */
 extern const struct vmx_test shadow_tests[];
 extern const size_t n_shadow_tests;

@@ -134,6 +134,7 @@ int ud2_safe(void);
 #define VMCALL_ERR_BAD_ADDRESS  (-2)
 
 /* CPUID.1:ECX[31] and the "TurtleTurtle" signature at leaf 0x40000000. */
+#define CPUID_1_ECX_HYPERVISOR  BIT(31)
 bool on_turtle(void);
 
 struct vmcall_regs {

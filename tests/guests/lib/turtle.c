@@ -1,7 +1,6 @@
 /* Detecting turtle, and its VMCALL interface (docs/guests.md). */
 #include "lib/guest.h"
 
-#define CPUID_1_ECX_HYPERVISOR  BIT(31)
 #define CPUID_HV_BASE           0x40000000
 
 bool on_turtle(void)
