@@ -153,21 +153,24 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
  * L2's accesses there must reach L1's LAPIC model, as they do through an
  * EPT01 violation when the page is not mapped: vmcs02 then virtualizes APIC
  * accesses on that page, without a TPR shadow, so that every access is an
- * APIC-access exit (SDM 30.4) that turtle completes like MMIO. When L1
- * virtualizes APIC accesses for L2 itself, vmcs02 has L1's page instead
- * (nested/apicv12.c): the same page when L1 names its xAPIC page, whose
- * exits then go to L1 as it asked. */
-static u32 apic_access_proc2(struct vcpu *vcpu, u32 proc2_12)
+ * APIC-access exit (SDM 30.4) that turtle completes like MMIO. Not when L1
+ * runs APIC virtualization for L2 itself (nested/apicv12.c): vmcs02 has one
+ * APIC-access page, a TPR shadow would serve L2's TPR accesses from L1's
+ * virtual-APIC page, and x2APIC mode excludes APIC accesses (docs/nested.md,
+ * "APIC virtualization for L2", the departure). */
+static u32 apic_access_proc2(struct vcpu *vcpu, const struct vmcs12 *v)
 {
-    if (proc2_12 & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES))
+    if ((nested_proc2(v) & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |
+                            SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE)) ||
+        (v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW))
         return 0;
     return vcpu->apicv.access_mapped ? SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES : 0;
 }
 
-static void prepare_apic_access(struct vcpu *vcpu, u32 proc2_12)
+static void prepare_apic_access(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u32 want = apic_access_proc2(vcpu, proc2_12);
+    u32 want = apic_access_proc2(vcpu, v);
 
     if (want == n->vmcs02_apic_access)
         return;
@@ -219,7 +222,7 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
     prepare_eptp(vcpu, ept12);
-    prepare_apic_access(vcpu, proc2_12);
+    prepare_apic_access(vcpu, v);
     if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
 }
@@ -270,7 +273,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
                              SECONDARY_EXEC_ENABLE_INVPCID)) |
                 (vmx_policy->proc2 & ~(SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID));
     apicv12_prepare(vcpu, v, &proc, &proc2);
-    n->vmcs02_apic_access = apic_access_proc2(vcpu, proc2_12);
+    n->vmcs02_apic_access = apic_access_proc2(vcpu, v);
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | n->vmcs02_apic_access);
     if (!(proc2_12 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) && vcpu->apicv.access_page)
