@@ -76,6 +76,8 @@
 #define PIC1_DATA           0x21
 #define PIC2_DATA           0xa1
 #define EXIT_REASON_SLOTS   80          /* basic exit reasons counted one by one */
+/* The announcement tests/refusals.py knows (cs_dpl_rpl_departure()). */
+#define CS_DPL_RPL_DEPARTURE "CS DPL unlike CS RPL with unrestricted guest (rules 43, 44: CPUs that compare them refuse it)"
 
 /* ---- the sandbox (L2-GPA = offset in it) ---- */
 #define PAGE_2M             (2ull << 20)
@@ -528,6 +530,32 @@ static void contain(void)
         vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
 }
 
+/*
+ * A vmcs12 the SDM accepts but a CPU that checks CS's DPL against CS's RPL
+ * refuses: with unrestricted guest, the SDM (27.3.1.2) compares a code CS's
+ * DPL with SS's DPL only, while SDM editions before unrestricted guest, and
+ * Bochs 2.7 still, want a non-conforming CS's DPL equal to its RPL and a
+ * conforming CS's DPL not above it (docs/nested.md, rules 43, 44). turtle
+ * follows the SDM, so such a vmcs12 can pass its checks and the CPU then
+ * refuses vmcs02 ("hardware refused vmcs02", rule 80). The iteration is
+ * announced before its VMLAUNCH, and its outcome printed after it, so that
+ * a refusal right after the announcement is known for what it is
+ * (tests/refusals.py). Returns whether this iteration is one.
+ */
+static bool cs_dpl_rpl_departure(void)
+{
+    u64 proc2 = 0, sel = 0, ar = 0;
+
+    vmread(SECONDARY_VM_EXEC_CONTROL, &proc2);     /* "activate secondary controls" is forced on */
+    vmread(GUEST_CS_SELECTOR, &sel);
+    vmread(GUEST_CS_AR_BYTES, &ar);
+    if (!(proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) || !(ar & AR_TYPE_CODE))
+        return false;
+    u32 rpl = sel & 3, dpl = AR_DPL(ar);
+    bool conforming = AR_TYPE(ar) & AR_TYPE_EXPAND_DOWN;   /* bit 2 of a code type: conforming */
+    return conforming ? rpl < dpl : rpl != dpl;
+}
+
 /* ---- one iteration ---- */
 
 static void launch(void *arg)
@@ -693,16 +721,19 @@ static void run_iteration(u64 seed, struct iteration *it)
     for (unsigned i = 0; i < it->n; i++)
         mutate(&s, &it->m[i]);
     contain();
+    bool departure = cs_dpl_rpl_departure();
     if (verbose) {
         printf("vmx_fuzz: iteration %lu: %u mutations\n", (unsigned long)it->number, it->n);
         print_mutations(it);
     }
+    if (departure)
+        printf("vmx_fuzz: iteration %lu: " CS_DPL_RPL_DEPARTURE "\n", (unsigned long)it->number);
     memset(&it->e, 0, sizeof(it->e));
     it->fault_error = 0;
     it->vector = catch_fault(launch, &it->e, &it->fault_error);
     classify(it);
     check(it);
-    if (verbose)
+    if (verbose || departure)
         print_outcome(it);
     vmx_vmcs_teardown();
 }
