@@ -9,6 +9,7 @@
 #ifndef TURTLE_NESTED_H
 #define TURTLE_NESTED_H
 
+#include "nested/seg_memo.h"
 #include "nested/vmcs12.h"
 #include "vmx/vmx.h"
 
@@ -42,6 +43,7 @@ struct nested_vmx {
     u32 dirty_fields[DIRTY_FIELDS_MAX];
     u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
     bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
+    struct seg_memo seg_memo;   /* the guest segment checks' inputs that last passed */
     u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
     u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */
 

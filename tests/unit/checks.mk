@@ -1,2 +1,2 @@
 UNIT_TESTS += test_checks
-test_checks_SRCS := tests/unit/test_checks.c nested/checks.c nested/checks_guest_seg.c nested/vmcs12_fields.c
+test_checks_SRCS := tests/unit/test_checks.c nested/checks.c nested/checks_guest_seg.c nested/seg_memo.c nested/vmcs12_fields.c
