@@ -68,6 +68,28 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_APIC_WRITE]            = handle_apic_write,
 };
 
+#define R(reason)       (1ULL << EXIT_REASON_##reason)
+_Static_assert(EXIT_REASON_XSETBV < 64, "the exit masks below hold every reason they name");
+
+/* Exits whose handlers never read the LAPIC model, nor enter L2: the
+ * virtual-APIC page is left for apicv_sync() (vmx/apicv.h). */
+static const u64 lapic_free_exits =
+    R(CPUID) | R(VMCLEAR) | R(VMPTRLD) | R(VMPTRST) | R(VMREAD) | R(VMWRITE) | R(INVEPT) | R(INVVPID);
+
+/* Exits caused by executing an instruction: they never occur during the
+ * delivery of an event (SDM 27.2.4 lists the exits that may), so their
+ * IDT-vectoring information is never valid and is not read. */
+static const u64 instruction_exits =
+    R(CPUID) | R(GETSEC) | R(HLT) | R(INVD) | R(RDPMC) | R(VMCALL) | R(VMCLEAR) | R(VMLAUNCH) |
+    R(VMPTRLD) | R(VMPTRST) | R(VMREAD) | R(VMRESUME) | R(VMWRITE) | R(VMOFF) | R(VMON) |
+    R(INVEPT) | R(INVVPID) | R(CR_ACCESS) | R(IO_INSTRUCTION) | R(MSR_READ) | R(MSR_WRITE) |
+    R(MWAIT_INSTRUCTION) | R(MONITOR_INSTRUCTION) | R(XSETBV);
+
+static inline bool in_mask(u64 mask, u32 reason)
+{
+    return reason < 64 && (mask & (1ULL << reason));
+}
+
 u64 guest_reg_read(struct vcpu *vcpu, u32 reg)
 {
     return reg == REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs.gpr[reg & 15];
@@ -133,11 +155,12 @@ void vmx_handle_exit(struct vcpu *vcpu)
     if (reason <= EXIT_REASON_MAX)
         vcpu->exits[reason]++;
     /* The virtual-APIC page belongs to vmcs01: what L1 wrote there comes
-     * back into the model first. (While L2 runs the page is idle; whatever
-     * changes the model then, L2 reaching L1's APIC included, raises
-     * irq_check, and the page is stored again before L1 resumes.) */
+     * back into the model before the model is read (vmx/apicv.h). (While
+     * L2 runs the page is idle; whatever changes the model then, L2
+     * reaching L1's APIC included, raises irq_check, and the page is
+     * stored again before L1 resumes.) */
     if (vcpu->apicv.vapic_page && !vcpu->guest_mode)
-        apicv_pull(vcpu);
+        vcpu->apicv.stale = true;
     /* A snapshot L1 asked for at this exit is taken before turtle decides
      * whether to reflect it (snapshot/vmcall.c). */
     if (__builtin_expect(vcpu->snap_at_l2_exit != 0, 0) && vcpu->guest_mode)
@@ -156,7 +179,10 @@ void vmx_handle_exit(struct vcpu *vcpu)
         unexpected_exit(vcpu, reason);
         return;
     }
-    requeue_vectoring_event(vcpu);
+    if (!in_mask(lapic_free_exits, reason))
+        apicv_sync(vcpu);
+    if (!in_mask(instruction_exits, reason))
+        requeue_vectoring_event(vcpu);
     exit_handlers[reason](vcpu, qual);
     PROF_MARK(PROF_L1_HANDLER);
 }
