@@ -24,7 +24,7 @@
 #define DIRTY_CRS           BIT(3)  /* guest CR0/CR4 or a read shadow: vmcs02's CRs again */
 #define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
-#define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
+#define SHADOW_FIELDS_MAX   80      /* fields of L0's shadow VMCS for L1 */
 #define EPT02_PARKED        3       /* EPT02s kept besides the current one */
 
 struct nested_vmx {

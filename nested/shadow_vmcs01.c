@@ -1,9 +1,12 @@
 /*
  * L0 shadowing vmcs12 for L1: a hardware shadow VMCS linked from vmcs01
- * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE
- * of the hot fields go to a shadow VMCS without an exit, so a reflected L2
- * exit costs two L0 exits (the exit and L1's VMRESUME) instead of one per
- * field L1 touches. turtle's copy of vmcs12 (cached12) stays the state of
+ * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE of the shadowed fields go to
+ * a shadow VMCS without an exit, so a reflected L2 exit costs two L0 exits
+ * (the exit and L1's VMRESUME) instead of one per field L1 touches. The
+ * shadowed fields are every guest-state field an exit may change but the
+ * 64-bit ones (an L1 that syncs all of L2's state, as turtle itself does
+ * as an L1, then takes no exit for it), the fields only L1 changes that
+ * L1s write at every entry, and the exit information. turtle's copy of vmcs12 (cached12) stays the state of
  * record: the shadow is filled from it when L1 makes a vmcs12 current, and
  * after every emulated exit only the fields that changed are written (the
  * shadow's contents are remembered in shadow_vals); before turtle reads
@@ -22,7 +25,8 @@
 #include "vmx/vmx.h"
 
 /* Fields L1 reads and writes through the shadow: those an emulated exit
- * may change (L2's state, the entry event's valid bit, the saved timer),
+ * may change (L2's state, "IA-32e mode guest", the entry event's valid
+ * bit, the saved timer),
  * and those only L1 changes, which the exit does not look at. Each list
  * names (encoding, vmcs12 member) once; the copies on the hot path expand
  * it into straight-line code, one VMREAD or VMWRITE per field. */
@@ -37,7 +41,25 @@
     X(GUEST_CS_BASE, guest_cs_base) X(GUEST_SS_BASE, guest_ss_base)             \
     X(GUEST_DS_BASE, guest_ds_base) X(GUEST_ES_BASE, guest_es_base)             \
     X(GUEST_FS_BASE, guest_fs_base) X(GUEST_GS_BASE, guest_gs_base)             \
-    X(VMX_PREEMPTION_TIMER_VALUE, vmx_preemption_timer_value)
+    X(VMX_PREEMPTION_TIMER_VALUE, vmx_preemption_timer_value)                   \
+    X(GUEST_ES_SELECTOR, guest_es_selector) X(GUEST_SS_SELECTOR, guest_ss_selector) \
+    X(GUEST_DS_SELECTOR, guest_ds_selector) X(GUEST_FS_SELECTOR, guest_fs_selector) \
+    X(GUEST_GS_SELECTOR, guest_gs_selector) X(GUEST_LDTR_SELECTOR, guest_ldtr_selector) \
+    X(GUEST_TR_SELECTOR, guest_tr_selector)                                     \
+    X(GUEST_ES_LIMIT, guest_es_limit) X(GUEST_CS_LIMIT, guest_cs_limit)         \
+    X(GUEST_SS_LIMIT, guest_ss_limit) X(GUEST_DS_LIMIT, guest_ds_limit)         \
+    X(GUEST_FS_LIMIT, guest_fs_limit) X(GUEST_GS_LIMIT, guest_gs_limit)         \
+    X(GUEST_LDTR_LIMIT, guest_ldtr_limit) X(GUEST_TR_LIMIT, guest_tr_limit)     \
+    X(GUEST_GDTR_LIMIT, guest_gdtr_limit) X(GUEST_IDTR_LIMIT, guest_idtr_limit) \
+    X(GUEST_ES_AR_BYTES, guest_es_ar_bytes) X(GUEST_DS_AR_BYTES, guest_ds_ar_bytes) \
+    X(GUEST_FS_AR_BYTES, guest_fs_ar_bytes) X(GUEST_GS_AR_BYTES, guest_gs_ar_bytes) \
+    X(GUEST_LDTR_AR_BYTES, guest_ldtr_ar_bytes) X(GUEST_TR_AR_BYTES, guest_tr_ar_bytes) \
+    X(GUEST_LDTR_BASE, guest_ldtr_base) X(GUEST_TR_BASE, guest_tr_base)         \
+    X(GUEST_GDTR_BASE, guest_gdtr_base) X(GUEST_IDTR_BASE, guest_idtr_base)     \
+    X(GUEST_SYSENTER_CS, guest_sysenter_cs) X(GUEST_SYSENTER_ESP, guest_sysenter_esp) \
+    X(GUEST_SYSENTER_EIP, guest_sysenter_eip)                                   \
+    X(GUEST_PENDING_DBG_EXCEPTIONS, guest_pending_dbg_exceptions)               \
+    X(VM_ENTRY_CONTROLS, vm_entry_controls) X(GUEST_DR7, guest_dr7)
 #define SHADOW_RW_L1(X)                                                         \
     X(VM_ENTRY_INSTRUCTION_LEN, vm_entry_instruction_len)                       \
     X(VM_ENTRY_EXCEPTION_ERROR_CODE, vm_entry_exception_error_code)             \
