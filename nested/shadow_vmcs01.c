@@ -25,41 +25,18 @@
 #include "vmx/vmx.h"
 
 /* Fields L1 reads and writes through the shadow: those an emulated exit
- * may change (L2's state, "IA-32e mode guest", the entry event's valid
- * bit, the saved timer),
- * and those only L1 changes, which the exit does not look at. Each list
- * names (encoding, vmcs12 member) once; the copies on the hot path expand
- * it into straight-line code, one VMREAD or VMWRITE per field. */
+ * may change (L2's state: the guest fields vmcs02 takes as they are, CR0,
+ * CR4, DR7; "IA-32e mode guest"; the entry event's valid bit; the saved
+ * timer), and those only L1 changes, which the exit does not look at.
+ * Each list names (encoding, vmcs12 member) once; the copies on the hot
+ * path expand it into straight-line code, one VMREAD or VMWRITE per
+ * field. */
 #define SHADOW_RW_EXIT(X)                                                       \
-    X(GUEST_RIP, guest_rip) X(GUEST_RSP, guest_rsp) X(GUEST_RFLAGS, guest_rflags) \
-    X(GUEST_INTERRUPTIBILITY_INFO, guest_interruptibility_info)                 \
-    X(GUEST_ACTIVITY_STATE, guest_activity_state)                               \
+    VMCS02_GUEST_FIELDS(X)                                                      \
+    X(GUEST_CR0, guest_cr0) X(GUEST_CR4, guest_cr4) X(GUEST_DR7, guest_dr7)     \
+    X(VM_ENTRY_CONTROLS, vm_entry_controls)                                     \
     X(VM_ENTRY_INTR_INFO_FIELD, vm_entry_intr_info_field)                       \
-    X(GUEST_CR0, guest_cr0) X(GUEST_CR3, guest_cr3) X(GUEST_CR4, guest_cr4)     \
-    X(GUEST_CS_SELECTOR, guest_cs_selector) X(GUEST_CS_AR_BYTES, guest_cs_ar_bytes) \
-    X(GUEST_SS_AR_BYTES, guest_ss_ar_bytes)                                     \
-    X(GUEST_CS_BASE, guest_cs_base) X(GUEST_SS_BASE, guest_ss_base)             \
-    X(GUEST_DS_BASE, guest_ds_base) X(GUEST_ES_BASE, guest_es_base)             \
-    X(GUEST_FS_BASE, guest_fs_base) X(GUEST_GS_BASE, guest_gs_base)             \
-    X(VMX_PREEMPTION_TIMER_VALUE, vmx_preemption_timer_value)                   \
-    X(GUEST_ES_SELECTOR, guest_es_selector) X(GUEST_SS_SELECTOR, guest_ss_selector) \
-    X(GUEST_DS_SELECTOR, guest_ds_selector) X(GUEST_FS_SELECTOR, guest_fs_selector) \
-    X(GUEST_GS_SELECTOR, guest_gs_selector) X(GUEST_LDTR_SELECTOR, guest_ldtr_selector) \
-    X(GUEST_TR_SELECTOR, guest_tr_selector)                                     \
-    X(GUEST_ES_LIMIT, guest_es_limit) X(GUEST_CS_LIMIT, guest_cs_limit)         \
-    X(GUEST_SS_LIMIT, guest_ss_limit) X(GUEST_DS_LIMIT, guest_ds_limit)         \
-    X(GUEST_FS_LIMIT, guest_fs_limit) X(GUEST_GS_LIMIT, guest_gs_limit)         \
-    X(GUEST_LDTR_LIMIT, guest_ldtr_limit) X(GUEST_TR_LIMIT, guest_tr_limit)     \
-    X(GUEST_GDTR_LIMIT, guest_gdtr_limit) X(GUEST_IDTR_LIMIT, guest_idtr_limit) \
-    X(GUEST_ES_AR_BYTES, guest_es_ar_bytes) X(GUEST_DS_AR_BYTES, guest_ds_ar_bytes) \
-    X(GUEST_FS_AR_BYTES, guest_fs_ar_bytes) X(GUEST_GS_AR_BYTES, guest_gs_ar_bytes) \
-    X(GUEST_LDTR_AR_BYTES, guest_ldtr_ar_bytes) X(GUEST_TR_AR_BYTES, guest_tr_ar_bytes) \
-    X(GUEST_LDTR_BASE, guest_ldtr_base) X(GUEST_TR_BASE, guest_tr_base)         \
-    X(GUEST_GDTR_BASE, guest_gdtr_base) X(GUEST_IDTR_BASE, guest_idtr_base)     \
-    X(GUEST_SYSENTER_CS, guest_sysenter_cs) X(GUEST_SYSENTER_ESP, guest_sysenter_esp) \
-    X(GUEST_SYSENTER_EIP, guest_sysenter_eip)                                   \
-    X(GUEST_PENDING_DBG_EXCEPTIONS, guest_pending_dbg_exceptions)               \
-    X(VM_ENTRY_CONTROLS, vm_entry_controls) X(GUEST_DR7, guest_dr7)
+    X(VMX_PREEMPTION_TIMER_VALUE, vmx_preemption_timer_value)
 #define SHADOW_RW_L1(X)                                                         \
     X(VM_ENTRY_INSTRUCTION_LEN, vm_entry_instruction_len)                       \
     X(VM_ENTRY_EXCEPTION_ERROR_CODE, vm_entry_exception_error_code)             \
