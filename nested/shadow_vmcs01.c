@@ -3,10 +3,10 @@
  * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE of the shadowed fields go to
  * a shadow VMCS without an exit, so a reflected L2 exit costs two L0 exits
  * (the exit and L1's VMRESUME) instead of one per field L1 touches. The
- * shadowed fields are every guest-state field an exit may change but the
- * 64-bit ones (an L1 that syncs all of L2's state, as turtle itself does
- * as an L1, then takes no exit for it), the fields only L1 changes that
- * L1s write at every entry, and the exit information. turtle's copy of vmcs12 (cached12) stays the state of
+ * shadowed fields are the guest state an exit may change but for its
+ * 64-bit fields and the PML index (an L1 that syncs all of L2's state, as
+ * turtle itself does as an L1, then takes no exit for it), the fields
+ * only L1 changes that L1s write at every entry, and the exit information. turtle's copy of vmcs12 (cached12) stays the state of
  * record: the shadow is filled from it when L1 makes a vmcs12 current, and
  * after every emulated exit only the fields that changed are written (the
  * shadow's contents are remembered in shadow_vals); before turtle reads
