@@ -329,6 +329,12 @@ static bool check_virtual_nmi_blocking(const struct vmcs12 *v)
 
 bool nested_check_guest_state(const struct nested_caps *c, struct vm *vm, const struct vmcs12 *v, u64 *qual)
 {
+    return nested_check_guest_state_memo(c, vm, v, qual, NULL);
+}
+
+bool nested_check_guest_state_memo(const struct nested_caps *c, struct vm *vm, const struct vmcs12 *v, u64 *qual,
+                                   struct seg_memo *memo)
+{
     u32 proc2 = nested_proc2(v);
     bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
     bool ia32e = v->vm_entry_controls & VM_ENTRY_IA32E_MODE;
@@ -358,8 +364,13 @@ bool nested_check_guest_state(const struct nested_caps *c, struct vm *vm, const 
             CC((cr0 & X86_CR0_PG) && !!(efer & EFER_LME) != !!(efer & EFER_LMA)))
             return false;
     }
-    if (!nested_check_guest_segments(v, ia32e, ug))
-        return false;
+    u32 key = memo ? seg_memo_key(v, ia32e, ug) : 0;
+    if (!memo || !seg_memo_hit(memo, v, key)) {
+        if (!nested_check_guest_segments(v, ia32e, ug))
+            return false;
+        if (memo)
+            seg_memo_store(memo, v, key);
+    }
     if (CC(!is_canonical(v->guest_gdtr_base)) || CC(!is_canonical(v->guest_idtr_base)) ||
         CC(v->guest_gdtr_limit >> 16) || CC(v->guest_idtr_limit >> 16))
         return false;

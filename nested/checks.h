@@ -12,6 +12,10 @@ bool nested_check_host_state(const struct nested_caps *c, const struct vmcs12 *v
  * ENTRY_FAIL_PDPTE (2) for a PAE PDPTE, ENTRY_FAIL_VMCS_LINK_PTR (4) for
  * the VMCS link pointer, ENTRY_FAIL_DEFAULT (0) for anything else. */
 bool nested_check_guest_state(const struct nested_caps *c, struct vm *vm, const struct vmcs12 *v, u64 *qual);
+/* The same, with the segment checks skipped when their inputs are those
+ * memo holds (they passed with them), and memo updated when they pass. */
+bool nested_check_guest_state_memo(const struct nested_caps *c, struct vm *vm, const struct vmcs12 *v, u64 *qual,
+                                   struct seg_memo *memo);
 /* The guest segment-register checks (SDM 27.3.1.2), part of the above. */
 bool nested_check_guest_segments(const struct vmcs12 *v, bool ia32e, bool unrestricted);
 

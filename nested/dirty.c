@@ -15,7 +15,9 @@
  *   each logged write) and HOST_RSP: no input of the checks, nor of vmcs02;
  * - HOST_RIP: an input of nested_check_host_state() only;
  * - anything else: all three checks and a complete prepare_vmcs02().
- * nested_check_guest_state() runs at every entry: L2 changes its inputs.
+ * nested_check_guest_state() runs at every entry: L2 changes its inputs;
+ * only its segment checks are skipped, when their inputs are bit for bit
+ * those they last passed with (nested/seg_memo.h).
  */
 #include "kernel/mm.h"
 #include "nested/nested.h"

@@ -90,6 +90,24 @@ static bool verify_checks(struct vcpu *vcpu, const struct vmcs12 *v, bool l1_lon
     return true;
 }
 
+/* The guest-state checks, the segment checks memoized (nested/seg_memo.h).
+ * Debug mode: the full checks run as well and must give the same answer. */
+static bool check_guest_state(struct vcpu *vcpu, const struct vmcs12 *v, u64 *qual)
+{
+    bool ok = nested_check_guest_state_memo(&vcpu->nvmx->caps, vcpu->vm, v, qual, &vcpu->nvmx->seg_memo);
+
+    if (turtle_opts.nested_verify) {
+        u64 full_qual;
+        bool full = nested_check_guest_state(&vcpu->nvmx->caps, vcpu->vm, v, &full_qual);
+        if (full != ok || (!ok && full_qual != *qual)) {
+            vm_stop(vcpu->vm, true, "nested verify: the memoized guest-state checks say %s, the full ones %s",
+                    ok ? "pass" : "fail", full ? "pass" : "fail");
+            return false;
+        }
+    }
+    return ok;
+}
+
 static void verify_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1)
 {
     static u64 fast[VMCS02_VERIFY_FIELDS], full[VMCS02_VERIFY_FIELDS];
@@ -166,7 +184,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
     /* From here on the instruction completes as a VM entry or as a VM
      * exit to L1; L1's RIP stays on VMLAUNCH/VMRESUME until the exit
      * loads vmcs12's host RIP. */
-    if (!nested_check_guest_state(&vcpu->nvmx->caps, vcpu->vm, v, &qual)) {
+    if (!check_guest_state(vcpu, v, &qual)) {
         entry_failure(vcpu, EXIT_REASON_INVALID_STATE, qual);
         return;
     }

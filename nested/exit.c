@@ -156,6 +156,19 @@ static bool nested_exit_wanted(struct vcpu *vcpu, const struct vmcs12 *v, u32 re
     }
 }
 
+/* One segment register of the host state: sel is a GUEST_*_SELECTOR; the
+ * limit, access-rights and base fields follow the selector's (SDM
+ * appendix B: same index, other width). */
+static inline __attribute__((always_inline)) void load_host_segment(u32 sel, u16 selector, u32 ar, u64 base)
+{
+    u32 idx = (sel - GUEST_ES_SELECTOR) / 2;
+
+    __vmcs_write(sel, selector);
+    __vmcs_write(GUEST_ES_LIMIT + 2 * idx, 0xffffffff);
+    __vmcs_write(GUEST_ES_AR_BYTES + 2 * idx, ar);
+    __vmcs_write(GUEST_ES_BASE + 2 * idx, base);
+}
+
 /* SDM 28.5: loading host state, from vmcs12 into vmcs01's guest state. */
 void load_vmcs12_host_state(struct vcpu *vcpu)
 {
@@ -187,23 +200,15 @@ void load_vmcs12_host_state(struct vcpu *vcpu)
     vmcs_write32(VM_ENTRY_CONTROLS, host64 ? entry | VM_ENTRY_IA32E_MODE : entry & ~VM_ENTRY_IA32E_MODE);
 
     /* Segments (SDM 28.5.2): flat, limit 4 GiB; null selectors unusable
-     * (but SS and CS). */
-    const u32 sels[] = { GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
-                         GUEST_FS_SELECTOR, GUEST_GS_SELECTOR };
-    const u16 vals[] = { v->host_es_selector, v->host_cs_selector, v->host_ss_selector,
-                         v->host_ds_selector, v->host_fs_selector, v->host_gs_selector };
-    for (u32 i = 0; i < ARRAY_SIZE(sels); i++) {
-        u32 idx = (sels[i] - GUEST_ES_SELECTOR) / 2;
-        u32 ar = sels[i] == GUEST_CS_SELECTOR ? (host64 ? AR_CODE64 : AR_CODE32) : AR_DATA;
-        if (!vals[i] && sels[i] != GUEST_CS_SELECTOR && !(sels[i] == GUEST_SS_SELECTOR))
-            ar |= AR_UNUSABLE;
-        __vmcs_write(GUEST_ES_SELECTOR + 2 * idx, vals[i]);
-        __vmcs_write(GUEST_ES_LIMIT + 2 * idx, 0xffffffff);
-        __vmcs_write(GUEST_ES_AR_BYTES + 2 * idx, ar);
-        __vmcs_write(GUEST_ES_BASE + 2 * idx, 0);
-    }
-    vmcs_writel(GUEST_FS_BASE, v->host_fs_base);
-    vmcs_writel(GUEST_GS_BASE, v->host_gs_base);
+     * (but SS and CS). Field numbers are constants: straight-line writes. */
+    load_host_segment(GUEST_CS_SELECTOR, v->host_cs_selector, host64 ? AR_CODE64 : AR_CODE32, 0);
+    load_host_segment(GUEST_SS_SELECTOR, v->host_ss_selector, AR_DATA, 0);
+    load_host_segment(GUEST_DS_SELECTOR, v->host_ds_selector, v->host_ds_selector ? AR_DATA : AR_DATA | AR_UNUSABLE, 0);
+    load_host_segment(GUEST_ES_SELECTOR, v->host_es_selector, v->host_es_selector ? AR_DATA : AR_DATA | AR_UNUSABLE, 0);
+    load_host_segment(GUEST_FS_SELECTOR, v->host_fs_selector, v->host_fs_selector ? AR_DATA : AR_DATA | AR_UNUSABLE,
+                      v->host_fs_base);
+    load_host_segment(GUEST_GS_SELECTOR, v->host_gs_selector, v->host_gs_selector ? AR_DATA : AR_DATA | AR_UNUSABLE,
+                      v->host_gs_base);
     vmcs_write16(GUEST_TR_SELECTOR, v->host_tr_selector);
     vmcs_writel(GUEST_TR_BASE, v->host_tr_base);
     vmcs_write32(GUEST_TR_LIMIT, 0x67);

@@ -67,13 +67,3 @@ void field_plan_from_vmcs(const struct field_plan *p, struct vmcs12 *v)
         __builtin_memcpy(AT_W(v, p, i), &x, 8);
     }
 }
-
-u64 field_plan_get(const struct field_plan *p, const struct vmcs12 *v, u32 i)
-{
-    return vmcs12_get_at(v, p->offset[i], i < p->n16 ? 2 : i < p->n32 ? 4 : 8);
-}
-
-void field_plan_put(const struct field_plan *p, struct vmcs12 *v, u32 i, u64 x)
-{
-    vmcs12_put_at(v, p->offset[i], i < p->n16 ? 2 : i < p->n32 ? 4 : 8, x);
-}

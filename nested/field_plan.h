@@ -23,8 +23,5 @@ void field_plan_init(struct field_plan *p, const u32 *fields, u32 n);
 /* The plan's fields of v, into the current VMCS / from it. */
 void field_plan_to_vmcs(const struct field_plan *p, const struct vmcs12 *v);
 void field_plan_from_vmcs(const struct field_plan *p, struct vmcs12 *v);
-/* Field i of v (plan order). */
-u64 field_plan_get(const struct field_plan *p, const struct vmcs12 *v, u32 i);
-void field_plan_put(const struct field_plan *p, struct vmcs12 *v, u32 i, u64 x);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef TURTLE_NESTED_H
 #define TURTLE_NESTED_H
 
+#include "nested/seg_memo.h"
 #include "nested/vmcs12.h"
 #include "vmx/vmx.h"
 
@@ -23,7 +24,7 @@
 #define DIRTY_CRS           BIT(3)  /* guest CR0/CR4 or a read shadow: vmcs02's CRs again */
 #define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
-#define SHADOW_FIELDS_MAX   40      /* fields of L0's shadow VMCS for L1 */
+#define SHADOW_FIELDS_MAX   80      /* fields of L0's shadow VMCS for L1 */
 #define EPT02_PARKED        3       /* EPT02s kept besides the current one */
 #define NESTED_CAP_MSRS     18      /* IA32_VMX_BASIC (0x480) .. IA32_VMX_VMFUNC (0x491) */
 /* The VMX-preemption timer rate turtle shows an L1 (IA32_VMX_MISC[4:0]):
@@ -76,6 +77,7 @@ struct nested_vmx {
     u32 dirty_fields[DIRTY_FIELDS_MAX];
     u64 dirty_vals[DIRTY_FIELDS_MAX];   /* their new values, as vmcs12 holds them */
     bool host_checked_long;     /* L1's IA-32e mode when the host state last passed */
+    struct seg_memo seg_memo;   /* the guest segment checks' inputs that last passed */
     u64 vmcs02_eptp;            /* the EPT pointer vmcs02 holds */
     u32 vmcs02_apic_access;     /* "virtualize APIC accesses" in vmcs02 (on EPT01) */
     u64 shadow_vals[SHADOW_FIELDS_MAX];     /* what L0's shadow VMCS for L1 holds */

@@ -1,9 +1,12 @@
 /*
  * L0 shadowing vmcs12 for L1: a hardware shadow VMCS linked from vmcs01
- * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE
- * of the hot fields go to a shadow VMCS without an exit, so a reflected L2
- * exit costs two L0 exits (the exit and L1's VMRESUME) instead of one per
- * field L1 touches. turtle's copy of vmcs12 (cached12) stays the state of
+ * (SDM 25.10, 26.10), so L1's VMREAD/VMWRITE of the shadowed fields go to
+ * a shadow VMCS without an exit, so a reflected L2 exit costs two L0 exits
+ * (the exit and L1's VMRESUME) instead of one per field L1 touches. The
+ * shadowed fields are the guest state an exit may change but for its
+ * 64-bit fields and the PML index (an L1 that syncs all of L2's state, as
+ * turtle itself does as an L1, then takes no exit for it), the fields
+ * only L1 changes that L1s write at every entry, and the exit information. turtle's copy of vmcs12 (cached12) stays the state of
  * record: the shadow is filled from it when L1 makes a vmcs12 current, and
  * after every emulated exit only the fields that changed are written (the
  * shadow's contents are remembered in shadow_vals); before turtle reads
@@ -16,42 +19,63 @@
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
-#include "nested/field_plan.h"
+#include "nested/guest_fields.h"
 #include "nested/nested.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
 /* Fields L1 reads and writes through the shadow: those an emulated exit
- * may change (L2's state, the entry event's valid bit, the saved timer),
- * and those only L1 changes, which the exit does not look at. */
-static const u32 shadow_rw_exit[] = {
-    GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
-    VM_ENTRY_INTR_INFO_FIELD, GUEST_CR0, GUEST_CR3, GUEST_CR4,
-    GUEST_CS_SELECTOR, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES,
-    GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_ES_BASE, GUEST_FS_BASE, GUEST_GS_BASE,
-    VMX_PREEMPTION_TIMER_VALUE,
-};
-static const u32 shadow_rw_l1[] = {
-    VM_ENTRY_INSTRUCTION_LEN, VM_ENTRY_EXCEPTION_ERROR_CODE, CPU_BASED_VM_EXEC_CONTROL,
-    EXCEPTION_BITMAP, CR0_READ_SHADOW, CR4_READ_SHADOW, HOST_RSP,
-};
+ * may change (L2's state: the guest fields vmcs02 takes as they are, CR0,
+ * CR4, DR7; "IA-32e mode guest"; the entry event's valid bit; the saved
+ * timer), and those only L1 changes, which the exit does not look at.
+ * Each list names (encoding, vmcs12 member) once; the copies on the hot
+ * path expand it into straight-line code, one VMREAD or VMWRITE per
+ * field. */
+#define SHADOW_RW_EXIT(X)                                                       \
+    VMCS02_GUEST_FIELDS(X)                                                      \
+    X(GUEST_CR0, guest_cr0) X(GUEST_CR4, guest_cr4) X(GUEST_DR7, guest_dr7)     \
+    X(VM_ENTRY_CONTROLS, vm_entry_controls)                                     \
+    X(VM_ENTRY_INTR_INFO_FIELD, vm_entry_intr_info_field)                       \
+    X(VMX_PREEMPTION_TIMER_VALUE, vmx_preemption_timer_value)
+#define SHADOW_RW_L1(X)                                                         \
+    X(VM_ENTRY_INSTRUCTION_LEN, vm_entry_instruction_len)                       \
+    X(VM_ENTRY_EXCEPTION_ERROR_CODE, vm_entry_exception_error_code)             \
+    X(CPU_BASED_VM_EXEC_CONTROL, cpu_based_vm_exec_control)                     \
+    X(EXCEPTION_BITMAP, exception_bitmap) X(CR0_READ_SHADOW, cr0_read_shadow)   \
+    X(CR4_READ_SHADOW, cr4_read_shadow) X(HOST_RSP, host_rsp)
 /* Exit information: L1 reads it without exits; its writes still exit. */
-static const u32 shadow_ro[] = {
-    VM_EXIT_REASON, EXIT_QUALIFICATION, VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO,
-    VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO_FIELD,
-    IDT_VECTORING_ERROR_CODE, GUEST_LINEAR_ADDRESS, VM_INSTRUCTION_ERROR,
-};
+#define SHADOW_RO(X)                                                            \
+    X(VM_EXIT_REASON, vm_exit_reason) X(EXIT_QUALIFICATION, exit_qualification) \
+    X(VM_EXIT_INSTRUCTION_LEN, vm_exit_instruction_len)                         \
+    X(VMX_INSTRUCTION_INFO, vmx_instruction_info)                               \
+    X(VM_EXIT_INTR_INFO, vm_exit_intr_info)                                     \
+    X(VM_EXIT_INTR_ERROR_CODE, vm_exit_intr_error_code)                         \
+    X(IDT_VECTORING_INFO_FIELD, idt_vectoring_info_field)                       \
+    X(IDT_VECTORING_ERROR_CODE, idt_vectoring_error_code)                       \
+    X(GUEST_LINEAR_ADDRESS, guest_linear_address)                               \
+    X(VM_INSTRUCTION_ERROR, vm_instruction_error)
+
+/* shadow_vals[] holds the fields in this order: K_<member> is the index. */
+#define INDEX(enc, member)      K_##member,
+enum { SHADOW_RW_EXIT(INDEX) N_RW_EXIT_END, K_RW_L1_FIRST = N_RW_EXIT_END - 1, SHADOW_RW_L1(INDEX) N_RW_END,
+       K_RO_FIRST = N_RW_END - 1, SHADOW_RO(INDEX) N_ALL_END };
+#undef INDEX
+#define ENCODING(enc, member)   enc,
+static const u32 shadow_rw_exit[] = { SHADOW_RW_EXIT(ENCODING) };
+static const u32 shadow_rw_l1[] = { SHADOW_RW_L1(ENCODING) };
+static const u32 shadow_ro[] = { SHADOW_RO(ENCODING) };
+static const u32 shadow_fields[] = { SHADOW_RW_EXIT(ENCODING) SHADOW_RW_L1(ENCODING) SHADOW_RO(ENCODING) };
+#undef ENCODING
+SHADOW_RW_EXIT(GUEST_FIELD_WIDTH_OK)
+SHADOW_RW_L1(GUEST_FIELD_WIDTH_OK)
+SHADOW_RO(GUEST_FIELD_WIDTH_OK)
 
 #define N_RW_EXIT   ARRAY_SIZE(shadow_rw_exit)
 #define N_RW        (ARRAY_SIZE(shadow_rw_exit) + ARRAY_SIZE(shadow_rw_l1))
-#define N_ALL       (N_RW + ARRAY_SIZE(shadow_ro))
+#define N_ALL       ARRAY_SIZE(shadow_fields)
 _Static_assert(N_ALL <= SHADOW_FIELDS_MAX, "struct nested_vmx's shadow_vals holds every field");
-
-/* The shadowed fields sorted by width with their vmcs12 offsets, once.
- * shadow_vals[] holds them plan after plan, in this order. */
-enum { PLAN_RW_EXIT, PLAN_RW_L1, PLAN_RO, PLANS };
-static struct field_plan plans[PLANS];
-static const u32 plan_base[PLANS] = { 0, N_RW_EXIT, N_RW };
+_Static_assert(N_RW_EXIT == N_RW_EXIT_END && N_RW == N_RW_END && N_ALL == N_ALL_END,
+               "K_<member> indexes shadow_fields");
 
 static u64 vmread_bitmap, vmwrite_bitmap;
 static bool shadowing;
@@ -85,9 +109,6 @@ void shadow_init(void)
     }
     for (u32 i = 0; i < ARRAY_SIZE(shadow_ro); i++)
         clear_bit(vmread_bitmap, shadow_ro[i]);
-    field_plan_init(&plans[PLAN_RW_EXIT], shadow_rw_exit, N_RW_EXIT);
-    field_plan_init(&plans[PLAN_RW_L1], shadow_rw_l1, ARRAY_SIZE(shadow_rw_l1));
-    field_plan_init(&plans[PLAN_RO], shadow_ro, ARRAY_SIZE(shadow_ro));
     shadowing = true;
 }
 
@@ -101,36 +122,16 @@ bool shadow_guest_init(struct vcpu *vcpu)
     return n->shadow_vmcs != 0;
 }
 
-/* One field of a plan into the shadow, if all or if it changed. */
-static inline void fill_one(const struct field_plan *p, u64 *vals, u32 i, u64 v, bool all)
-{
-    if (all || v != vals[i]) {
-        __vmcs_write(p->field[i], v);
-        vals[i] = v;
-    }
-}
-
-static void fill_plan(struct nested_vmx *n, const struct field_plan *p, u64 *vals, bool all)
-{
-    const u8 *v12 = (const u8 *)&n->cached12;
-    u32 i = 0;
-    u16 x16;
-    u32 x32;
-    u64 x64;
-
-    for (; i < p->n16; i++) {
-        __builtin_memcpy(&x16, v12 + p->offset[i], 2);
-        fill_one(p, vals, i, x16, all);
-    }
-    for (; i < p->n32; i++) {
-        __builtin_memcpy(&x32, v12 + p->offset[i], 4);
-        fill_one(p, vals, i, x32, all);
-    }
-    for (; i < p->n; i++) {
-        __builtin_memcpy(&x64, v12 + p->offset[i], 8);
-        fill_one(p, vals, i, x64, all);
-    }
-}
+/* One field into the shadow: always (all), or if cached12's value is no
+ * longer the one the shadow holds. */
+#define FILL(enc, member)                                                       \
+    do {                                                                        \
+        u64 x_ = n->cached12.member;                                            \
+        if (all || x_ != n->shadow_vals[K_##member]) {                          \
+            __vmcs_write(enc, x_);                                              \
+            n->shadow_vals[K_##member] = x_;                                    \
+        }                                                                       \
+    } while (0);
 
 /* Runs with vmcs01 current and leaves it current. all: every field into
  * the shadow (a new vmcs12); otherwise (after an emulated exit) those the
@@ -140,11 +141,26 @@ static void fill_shadow(struct vcpu *vcpu, bool all)
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 p = 0; p < PLANS; p++)
-        if (all || p != PLAN_RW_L1)
-            fill_plan(n, &plans[p], n->shadow_vals + plan_base[p], all);
+    SHADOW_RW_EXIT(FILL)
+    SHADOW_RO(FILL)
+    if (all) {
+        SHADOW_RW_L1(FILL)
+    }
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
+#undef FILL
+
+/* One read-write field back: if L1 changed it, into cached12 and marked
+ * for the next entry. */
+#define READ_BACK(enc, member)                                                  \
+    do {                                                                        \
+        u64 x_ = __vmcs_read(enc);                                              \
+        if (x_ != n->shadow_vals[K_##member]) {                                 \
+            n->shadow_vals[K_##member] = x_;                                    \
+            n->cached12.member = (__typeof__(n->cached12.member))x_;            \
+            nested_vmcs12_changed(vcpu, enc, n->cached12.member);               \
+        }                                                                       \
+    } while (0);
 
 /* The read-write fields back into cached12; each one L1 changed is
  * marked for the next entry. */
@@ -153,45 +169,30 @@ static void read_shadow(struct vcpu *vcpu)
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 p = PLAN_RW_EXIT; p <= PLAN_RW_L1; p++) {
-        const struct field_plan *plan = &plans[p];
-        u64 *vals = n->shadow_vals + plan_base[p];
-        for (u32 i = 0; i < plan->n; i++) {
-            u64 v = __vmcs_read(plan->field[i]);
-            if (v != vals[i]) {
-                vals[i] = v;
-                field_plan_put(plan, &n->cached12, i, v);
-                nested_vmcs12_changed(vcpu, plan->field[i], field_plan_get(plan, &n->cached12, i));
-            }
-        }
-    }
+    SHADOW_RW_EXIT(READ_BACK)
+    SHADOW_RW_L1(READ_BACK)
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
-
-static bool verify_plan(struct nested_vmx *n, const struct field_plan *p)
-{
-    for (u32 i = 0; i < p->n; i++) {
-        u64 v = __vmcs_read(p->field[i]), w = field_plan_get(p, &n->cached12, i);
-        if (v != w) {
-            kprintf("turtle: nested verify: shadow field %x holds %lx, vmcs12 %lx\n", p->field[i], v, w);
-            return false;
-        }
-    }
-    return true;
-}
+#undef READ_BACK
 
 /* Debug mode (nested_verify): false, with a message, when the shadow does
  * not hold cached12's value of every shadowed field. vmcs01 current. */
 bool shadow_verify(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
+    bool ok = true;
 
     if (!n->shadow_active)
         return true;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    bool ok = true;
-    for (u32 p = 0; p < PLANS && ok; p++)
-        ok = verify_plan(n, &plans[p]);
+    for (u32 i = 0; i < N_ALL && ok; i++) {
+        u64 v = __vmcs_read(shadow_fields[i]), w = 0;
+        vmcs12_read(&n->cached12, shadow_fields[i], &w);
+        if (v != w) {
+            kprintf("turtle: nested verify: shadow field %x holds %lx, vmcs12 %lx\n", shadow_fields[i], v, w);
+            ok = false;
+        }
+    }
     vmcs_load(vcpu->vmcs01, "vmcs01");
     return ok;
 }
@@ -206,10 +207,9 @@ void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 
     if (!n->shadow_active)
         return;
-    for (u32 p = 0; p < PLANS && !val; p++)
-        for (u32 i = 0; i < plans[p].n && !val; i++)
-            if (plans[p].field[i] == field)
-                val = &n->shadow_vals[plan_base[p] + i];
+    for (u32 i = 0; i < N_ALL && !val; i++)
+        if (shadow_fields[i] == field)
+            val = &n->shadow_vals[i];
     if (!val)
         return;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");

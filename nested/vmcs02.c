@@ -10,25 +10,26 @@
 #include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/field_plan.h"
+#include "nested/guest_fields.h"
 #include "nested/vmcs02.h"
 #include "vmx/caps.h"
 #include "vmx/vmx.h"
 
 
-/* Guest-state fields copied as they are, both ways. */
-static const u32 guest_fields[] = {
-    GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
-    GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
-    GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
-    GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
-    GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
-    GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
-    GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE,
-    GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE, GUEST_GDTR_BASE, GUEST_IDTR_BASE,
-    GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE, GUEST_SYSENTER_CS,
-    GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS,
-    GUEST_PENDING_DBG_EXCEPTIONS, GUEST_CR3,
-};
+/* Guest-state fields copied as they are, both ways (nested/guest_fields.h). */
+#define ENCODING(enc, member)   enc,
+static const u32 guest_fields[] = { VMCS02_GUEST_FIELDS(ENCODING) };
+#undef ENCODING
+VMCS02_GUEST_FIELDS(GUEST_FIELD_WIDTH_OK)
+
+/* vmcs02's guest_fields into vmcs12 at a reflected exit: one VMREAD with a
+ * constant encoding per field, no table walked. */
+static void guest_fields_from_vmcs02(struct vmcs12 *v)
+{
+#define READ(enc, member)       v->member = (__typeof__(v->member))__vmcs_read(enc);
+    VMCS02_GUEST_FIELDS(READ)
+#undef READ
+}
 
 static const u32 pdptr_fields[] = { GUEST_PDPTR0, GUEST_PDPTR1, GUEST_PDPTR2, GUEST_PDPTR3 };
 
@@ -317,7 +318,7 @@ void sync_vmcs02_to_vmcs12(struct vcpu *vcpu, struct vmcs12 *v)
     u32 entry12 = v->vm_entry_controls;
     u64 cr0_12 = v->guest_cr0;
 
-    field_plan_from_vmcs(&guest_plan, v);
+    guest_fields_from_vmcs02(v);
     v->guest_cr0 = l2_cr(vmcs_readl(GUEST_CR0), vmcs_readl(CR0_READ_SHADOW), vmx_policy->cr0_owned,
                          v->cr0_guest_host_mask, v->guest_cr0);
     v->guest_cr4 = l2_cr(vmcs_readl(GUEST_CR4), vmcs_readl(CR4_READ_SHADOW), vmx_policy->cr4_owned,

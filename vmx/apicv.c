@@ -265,7 +265,8 @@ void apicv_pull(struct vcpu *vcpu)
     u16 st = a->vid ? vmcs_read16(GUEST_INTR_STATUS) : 0;
     bool irr_isr = st || a->status;
 
-    /* Every exit comes here: the usual answer, nothing written, is quick. */
+    a->stale = false;
+    /* Most pulls find nothing written: that answer is quick. */
     if (!irr_isr && p[APIC_TPR / 4] == s->tpr && p[APIC_ICR / 4] == s->icr_lo &&
         p[APIC_ICR2 / 4] == s->icr_hi)
         return;

@@ -19,13 +19,18 @@
  *
  * The LAPIC model (vmx/dev/lapic.c) stays the source of truth: the page
  * is its image, stored before an entry into vmcs01 when the model changed
- * (apicv_push) and read back after every exit from vmcs01 for what the
- * CPU writes there (apicv_pull). vmcs02 never has turtle's pages but one:
- * nested/ builds it from vmx_policy, which holds none of these controls,
- * and from L1's own APIC virtualization for L2 (nested/apicv12.c); for an
- * L2 on EPT01 whose L1 does not virtualize APIC accesses itself, vmcs02
- * virtualizes them on this APIC-access page, so that every access of L2
- * there exits (nested/vmcs02.c).
+ * (apicv_push) and read back for what the CPU writes there (apicv_pull)
+ * before anything reads the model after an exit from vmcs01. An exit
+ * whose handler never looks at the model (CPUID, the VMX instructions
+ * that do not enter L2: vmx/exit.c) leaves the page unread (`stale`); the
+ * run loop pulls before the model's timers, before an event injection,
+ * before a store, and when the slice ends (apicv_sync). vmcs02 never has
+ * turtle's pages but one: nested/ builds it from vmx_policy, which holds
+ * none of these controls, and from L1's own APIC virtualization for L2
+ * (nested/apicv12.c); for an L2 on EPT01 whose L1 runs no APIC
+ * virtualization for it, vmcs02 virtualizes APIC accesses on this
+ * APIC-access page, so that every access of L2 there exits
+ * (nested/vmcs02.c).
  */
 #ifndef TURTLE_APICV_H
 #define TURTLE_APICV_H
@@ -44,6 +49,8 @@ struct vcpu_apicv {
                                  * it and the APIC is software-enabled) */
     bool dirty;                 /* the model changed: store it before the next vmcs01 entry
                                  * (never set while vapic_page is 0) */
+    bool stale;                 /* the page may hold what the CPU wrote since the last
+                                 * apicv_pull(): pull before the model is read (apicv_sync) */
     u16 status;                 /* guest interrupt status at the last entry (RVI, SVI) */
     u64 apic_base;              /* IA32_APIC_BASE the controls were chosen for */
     u64 eoi_exit[4];            /* the EOI-exit bitmap in vmcs01 */
@@ -57,7 +64,8 @@ bool apicv_init(void);
 bool apicv_vcpu_init(struct vcpu *vcpu);
 void apicv_vcpu_free(struct vcpu *vcpu);
 
-/* After an exit from vmcs01 / before an entry into it (vmcs01 current). */
+/* After an exit from vmcs01 / before an entry into it (vmcs01 current).
+ * apicv_pull also clears `stale`. */
 void apicv_pull(struct vcpu *vcpu);
 void apicv_push(struct vcpu *vcpu);
 /* Virtual-interrupt delivery runs this vCPU's local APIC interrupts while

@@ -71,6 +71,30 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX + 1] = {
     [EXIT_REASON_APIC_WRITE]            = handle_apic_write,
 };
 
+/* What the path of an exit may leave out, by reason (0 for the rest):
+ * - EXIT_LAPIC_FREE: the handler never reads the LAPIC model, nor enters
+ *   L2: the virtual-APIC page is left for apicv_sync() (vmx/apicv.h);
+ * - EXIT_INSTRUCTION: caused by executing an instruction, so never during
+ *   the delivery of an event (SDM 27.2.4 lists the exits that may): no
+ *   IDT-vectoring information to read. */
+#define EXIT_LAPIC_FREE     BIT(0)
+#define EXIT_INSTRUCTION    BIT(1)
+#define FREE_INSN           (EXIT_LAPIC_FREE | EXIT_INSTRUCTION)
+static const u8 exit_flags[EXIT_REASON_MAX + 1] = {
+    [EXIT_REASON_CPUID] = FREE_INSN,            [EXIT_REASON_VMCLEAR] = FREE_INSN,
+    [EXIT_REASON_VMPTRLD] = FREE_INSN,          [EXIT_REASON_VMPTRST] = FREE_INSN,
+    [EXIT_REASON_VMREAD] = FREE_INSN,           [EXIT_REASON_VMWRITE] = FREE_INSN,
+    [EXIT_REASON_INVEPT] = FREE_INSN,           [EXIT_REASON_INVVPID] = FREE_INSN,
+    [EXIT_REASON_GETSEC] = EXIT_INSTRUCTION,    [EXIT_REASON_HLT] = EXIT_INSTRUCTION,
+    [EXIT_REASON_INVD] = EXIT_INSTRUCTION,      [EXIT_REASON_RDPMC] = EXIT_INSTRUCTION,
+    [EXIT_REASON_VMCALL] = EXIT_INSTRUCTION,    [EXIT_REASON_VMLAUNCH] = EXIT_INSTRUCTION,
+    [EXIT_REASON_VMRESUME] = EXIT_INSTRUCTION,  [EXIT_REASON_VMOFF] = EXIT_INSTRUCTION,
+    [EXIT_REASON_VMON] = EXIT_INSTRUCTION,      [EXIT_REASON_CR_ACCESS] = EXIT_INSTRUCTION,
+    [EXIT_REASON_IO_INSTRUCTION] = EXIT_INSTRUCTION, [EXIT_REASON_MSR_READ] = EXIT_INSTRUCTION,
+    [EXIT_REASON_MSR_WRITE] = EXIT_INSTRUCTION, [EXIT_REASON_MWAIT_INSTRUCTION] = EXIT_INSTRUCTION,
+    [EXIT_REASON_MONITOR_INSTRUCTION] = EXIT_INSTRUCTION, [EXIT_REASON_XSETBV] = EXIT_INSTRUCTION,
+};
+
 u64 guest_reg_read(struct vcpu *vcpu, u32 reg)
 {
     return reg == REG_RSP ? vmcs_readl(GUEST_RSP) : vcpu->regs.gpr[reg & 15];
@@ -121,6 +145,30 @@ static void unexpected_exit(struct vcpu *vcpu, u32 reason)
     vm_stop(vcpu->vm, true, "unexpected VM exit (reason %u) at rip %lx", reason, vmcs_readl(GUEST_RIP));
 }
 
+/* An exit the table does not handle: a failed VM entry (of vmcs01, or of
+ * vmcs02 that nested/ left to L0), or a reason without a handler. A
+ * reason past the table while L2 runs goes to nested/ first. */
+static __attribute__((noinline, cold)) void odd_exit(struct vcpu *vcpu, u32 full, u64 qual)
+{
+    u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
+
+    if (reason > EXIT_REASON_MAX && vcpu->guest_mode) {
+        if (__builtin_expect(vcpu->snap_at_l2_exit != 0, 0))
+            snapshot_l2_exit(vcpu, full);
+        if (nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
+            return;
+    }
+    if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+        uart_flush(&vcpu->vm->uart);
+        kprintf("turtle: guest '%s': VM entry failed, reason %u, qualification %lx\n",
+                vcpu->vm->name, reason, qual);
+        vmcs_dump();
+        vm_stop(vcpu->vm, true, "VM-entry failure (reason %u)", reason);
+        return;
+    }
+    unexpected_exit(vcpu, reason);
+}
+
 /*
  * One exit, one path: while L2 runs nested/ decides first (reflect to L1,
  * or handled); otherwise, and for whatever nested/ leaves to L0, the one
@@ -133,33 +181,36 @@ void vmx_handle_exit(struct vcpu *vcpu)
     u64 qual = vmcs_readl(EXIT_QUALIFICATION);
 
     vcpu->total_exits++;
-    if (reason <= EXIT_REASON_MAX)
-        vcpu->exits[reason]++;
-    /* The virtual-APIC page belongs to vmcs01: what L1 wrote there comes
-     * back into the model first. (While L2 runs the page is idle; whatever
-     * changes the model then, L2 reaching L1's APIC included, raises
-     * irq_check, and the page is stored again before L1 resumes.) */
-    if (vcpu->apicv.vapic_page && !vcpu->guest_mode)
-        apicv_pull(vcpu);
-    /* A snapshot L1 asked for at this exit is taken before turtle decides
-     * whether to reflect it (snapshot/vmcall.c). */
-    if (__builtin_expect(vcpu->snap_at_l2_exit != 0, 0) && vcpu->guest_mode)
-        snapshot_l2_exit(vcpu, full);
-    if (vcpu->guest_mode && nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
-        return;
-    if (full & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-        uart_flush(&vcpu->vm->uart);
-        kprintf("turtle: guest '%s': VM entry failed, reason %u, qualification %lx\n",
-                vcpu->vm->name, reason, qual);
-        vmcs_dump();
-        vm_stop(vcpu->vm, true, "VM-entry failure (reason %u)", reason);
+    if (__builtin_expect(reason > EXIT_REASON_MAX, 0)) {
+        odd_exit(vcpu, full, qual);
         return;
     }
-    if (reason > EXIT_REASON_MAX || !exit_handlers[reason]) {
-        unexpected_exit(vcpu, reason);
+    vcpu->exits[reason]++;
+    if (vcpu->guest_mode) {
+        /* A snapshot L1 asked for at this exit is taken before turtle
+         * decides whether to reflect it (snapshot/vmcall.c). */
+        if (__builtin_expect(vcpu->snap_at_l2_exit != 0, 0))
+            snapshot_l2_exit(vcpu, full);
+        if (nested_ops->l2_exit(vcpu, full, qual) == NESTED_EXIT_DONE)
+            return;
+    } else if (vcpu->apicv.vapic_page) {
+        /* The virtual-APIC page belongs to vmcs01: what L1 wrote there
+         * comes back into the model before the model is read
+         * (vmx/apicv.h). (While L2 runs the page is idle; whatever changes
+         * the model then, L2 reaching L1's APIC included, raises
+         * irq_check, and the page is stored again before L1 resumes.) */
+        vcpu->apicv.stale = true;
+    }
+    exit_handler_t handler = exit_handlers[reason];
+    if (__builtin_expect((full & VMX_EXIT_REASONS_FAILED_VMENTRY) || !handler, 0)) {
+        odd_exit(vcpu, full, qual);
         return;
     }
-    requeue_vectoring_event(vcpu);
-    exit_handlers[reason](vcpu, qual);
+    u8 flags = exit_flags[reason];
+    if (!(flags & EXIT_LAPIC_FREE))
+        apicv_sync(vcpu);
+    if (!(flags & EXIT_INSTRUCTION))
+        requeue_vectoring_event(vcpu);
+    handler(vcpu, qual);
     PROF_MARK(PROF_L1_HANDLER);
 }

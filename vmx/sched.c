@@ -129,12 +129,14 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         if (__builtin_expect(now >= until, 0)) {
             if (now >= slice_end)
                 break;
+            apicv_sync(vcpu);
             platform_update(vm, now);   /* device timers fell due */
             if (vm->stopped || vcpu->yield)
                 break;                  /* stopped, or a reset was asked for */
             until = MIN(slice_end, vm->platform.next_deadline);
         }
         if (__builtin_expect(event_anything(&vcpu->events), 0)) {
+            apicv_sync(vcpu);
             __vmx_inject_events(vcpu);  /* may change the current VMCS (exit to L1) */
             if (vm->stopped)
                 break;
@@ -144,8 +146,10 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         u64 ticks = ((until - now) >> rate) + 1;
         if (vcpu->guest_mode)
             ticks = nested_ops->timer_clamp(vcpu, ticks);
-        else if (__builtin_expect(vcpu->apicv.dirty, 0))
+        else if (__builtin_expect(vcpu->apicv.dirty, 0)) {
+            apicv_sync(vcpu);           /* what the CPU wrote first: the store overwrites the page */
             apicv_push(vcpu);           /* the model changed: its image for the CPU */
+        }
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
         if (!sched_first_entry_tsc)
             sched_first_entry_tsc = rdtsc();
@@ -162,7 +166,7 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
                     vcpu->launched ? "RESUME" : "LAUNCH", err);
             vmcs_dump();
             vm_stop(vm, true, "VM entry failed (VM-instruction error %lu)", err);
-            return;
+            break;
         }
         /* A VMCS is launched once an entry succeeded: not by an exit that
          * reports a failed entry (SDM 27.8). */
@@ -170,6 +174,9 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
             vcpu->launched = true;
         vmx_handle_exit(vcpu);
     }
+    /* Between slices the model is read (runnable(), the console, a
+     * snapshot): it holds what the CPU wrote. */
+    apicv_sync(vcpu);
 }
 
 /* panic(): the vCPU this CPU was running, and its current VMCS. */

@@ -109,6 +109,13 @@ void inject_exception(struct vcpu *vcpu, u32 vector, bool has_error_code, u32 er
 void inject_page_fault(struct vcpu *vcpu, u64 address, u32 error_code);
 static inline void inject_gp0(struct vcpu *vcpu) { inject_exception(vcpu, 13, true, 0); }
 static inline void inject_ud(struct vcpu *vcpu) { inject_exception(vcpu, 6, false, 0); }
+/* The LAPIC model brought up to date with the virtual-APIC page, if an
+ * exit left the page unread (vmx/apicv.h); vmcs01 current. */
+static inline void apicv_sync(struct vcpu *vcpu)
+{
+    if (__builtin_expect(vcpu->apicv.stale, 0))
+        apicv_pull(vcpu);
+}
 /* Queues the event this exit interrupted (IDT-vectoring info), if any.
  * The common case (none) is inline: it is on every exit. */
 void __requeue_vectoring_event(struct vcpu *vcpu, u32 idt_vectoring_info);

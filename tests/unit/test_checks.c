@@ -556,6 +556,63 @@ static void test_fuzz(void **state)
     assert_true(passed > 1000);         /* the fuzz also reaches the accepting path */
 }
 
+
+/* The memoized guest-state checks (nested/seg_memo.h) give the full
+ * checks' answer and qualification for every mutated vmcs12, whether the
+ * memo holds the valid vmcs12's segments or the previous one's, and skip
+ * the segment checks only on a bit-for-bit hit. */
+static void test_seg_memo(void **state)
+{
+    struct seg_memo memo = { 0 };
+    struct vmcs12 v, prev;
+    u32 encodings[256], n = 0, hits = 0;
+
+    (void)state;
+    set_caps();
+    for (u32 e = 0; e < 0x8000 && n < 256; e++)
+        if (vmcs12_field_offset(e) >= 0 && !(e & 1))
+            encodings[n++] = e;
+    valid_vmcs12(&v);
+    u64 q = 99;
+    assert_false(seg_memo_hit(&memo, &v, seg_memo_key(&v, true, false)));
+    assert_true(nested_check_guest_state_memo(C(), NULL, &v, &q, &memo));
+    assert_true(seg_memo_hit(&memo, &v, seg_memo_key(&v, true, false)));
+    assert_false(seg_memo_hit(&memo, &v, seg_memo_key(&v, false, false)));
+    prev = v;
+    prev.guest_gs_base ^= BIT(47);
+    assert_false(seg_memo_hit(&memo, &prev, seg_memo_key(&prev, true, false)));
+    prev = v;
+    prev.guest_tr_selector ^= 4;
+    assert_false(seg_memo_hit(&memo, &prev, seg_memo_key(&prev, true, false)));
+    prev = v;
+    for (int iter = 0; iter < 50000; iter++) {
+        u64 q_full = 99, q_memo = 98;
+        valid_vmcs12(&v);
+        if (iter & 1)
+            v = prev;
+        int k = 1 + (int)(rnd() % 3);
+        for (int i = 0; i < k; i++) {
+            u64 r = rnd(), cur = 0;
+            u64 val = (r & 3) == 0 ? rnd() : (r & 3) == 1 ? (rnd() & 0xff) : BIT(rnd() % 64);
+            u32 e = encodings[rnd() % n];
+            vmcs12_read(&v, e, &cur);
+            vmcs12_write(&v, e, (r & 4) ? (cur ^ val) : val);
+        }
+        u32 key = seg_memo_key(&v, v.vm_entry_controls & VM_ENTRY_IA32E_MODE,
+                               nested_proc2(&v) & SECONDARY_EXEC_UNRESTRICTED_GUEST);
+        hits += seg_memo_hit(&memo, &v, key);
+        bool full = nested_check_guest_state(C(), NULL, &v, &q_full);
+        bool fast = nested_check_guest_state_memo(C(), NULL, &v, &q_memo, &memo);
+        assert_int_equal(full, fast);
+        if (!full)
+            assert_int_equal(q_full, q_memo);
+        if (full)
+            prev = v;
+    }
+    print_message("seg memo: %u of 50000 entries hit the memo\n", hits);
+    assert_true(hits > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_pdptes),
         cmocka_unit_test(test_virtual_nmis_and_ept_ad),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_seg_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
