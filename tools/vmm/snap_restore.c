@@ -166,6 +166,32 @@ static int read_ram(struct vm *vm, const char *dir)
     return ok ? 0 : -1;
 }
 
+/* KVM_SET_XCRS, except where this KVM has no XSAVE (KVM_GET_XCRS reports
+ * no XCRs, and KVM refuses KVM_SET_XCRS): a snapshot whose XCR0 is then
+ * its reset value 1 (x87 only, what a vCPU without XSAVE has) needs
+ * nothing set; any other XCR0 cannot be honoured there. */
+static int set_xcrs(struct vm *vm, const struct kvm_xcrs *want)
+{
+    struct kvm_xcrs have;
+
+    if (!want->nr_xcrs)
+        return 0;
+    if (ioctl(vm->vcpu_fd, KVM_GET_XCRS, &have) < 0)
+        return snap_fail("KVM_GET_XCRS");
+    if (!have.nr_xcrs) {
+        for (uint32_t i = 0; i < want->nr_xcrs && i < KVM_MAX_XCRS; i++)
+            if (want->xcrs[i].xcr == 0 && want->xcrs[i].value != 1) {
+                fprintf(stderr, "vmm: error: restore: the snapshot's XCR0 is %#llx, and this KVM has no XSAVE\n",
+                        (unsigned long long)want->xcrs[i].value);
+                return -1;
+            }
+        return 0;
+    }
+    if (ioctl(vm->vcpu_fd, KVM_SET_XCRS, want) < 0)
+        return snap_fail("KVM_SET_XCRS");
+    return 0;
+}
+
 int vmm_restore(struct vm *vm, const char *dir)
 {
     uint64_t len;
@@ -196,11 +222,10 @@ int vmm_restore(struct vm *vm, const char *dir)
     if (set_msrs(vm, dir))
         return -1;
     if ((p = kvm_dir_read(dir, "xcrs.bin", &len))) {
-        r = len != sizeof(struct kvm_xcrs) ? -1 :
-            ((struct kvm_xcrs *)p)->nr_xcrs ? ioctl(vm->vcpu_fd, KVM_SET_XCRS, p) : 0;
+        r = len != sizeof(struct kvm_xcrs) ? -1 : set_xcrs(vm, p);
         free(p);
         if (r < 0)
-            return snap_fail("KVM_SET_XCRS");
+            return -1;
     }
     SET(KVM_SET_XSAVE, "xsave.bin", struct tsnap_kvm_xsave);
     SET(KVM_SET_VCPU_EVENTS, "events.bin", struct kvm_vcpu_events);
