@@ -59,10 +59,8 @@ static void apic_setup(u32 proc2, u32 threshold, u32 vtpr)
     vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CR8_EXITS & ~vmx_ctl_required(vmx_caps.proc));
     vmcs_write(VIRTUAL_APIC_PAGE_ADDR, vmx_pa(vapic));
     vmcs_write(TPR_THRESHOLD, threshold);
-    if (proc2) {
-        vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-        vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, proc2);
-    }
+    if (proc2)
+        vmcs_set_proc2(proc2);
     if (proc2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
         vmcs_write(APIC_ACCESS_ADDR, vmx_pa(access));
 }

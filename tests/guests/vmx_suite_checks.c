@@ -128,8 +128,7 @@ static void build_ept(void)
 static void real_mode(void)
 {
     build_ept();
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    vmcs_set_proc2(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
     vmcs_write(EPT_POINTER, vmx_pa(ept_pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
     vmcs_clear_bits(VM_ENTRY_CONTROLS, VM_ENTRY_IA32E_MODE);
     if (vmx_default_entry() & VM_ENTRY_LOAD_IA32_EFER)

@@ -73,8 +73,7 @@ void invept_context(void)
 void init_ept(void)
 {
     build_ept();
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT);
+    vmcs_set_proc2(SECONDARY_EXEC_ENABLE_EPT);
     vmcs_write(EPT_POINTER, eptp());
     invept_context();
 }
@@ -310,8 +309,7 @@ static void init_eptp_beyond_width(void)
 
 static void init_vpid0(void)
 {
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID);
+    vmcs_set_proc2(SECONDARY_EXEC_ENABLE_VPID);
     vmcs_write(VIRTUAL_PROCESSOR_ID, 0);
 }
 
@@ -323,8 +321,7 @@ static void init_vpid1(void)
 
 static void init_unrestricted_no_ept(void)
 {
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    vmcs_set_proc2(SECONDARY_EXEC_UNRESTRICTED_GUEST);
 }
 
 static void entry_check_tests(void)

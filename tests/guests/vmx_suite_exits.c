@@ -165,11 +165,7 @@ static void l2_desc(void)
 
 static bool has_desc_exiting(void) { return vmx_has_proc2(SECONDARY_EXEC_DESC); }
 
-static void init_desc(void)
-{
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_DESC);
-}
+static void init_desc(void) { vmcs_set_proc2(SECONDARY_EXEC_DESC); }
 
 /* VMX_INSTRUCTION_INFO bits 29:28: the instruction identity (SDM 28.2.5, Tables 28-10/28-11). */
 static u32 insn_identity(const struct vmx_exit *e) { return (e->instr_info >> 28) & 3; }
@@ -251,11 +247,7 @@ static enum vmx_action pause_exit(struct vmx_exit *e)
 static void l2_wbinvd(void) { __asm__ __volatile__("wbinvd" ::: "memory"); }
 static bool has_wbinvd_exiting(void) { return vmx_has_proc2(SECONDARY_EXEC_WBINVD_EXITING); }
 
-static void init_wbinvd(void)
-{
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_WBINVD_EXITING);
-}
+static void init_wbinvd(void) { vmcs_set_proc2(SECONDARY_EXEC_WBINVD_EXITING); }
 
 static enum vmx_action wbinvd_exit(struct vmx_exit *e)
 {

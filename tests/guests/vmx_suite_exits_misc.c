@@ -87,14 +87,8 @@ static void l2_rdseed(void)
 static bool has_rdrand_exiting(void) { return vmx_has_proc2(SECONDARY_EXEC_RDRAND_EXITING); }
 static bool has_rdseed_exiting(void) { return vmx_has_proc2(SECONDARY_EXEC_RDSEED_EXITING); }
 
-static void init_proc2(u32 bits)
-{
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, bits);
-}
-
-static void init_rdrand(void) { init_proc2(SECONDARY_EXEC_RDRAND_EXITING); }
-static void init_rdseed(void) { init_proc2(SECONDARY_EXEC_RDSEED_EXITING); }
+static void init_rdrand(void) { vmcs_set_proc2(SECONDARY_EXEC_RDRAND_EXITING); }
+static void init_rdseed(void) { vmcs_set_proc2(SECONDARY_EXEC_RDSEED_EXITING); }
 
 /* L1 answers for the instruction: the value it puts in RAX is what L2 sees. */
 static enum vmx_action random_exit(struct vmx_exit *e, const char *t, u32 reason, const char *name)

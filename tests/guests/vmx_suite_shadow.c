@@ -59,8 +59,7 @@ static void init_shadow(void)
     allow(read_bitmap, NO_SUCH_FIELD);
     allow(write_bitmap, GUEST_FS_SELECTOR);
     allow(write_bitmap, GUEST_LDTR_BASE);
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS);
+    vmcs_set_proc2(SECONDARY_EXEC_SHADOW_VMCS);
     vmcs_write(VMCS_LINK_POINTER, vmx_pa(shadow_page));
     vmcs_write(VMREAD_BITMAP, vmx_pa(read_bitmap));
     vmcs_write(VMWRITE_BITMAP, vmx_pa(write_bitmap));

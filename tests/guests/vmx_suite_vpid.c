@@ -69,8 +69,7 @@ static void init_vpid_flush(void)
     build_tables();
     map_window(page_a);
     vmcs_write(GUEST_CR3, (u64)(uintptr_t)pml4);
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID);
+    vmcs_set_proc2(SECONDARY_EXEC_ENABLE_VPID);
     vmcs_write(VIRTUAL_PROCESSOR_ID, VPID_A);
 }
 

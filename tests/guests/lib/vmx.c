@@ -85,6 +85,12 @@ void vmcs_write(u32 field, u64 val)
 void vmcs_set_bits(u32 field, u64 bits) { vmcs_write(field, vmcs_read(field) | bits); }
 void vmcs_clear_bits(u32 field, u64 bits) { vmcs_write(field, vmcs_read(field) & ~bits); }
 
+void vmcs_set_proc2(u32 bits)
+{
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, bits);
+}
+
 void vmx_report_access_errors(const char *test)
 {
     if (access_errors)

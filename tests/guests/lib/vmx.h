@@ -152,6 +152,8 @@ u64 vmcs_read(u32 field);
 void vmcs_write(u32 field, u64 val);
 void vmcs_set_bits(u32 field, u64 bits);
 void vmcs_clear_bits(u32 field, u64 bits);
+/* Activates the secondary processor-based controls and sets `bits` in them. */
+void vmcs_set_proc2(u32 bits);
 
 /* ---- capabilities ---- */
 struct vmx_caps {
