@@ -151,14 +151,15 @@ def corrupt(blob, how):
 
 # ---- the case kinds ----------------------------------------------------
 
-def captured(take, reasons):
-    """The one snapshot a take run sent on COM2, or None (reasons filled)."""
-    with open(os.path.join(harness.case_dir(take), "com2.bin"), "rb") as f:
+def captured(case, reasons, what="take"):
+    """The one snapshot a run (the boot `what`) sent on COM2, or None
+    (reasons filled)."""
+    with open(os.path.join(harness.case_dir(case), "com2.bin"), "rb") as f:
         frames = cut_frames(f.read())
     good = [blob for blob, why in frames if blob]
-    reasons += [f"take: COM2: {why}" for blob, why in frames if why]
+    reasons += [f"{what}: COM2: {why}" for blob, why in frames if why]
     if len(good) != 1:
-        reasons.append(f"take: {len(good)} snapshots on COM2, expected 1")
+        reasons.append(f"{what}: {len(good)} snapshots on COM2, expected 1")
         return None
     return good[0]
 
@@ -185,8 +186,52 @@ def compare(want, before, after, min_after, what):
     return reasons
 
 
+class SnapRun:
+    """What the snapshot case kinds share. A subclass is a dataclass with
+    name, group, platform and one harness.Case field per boot, named in
+    `boots` (the first gives the case's CPU model)."""
+    boots = ()
+
+    @property
+    def cpu(self):
+        return getattr(self, self.boots[0]).cpu
+
+    def override(self, cpu, platform):
+        return dataclasses.replace(self, platform=platform or self.platform,
+                                   **{b: harness.override(getattr(self, b), cpu, platform) for b in self.boots})
+
+    def boot(self, which, echo, reasons, case=None):
+        """Runs the boot `which` (or `case` in its place); its reasons join
+        `reasons` under its name."""
+        r = harness.run_case(case or getattr(self, which), echo)
+        reasons += [f"{which}: {x}" for x in r.reasons]
+        return r
+
+    def take_snapshot(self, echo, reasons):
+        """Runs the uninterrupted boot `plain` and the boot `take`; returns
+        both results and the snapshot take sent (None: reasons filled)."""
+        rp = self.boot("plain", echo, reasons)
+        rt = self.boot("take", echo, reasons)
+        return rp, rt, captured(self.take, reasons)
+
+    def save(self, blob):
+        """Writes the snapshot where the restore boot's module list names it."""
+        os.makedirs(os.path.dirname(self.snapshot), exist_ok=True)
+        with open(self.snapshot, "wb") as f:
+            f.write(blob)
+
+    def check_point(self, before, reasons):
+        if not any(re.search(self.point, line) for line in before):
+            reasons.append(f"take: stopped without the line /{self.point}/")
+
+    def result(self, r, start, reasons, passed=None):
+        """The case's result, with the log of the run r."""
+        ok = not reasons if passed is None else passed
+        return harness.Result(self, ok, reasons, r.log_path, time.monotonic() - start, r.log)
+
+
 @dataclass
-class SnapCase:
+class SnapCase(SnapRun):
     """plain: the guest uninterrupted; take: the same guest asking for a
     snapshot with "stop" (COM2 captured); restore: a boot with the captured
     file as a `restore` module (at `snapshot`, the path restore.modules
@@ -205,16 +250,7 @@ class SnapCase:
     ignore: list = field(default_factory=list)
     min_after: int = 3                  # lines the restored run must print
     platform: str = "bochs"
-
-    @property
-    def cpu(self):
-        return self.take.cpu
-
-    def override(self, cpu, platform):
-        return dataclasses.replace(self, plain=harness.override(self.plain, cpu, platform),
-                                   take=harness.override(self.take, cpu, platform),
-                                   restore=harness.override(self.restore, cpu, platform),
-                                   platform=platform or self.platform)
+    boots = ("take", "plain", "restore")
 
     def lines(self, text):
         return [line for line in guest_lines(text, self.guest)
@@ -223,26 +259,19 @@ class SnapCase:
     def run(self, echo=None):
         start = time.monotonic()
         reasons = []
-        rp = harness.run_case(self.plain, echo)
-        rt = harness.run_case(self.take, echo)
-        reasons += [f"plain: {r}" for r in rp.reasons] + [f"take: {r}" for r in rt.reasons]
-        blob = captured(self.take, reasons)
+        rp, rt, blob = self.take_snapshot(echo, reasons)
         if blob is None:
-            return harness.Result(self, False, reasons, rt.log_path, time.monotonic() - start, rt.log)
-        os.makedirs(os.path.dirname(self.snapshot), exist_ok=True)
-        with open(self.snapshot, "wb") as f:
-            f.write(blob)
-        rr = harness.run_case(self.restore, echo)
-        reasons += [f"restore: {r}" for r in rr.reasons]
+            return self.result(rt, start, reasons, False)
+        self.save(blob)
+        rr = self.boot("restore", echo, reasons)
         before, after, want = self.lines(rt.log), self.lines(rr.log), self.lines(rp.log)
-        if not any(re.search(self.point, line) for line in before):
-            reasons.append(f"take: stopped without the line /{self.point}/")
+        self.check_point(before, reasons)
         reasons += compare(want, before, after, self.min_after, "restore")
-        return harness.Result(self, not reasons, reasons, rr.log_path, time.monotonic() - start, rr.log)
+        return self.result(rr, start, reasons)
 
 
 @dataclass
-class SnapBadCase:
+class SnapBadCase(SnapRun):
     """Takes a good snapshot (take, COM2 captured), breaks copies of it in
     the named ways, and boots them all as `restore` modules next to a guest
     that passes: each must be refused by the message given."""
@@ -255,23 +284,15 @@ class SnapBadCase:
     # (and must pass), the second is refused as a duplicate guest name.
     duplicate: str = ""                 # the snapshot's guest name, or "" for no such check
     platform: str = "bochs"
-
-    @property
-    def cpu(self):
-        return self.take.cpu
-
-    def override(self, cpu, platform):
-        return dataclasses.replace(self, take=harness.override(self.take, cpu, platform),
-                                   restore=harness.override(self.restore, cpu, platform),
-                                   platform=platform or self.platform)
+    boots = ("take", "restore")
 
     def run(self, echo=None):
         start = time.monotonic()
-        rt = harness.run_case(self.take, echo)
-        reasons = [f"take: {r}" for r in rt.reasons]
+        reasons = []
+        rt = self.boot("take", echo, reasons)
         blob = captured(self.take, reasons)
         if blob is None:
-            return harness.Result(self, False, reasons, rt.log_path, time.monotonic() - start, rt.log)
+            return self.result(rt, start, reasons, False)
         d = harness.case_dir(self.restore)
         modules = list(self.restore.modules)
         for how in self.refusals:
@@ -294,6 +315,5 @@ class SnapBadCase:
         n = len(modules)
         case = dataclasses.replace(self.restore, modules=modules, verdict=(n, passing, n - passing),
                                    expect=expect)
-        rr = harness.run_case(case, echo)
-        reasons += [f"restore: {r}" for r in rr.reasons]
-        return harness.Result(self, not reasons, reasons, rr.log_path, time.monotonic() - start, rr.log)
+        rr = self.boot("restore", echo, reasons, case)
+        return self.result(rr, start, reasons)

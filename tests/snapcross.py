@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import harness
-from snapcase import captured, compare, cut_frames, guest_lines
+from snapcase import SnapRun, captured, compare, guest_lines
 
 TOOLS = os.path.join(harness.BUILD, "tools")
 MKINITRAMFS = os.path.join(harness.ROOT, "tests", "linux", "mkinitramfs.py")
@@ -43,8 +43,22 @@ def export_overlay(blob, d, reasons):
     return cpio
 
 
+class KvmBoot(SnapRun):
+    """The snapshot case kinds whose `linux` boot runs KVM on an exported
+    turtle snapshot."""
+
+    def boot_linux(self, blob, echo, reasons):
+        """Exports blob and boots `linux` with it added; the run's result,
+        or None (reasons filled)."""
+        cpio = blob and export_overlay(blob, harness.case_dir(self.linux), reasons)
+        if not cpio:
+            return None
+        linux = dataclasses.replace(self.linux, modules=list(self.linux.modules) + [(cpio, "")])
+        return self.boot("linux", echo, reasons, linux)
+
+
 @dataclass
-class SnapToKvmCase:
+class SnapToKvmCase(KvmBoot):
     """turtle -> KVM. plain: the guest uninterrupted under turtle; take: the
     same guest snapshotting itself (COM2 captured); linux: Linux on bare
     Bochs whose /init resumes the exported snapshot (run `restore`). The
@@ -60,40 +74,25 @@ class SnapToKvmCase:
     run_name: str = "restore"
     min_after: int = 3
     platform: str = "bochs"
-
-    @property
-    def cpu(self):
-        return self.take.cpu
-
-    def override(self, cpu, platform):
-        return dataclasses.replace(self, plain=harness.override(self.plain, cpu, platform),
-                                   take=harness.override(self.take, cpu, platform),
-                                   linux=harness.override(self.linux, cpu, platform),
-                                   platform=platform or self.platform)
+    boots = ("take", "plain", "linux")
 
     def run(self, echo=None):
         start = time.monotonic()
-        rp = harness.run_case(self.plain, echo)
-        rt = harness.run_case(self.take, echo)
-        reasons = [f"plain: {r}" for r in rp.reasons] + [f"take: {r}" for r in rt.reasons]
-        blob = captured(self.take, reasons)
-        cpio = blob and export_overlay(blob, harness.case_dir(self.linux), reasons)
-        if not cpio:
-            return harness.Result(self, False, reasons, rt.log_path, time.monotonic() - start, rt.log)
-        linux = dataclasses.replace(self.linux, modules=list(self.linux.modules) + [(cpio, "")])
-        rl = harness.run_case(linux, echo)
-        reasons += [f"linux: {r}" for r in rl.reasons]
+        reasons = []
+        rp, rt, blob = self.take_snapshot(echo, reasons)
+        rl = self.boot_linux(blob, echo, reasons)
+        if rl is None:
+            return self.result(rt, start, reasons, False)
         want = guest_lines(rp.log, self.guest)
         before = guest_lines(rt.log, self.guest)
         after = guest_lines(rl.log, f"kvm:{self.run_name}")
-        if not any(re.search(self.point, line) for line in before):
-            reasons.append(f"take: stopped without the line /{self.point}/")
+        self.check_point(before, reasons)
         reasons += compare(want, before, after, self.min_after, "turtle -> KVM")
-        return harness.Result(self, not reasons, reasons, rl.log_path, time.monotonic() - start, rl.log)
+        return self.result(rl, start, reasons)
 
 
 @dataclass
-class SnapFromKvmCase:
+class SnapFromKvmCase(KvmBoot):
     """KVM -> turtle. caps: a turtle boot whose guest snapshots itself
     (COM2 captured): its file gives turtle's VMX capabilities; linux: Linux
     on bare Bochs (COM2 captured) whose /init runs the guest under KVM shown
@@ -113,42 +112,21 @@ class SnapFromKvmCase:
     run_name: str = "vmx_snap_turtle"
     min_after: int = 3
     platform: str = "bochs"
-
-    @property
-    def cpu(self):
-        return self.linux.cpu
-
-    def override(self, cpu, platform):
-        return dataclasses.replace(self, caps=harness.override(self.caps, cpu, platform),
-                                   linux=harness.override(self.linux, cpu, platform),
-                                   restore=harness.override(self.restore, cpu, platform),
-                                   bare=harness.override(self.bare, cpu, platform),
-                                   platform=platform or self.platform)
+    boots = ("linux", "caps", "restore", "bare")
 
     def run(self, echo=None):
         start = time.monotonic()
-        rc = harness.run_case(self.caps, echo)
-        reasons = [f"caps: {r}" for r in rc.reasons]
-        blob = captured(self.caps, reasons)
-        cpio = blob and export_overlay(blob, harness.case_dir(self.linux), reasons)
-        if not cpio:
-            return harness.Result(self, False, reasons, rc.log_path, time.monotonic() - start, rc.log)
-        linux = dataclasses.replace(self.linux, modules=list(self.linux.modules) + [(cpio, "")])
-        rl = harness.run_case(linux, echo)
-        reasons += [f"linux: {r}" for r in rl.reasons]
-        with open(os.path.join(harness.case_dir(linux), "com2.bin"), "rb") as f:
-            frames = cut_frames(f.read())
-        good = [b for b, why in frames if b]
-        reasons += [f"linux: COM2: {why}" for b, why in frames if why]
-        if len(good) != 1:
-            reasons.append(f"linux: {len(good)} snapshots on COM2, expected 1")
-            return harness.Result(self, False, reasons, rl.log_path, time.monotonic() - start, rl.log)
-        os.makedirs(os.path.dirname(self.snapshot), exist_ok=True)
-        with open(self.snapshot, "wb") as f:
-            f.write(good[0])
-        rr = harness.run_case(self.restore, echo)
-        rb = harness.run_case(self.bare, echo)
-        reasons += [f"restore: {r}" for r in rr.reasons] + [f"bare: {r}" for r in rb.reasons]
+        reasons = []
+        rc = self.boot("caps", echo, reasons)
+        rl = self.boot_linux(captured(self.caps, reasons, "caps"), echo, reasons)
+        if rl is None:
+            return self.result(rc, start, reasons, False)
+        blob = captured(self.linux, reasons, "linux")
+        if blob is None:
+            return self.result(rl, start, reasons, False)
+        self.save(blob)
+        rr = self.boot("restore", echo, reasons)
+        rb = self.boot("bare", echo, reasons)
         want = [line for line in rb.log.splitlines() if line.strip()]
         kvm, before, taken = [], None, False
         prefix = f"[kvm:{self.run_name}] "
@@ -163,4 +141,4 @@ class SnapFromKvmCase:
         after = guest_lines(rr.log, self.guest)
         reasons += compare(want, before, after, self.min_after, "KVM -> turtle")
         reasons += compare(want, before, kvm[len(before):], self.min_after, "KVM -> KVM (the run itself)")
-        return harness.Result(self, not reasons, reasons, rr.log_path, time.monotonic() - start, rr.log)
+        return self.result(rr, start, reasons)
