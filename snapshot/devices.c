@@ -3,14 +3,20 @@
  * their snapshot sections (snapshot/format.h, version 1 of each). Only
  * state is copied: wiring (interrupt lines, bus contexts, the LAPIC
  * message bus) is the restoring VM's own, built by platform_init(). Times
- * are relative to L1's TSC at the snapshot.
+ * are relative to L1's TSC at the snapshot. snap_device_table lists each
+ * device once: its section, its payload in struct snap_devices and its
+ * save/load pair; take.c writes and restore.c gathers the sections from it.
  */
 #include "kernel/mm.h"
 #include "snapshot/snap_int.h"
 #include "vmx/vm.h"
 
-static void pic_save(const struct pic *p, struct tsnap_dev_pic *d)
+static void pic_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
 {
+    const struct pic *p = &vm->platform.pic;
+    struct tsnap_dev_pic *d = &out->pic;
+
+    (void)tsc;
     for (int i = 0; i < 2; i++) {
         const struct pic_chip *c = &p->chip[i];
         d->chip[i] = (struct tsnap_dev_pic_chip){
@@ -22,8 +28,12 @@ static void pic_save(const struct pic *p, struct tsnap_dev_pic *d)
     d->intr_level = p->intr_level;
 }
 
-static void pic_load(struct pic *p, const struct tsnap_dev_pic *d)
+static void pic_load(struct vm *vm, u64 now, const struct snap_devices *in)
 {
+    struct pic *p = &vm->platform.pic;
+    const struct tsnap_dev_pic *d = &in->pic;
+
+    (void)now;
     for (int i = 0; i < 2; i++) {
         struct pic_chip *c = &p->chip[i];
         const struct tsnap_dev_pic_chip *s = &d->chip[i];
@@ -39,8 +49,11 @@ static void pic_load(struct pic *p, const struct tsnap_dev_pic *d)
     p->intr_level = d->intr_level;
 }
 
-static void pit_save(const struct pit *p, u64 tsc, struct tsnap_dev_pit *d)
+static void pit_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
 {
+    const struct pit *p = &vm->platform.pit;
+    struct tsnap_dev_pit *d = &out->pit;
+
     for (int i = 0; i < 3; i++) {
         const struct pit_channel *c = &p->ch[i];
         d->ch[i] = (struct tsnap_dev_pit_channel){
@@ -58,8 +71,11 @@ static void pit_save(const struct pit *p, u64 tsc, struct tsnap_dev_pit *d)
     d->base_rel = snap_rel(p->base_tsc, tsc);
 }
 
-static void pit_load(struct pit *p, u64 now, const struct tsnap_dev_pit *d)
+static void pit_load(struct vm *vm, u64 now, const struct snap_devices *in)
 {
+    struct pit *p = &vm->platform.pit;
+    const struct tsnap_dev_pit *d = &in->pit;
+
     for (int i = 0; i < 3; i++) {
         struct pit_channel *c = &p->ch[i];
         const struct tsnap_dev_pit_channel *s = &d->ch[i];
@@ -76,8 +92,11 @@ static void pit_load(struct pit *p, u64 now, const struct tsnap_dev_pit *d)
     p->base_tsc = snap_abs(d->base_rel, now);
 }
 
-static void rtc_save(const struct rtc *r, u64 tsc, struct tsnap_dev_rtc *d)
+static void rtc_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
 {
+    const struct rtc *r = &vm->platform.rtc;
+    struct tsnap_dev_rtc *d = &out->rtc;
+
     memcpy(d->cmos, r->cmos, sizeof(d->cmos));
     d->index = r->index;
     d->nmi_disabled = r->nmi_disabled;
@@ -90,8 +109,11 @@ static void rtc_save(const struct rtc *r, u64 tsc, struct tsnap_dev_rtc *d)
     d->last_period = r->last_period;
 }
 
-static void rtc_load(struct rtc *r, u64 now, const struct tsnap_dev_rtc *d)
+static void rtc_load(struct vm *vm, u64 now, const struct snap_devices *in)
 {
+    struct rtc *r = &vm->platform.rtc;
+    const struct tsnap_dev_rtc *d = &in->rtc;
+
     memcpy(r->cmos, d->cmos, sizeof(r->cmos));
     r->index = d->index & (RTC_CMOS_SIZE - 1);
     r->nmi_disabled = d->nmi_disabled;
@@ -103,8 +125,11 @@ static void rtc_load(struct rtc *r, u64 now, const struct tsnap_dev_rtc *d)
     r->last_period = d->last_period;
 }
 
-static void pm_save(const struct acpi_pm *pm, u64 tsc, struct tsnap_dev_acpi_pm *d)
+static void pm_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
 {
+    const struct acpi_pm *pm = &vm->platform.pm;
+    struct tsnap_dev_acpi_pm *d = &out->pm;
+
     d->sts = pm->sts;
     d->en = pm->en;
     d->cnt = pm->cnt;
@@ -116,8 +141,11 @@ static void pm_save(const struct acpi_pm *pm, u64 tsc, struct tsnap_dev_acpi_pm 
     d->last_half = pm->last_half;
 }
 
-static void pm_load(struct acpi_pm *pm, u64 now, const struct tsnap_dev_acpi_pm *d)
+static void pm_load(struct vm *vm, u64 now, const struct snap_devices *in)
 {
+    struct acpi_pm *pm = &vm->platform.pm;
+    const struct tsnap_dev_acpi_pm *d = &in->pm;
+
     pm->sts = d->sts;
     pm->en = d->en;
     pm->cnt = d->cnt;
@@ -128,8 +156,12 @@ static void pm_load(struct acpi_pm *pm, u64 now, const struct tsnap_dev_acpi_pm 
     pm->last_half = d->last_half;
 }
 
-static void uart_save(const struct uart16550 *u, struct tsnap_dev_uart *d)
+static void uart_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
 {
+    const struct uart16550 *u = &vm->uart;
+    struct tsnap_dev_uart *d = &out->uart;
+
+    (void)tsc;
     *d = (struct tsnap_dev_uart){
         .ier = u->ier, .lcr = u->lcr, .mcr = u->mcr, .scr = u->scr, .dll = u->dll, .dlm = u->dlm,
         .fcr = u->fcr, .lsr_errors = u->lsr_errors, .thre_pending = u->thre_pending,
@@ -140,8 +172,12 @@ static void uart_save(const struct uart16550 *u, struct tsnap_dev_uart *d)
     memcpy(d->line, u->line, sizeof(d->line));
 }
 
-static void uart_load(struct uart16550 *u, const struct tsnap_dev_uart *d)
+static void uart_load(struct vm *vm, u64 now, const struct snap_devices *in)
 {
+    struct uart16550 *u = &vm->uart;
+    const struct tsnap_dev_uart *d = &in->uart;
+
+    (void)now;
     u->ier = d->ier; u->lcr = d->lcr; u->mcr = d->mcr; u->scr = d->scr;
     u->dll = d->dll; u->dlm = d->dlm; u->fcr = d->fcr; u->lsr_errors = d->lsr_errors;
     u->thre_pending = d->thre_pending; u->msr_delta = d->msr_delta; u->irq_level = d->irq_level;
@@ -152,40 +188,76 @@ static void uart_load(struct uart16550 *u, const struct tsnap_dev_uart *d)
     memcpy(u->line, d->line, sizeof(u->line));
 }
 
+static void ioapic_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
+{
+    const struct ioapic *io = &vm->platform.ioapic;
+
+    (void)tsc;
+    out->ioapic.ioregsel = io->s.ioregsel;
+    out->ioapic.id = io->s.id;
+    out->ioapic.pin_level = io->s.pin_level;
+    memcpy(out->ioapic.redir, io->s.redir, sizeof(out->ioapic.redir));
+}
+
+static void ioapic_load(struct vm *vm, u64 now, const struct snap_devices *in)
+{
+    struct ioapic *io = &vm->platform.ioapic;
+
+    (void)now;
+    io->s.ioregsel = in->ioapic.ioregsel;
+    io->s.id = in->ioapic.id & IOAPIC_ID_MASK;
+    io->s.pin_level = in->ioapic.pin_level & ((1u << IOAPIC_NUM_PINS) - 1);
+    memcpy(io->s.redir, in->ioapic.redir, sizeof(io->s.redir));
+}
+
+static void reset_save(const struct vm *vm, u64 tsc, struct snap_devices *out)
+{
+    const struct reset_ctl *r = &vm->platform.reset;
+
+    (void)tsc;
+    out->reset.rst_cnt = r->rst_cnt;
+    out->reset.sysctl_a = r->sysctl_a;
+    out->reset.requested = (u32)r->requested;
+}
+
+static void reset_load(struct vm *vm, u64 now, const struct snap_devices *in)
+{
+    struct reset_ctl *r = &vm->platform.reset;
+
+    (void)now;
+    r->rst_cnt = in->reset.rst_cnt;
+    r->sysctl_a = in->reset.sysctl_a;
+    r->requested = in->reset.requested <= RESET_HARD ? (enum reset_kind)in->reset.requested : RESET_NONE;
+}
+
+#define DEVICE(field, inst) \
+    { #field, inst, offsetof(struct snap_devices, field), sizeof(((struct snap_devices *)0)->field), \
+      field##_save, field##_load }
+
+/* In the order of their sections in a file turtle writes. */
+const struct snap_device snap_device_table[] = {
+    DEVICE(pic, TSNAP_DEV_PIC),
+    DEVICE(pit, TSNAP_DEV_PIT),
+    DEVICE(rtc, TSNAP_DEV_RTC),
+    DEVICE(pm, TSNAP_DEV_ACPI_PM),
+    DEVICE(ioapic, TSNAP_DEV_IOAPIC),
+    DEVICE(uart, TSNAP_DEV_UART_COM1),
+    DEVICE(reset, TSNAP_DEV_RESET),
+};
+const u32 snap_n_devices = ARRAY_SIZE(snap_device_table);
+_Static_assert(ARRAY_SIZE(snap_device_table) == TSNAP_DEV_LAPIC_TIMER - TSNAP_DEV_PIC,
+               "a table entry for every platform device");
+
 void snap_devices_save(const struct vm *vm, u64 tsc, struct snap_devices *d)
 {
-    const struct vm_platform *p = &vm->platform;
-
     memset(d, 0, sizeof(*d));
-    pic_save(&p->pic, &d->pic);
-    pit_save(&p->pit, tsc, &d->pit);
-    rtc_save(&p->rtc, tsc, &d->rtc);
-    pm_save(&p->pm, tsc, &d->pm);
-    d->ioapic.ioregsel = p->ioapic.s.ioregsel;
-    d->ioapic.id = p->ioapic.s.id;
-    d->ioapic.pin_level = p->ioapic.s.pin_level;
-    memcpy(d->ioapic.redir, p->ioapic.s.redir, sizeof(d->ioapic.redir));
-    uart_save(&vm->uart, &d->uart);
-    d->reset.rst_cnt = p->reset.rst_cnt;
-    d->reset.sysctl_a = p->reset.sysctl_a;
-    d->reset.requested = (u32)p->reset.requested;
+    for (u32 i = 0; i < snap_n_devices; i++)
+        snap_device_table[i].save(vm, tsc, d);
 }
 
 void snap_devices_load(struct vm *vm, u64 now, const struct snap_devices *d)
 {
-    struct vm_platform *p = &vm->platform;
-
-    pic_load(&p->pic, &d->pic);
-    pit_load(&p->pit, now, &d->pit);
-    rtc_load(&p->rtc, now, &d->rtc);
-    pm_load(&p->pm, now, &d->pm);
-    p->ioapic.s.ioregsel = d->ioapic.ioregsel;
-    p->ioapic.s.id = d->ioapic.id & IOAPIC_ID_MASK;
-    p->ioapic.s.pin_level = d->ioapic.pin_level & ((1u << IOAPIC_NUM_PINS) - 1);
-    memcpy(p->ioapic.s.redir, d->ioapic.redir, sizeof(p->ioapic.s.redir));
-    uart_load(&vm->uart, &d->uart);
-    p->reset.rst_cnt = d->reset.rst_cnt;
-    p->reset.sysctl_a = d->reset.sysctl_a;
-    p->reset.requested = d->reset.requested <= RESET_HARD ? (enum reset_kind)d->reset.requested : RESET_NONE;
-    p->next_deadline = 0;               /* recomputed at the first entry */
+    for (u32 i = 0; i < snap_n_devices; i++)
+        snap_device_table[i].load(vm, now, d);
+    vm->platform.next_deadline = 0;     /* recomputed at the first entry */
 }

@@ -306,18 +306,12 @@ static const char *gather_vcpu(const struct tsnap_view *v, struct snap_vcpu *s, 
         return (e = snap_kvm_made_vcpu(s, c->nested ? (u32)c->nested_size : 0)) ? refuse("vCPU 0: %s", e) : NULL;
     }
     memcpy(&s->turtle, c->vcpu_turtle, sizeof(s->turtle));
-#define DEV(field, inst) \
-    if (!(dv = device(v, inst, sizeof(d->field)))) \
-        return refuse("device %u (" #field "): missing or of another version", (u32)(inst)); \
-    memcpy(&d->field, dv->data, sizeof(d->field));
-    DEV(pic, TSNAP_DEV_PIC);
-    DEV(pit, TSNAP_DEV_PIT);
-    DEV(rtc, TSNAP_DEV_RTC);
-    DEV(pm, TSNAP_DEV_ACPI_PM);
-    DEV(ioapic, TSNAP_DEV_IOAPIC);
-    DEV(uart, TSNAP_DEV_UART_COM1);
-    DEV(reset, TSNAP_DEV_RESET);
-#undef DEV
+    for (u32 i = 0; i < snap_n_devices; i++) {
+        const struct snap_device *t = &snap_device_table[i];
+        if (!(dv = device(v, t->instance, t->size)))
+            return refuse("device %u (%s): missing or of another version", t->instance, t->name);
+        memcpy((u8 *)d + t->offset, dv->data, t->size);
+    }
     if (!(dv = device(v, TSNAP_DEV_LAPIC_TIMER, sizeof(s->lapic_timer))))
         return refuse("device %u (LAPIC timer of vCPU 0): missing or of another version",
                       TSNAP_DEV_LAPIC_TIMER);

@@ -69,6 +69,19 @@ struct snap_devices {
 };
 void snap_devices_save(const struct vm *vm, u64 tsc, struct snap_devices *d);
 void snap_devices_load(struct vm *vm, u64 now, const struct snap_devices *d);
+/* Each device's section: its instance (TSNAP_DEV_*, version 1) and where
+ * its payload lies in struct snap_devices; name is the member's. save
+ * fills that member from vm's model (times relative to L1's TSC tsc);
+ * load clamps what it copies back into vm's model (times against now). */
+struct snap_device {
+    const char *name;
+    u32 instance;
+    u32 offset, size;
+    void (*save)(const struct vm *vm, u64 tsc, struct snap_devices *out);
+    void (*load)(struct vm *vm, u64 now, const struct snap_devices *in);
+};
+extern const struct snap_device snap_device_table[];
+extern const u32 snap_n_devices;
 
 /* snapshot/cpuid.c: CPUID as vcpu sees it, every leaf and subleaf turtle
  * answers; returns the entries written (at most max). */

@@ -114,13 +114,10 @@ static void layout(struct snap_work *w)
     if (w->vm->nested)
         add(w, TSNAP_SEC_NESTED, id, v->nested, w->nested_size);
     add(w, TSNAP_SEC_VCPU_TURTLE, id, &v->turtle, sizeof(v->turtle));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_PIC, &w->dev.pic, sizeof(w->dev.pic));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_PIT, &w->dev.pit, sizeof(w->dev.pit));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_RTC, &w->dev.rtc, sizeof(w->dev.rtc));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_ACPI_PM, &w->dev.pm, sizeof(w->dev.pm));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_IOAPIC, &w->dev.ioapic, sizeof(w->dev.ioapic));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_UART_COM1, &w->dev.uart, sizeof(w->dev.uart));
-    add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_RESET, &w->dev.reset, sizeof(w->dev.reset));
+    for (u32 i = 0; i < snap_n_devices; i++) {
+        const struct snap_device *t = &snap_device_table[i];
+        add(w, TSNAP_SEC_DEVICE, t->instance, (const u8 *)&w->dev + t->offset, t->size);
+    }
     add(w, TSNAP_SEC_DEVICE, TSNAP_DEV_LAPIC_TIMER + 256 * id, &v->lapic_timer, sizeof(v->lapic_timer));
 
     /* Now shift every payload past the table. */
