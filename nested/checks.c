@@ -56,16 +56,6 @@ static bool ctls_ok(u32 v, u32 must_be_1, u32 may_be_1)
     return (v & must_be_1) == must_be_1 && !(v & ~may_be_1);
 }
 
-static bool pat_ok(u64 v)
-{
-    for (int i = 0; i < 8; i++) {
-        u8 t = (u8)(v >> (8 * i));
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
-    return true;
-}
-
 /* At most 512 entries (IA32_VMX_MISC[27:25] = 0 shows 512): turtle walks
  * the list itself, and a longer one would hold the CPU for as long as L1
  * likes. The end must not wrap. */
@@ -210,7 +200,7 @@ bool nested_check_host_state(const struct nested_caps *c, const struct vmcs12 *v
         return false;
     if (CC(!is_canonical(v->host_ia32_sysenter_esp)) || CC(!is_canonical(v->host_ia32_sysenter_eip)))
         return false;
-    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && CC(!pat_ok(v->host_ia32_pat)))
+    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && CC(!nested_pat_valid(v->host_ia32_pat)))
         return false;
     if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER) &&
         (CC(v->host_ia32_efer & EFER_RESERVED) ||
@@ -356,7 +346,7 @@ bool nested_check_guest_state_memo(const struct nested_caps *c, struct vm *vm, c
         return false;
     if (CC(!is_canonical(v->guest_sysenter_esp)) || CC(!is_canonical(v->guest_sysenter_eip)))
         return false;
-    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && CC(!pat_ok(v->guest_ia32_pat)))
+    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && CC(!nested_pat_valid(v->guest_ia32_pat)))
         return false;
     if (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) {
         u64 efer = v->guest_ia32_efer;
