@@ -5,7 +5,8 @@
  * fuzz of random field values never crashes (ASan/UBSan) and never lets a
  * value through that the checks are there to stop.
  *
- * The capability values stand in for a CPU like Bochs's tigerlake model.
+ * The capability values stand in for a CPU like Bochs's tigerlake model
+ * (checks_fixture.c); the fuzz is test_checks_fuzz.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,123 +20,7 @@
 #include "kernel/x86.h"
 #include "vmx/vmx_arch.h"
 
-/* --- stand-ins for the rest of turtle ------------------------------------- */
-
-u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
-u32 nested_exit_allowed, nested_entry_allowed;
-u64 nested_ept_vpid_cap;
-u64 nested_debugctl_allowed = DEBUGCTL_LBR | DEBUGCTL_BTF;
-static u8 l1_ram[64 << 10];             /* the L1 memory the checks may read */
-static int check_messages;
-
-int kprintf(const char *fmt, ...) { (void)fmt; check_messages++; return 0; }
-u64 nested_cr0_fixed0(bool ug) { return ug ? 0x20 : 0x80000021; }
-u64 vmx_caps_cr0_fixed1(void) { return 0xffffffff; }
-u64 vmx_caps_cr4_fixed0(void) { return 0x2000; }
-u64 nested_cr4_fixed1(void) { return 0x1727ff; }
-u32 nested_phys_addr_width(void) { return 39; }
-u64 nested_vmx_misc(void) { return VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_SHADOW_RO_FIELDS; }
-static bool host_cet = true;
-bool nested_host_has_cet(void) { return host_cet; }
-
-/* The capability MSRs of the checks' L1, from the values above (the tests
- * change those): a struct nested_caps as nested/caps.c builds one. */
-static const struct nested_caps *C(void)
-{
-    static struct nested_caps c;
-
-    memset(&c, 0, sizeof(c));
-    c.msr[IA32_VMX_TRUE_PINBASED_CTLS - IA32_VMX_BASIC] = (u64)nested_pin_allowed << 32 | 0x16;
-    c.msr[IA32_VMX_TRUE_PROCBASED_CTLS - IA32_VMX_BASIC] = (u64)nested_proc_allowed << 32;
-    c.msr[IA32_VMX_PROCBASED_CTLS2 - IA32_VMX_BASIC] = (u64)nested_proc2_allowed << 32;
-    c.msr[IA32_VMX_TRUE_EXIT_CTLS - IA32_VMX_BASIC] = (u64)nested_exit_allowed << 32;
-    c.msr[IA32_VMX_TRUE_ENTRY_CTLS - IA32_VMX_BASIC] = (u64)nested_entry_allowed << 32;
-    c.msr[IA32_VMX_EPT_VPID_CAP - IA32_VMX_BASIC] = nested_ept_vpid_cap;
-    c.msr[IA32_VMX_MISC - IA32_VMX_BASIC] = nested_vmx_misc();
-    c.msr[IA32_VMX_CR0_FIXED0 - IA32_VMX_BASIC] = nested_cr0_fixed0(false);
-    c.msr[IA32_VMX_CR0_FIXED1 - IA32_VMX_BASIC] = vmx_caps_cr0_fixed1();
-    c.msr[IA32_VMX_CR4_FIXED0 - IA32_VMX_BASIC] = vmx_caps_cr4_fixed0();
-    c.msr[IA32_VMX_CR4_FIXED1 - IA32_VMX_BASIC] = nested_cr4_fixed1();
-    return &c;
-}
-
-bool guest_copy_from(struct vm *vm, void *dst, u64 gpa, u64 len)
-{
-    (void)vm;
-    if (gpa >= sizeof(l1_ram) || len > sizeof(l1_ram) - gpa)
-        return false;
-    memcpy(dst, l1_ram + gpa, len);
-    return true;
-}
-
-static void set_caps(void)
-{
-    nested_pin_allowed = 0x16 | PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VMX_PREEMPTION_TIMER;
-    /* No TPR shadow; the NMI window (with virtual NMIs) only where a test adds it. */
-    nested_proc_allowed = CPU_BASED_ALWAYSON_WITHOUT_TRUE_MSR | CPU_BASED_INTR_WINDOW_EXITING |
-                          CPU_BASED_USE_TSC_OFFSETTING | CPU_BASED_HLT_EXITING |
-                          CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING |
-                          CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |
-                          CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
-                          CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |
-                          CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |
-                          CPU_BASED_USE_IO_BITMAPS | CPU_BASED_MONITOR_TRAP_FLAG |
-                          CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MONITOR_EXITING |
-                          CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
-    nested_proc2_allowed = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID |
-                           SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_DESC |
-                           SECONDARY_EXEC_ENABLE_RDTSCP;
-    nested_exit_allowed = 0x36dff | VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-                          VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT;
-    nested_entry_allowed = 0x11ff | VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT;
-    nested_ept_vpid_cap = VMX_EPT_PAGE_WALK_4_BIT | VMX_EPTP_WB_BIT | VMX_EPT_2MB_PAGE_BIT |
-                          VMX_EPT_INVEPT_BIT | VMX_EPT_EXTENT_CONTEXT_BIT;
-}
-
-/* A vmcs12 as a 64-bit L1 sets it up for a 64-bit L2 (turtle-as-L1 style). */
-static void valid_vmcs12(struct vmcs12 *v)
-{
-    memset(v, 0, sizeof(*v));
-    v->pin_based_vm_exec_control = 0x16 | PIN_BASED_EXT_INTR_MASK;
-    v->cpu_based_vm_exec_control = 0x04006172 | CPU_BASED_HLT_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
-    v->secondary_vm_exec_control = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
-    v->ept_pointer = 0x5000 | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
-    v->virtual_processor_id = 1;
-    v->vm_exit_controls = 0x36dfb | VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER;
-    v->vm_entry_controls = 0x11fb | VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER;
-    v->host_cr0 = 0x80050033;
-    v->host_cr4 = 0x22a0;
-    v->host_cr3 = 0x1000;
-    v->host_ia32_efer = EFER_LME | EFER_LMA;
-    v->host_cs_selector = 0x08;
-    v->host_ss_selector = v->host_ds_selector = v->host_es_selector = 0x10;
-    v->host_tr_selector = 0x18;
-    v->host_rip = 0xffffffff80100000ULL;
-    v->guest_cr0 = 0x80000031;
-    v->guest_cr4 = 0x2020;
-    v->guest_cr3 = 0x2000;
-    v->guest_ia32_efer = EFER_LME | EFER_LMA;
-    v->guest_cs_selector = 0x08;
-    v->guest_cs_ar_bytes = 0xa09b;
-    v->guest_cs_limit = 0xffffffff;
-    v->guest_ss_selector = v->guest_ds_selector = v->guest_es_selector = 0x10;
-    v->guest_ss_ar_bytes = v->guest_ds_ar_bytes = v->guest_es_ar_bytes = 0xc093;
-    v->guest_ss_limit = v->guest_ds_limit = v->guest_es_limit = 0xffffffff;
-    v->guest_fs_ar_bytes = v->guest_gs_ar_bytes = 0x10000;
-    v->guest_tr_selector = 0x18;
-    v->guest_tr_ar_bytes = 0x8b;
-    v->guest_tr_limit = 0x67;
-    v->guest_ldtr_ar_bytes = 0x10000;
-    v->guest_rflags = 0x2;
-    v->guest_rip = 0x100000;
-    v->vmcs_link_pointer = ~0ULL;
-}
-
-static bool all_pass(const struct vmcs12 *v, u64 *qual)
-{
-    return nested_check_controls(C(), v) && nested_check_host_state(C(), v, true) &&
-           nested_check_guest_state(C(), NULL, v, qual);
-}
+#include "tests/unit/checks_fixture.h"
 
 static void test_valid_passes(void **state)
 {
@@ -149,19 +34,6 @@ static void test_valid_passes(void **state)
     assert_true(all_pass(&v, &qual));
     assert_int_equal(qual, 0);
     assert_int_equal(check_messages, 0);
-}
-
-/* One bad field at a time: which check refuses it. */
-enum area { CONTROLS, HOST, GUEST };
-
-static enum area refused_by(const struct vmcs12 *v, u64 *qual)
-{
-    if (!nested_check_controls(C(), v))
-        return CONTROLS;
-    if (!nested_check_host_state(C(), v, true))
-        return HOST;
-    assert_false(nested_check_guest_state(C(), NULL, v, qual));
-    return GUEST;
 }
 
 #define BAD(area_, qual_, stmt)                                                 \
@@ -493,124 +365,6 @@ static void test_virtual_nmis_and_ept_ad(void **state)
     assert_int_equal(refused_by(&v, &q), CONTROLS);
     v.secondary_vm_exec_control &= ~SECONDARY_EXEC_ENABLE_PML;     /* the same without PML passes */
     assert_true(all_pass(&v, &q));
-}
-
-static u64 rng_state = 0x9e3779b97f4a7c15ULL;
-static u64 rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-/* Random field values: the checks never crash, and whatever passes them
- * has the properties turtle relies on when it builds vmcs02. */
-static void test_fuzz(void **state)
-{
-    u32 encodings[256], n = 0, passed = 0;
-
-    (void)state;
-    /* make fuzz sets CHECKS_SEED to a fresh seed; make test uses the fixed one. */
-    const char *seed = getenv("CHECKS_SEED");
-    if (seed && strtoull(seed, NULL, 0))
-        rng_state = strtoull(seed, NULL, 0);
-    print_message("checks fuzz: seed %#llx\n", (unsigned long long)rng_state);
-    set_caps();
-    for (u32 e = 0; e < 0x8000 && n < 256; e++)
-        if (vmcs12_field_offset(e) >= 0 && !(e & 1))
-            encodings[n++] = e;
-    assert_true(n > 100);
-    for (int iter = 0; iter < 100000; iter++) {
-        struct vmcs12 v;
-        u64 q;
-        valid_vmcs12(&v);
-        int k = 1 + (int)(rnd() % 4);
-        for (int i = 0; i < k; i++) {
-            u64 r = rnd();
-            u64 val = (r & 3) == 0 ? rnd() : (r & 3) == 1 ? (rnd() & 0xff) : (r & 3) == 2 ? ~0ULL : BIT(rnd() % 64);
-            u64 cur = 0;
-            u32 e = encodings[rnd() % n];
-            vmcs12_read(&v, e, &cur);
-            vmcs12_write(&v, e, (r & 4) ? (cur ^ val) : val);
-        }
-        if (!all_pass(&v, &q))
-            continue;
-        passed++;
-        u32 proc2 = nested_proc2(&v);
-        assert_int_equal(v.pin_based_vm_exec_control & ~nested_pin_allowed, 0);
-        assert_int_equal(v.cpu_based_vm_exec_control & ~nested_proc_allowed, 0);
-        assert_int_equal(proc2 & ~nested_proc2_allowed, 0);
-        assert_int_equal(v.cr3_target_count, 0);
-        if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
-            assert_true(nested_eptp_valid(C(), v.ept_pointer));
-        assert_true(v.host_cs_selector && v.host_tr_selector);
-        assert_int_equal(v.guest_rflags & X86_RFLAGS_VM, 0);
-        assert_true(v.guest_rflags & X86_RFLAGS_FIXED);
-        assert_true(v.guest_activity_state <= GUEST_ACTIVITY_HLT);
-        assert_true(v.vmcs_link_pointer == ~0ULL || (v.vmcs_link_pointer & 0xfff) == 0);
-        if (v.vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS)
-            assert_true(!(v.guest_dr7 >> 32) && !(v.guest_ia32_debugctl & ~nested_debugctl_allowed));
-    }
-    print_message("checks fuzz: %u of 100000 mutated vmcs12s passed every check\n", passed);
-    assert_true(passed > 1000);         /* the fuzz also reaches the accepting path */
-}
-
-
-/* The memoized guest-state checks (nested/seg_memo.h) give the full
- * checks' answer and qualification for every mutated vmcs12, whether the
- * memo holds the valid vmcs12's segments or the previous one's, and skip
- * the segment checks only on a bit-for-bit hit. */
-static void test_seg_memo(void **state)
-{
-    struct seg_memo memo = { 0 };
-    struct vmcs12 v, prev;
-    u32 encodings[256], n = 0, hits = 0;
-
-    (void)state;
-    set_caps();
-    for (u32 e = 0; e < 0x8000 && n < 256; e++)
-        if (vmcs12_field_offset(e) >= 0 && !(e & 1))
-            encodings[n++] = e;
-    valid_vmcs12(&v);
-    u64 q = 99;
-    assert_false(seg_memo_hit(&memo, &v, seg_memo_key(&v, true, false)));
-    assert_true(nested_check_guest_state_memo(C(), NULL, &v, &q, &memo));
-    assert_true(seg_memo_hit(&memo, &v, seg_memo_key(&v, true, false)));
-    assert_false(seg_memo_hit(&memo, &v, seg_memo_key(&v, false, false)));
-    prev = v;
-    prev.guest_gs_base ^= BIT(47);
-    assert_false(seg_memo_hit(&memo, &prev, seg_memo_key(&prev, true, false)));
-    prev = v;
-    prev.guest_tr_selector ^= 4;
-    assert_false(seg_memo_hit(&memo, &prev, seg_memo_key(&prev, true, false)));
-    prev = v;
-    for (int iter = 0; iter < 50000; iter++) {
-        u64 q_full = 99, q_memo = 98;
-        valid_vmcs12(&v);
-        if (iter & 1)
-            v = prev;
-        int k = 1 + (int)(rnd() % 3);
-        for (int i = 0; i < k; i++) {
-            u64 r = rnd(), cur = 0;
-            u64 val = (r & 3) == 0 ? rnd() : (r & 3) == 1 ? (rnd() & 0xff) : BIT(rnd() % 64);
-            u32 e = encodings[rnd() % n];
-            vmcs12_read(&v, e, &cur);
-            vmcs12_write(&v, e, (r & 4) ? (cur ^ val) : val);
-        }
-        u32 key = seg_memo_key(&v, v.vm_entry_controls & VM_ENTRY_IA32E_MODE,
-                               nested_proc2(&v) & SECONDARY_EXEC_UNRESTRICTED_GUEST);
-        hits += seg_memo_hit(&memo, &v, key);
-        bool full = nested_check_guest_state(C(), NULL, &v, &q_full);
-        bool fast = nested_check_guest_state_memo(C(), NULL, &v, &q_memo, &memo);
-        assert_int_equal(full, fast);
-        if (!full)
-            assert_int_equal(q_full, q_memo);
-        if (full)
-            prev = v;
-    }
-    print_message("seg memo: %u of 50000 entries hit the memo\n", hits);
-    assert_true(hits > 1000);
 }
 
 int main(void)
