@@ -9,7 +9,7 @@ One departure is known where Bochs 2.7 is stricter than the SDM (rules 43
 and 44): with unrestricted guest too, it wants a non-conforming CS's DPL
 equal to CS's RPL and a conforming CS's DPL not above it. The
 fuzz guest announces each vmcs12 of that kind right before its VMLAUNCH
-(tests/guests/vmx_fuzz.c, cs_dpl_rpl_departure) and prints its outcome
+(tests/guests/vmx_fuzz_mutate.c, cs_dpl_rpl_departure) and prints its outcome
 after it. A refusal (reason 33, a guest-state entry failure) whose L1's
 last console line is that announcement is the departure; any other
 refusal is an anomaly.

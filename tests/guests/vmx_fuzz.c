@@ -57,107 +57,22 @@
  *   timer=N   the unmutated VMX-preemption timer value (TIMER_DEFAULT)
  * On bare hardware it does not run (Bochs's own VT-x panics on some of
  * these VMCSs): it prints a line and exits 0.
+ *
+ * Parts: this file runs the iterations and judges their outcomes;
+ * vmx_fuzz_sandbox.c builds the sandbox, its EPT and the scratch memory;
+ * vmx_fuzz_mutate.c holds the fields, their values and the containment.
  */
-#include "lib/vmx.h"
+#include "vmx_fuzz.h"
 
 #define DEFAULT_SEED        1
 #define DEFAULT_ITERS       400
 #define PROGRESS_EVERY      100
 #define MAX_MUTATIONS       8
-/*
- * The timer value (at the rate IA32_VMX_MISC gives) of the valid VMCS, and
- * the bound on mutated values. turtle starts L2's timer when it emulates
- * VMLAUNCH, so its own work before L2's first instruction (entry checks,
- * building vmcs02 and EPT02: 10000-20000 TSC ticks in Bochs) counts too;
- * a value like 2000 would expire before L2's VMCALL.
- */
-#define TIMER_DEFAULT       100000
-#define TIMER_MAX           200000
 #define PIC1_DATA           0x21
 #define PIC2_DATA           0xa1
 #define EXIT_REASON_SLOTS   80          /* basic exit reasons counted one by one */
 /* The announcement tests/refusals.py knows (cs_dpl_rpl_departure()). */
 #define CS_DPL_RPL_DEPARTURE "CS DPL unlike CS RPL with unrestricted guest (rules 43, 44: CPUs that compare them refuse it)"
-
-/* ---- the sandbox (L2-GPA = offset in it) ---- */
-#define PAGE_2M             (2ull << 20)
-#define SANDBOX_MIN_BASE    (4ull << 20)    /* above the image (< 2 MiB) and its boot data */
-#define SB_PML4             0x1000
-#define SB_PDPT             0x2000
-#define SB_PD               0x3000
-#define SB_GDT              0x4000
-#define SB_TSS              0x5000
-#define SB_IDT              0x6000
-#define SB_CODE             0x8000          /* vmcall; hlt; jmp $ */
-#define SB_SPIN             (SB_CODE + 4)   /* the jmp $ */
-#define SB_ISR              0x8100          /* every IDT vector: the same code */
-#define SB_STACK_TOP        0xf000
-#define SB_GDT_LIMIT        0x27            /* null, code, data, 16-byte TSS */
-#define SB_IDT_LIMIT        0xfff
-#define SB_TSS_LIMIT        0x67
-#define SEL_CODE64          0x08            /* the same selectors as L1's GDT (lib/vmx.c) */
-#define SEL_DATA            0x10
-#define SEL_TSS             0x18
-#define GDT_CODE64          0x00af9b000000ffffull   /* AR 0xa09b */
-#define GDT_DATA            0x00cf93000000ffffull   /* AR 0xc093 */
-#define GDT_TSS_BUSY        (0x8bull << 40)         /* P, type 11 */
-#define IDT_GATE_INT64      0x8e
-#define PTE_P               BIT(0)
-#define PTE_W               BIT(1)
-#define PTE_PS              BIT(7)
-
-/* #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP: the exceptions that push an error code. */
-#define EXCEPTIONS_WITH_ERROR_CODE  (BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21))
-
-/* An address bit no physical-address width reaches (MAXPHYADDR <= 52). */
-#define BEYOND_ANY_WIDTH(b) BIT(52 + (b) % 12)
-
-static const u8 l2_code[] = { 0x0f, 0x01, 0xc1, 0xf4, 0xeb, 0xfe };     /* vmcall; hlt; jmp $ */
-
-static u8 *sandbox;                 /* L1's view (identity map): the pointer is the L1-physical address */
-static u64 *ept_pml4, *ept_pdpt, *ept_pd;
-static u64 eptp;
-
-/* ---- scratch memory the CPU may use on L1's side ---- */
-struct msr_entry {
-    u32 index, reserved;
-    u64 value;
-};
-_Static_assert(sizeof(struct msr_entry) == 16, "MSR-list entry (SDM 25.7.2)");
-
-#define STORE_LIST_ENTRIES  512         /* two pages; the address stays in the first */
-#define STORE_COUNT_MAX     256         /* so address + count never leaves the list */
-#define LOAD_LIST_VALID     8
-
-enum scratch_page { PAGE_VIRTUAL_APIC, PAGE_PML, PAGE_POSTED_INTR, PAGE_EPTP_LIST, N_SCRATCH_PAGES };
-
-static struct msr_entry store_list[STORE_LIST_ENTRIES] __attribute__((aligned(PAGE_4K)));
-static struct msr_entry load_list[PAGE_4K / sizeof(struct msr_entry)] __attribute__((aligned(PAGE_4K)));
-static u8 scratch[N_SCRATCH_PAGES][PAGE_4K] __attribute__((aligned(PAGE_4K)));
-static u8 shadow_vmcs[PAGE_4K] __attribute__((aligned(PAGE_4K)));
-
-/* MSRs any CPU (and turtle) stores on VM exit. */
-static const u32 storable_msrs[] = {
-    MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_TSC,
-    MSR_IA32_EFER, MSR_IA32_PAT, MSR_STAR, MSR_LSTAR,
-};
-/* What a valid VM-entry MSR-load list loads into L2 (value 0 each). */
-static const u32 loadable_msrs[LOAD_LIST_VALID] = {
-    MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR,
-    MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE,
-};
-
-/* ---- PRNG: xorshift64, one state per iteration ---- */
-static u64 rnd_next(u64 *s)
-{
-    u64 x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static u64 rnd_below(u64 *s, u64 n) { return rnd_next(s) % n; }
 
 /* splitmix64 of (seed, iteration): never 0, which xorshift64 cannot leave. */
 static u64 iteration_state(u64 seed, u64 iter)
@@ -168,82 +83,6 @@ static u64 iteration_state(u64 seed, u64 iter)
     z ^= z >> 31;
     return z ? z : 1;
 }
-
-/* ---- the fields ---- */
-enum field_kind {
-    K_ANY,              /* any value */
-    K_CPU_WRITES,       /* an address the CPU writes through: a scratch page (.page) */
-    K_STORE_ADDR,       /* VM-exit MSR-store address: inside store_list */
-    K_STORE_COUNT,      /* VM-exit MSR-store count: at most STORE_COUNT_MAX */
-    K_LOAD_ADDR,        /* VM-entry MSR-load address: anything, or a valid list */
-    K_TIMER,            /* VMX-preemption timer value: below TIMER_MAX */
-    K_LINK,             /* VMCS link pointer: anything, ~0, or a VMCS-like page */
-    K_L2_ADDR,          /* an L2 address: anything, or in or just past the sandbox */
-    K_EVENT,            /* VM-entry interruption information: anything, or well formed */
-};
-
-struct field {
-    u32 enc;
-    u8 kind, page;
-    const char *name;
-};
-
-#define ANY(f)              { f, K_ANY, 0, #f }
-#define KIND(f, k)          { f, k, 0, #f }
-#define WRITTEN(f, p)       { f, K_CPU_WRITES, p, #f }
-
-static const struct field fields[] = {
-    /* 16-bit control */
-    ANY(VIRTUAL_PROCESSOR_ID), ANY(POSTED_INTR_NV),
-    /* 16-bit guest state */
-    ANY(GUEST_ES_SELECTOR), ANY(GUEST_CS_SELECTOR), ANY(GUEST_SS_SELECTOR), ANY(GUEST_DS_SELECTOR),
-    ANY(GUEST_FS_SELECTOR), ANY(GUEST_GS_SELECTOR), ANY(GUEST_LDTR_SELECTOR), ANY(GUEST_TR_SELECTOR),
-    ANY(GUEST_INTR_STATUS), ANY(GUEST_PML_INDEX),
-    /* 64-bit control. EPT_POINTER: never (the sandbox). Bitmaps: only read. */
-    ANY(IO_BITMAP_A), ANY(IO_BITMAP_B), ANY(MSR_BITMAP),
-    KIND(VM_EXIT_MSR_STORE_ADDR, K_STORE_ADDR),
-    ANY(VM_EXIT_MSR_LOAD_ADDR),                 /* the count stays 0: never used */
-    KIND(VM_ENTRY_MSR_LOAD_ADDR, K_LOAD_ADDR),
-    WRITTEN(PML_ADDRESS, PAGE_PML),
-    ANY(TSC_OFFSET),
-    WRITTEN(VIRTUAL_APIC_PAGE_ADDR, PAGE_VIRTUAL_APIC),
-    ANY(APIC_ACCESS_ADDR),                      /* accesses to it are virtualized, never made */
-    WRITTEN(POSTED_INTR_DESC_ADDR, PAGE_POSTED_INTR),
-    ANY(VM_FUNCTION_CONTROL),
-    ANY(EOI_EXIT_BITMAP0), ANY(EOI_EXIT_BITMAP1), ANY(EOI_EXIT_BITMAP2), ANY(EOI_EXIT_BITMAP3),
-    WRITTEN(EPTP_LIST_ADDRESS, PAGE_EPTP_LIST), /* read, but VMFUNC could switch to its EPTPs */
-    ANY(VMREAD_BITMAP), ANY(VMWRITE_BITMAP),
-    ANY(XSS_EXIT_BITMAP), ANY(ENCLS_EXITING_BITMAP), ANY(TSC_MULTIPLIER),
-    /* 64-bit guest state */
-    KIND(VMCS_LINK_POINTER, K_LINK),
-    ANY(GUEST_IA32_DEBUGCTL), ANY(GUEST_IA32_PAT), ANY(GUEST_IA32_EFER), ANY(GUEST_IA32_PERF_GLOBAL_CTRL),
-    ANY(GUEST_PDPTR0), ANY(GUEST_PDPTR1), ANY(GUEST_PDPTR2), ANY(GUEST_PDPTR3), ANY(GUEST_BNDCFGS),
-    /* 32-bit control. VM_EXIT_MSR_LOAD_COUNT: never (VMX abort). */
-    ANY(PIN_BASED_VM_EXEC_CONTROL), ANY(CPU_BASED_VM_EXEC_CONTROL), ANY(EXCEPTION_BITMAP),
-    ANY(PAGE_FAULT_ERROR_CODE_MASK), ANY(PAGE_FAULT_ERROR_CODE_MATCH), ANY(CR3_TARGET_COUNT),
-    ANY(VM_EXIT_CONTROLS), KIND(VM_EXIT_MSR_STORE_COUNT, K_STORE_COUNT),
-    ANY(VM_ENTRY_CONTROLS), ANY(VM_ENTRY_MSR_LOAD_COUNT), KIND(VM_ENTRY_INTR_INFO_FIELD, K_EVENT),
-    ANY(VM_ENTRY_EXCEPTION_ERROR_CODE), ANY(VM_ENTRY_INSTRUCTION_LEN), ANY(TPR_THRESHOLD),
-    ANY(SECONDARY_VM_EXEC_CONTROL),
-    /* natural-width control */
-    ANY(CR0_GUEST_HOST_MASK), ANY(CR4_GUEST_HOST_MASK), ANY(CR0_READ_SHADOW), ANY(CR4_READ_SHADOW),
-    /* 32-bit guest state */
-    ANY(GUEST_ES_LIMIT), ANY(GUEST_CS_LIMIT), ANY(GUEST_SS_LIMIT), ANY(GUEST_DS_LIMIT),
-    ANY(GUEST_FS_LIMIT), ANY(GUEST_GS_LIMIT), ANY(GUEST_LDTR_LIMIT), ANY(GUEST_TR_LIMIT),
-    ANY(GUEST_GDTR_LIMIT), ANY(GUEST_IDTR_LIMIT),
-    ANY(GUEST_ES_AR_BYTES), ANY(GUEST_CS_AR_BYTES), ANY(GUEST_SS_AR_BYTES), ANY(GUEST_DS_AR_BYTES),
-    ANY(GUEST_FS_AR_BYTES), ANY(GUEST_GS_AR_BYTES), ANY(GUEST_LDTR_AR_BYTES), ANY(GUEST_TR_AR_BYTES),
-    ANY(GUEST_INTERRUPTIBILITY_INFO), ANY(GUEST_ACTIVITY_STATE), ANY(GUEST_SYSENTER_CS),
-    KIND(VMX_PREEMPTION_TIMER_VALUE, K_TIMER),
-    /* natural-width guest state */
-    ANY(GUEST_CR0), KIND(GUEST_CR3, K_L2_ADDR), ANY(GUEST_CR4),
-    ANY(GUEST_ES_BASE), ANY(GUEST_CS_BASE), ANY(GUEST_SS_BASE), ANY(GUEST_DS_BASE),
-    ANY(GUEST_FS_BASE), ANY(GUEST_GS_BASE), ANY(GUEST_LDTR_BASE), KIND(GUEST_TR_BASE, K_L2_ADDR),
-    KIND(GUEST_GDTR_BASE, K_L2_ADDR), KIND(GUEST_IDTR_BASE, K_L2_ADDR),
-    ANY(GUEST_DR7), KIND(GUEST_RSP, K_L2_ADDR), KIND(GUEST_RIP, K_L2_ADDR), ANY(GUEST_RFLAGS),
-    ANY(GUEST_PENDING_DBG_EXCEPTIONS), ANY(GUEST_SYSENTER_ESP), ANY(GUEST_SYSENTER_EIP),
-    ANY(GUEST_S_CET), ANY(GUEST_SSP), ANY(GUEST_INTR_SSP_TABLE),
-};
 
 /* ---- outcomes ---- */
 enum outcome {
@@ -256,13 +95,6 @@ static const char *const outcome_names[N_OUTCOMES] = {
     "VMfailValid 7", "VMfailValid 8", "VMfailValid other", "VMfailInvalid",
     "entry failure 33", "entry failure 34", "entry failure other",
     "VM exit", "L1 fault",
-};
-
-struct mutation {
-    const struct field *f;
-    u32 enc;                    /* f->enc, or its _HIGH encoding */
-    u64 val;
-    int status;                 /* of the VMWRITE */
 };
 
 struct iteration {
@@ -284,277 +116,8 @@ static struct {
 } stats;
 
 static bool verbose;
-static u64 timer_default = TIMER_DEFAULT;
+u64 timer_default = TIMER_DEFAULT;
 
-/* ---- building the sandbox and its VMCS ---- */
-
-static void zero_qwords(void *p, size_t bytes)
-{
-    void *d = p;
-    size_t n = bytes / 8;
-    __asm__ __volatile__("rep stosq" : "+D"(d), "+c"(n) : "a"(0ull) : "memory");
-}
-
-/* A 2 MiB-aligned block of available RAM above SANDBOX_MIN_BASE that no
- * boot data occupies; NULL if there is none. */
-static u8 *find_sandbox(const struct boot_params *bp)
-{
-    for (u64 base = SANDBOX_MIN_BASE; base + PAGE_2M <= bp->mem_top; base += PAGE_2M) {
-        bool in_ram = false, taken = false;
-        u64 end = base + PAGE_2M;
-        for (u32 i = 0; i < bp->n_regions; i++) {
-            const struct guest_region *r = &bp->regions[i];
-            if (r->type == 1 && r->base <= base && end <= r->base + r->length)
-                in_ram = true;
-        }
-        if (bp->info < end && base < bp->info + bp->info_size)
-            taken = true;
-        for (u32 i = 0; i < bp->n_modules; i++)
-            if (bp->modules[i].start < end && base < bp->modules[i].end)
-                taken = true;
-        if (in_ram && !taken)
-            return (u8 *)(uintptr_t)base;
-    }
-    return NULL;
-}
-
-/* Wipes the whole sandbox (whatever the last L2 wrote) and writes L2's
- * tables and code. */
-static void sandbox_reset(void)
-{
-    u64 *pml4 = (u64 *)(sandbox + SB_PML4), *pdpt = (u64 *)(sandbox + SB_PDPT), *pd = (u64 *)(sandbox + SB_PD);
-    u64 *gdt = (u64 *)(sandbox + SB_GDT), *idt = (u64 *)(sandbox + SB_IDT);
-
-    zero_qwords(sandbox, PAGE_2M);
-    /* 64-bit paging: linear 0..2 MiB = L2-GPA 0..2 MiB, one 2 MiB page. */
-    pml4[0] = SB_PDPT | PTE_P | PTE_W;
-    pdpt[0] = SB_PD | PTE_P | PTE_W;
-    pd[0] = 0 | PTE_P | PTE_W | PTE_PS;
-    gdt[SEL_CODE64 / 8] = GDT_CODE64;
-    gdt[SEL_DATA / 8] = GDT_DATA;
-    gdt[SEL_TSS / 8] = SB_TSS_LIMIT | ((u64)SB_TSS << 16) | GDT_TSS_BUSY;   /* base < 16 MiB */
-    gdt[SEL_TSS / 8 + 1] = 0;
-    for (int v = 0; v < 256; v++) {     /* 64-bit interrupt gates to SB_ISR (< 64 KiB) */
-        idt[2 * v] = (SB_ISR & 0xffff) | ((u64)SEL_CODE64 << 16) | ((u64)IDT_GATE_INT64 << 40);
-        idt[2 * v + 1] = 0;
-    }
-    memcpy(sandbox + SB_CODE, l2_code, sizeof(l2_code));
-    memcpy(sandbox + SB_ISR, l2_code, sizeof(l2_code));
-}
-
-static void scratch_reset(void)
-{
-    memset(store_list, 0, sizeof(store_list));
-    for (size_t i = 0; i < STORE_LIST_ENTRIES; i++)
-        store_list[i].index = storable_msrs[i % ARRAY_SIZE(storable_msrs)];
-    memset(load_list, 0, sizeof(load_list));         /* after the valid ones: index 0, refused */
-    for (size_t i = 0; i < LOAD_LIST_VALID; i++)
-        load_list[i].index = loadable_msrs[i];
-    memset(scratch, 0, sizeof(scratch));
-    memset(shadow_vmcs, 0, sizeof(shadow_vmcs));
-}
-
-/* EPT12: L2-GPA [0, 2 MiB) -> the sandbox, one 2 MiB page; nothing else. */
-static void build_ept(void)
-{
-    ept_pml4 = vmx_alloc_page();
-    ept_pdpt = vmx_alloc_page();
-    ept_pd = vmx_alloc_page();
-    ept_pml4[0] = vmx_pa(ept_pdpt) | VMX_EPT_RWX_MASK;
-    ept_pdpt[0] = vmx_pa(ept_pd) | VMX_EPT_RWX_MASK;
-    ept_pd[0] = vmx_pa(sandbox) | VMX_EPT_RWX_MASK | ((u64)VMX_MT_WB << VMX_EPT_MT_EPTE_SHIFT) |
-                VMX_EPT_LARGE_PAGE_BIT;
-    eptp = vmx_pa(ept_pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
-    if (vmx_caps.ept_vpid & VMX_EPT_INVEPT_BIT) {
-        struct invept_desc d = { eptp, 0 };
-        invept(vmx_caps.ept_vpid & VMX_EPT_EXTENT_GLOBAL_BIT ? VMX_EPT_EXTENT_GLOBAL : VMX_EPT_EXTENT_CONTEXT, &d);
-    }
-}
-
-static void l2_unused(void)
-{
-}
-
-/* The library's valid default VMCS, then L2 moved into the sandbox. */
-static void vmcs_sandbox(void)
-{
-    vmx_vmcs_setup(l2_unused);
-    vmcs_write(GUEST_CR3, SB_PML4);
-    vmcs_write(GUEST_RIP, SB_CODE);
-    vmcs_write(GUEST_RSP, SB_STACK_TOP);
-    vmcs_write(GUEST_GDTR_BASE, SB_GDT);
-    vmcs_write(GUEST_GDTR_LIMIT, SB_GDT_LIMIT);
-    vmcs_write(GUEST_IDTR_BASE, SB_IDT);
-    vmcs_write(GUEST_IDTR_LIMIT, SB_IDT_LIMIT);
-    vmcs_write(GUEST_TR_BASE, SB_TSS);
-    vmcs_set_bits(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER);
-    vmcs_write(VMX_PREEMPTION_TIMER_VALUE, timer_default);
-    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    vmcs_write(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT);
-    vmcs_write(EPT_POINTER, eptp);
-    /* Unused by the valid controls; where they point if a mutation enables them. */
-    vmcs_write(VM_EXIT_MSR_STORE_ADDR, vmx_pa(store_list));
-    vmcs_write(VM_EXIT_MSR_LOAD_ADDR, vmx_pa(load_list));
-    vmcs_write(VM_ENTRY_MSR_LOAD_ADDR, vmx_pa(load_list));
-    vmcs_write(VIRTUAL_APIC_PAGE_ADDR, vmx_pa(scratch[PAGE_VIRTUAL_APIC]));
-    vmcs_write(PML_ADDRESS, vmx_pa(scratch[PAGE_PML]));
-    vmcs_write(POSTED_INTR_DESC_ADDR, vmx_pa(scratch[PAGE_POSTED_INTR]));
-    vmcs_write(EPTP_LIST_ADDRESS, vmx_pa(scratch[PAGE_EPTP_LIST]));
-}
-
-/* ---- mutations ---- */
-
-static unsigned width_bits(u32 enc)
-{
-    static const u8 bits[4] = { 16, 64, 32, 64 };   /* 16-bit, 64-bit, 32-bit, natural */
-    return bits[VMCS_FIELD_WIDTH(enc)];
-}
-
-static u64 any_value(u64 *s, u64 valid, unsigned bits)
-{
-    u64 mask = bits == 64 ? ~0ull : BIT(bits) - 1;
-
-    switch (rnd_below(s, 10)) {
-    case 0:  return rnd_next(s);                                   /* bits above the width too */
-    case 1:  return rnd_next(s) & mask;
-    case 2:  return rnd_below(s, 16);
-    case 3:
-    case 4:
-    case 5:  return valid ^ BIT(rnd_below(s, bits));
-    case 6:  return valid ^ BIT(rnd_below(s, bits)) ^ BIT(rnd_below(s, bits));
-    case 7:  return 0;
-    case 8:  return ~0ull;
-    default: return valid + rnd_below(s, 16) - 8;
-    }
-}
-
-/* An address in [base, base + room) or one no CPU accepts when it matters. */
-static u64 contained_address(u64 *s, u64 base, u64 room, u64 align)
-{
-    switch (rnd_below(s, 6)) {
-    case 0:  return base;
-    case 1:
-    case 2:  return base + rnd_below(s, room / align) * align;
-    case 3:  return base + rnd_below(s, room);                     /* often misaligned */
-    case 4:  return base | BEYOND_ANY_WIDTH(rnd_next(s));
-    default: return ~0ull;
-    }
-}
-
-static u64 field_value(u64 *s, const struct field *f, u64 valid)
-{
-    switch (f->kind) {
-    case K_CPU_WRITES:
-        return contained_address(s, vmx_pa(scratch[f->page]), PAGE_4K, 64);
-    case K_STORE_ADDR:
-        return contained_address(s, vmx_pa(store_list), PAGE_4K, sizeof(struct msr_entry));
-    case K_STORE_COUNT:
-        return rnd_below(s, 2) ? rnd_below(s, 4) : rnd_below(s, STORE_COUNT_MAX + 1);
-    case K_LOAD_ADDR:
-        switch (rnd_below(s, 4)) {
-        case 0:  return vmx_pa(load_list) + rnd_below(s, LOAD_LIST_VALID) * sizeof(struct msr_entry);
-        case 1:  return vmx_pa(store_list);
-        default: return any_value(s, valid, 64);
-        }
-    case K_TIMER:
-        return rnd_below(s, 4) ? rnd_below(s, TIMER_MAX) : 0;
-    case K_EVENT:
-        switch (rnd_below(s, 4)) {
-        case 0:
-        case 1:
-            return any_value(s, valid, 32);
-        case 2: {   /* valid, any type (0-7), a vector, maybe "deliver error code" */
-            u64 vector = rnd_below(s, 2) ? rnd_below(s, 256) : rnd_below(s, 32);
-            return BIT(31) | rnd_below(s, 8) << 8 | vector | rnd_below(s, 2) << 11;
-        }
-        default: {  /* a well-formed hardware exception or NMI (SDM 27.2.1.3) */
-            u64 vector = rnd_below(s, 32);
-            if (vector == X86_NMI)
-                return BIT(31) | 2 << 8 | vector;
-            return BIT(31) | 3 << 8 | vector | (u64)(BIT(vector) & EXCEPTIONS_WITH_ERROR_CODE ? 1 : 0) << 11;
-        }
-        }
-    case K_L2_ADDR:
-        return rnd_below(s, 2) ? rnd_below(s, 2 * PAGE_2M) : any_value(s, valid, 64);
-    case K_LINK:
-        switch (rnd_below(s, 4)) {
-        case 0:  return ~0ull;
-        case 1:  /* a region with the revision identifier, shadow-VMCS indicator random */
-            *(u32 *)shadow_vmcs = vmx_caps.revision | (u32)(rnd_below(s, 2) << 31);
-            return vmx_pa(shadow_vmcs);
-        default: return any_value(s, valid, 64);
-        }
-    default:
-        return any_value(s, valid, width_bits(f->enc));
-    }
-}
-
-static void mutate(u64 *s, struct mutation *m)
-{
-    const struct field *f = &fields[rnd_below(s, ARRAY_SIZE(fields))];
-    u64 valid = 0;
-
-    vmread(f->enc, &valid);
-    m->f = f;
-    m->enc = f->enc;
-    /* Sometimes bits 63:32 of an unrestricted 64-bit field on their own. */
-    if (f->kind == K_ANY && VMCS_FIELD_WIDTH(f->enc) == VMCS_FIELD_WIDTH_64 && rnd_below(s, 8) == 0) {
-        m->enc = f->enc | 1;
-        m->val = any_value(s, valid >> 32, 32);
-    } else {
-        m->val = field_value(s, f, valid);
-    }
-    m->status = vmwrite(m->enc, m->val);
-    if (m->status != VMX_OK)
-        stats.vmwrite_refused++;
-}
-
-static void force_bits(u32 field, u64 bits)
-{
-    u64 v = 0;
-    vmread(field, &v);
-    if ((v & bits) != bits)
-        vmcs_write(field, v | bits);
-}
-
-/* After the mutations: what keeps L2 in the sandbox and bounded in time. */
-static void contain(void)
-{
-    u64 activity = 0;
-
-    force_bits(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER);
-    force_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
-    force_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT);
-    vmread(GUEST_ACTIVITY_STATE, &activity);
-    if (activity == GUEST_ACTIVITY_WAIT_SIPI && (vmx_caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))
-        vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
-}
-
-/*
- * A vmcs12 the SDM accepts but a CPU that checks CS's DPL against CS's RPL
- * refuses: with unrestricted guest, the SDM (27.3.1.2) compares a code CS's
- * DPL with SS's DPL only, while SDM editions before unrestricted guest, and
- * Bochs 2.7 still, want a non-conforming CS's DPL equal to its RPL and a
- * conforming CS's DPL not above it (docs/nested.md, rules 43, 44). turtle
- * follows the SDM, so such a vmcs12 can pass its checks and the CPU then
- * refuses vmcs02 ("hardware refused vmcs02", rule 80). The iteration is
- * announced before its VMLAUNCH, and its outcome printed after it, so that
- * a refusal right after the announcement is known for what it is
- * (tests/refusals.py). Returns whether this iteration is one.
- */
-static bool cs_dpl_rpl_departure(void)
-{
-    u64 proc2 = 0, sel = 0, ar = 0;
-
-    vmread(SECONDARY_VM_EXEC_CONTROL, &proc2);     /* "activate secondary controls" is forced on */
-    vmread(GUEST_CS_SELECTOR, &sel);
-    vmread(GUEST_CS_AR_BYTES, &ar);
-    if (!(proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) || !(ar & AR_TYPE_CODE))
-        return false;
-    u32 rpl = sel & 3, dpl = AR_DPL(ar);
-    bool conforming = AR_TYPE(ar) & AR_TYPE_EXPAND_DOWN;   /* bit 2 of a code type: conforming */
-    return conforming ? rpl < dpl : rpl != dpl;
-}
 
 /* ---- one iteration ---- */
 
@@ -718,8 +281,11 @@ static void run_iteration(u64 seed, struct iteration *it)
         if (vmx_has_proc(CPU_BASED_NMI_WINDOW_EXITING) && rnd_below(&s, 2))
             vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
     }
-    for (unsigned i = 0; i < it->n; i++)
+    for (unsigned i = 0; i < it->n; i++) {
         mutate(&s, &it->m[i]);
+        if (it->m[i].status != VMX_OK)
+            stats.vmwrite_refused++;
+    }
     contain();
     bool departure = cs_dpl_rpl_departure();
     if (verbose) {
@@ -825,7 +391,7 @@ void guest_main(const struct boot_params *bp)
     cmdline_u64(bp->cmdline, "timer", &timer_default);
     verbose = cmdline_has_word(bp->cmdline, "verbose");
     printf("vmx_fuzz: seed %lu, iterations %lu from %lu, %zu fields\n", (unsigned long)seed,
-           (unsigned long)iters, (unsigned long)first, ARRAY_SIZE(fields));
+           (unsigned long)iters, (unsigned long)first, n_fields);
     /* No interrupt may reach L2 through the PIC while it runs with IF = 1. */
     outb(PIC1_DATA, 0xff);
     outb(PIC2_DATA, 0xff);
