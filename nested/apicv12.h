@@ -26,6 +26,10 @@ bool nested_vapic_page_ok(struct vm *vm, const struct vmcs12 *v);
 /* nested/apicv12.c, with vmcs02 current. L1's APIC controls and their
  * fields into vmcs02; *proc and *proc2 are vmcs02's controls so far. */
 void apicv12_prepare(struct vcpu *vcpu, const struct vmcs12 *v, u32 *proc, u32 *proc2);
+/* Only the fields (virtual-APIC and APIC-access addresses, TPR threshold,
+ * EOI-exit bitmaps, guest interrupt status) of the controls vmcs12 has:
+ * after L1 changed one of them (DIRTY_APIC), the controls unchanged. */
+void apicv12_prepare_fields(struct vcpu *vcpu, const struct vmcs12 *v);
 /* What the CPU changed in vmcs02 back to vmcs12 (guest interrupt status). */
 void apicv12_sync_status(struct vmcs12 *v);
 /* vmcs02's MSR bitmap for 0x800-0x8ff (dst: the page; l1: L1's bitmap,

@@ -197,7 +197,8 @@ static void prepare_eptp(struct vcpu *vcpu, bool ept12)
  * the last entry put there and what L2 and its exits left, which is what
  * vmcs12 holds, except the fields L1 changed since (n->dirty_fields: guest
  * fields, the entry event, the exception bitmap; anything else took
- * DIRTY_VMCS02 and prepare_vmcs02()). Done again at every entry: what
+ * DIRTY_VMCS02 and prepare_vmcs02()). The APIC fields, when L1 changed
+ * one (DIRTY_APIC: a handful of VMWRITEs). Done again at every entry: what
  * prepare_vmcs02() takes from outside vmcs12 (L1's EFER/PAT/DR7/DEBUGCTL,
  * L1's MSR bitmap, whose memory may have changed, the EPT02 root). CR0 and
  * CR4 with their masks and read shadows, when L1 changed one of them
@@ -220,6 +221,8 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     }
     if (n->dirty & DIRTY_CRS)
         prepare_crs(v);
+    if (n->dirty & DIRTY_APIC)
+        apicv12_prepare_fields(vcpu, v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
     prepare_eptp(vcpu, ept12);
@@ -374,7 +377,8 @@ static const u32 verify_fields[] = {
     PAGE_FAULT_ERROR_CODE_MATCH, CR3_TARGET_COUNT, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_LOAD_COUNT,
     VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE,
     VM_ENTRY_INSTRUCTION_LEN, TSC_OFFSET, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VIRTUAL_PROCESSOR_ID,
-    EPT_POINTER,
+    EPT_POINTER, VIRTUAL_APIC_PAGE_ADDR, TPR_THRESHOLD, APIC_ACCESS_ADDR, EOI_EXIT_BITMAP0,
+    EOI_EXIT_BITMAP1, EOI_EXIT_BITMAP2, EOI_EXIT_BITMAP3, GUEST_INTR_STATUS,
 };
 #define N_VERIFY    (ARRAY_SIZE(guest_fields) + ARRAY_SIZE(verify_fields))
 _Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array holds every field");
@@ -382,6 +386,26 @@ _Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array hold
 static u32 verify_field(u32 i)
 {
     return i < ARRAY_SIZE(guest_fields) ? guest_fields[i] : verify_fields[i - ARRAY_SIZE(guest_fields)];
+}
+
+/* Whether the CPU has this APIC field (any other field: true). */
+static bool vmcs02_has_field(u32 f)
+{
+    switch (f) {
+    case VIRTUAL_APIC_PAGE_ADDR:
+    case TPR_THRESHOLD:
+        return vmx_caps.proc.may_be_1 & CPU_BASED_TPR_SHADOW;
+    case APIC_ACCESS_ADDR:
+        return vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+    case EOI_EXIT_BITMAP0:
+    case EOI_EXIT_BITMAP1:
+    case EOI_EXIT_BITMAP2:
+    case EOI_EXIT_BITMAP3:
+    case GUEST_INTR_STATUS:
+        return vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+    default:
+        return true;
+    }
 }
 
 /* Fields this CPU's vmcs02 does not have read as 0. */
@@ -393,6 +417,8 @@ void vmcs02_snapshot(u64 *vals)
         if (f == GUEST_IA32_PAT && !(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
             continue;
         if (f == VIRTUAL_PROCESSOR_ID && !(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
+            continue;
+        if (!vmcs02_has_field(f))
             continue;
         vals[i] = __vmcs_read(f);
     }

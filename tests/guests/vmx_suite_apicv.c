@@ -422,6 +422,57 @@ static enum vmx_action ept_access_beyond_exit(struct vmx_exit *e)
                                "version read: exit 44, qualification 0x30");
 }
 
+/* ---- APIC fields L1 writes between entries (nested/dirty.c) ---- */
+
+/* L2 reaches L1 three times (VMCALLs); L1 changes an APIC field of
+ * vmcs12 before each VMRESUME, as KVM changes the TPR threshold. */
+static void l2_three_calls(void)
+{
+    l2_vmcall(1);
+    l2_vmcall(2);
+}
+
+static void init_threshold_writes(void) { apic_setup(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, 0, 0x40); }
+
+/* 1st exit: VMCALL, threshold 3 (at most VTPR[7:4] 4: no exit); 2nd:
+ * VMCALL, threshold 5, above VTPR[7:4]: the entry ends in exit 43
+ * (SDM 27.7), so vmcs02 took the new threshold; then 0 and on to the end;
+ * with bit 4 set, before that, VMRESUME fails with VMfailValid 7 (rule 7b,
+ * without virtual-interrupt delivery). */
+static enum vmx_action threshold_writes_exit(struct vmx_exit *e)
+{
+    const char *name = "TPR threshold written between entries: 3 no exit, 0x13 VMfailValid 7, 5 exit 43 at the entry";
+
+    switch (e->count) {
+    case 0:
+        if (!exit_is(name, e, EXIT_REASON_VMCALL))
+            return VMX_STOP;
+        vmx_skip_instruction(e);
+        vmcs_write(TPR_THRESHOLD, 3);
+        return VMX_RESUME;
+    case 1:
+        if (!exit_is(name, e, EXIT_REASON_VMCALL))
+            return VMX_STOP;
+        vmx_skip_instruction(e);
+        vmcs_write(TPR_THRESHOLD, 0x13);
+        return VMX_RESUME;
+    case 2:
+        if (!report(e->status == VMX_FAIL_VALID && e->error == VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+                    "TPR threshold 0x13 written between entries: VMRESUME fails with VMfailValid 7"))
+            return VMX_STOP;
+        vmcs_write(TPR_THRESHOLD, 5);
+        return VMX_RESUME;
+    case 3:
+        if (!exit_is(name, e, EXIT_REASON_TPR_BELOW_THRESHOLD))
+            return VMX_STOP;
+        report(e->qual == 0, "TPR threshold 5 written between entries, above VTPR: exit 43 at the entry");
+        vmcs_write(TPR_THRESHOLD, 0);
+        return VMX_RESUME;
+    default:
+        return expect_done(name, e);
+    }
+}
+
 const struct vmx_test apicv_tests[] = {
     { "TPR shadow CR8", has_tpr, NULL, init_cr8, l2_cr8, cr8_exit },
     { "TPR below threshold", has_tpr, NULL, init_cr8_below, l2_cr8_below, cr8_below_exit },
@@ -436,6 +487,7 @@ const struct vmx_test apicv_tests[] = {
     { "x2APIC registers", has_x2apic_regs, NULL, init_x2apic_regs, l2_x2apic_version, x2apic_version_exit },
     { "x2APIC bitmap", has_x2apic, NULL, init_x2apic_bitmap, l2_x2apic_tpr, x2apic_bitmap_exit },
     { "APIC access through EPT", has_ept_access, NULL, init_ept_access_ram, l2_ept_access, ept_access_ram_exit },
+    { "TPR threshold writes", has_access, NULL, init_threshold_writes, l2_three_calls, threshold_writes_exit },
 };
 const size_t n_apicv_tests = ARRAY_SIZE(apicv_tests);
 
