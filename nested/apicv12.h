@@ -59,6 +59,27 @@ static inline void apicv12_entry(struct vcpu *vcpu, const struct vmcs12 *v)
     if ((v->secondary_vm_exec_control & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) || vcpu->nvmx->access02_gpa)
         apicv12_update_access02(vcpu, v);
 }
+/* nested/apicv12_ept01.c: EPT01 without L1's xAPIC page, for an L2
+ * without EPT12 whose L1 runs APIC virtualization for it. Its pages, at
+ * nested vCPU creation; freed (and the CPU's translations for it
+ * dropped) with the vCPU. */
+bool apicv12_ept01_init(struct nested_vmx *n);
+void apicv12_ept01_free(struct nested_vmx *n);
+/* The EPT pointer vmcs02 takes without EPT12: EPT01's, or that copy's. */
+u64 apicv12_ept01_hiding(struct vcpu *vcpu, const struct vmcs12 *v);
+
+/* On the hot path: EPT01's when turtle maps no APIC-access page in it or
+ * vmcs12 has none of the controls (a superset of what it tests). */
+static inline u64 apicv12_ept01(struct vcpu *vcpu, const struct vmcs12 *v)
+{
+    if (!vcpu->apicv.access_mapped ||
+        (!(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) &&
+         !(v->secondary_vm_exec_control &
+           (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE))))
+        return vcpu->vm->eptp;
+    return apicv12_ept01_hiding(vcpu, v);
+}
+
 /* For an EPT02 fill: the host page for L1-physical l1_gpa when it is that
  * stand-in's APIC-access page (false otherwise). */
 bool apicv12_ept02_page(struct vcpu *vcpu, u64 l1_gpa, u64 *hpa);

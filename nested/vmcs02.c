@@ -157,8 +157,8 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
  * APIC-access exit (SDM 30.4) that turtle completes like MMIO. Not when L1
  * runs APIC virtualization for L2 itself (nested/apicv12.c): vmcs02 has one
  * APIC-access page, a TPR shadow would serve L2's TPR accesses from L1's
- * virtual-APIC page, and x2APIC mode excludes APIC accesses (docs/nested.md,
- * "APIC virtualization for L2", the departure). */
+ * virtual-APIC page, and x2APIC mode excludes APIC accesses: vmcs02 then
+ * runs on a copy of EPT01 without that page (nested/apicv12_ept01.c). */
 static u32 apic_access_proc2(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     if ((nested_proc2(v) & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |
@@ -180,11 +180,12 @@ static void prepare_apic_access(struct vcpu *vcpu, const struct vmcs12 *v)
     n->vmcs02_apic_access = want;
 }
 
-/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT. */
-static void prepare_eptp(struct vcpu *vcpu, bool ept12)
+/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT (without
+ * L1's xAPIC page when L1 runs APIC virtualization for L2: apicv12_ept01()). */
+static void prepare_eptp(struct vcpu *vcpu, const struct vmcs12 *v, bool ept12)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u64 eptp = ept12 ? ept02_eptp(n) : vcpu->vm->eptp;
+    u64 eptp = ept12 ? ept02_eptp(n) : apicv12_ept01(vcpu, v);
 
     if (eptp != n->vmcs02_eptp) {
         vmcs_write64(EPT_POINTER, eptp);
@@ -225,7 +226,7 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
         apicv12_prepare_fields(vcpu, v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
-    prepare_eptp(vcpu, ept12);
+    prepare_eptp(vcpu, v, ept12);
     prepare_apic_access(vcpu, v);
     if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
@@ -303,7 +304,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     if (vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID)
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
     n->vmcs02_eptp = 0;
-    prepare_eptp(vcpu, ept12);
+    prepare_eptp(vcpu, v, ept12);
     shadow12_prepare(vcpu, v);
 }
 
