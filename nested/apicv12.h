@@ -8,6 +8,7 @@
 #define TURTLE_NESTED_APICV12_H
 
 #include "nested/nested.h"
+#include "vmx/dev/lapic_regs.h"
 
 /* The secondary controls shown to L1 where the CPU has them. */
 #define APICV12_PROC2   (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE | \
@@ -65,19 +66,31 @@ static inline void apicv12_entry(struct vcpu *vcpu, const struct vmcs12 *v)
  * dropped) with the vCPU. */
 bool apicv12_ept01_init(struct nested_vmx *n);
 void apicv12_ept01_free(struct nested_vmx *n);
-/* The EPT pointer vmcs02 takes without EPT12: EPT01's, or that copy's. */
-u64 apicv12_ept01_hiding(struct vcpu *vcpu, const struct vmcs12 *v);
+/* A fresh copy of EPT01 (it changed, or none was made yet); its EPTP. */
+u64 apicv12_ept01_build(struct vcpu *vcpu);
 
-/* On the hot path: EPT01's when turtle maps no APIC-access page in it or
- * vmcs12 has none of the controls (a superset of what it tests). */
+/* The EPT pointer vmcs02 takes without EPT12: EPT01's, or that copy's.
+ * EPT01's when turtle maps no APIC-access page in it, when L1 runs no APIC
+ * virtualization for L2 (vmcs02 then virtualizes APIC accesses on turtle's
+ * page itself), and when L1 virtualizes APIC accesses on that very page
+ * (L2's accesses there are then APIC accesses for L1). On the hot path of
+ * every entry without EPT12: no call unless the copy is made. */
 static inline u64 apicv12_ept01(struct vcpu *vcpu, const struct vmcs12 *v)
 {
+    const struct nested_vmx *n = vcpu->nvmx;
+    u32 proc = v->cpu_based_vm_exec_control;
+    u32 proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) ? v->secondary_vm_exec_control : 0;
+
     if (!vcpu->apicv.access_mapped ||
-        (!(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) &&
-         !(v->secondary_vm_exec_control &
-           (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE))))
+        (!(proc & CPU_BASED_TPR_SHADOW) &&
+         !(proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE))))
         return vcpu->vm->eptp;
-    return apicv12_ept01_hiding(vcpu, v);
+    if ((proc2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
+        (v->apic_access_addr & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE)
+        return vcpu->vm->eptp;
+    if (n->ept01_l2_built && n->ept01_l2_gen == vcpu->vm->ept_gen)
+        return n->ept01_l2_eptp;
+    return apicv12_ept01_build(vcpu);
 }
 
 /* For an EPT02 fill: the host page for L1-physical l1_gpa when it is that

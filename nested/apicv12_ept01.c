@@ -23,8 +23,6 @@
  */
 #include "kernel/mm.h"
 #include "nested/apicv12.h"
-#include "nested/checks.h"
-#include "vmx/dev/lapic_regs.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
 
@@ -35,13 +33,14 @@ bool apicv12_ept01_init(struct nested_vmx *n)
         if (!n->ept01_l2[i])
             return false;
     }
+    n->ept01_l2_eptp = ept_make_eptp(n->ept01_l2[0]);
     return true;
 }
 
 void apicv12_ept01_free(struct nested_vmx *n)
 {
     if (n->ept01_l2_built)
-        ept_flush(ept_make_eptp(n->ept01_l2[0]));
+        ept_flush(n->ept01_l2_eptp);
     n->ept01_l2_built = false;
     for (u32 i = 0; i < EPT_LEVELS; i++) {
         if (n->ept01_l2[i])
@@ -50,28 +49,18 @@ void apicv12_ept01_free(struct nested_vmx *n)
     }
 }
 
-u64 apicv12_ept01_hiding(struct vcpu *vcpu, const struct vmcs12 *v)
+u64 apicv12_ept01_build(struct vcpu *vcpu)
 {
     struct nested_vmx *n = vcpu->nvmx;
     struct vm *vm = vcpu->vm;
-    u32 proc2 = nested_proc2(v);
-    u64 eptp = ept_make_eptp(n->ept01_l2[0]);
 
-    if (!(v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) &&
-        !(proc2 & (SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE)))
-        return vm->eptp;
-    if ((proc2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) &&
-        (v->apic_access_addr & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE)
-        return vm->eptp;
-    if (n->ept01_l2_built && n->ept01_l2_gen == vm->ept_gen)
-        return eptp;
     if (!ept_clone_hiding(vm->ept_root, APIC_DEFAULT_PHYS_BASE, n->ept01_l2)) {
         vm_stop(vm, true, "EPT01 maps L1's xAPIC page with a large page (turtle bug)");
         return vm->eptp;
     }
     /* The tables changed under this EPTP: nothing cached from them stays. */
-    ept_flush(eptp);
+    ept_flush(n->ept01_l2_eptp);
     n->ept01_l2_gen = vm->ept_gen;
     n->ept01_l2_built = true;
-    return eptp;
+    return n->ept01_l2_eptp;
 }

@@ -115,6 +115,7 @@ struct nested_vmx {
     u64 access02_gpa;           /* L1-physical page EPT02 maps to it (0: none) */
     bool x2apic_msrs_open;      /* msr_bitmap02 lets x2APIC MSRs through (L1's x2APIC mode) */
     u64 ept01_l2[4];            /* EPT01 without L1's xAPIC page: PML4, PDPT, PD, PT (apicv12_ept01.c) */
+    u64 ept01_l2_eptp;          /* its EPT pointer */
     u32 ept01_l2_gen;           /* the vm->ept_gen it was copied at */
     bool ept01_l2_built;        /* built, and its EPTP may be cached by the CPU */
     bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */

@@ -182,7 +182,8 @@ static void prepare_apic_access(struct vcpu *vcpu, const struct vmcs12 *v)
 
 /* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT (without
  * L1's xAPIC page when L1 runs APIC virtualization for L2: apicv12_ept01()). */
-static void prepare_eptp(struct vcpu *vcpu, const struct vmcs12 *v, bool ept12)
+static inline __attribute__((always_inline)) void prepare_eptp(struct vcpu *vcpu, const struct vmcs12 *v,
+                                                                bool ept12)
 {
     struct nested_vmx *n = vcpu->nvmx;
     u64 eptp = ept12 ? ept02_eptp(n) : apicv12_ept01(vcpu, v);
