@@ -49,15 +49,23 @@ static u64 access_page_hpa(struct vcpu *vcpu, const struct vmcs12 *v)
 
 void apicv12_prepare(struct vcpu *vcpu, const struct vmcs12 *v, u32 *proc, u32 *proc2)
 {
-    u32 proc12 = v->cpu_based_vm_exec_control, proc2_12 = nested_proc2(v);
+    u32 proc12 = v->cpu_based_vm_exec_control;
 
-    if (proc12 & CPU_BASED_TPR_SHADOW) {
+    if (proc12 & CPU_BASED_TPR_SHADOW)
         *proc = (*proc & ~CR8_EXITING) | (proc12 & CR8_EXITING) | (vmx_caps.proc.must_be_1 & CR8_EXITING) |
                 CPU_BASED_TPR_SHADOW;
+    *proc2 |= nested_proc2(v) & APICV12_PROC2;
+    apicv12_prepare_fields(vcpu, v);
+}
+
+void apicv12_prepare_fields(struct vcpu *vcpu, const struct vmcs12 *v)
+{
+    u32 proc2_12 = nested_proc2(v);
+
+    if (v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) {
         vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, guest_gpa_to_hpa(vcpu->vm, v->virtual_apic_page_addr));
         vmcs_write32(TPR_THRESHOLD, v->tpr_threshold);
     }
-    *proc2 |= proc2_12 & APICV12_PROC2;
     if (proc2_12 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES)
         vmcs_write64(APIC_ACCESS_ADDR, access_page_hpa(vcpu, v));
     if (proc2_12 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) {

@@ -14,6 +14,12 @@
  *   preemption-timer value (read at every entry), the PML index (read at
  *   each logged write) and HOST_RSP: no input of the checks, nor of vmcs02;
  * - HOST_RIP: an input of nested_check_host_state() only;
+ * - the APIC fields (docs/nested.md, "APIC virtualization for L2"): the
+ *   EOI-exit bitmaps and guest interrupt status are no input of any check,
+ *   the TPR threshold and the virtual-APIC and APIC-access addresses only
+ *   of nested_check_apic_controls() (rules 7a, 7b, 7d; VTPR against the
+ *   threshold, rule 7c, runs at every entry anyway); vmcs02 takes them
+ *   again from apicv12_prepare_fields();
  * - anything else: all three checks and a complete prepare_vmcs02().
  * nested_check_guest_state() runs at every entry: L2 changes its inputs;
  * only its segment checks are skipped, when their inputs are bit for bit
@@ -47,6 +53,10 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value)
         n->dirty |= DIRTY_ALL;  /* everything is redone anyway */
         return;
     }
+    if (VMCS_FIELD_IS_HIGH(field)) {    /* the upper half of a 64-bit field: the field */
+        field &= ~1u;
+        vmcs12_read(&n->cached12, field, &value);
+    }
     switch (field) {
     case GUEST_RIP:             /* the usual ones first: guest_fields */
     case GUEST_RSP:
@@ -74,6 +84,18 @@ void nested_vmcs12_changed(struct vcpu *vcpu, u32 field, u64 value)
         return;
     case HOST_RIP:
         n->dirty |= DIRTY_HOST;
+        return;
+    case EOI_EXIT_BITMAP0:
+    case EOI_EXIT_BITMAP1:
+    case EOI_EXIT_BITMAP2:
+    case EOI_EXIT_BITMAP3:
+    case GUEST_INTR_STATUS:
+        n->dirty |= DIRTY_APIC;
+        return;
+    case TPR_THRESHOLD:
+    case VIRTUAL_APIC_PAGE_ADDR:
+    case APIC_ACCESS_ADDR:
+        n->dirty |= DIRTY_APIC | DIRTY_APIC_CHECKS;
         return;
     case HOST_RSP:
     case VMX_PREEMPTION_TIMER_VALUE:

@@ -141,7 +141,7 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
         return;
     }
     /* What L1 wrote in its shadow VMCS, into cached12 (marked dirty). */
-    shadow_sync_from_shadow(vcpu);
+    shadow_sync_for_entry(vcpu);
     PROF_MARK(PROF_ENTRY_COPY);
     if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
         nested_vmx_fail(vcpu, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
@@ -164,7 +164,15 @@ void nested_vmx_run(struct vcpu *vcpu, bool launch)
             nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
             return;
         }
-        n->dirty &= ~DIRTY_CONTROLS;
+        n->dirty &= ~(DIRTY_CONTROLS | DIRTY_APIC_CHECKS);
+    } else if (n->dirty & DIRTY_APIC_CHECKS) {
+        /* Only the TPR threshold or an APIC address changed: of the
+         * control checks, only the APIC ones read them. */
+        if (!nested_check_apic_controls(v)) {
+            nested_vmx_fail(vcpu, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+            return;
+        }
+        n->dirty &= ~DIRTY_APIC_CHECKS;
     }
     /* The APIC checks that read L1 memory, which L2 changes (VTPR). */
     if ((v->cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW) && !nested_check_apic_memory(vcpu->vm, v)) {

@@ -4,6 +4,7 @@
  */
 #include "kernel/mm.h"
 #include "kernel/printf.h"
+#include "nested/apicv12.h"
 #include "nested/checks.h"
 #include "nested/nested.h"
 #include "nested/vmcs02.h"
@@ -109,7 +110,8 @@ static bool nested_vcpu_init(struct vcpu *vcpu)
     n->vmcs02 = vmcs_alloc(false);
     n->msr_bitmap02 = alloc_page();
     n->apic_access02 = alloc_page();
-    if (!n->vmcs02 || !n->msr_bitmap02 || !n->apic_access02 || !shadow_guest_init(vcpu) || !shadow12_vcpu_init(n)) {
+    if (!n->vmcs02 || !n->msr_bitmap02 || !n->apic_access02 || !apicv12_ept01_init(n) ||
+        !shadow_guest_init(vcpu) || !shadow12_vcpu_init(n)) {
         nested_vcpu_free(vcpu);
         return false;
     }
@@ -131,6 +133,7 @@ static void nested_vcpu_free(struct vcpu *vcpu)
         free_pages(n->msr_bitmap02, 1);
     if (n->apic_access02)
         free_pages(n->apic_access02, 1);
+    apicv12_ept01_free(n);
     vmcs_free(n->shadow_vmcs);
     shadow12_vcpu_free(n);
     vcpu->vmcs = vcpu->vmcs01;

@@ -22,7 +22,10 @@
 #define DIRTY_CONTROLS      BIT(1)  /* nested_check_controls() must run */
 #define DIRTY_HOST          BIT(2)  /* nested_check_host_state() must run */
 #define DIRTY_CRS           BIT(3)  /* guest CR0/CR4 or a read shadow: vmcs02's CRs again */
-#define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS)
+#define DIRTY_APIC          BIT(4)  /* an APIC field: apicv12_prepare_fields() into vmcs02 */
+#define DIRTY_APIC_CHECKS   BIT(5)  /* TPR threshold or an APIC address: nested_check_apic_controls() */
+#define DIRTY_ALL           (DIRTY_VMCS02 | DIRTY_CONTROLS | DIRTY_HOST | DIRTY_CRS | DIRTY_APIC | \
+                             DIRTY_APIC_CHECKS)
 #define DIRTY_FIELDS_MAX    8       /* more changed fields than this: DIRTY_VMCS02 */
 #define SHADOW_FIELDS_MAX   80      /* fields of L0's shadow VMCS for L1 */
 #define EPT02_PARKED        3       /* EPT02s kept besides the current one */
@@ -111,6 +114,10 @@ struct nested_vmx {
     u64 apic_access02;          /* stand-in APIC-access page (nested/apicv12.c) */
     u64 access02_gpa;           /* L1-physical page EPT02 maps to it (0: none) */
     bool x2apic_msrs_open;      /* msr_bitmap02 lets x2APIC MSRs through (L1's x2APIC mode) */
+    u64 ept01_l2[4];            /* EPT01 without L1's xAPIC page: PML4, PDPT, PD, PT (apicv12_ept01.c) */
+    u64 ept01_l2_eptp;          /* its EPT pointer */
+    u32 ept01_l2_gen;           /* the vm->ept_gen it was copied at */
+    bool ept01_l2_built;        /* built, and its EPTP may be cached by the CPU */
     bool current_is_shadow;     /* the current vmcs12 is a shadow VMCS (revision bit 31) */
     u64 shadow02;               /* hardware shadow VMCS for L2 (nested/shadow_vmcs12.c) */
     u64 shadow02_pa;            /* the shadow vmcs12 whose fields it holds, or VMPTR_NONE */
@@ -246,6 +253,8 @@ void shadow_init(void);
 bool shadow_guest_init(struct vcpu *vcpu);
 void shadow_sync_to_shadow(struct vcpu *vcpu);
 void shadow_sync_from_shadow(struct vcpu *vcpu);
+/* The same for VMLAUNCH/VMRESUME: what that entry reads (nested/shadow_vmcs01.c). */
+void shadow_sync_for_entry(struct vcpu *vcpu);
 void shadow_off(struct vcpu *vcpu);
 void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value);
 bool shadow_verify(struct vcpu *vcpu);

@@ -55,30 +55,48 @@
     X(GUEST_LINEAR_ADDRESS, guest_linear_address)                               \
     X(VM_INSTRUCTION_ERROR, vm_instruction_error)
 
+/* The APIC fields an L1 running APIC virtualization for L2 writes before
+ * its entries, KVM at most of them (the TPR threshold after each change
+ * of L2's TPR or pending interrupts; RVI/SVI, which the exit changes):
+ * shadowed where the CPU has them (shadow_apic). They are copied only
+ * while vmcs12 has a TPR shadow (apic_live()), and whenever turtle reads
+ * all of vmcs12: without a TPR shadow no entry reads them (rules 7b/7c
+ * and vmcs02 need it; virtual-interrupt delivery needs it, rule 7e) and
+ * no exit changes them, so cached12 may lag behind what L1 wrote in the
+ * shadow until the entry with a TPR shadow reads them back. */
+#define SHADOW_RW_APIC(X)                                                       \
+    X(TPR_THRESHOLD, tpr_threshold) X(GUEST_INTR_STATUS, guest_intr_status)
+
 /* shadow_vals[] holds the fields in this order: K_<member> is the index. */
 #define INDEX(enc, member)      K_##member,
 enum { SHADOW_RW_EXIT(INDEX) N_RW_EXIT_END, K_RW_L1_FIRST = N_RW_EXIT_END - 1, SHADOW_RW_L1(INDEX) N_RW_END,
-       K_RO_FIRST = N_RW_END - 1, SHADOW_RO(INDEX) N_ALL_END };
+       K_RO_FIRST = N_RW_END - 1, SHADOW_RO(INDEX) N_RO_END, K_APIC_FIRST = N_RO_END - 1,
+       SHADOW_RW_APIC(INDEX) N_ALL_END };
 #undef INDEX
 #define ENCODING(enc, member)   enc,
 static const u32 shadow_rw_exit[] = { SHADOW_RW_EXIT(ENCODING) };
 static const u32 shadow_rw_l1[] = { SHADOW_RW_L1(ENCODING) };
 static const u32 shadow_ro[] = { SHADOW_RO(ENCODING) };
-static const u32 shadow_fields[] = { SHADOW_RW_EXIT(ENCODING) SHADOW_RW_L1(ENCODING) SHADOW_RO(ENCODING) };
+static const u32 shadow_rw_apic[] = { SHADOW_RW_APIC(ENCODING) };
+static const u32 shadow_fields[] = { SHADOW_RW_EXIT(ENCODING) SHADOW_RW_L1(ENCODING) SHADOW_RO(ENCODING)
+                                     SHADOW_RW_APIC(ENCODING) };
 #undef ENCODING
 SHADOW_RW_EXIT(GUEST_FIELD_WIDTH_OK)
 SHADOW_RW_L1(GUEST_FIELD_WIDTH_OK)
 SHADOW_RO(GUEST_FIELD_WIDTH_OK)
+SHADOW_RW_APIC(GUEST_FIELD_WIDTH_OK)
 
 #define N_RW_EXIT   ARRAY_SIZE(shadow_rw_exit)
 #define N_RW        (ARRAY_SIZE(shadow_rw_exit) + ARRAY_SIZE(shadow_rw_l1))
+#define N_RO_END_   (N_RW + ARRAY_SIZE(shadow_ro))
 #define N_ALL       ARRAY_SIZE(shadow_fields)
 _Static_assert(N_ALL <= SHADOW_FIELDS_MAX, "struct nested_vmx's shadow_vals holds every field");
-_Static_assert(N_RW_EXIT == N_RW_EXIT_END && N_RW == N_RW_END && N_ALL == N_ALL_END,
+_Static_assert(N_RW_EXIT == N_RW_EXIT_END && N_RW == N_RW_END && N_RO_END_ == N_RO_END && N_ALL == N_ALL_END,
                "K_<member> indexes shadow_fields");
 
 static u64 vmread_bitmap, vmwrite_bitmap;
-static bool shadowing;
+static bool shadowing, shadow_apic;
+static u32 n_shadowed;          /* shadow_fields[0, n_shadowed) are in the shadow */
 
 static void clear_bit(u64 page, u32 field)
 {
@@ -109,6 +127,14 @@ void shadow_init(void)
     }
     for (u32 i = 0; i < ARRAY_SIZE(shadow_ro); i++)
         clear_bit(vmread_bitmap, shadow_ro[i]);
+    /* TPR threshold and guest interrupt status: where the CPU has both. */
+    shadow_apic = (vmx_caps.proc.may_be_1 & CPU_BASED_TPR_SHADOW) &&
+                  (vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
+    for (u32 i = 0; shadow_apic && i < ARRAY_SIZE(shadow_rw_apic); i++) {
+        clear_bit(vmread_bitmap, shadow_rw_apic[i]);
+        clear_bit(vmwrite_bitmap, shadow_rw_apic[i]);
+    }
+    n_shadowed = shadow_apic ? N_ALL : N_RO_END_;
     shadowing = true;
 }
 
@@ -120,6 +146,11 @@ bool shadow_guest_init(struct vcpu *vcpu)
         return true;
     n->shadow_vmcs = vmcs_alloc(true);
     return n->shadow_vmcs != 0;
+}
+
+static bool apic_live(const struct nested_vmx *n, bool all)
+{
+    return shadow_apic && (all || (n->cached12.cpu_based_vm_exec_control & CPU_BASED_TPR_SHADOW));
 }
 
 /* One field into the shadow: always (all), or if cached12's value is no
@@ -143,6 +174,9 @@ static void fill_shadow(struct vcpu *vcpu, bool all)
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     SHADOW_RW_EXIT(FILL)
     SHADOW_RO(FILL)
+    if (apic_live(n, all)) {
+        SHADOW_RW_APIC(FILL)
+    }
     if (all) {
         SHADOW_RW_L1(FILL)
     }
@@ -163,14 +197,18 @@ static void fill_shadow(struct vcpu *vcpu, bool all)
     } while (0);
 
 /* The read-write fields back into cached12; each one L1 changed is
- * marked for the next entry. */
-static void read_shadow(struct vcpu *vcpu)
+ * marked for the next entry. all: the APIC fields too, whatever vmcs12's
+ * controls (turtle reads or writes back all of vmcs12). */
+static void read_shadow(struct vcpu *vcpu, bool all)
 {
     struct nested_vmx *n = vcpu->nvmx;
 
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
     SHADOW_RW_EXIT(READ_BACK)
     SHADOW_RW_L1(READ_BACK)
+    if (apic_live(n, all)) {         /* after the primary controls */
+        SHADOW_RW_APIC(READ_BACK)
+    }
     vmcs_load(vcpu->vmcs01, "vmcs01");
 }
 #undef READ_BACK
@@ -185,7 +223,8 @@ bool shadow_verify(struct vcpu *vcpu)
     if (!n->shadow_active)
         return true;
     vmcs_load(n->shadow_vmcs, "L1's shadow of vmcs12");
-    for (u32 i = 0; i < N_ALL && ok; i++) {
+    u32 n_checked = apic_live(n, false) ? n_shadowed : N_RO_END_;
+    for (u32 i = 0; i < n_checked && ok; i++) {
         u64 v = __vmcs_read(shadow_fields[i]), w = 0;
         vmcs12_read(&n->cached12, shadow_fields[i], &w);
         if (v != w) {
@@ -207,7 +246,7 @@ void shadow_write_field(struct vcpu *vcpu, u32 field, u64 value)
 
     if (!n->shadow_active)
         return;
-    for (u32 i = 0; i < N_ALL && !val; i++)
+    for (u32 i = 0; i < n_shadowed && !val; i++)
         if (shadow_fields[i] == field)
             val = &n->shadow_vals[i];
     if (!val)
@@ -239,7 +278,13 @@ void shadow_sync_to_shadow(struct vcpu *vcpu)
 void shadow_sync_from_shadow(struct vcpu *vcpu)
 {
     if (vcpu->nvmx->shadow_active)
-        read_shadow(vcpu);
+        read_shadow(vcpu, true);
+}
+
+void shadow_sync_for_entry(struct vcpu *vcpu)
+{
+    if (vcpu->nvmx->shadow_active)
+        read_shadow(vcpu, false);
 }
 
 /* L1 no longer has a current VMCS (VMCLEAR of it, VMXOFF). */

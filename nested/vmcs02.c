@@ -157,8 +157,8 @@ static void prepare_l1_dependent(const struct vmcs12 *v, const struct l1_state *
  * APIC-access exit (SDM 30.4) that turtle completes like MMIO. Not when L1
  * runs APIC virtualization for L2 itself (nested/apicv12.c): vmcs02 has one
  * APIC-access page, a TPR shadow would serve L2's TPR accesses from L1's
- * virtual-APIC page, and x2APIC mode excludes APIC accesses (docs/nested.md,
- * "APIC virtualization for L2", the departure). */
+ * virtual-APIC page, and x2APIC mode excludes APIC accesses: vmcs02 then
+ * runs on a copy of EPT01 without that page (nested/apicv12_ept01.c). */
 static u32 apic_access_proc2(struct vcpu *vcpu, const struct vmcs12 *v)
 {
     if ((nested_proc2(v) & (SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |
@@ -180,11 +180,13 @@ static void prepare_apic_access(struct vcpu *vcpu, const struct vmcs12 *v)
     n->vmcs02_apic_access = want;
 }
 
-/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT. */
-static void prepare_eptp(struct vcpu *vcpu, bool ept12)
+/* The EPT pointer for L2: EPT02's, or EPT01 when L1 uses no EPT (without
+ * L1's xAPIC page when L1 runs APIC virtualization for L2: apicv12_ept01()). */
+static inline __attribute__((always_inline)) void prepare_eptp(struct vcpu *vcpu, const struct vmcs12 *v,
+                                                                bool ept12)
 {
     struct nested_vmx *n = vcpu->nvmx;
-    u64 eptp = ept12 ? ept02_eptp(n) : vcpu->vm->eptp;
+    u64 eptp = ept12 ? ept02_eptp(n) : apicv12_ept01(vcpu, v);
 
     if (eptp != n->vmcs02_eptp) {
         vmcs_write64(EPT_POINTER, eptp);
@@ -197,7 +199,8 @@ static void prepare_eptp(struct vcpu *vcpu, bool ept12)
  * the last entry put there and what L2 and its exits left, which is what
  * vmcs12 holds, except the fields L1 changed since (n->dirty_fields: guest
  * fields, the entry event, the exception bitmap; anything else took
- * DIRTY_VMCS02 and prepare_vmcs02()). Done again at every entry: what
+ * DIRTY_VMCS02 and prepare_vmcs02()). The APIC fields, when L1 changed
+ * one (DIRTY_APIC: a handful of VMWRITEs). Done again at every entry: what
  * prepare_vmcs02() takes from outside vmcs12 (L1's EFER/PAT/DR7/DEBUGCTL,
  * L1's MSR bitmap, whose memory may have changed, the EPT02 root). CR0 and
  * CR4 with their masks and read shadows, when L1 changed one of them
@@ -220,9 +223,11 @@ void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struc
     }
     if (n->dirty & DIRTY_CRS)
         prepare_crs(v);
+    if (n->dirty & DIRTY_APIC)
+        apicv12_prepare_fields(vcpu, v);
     prepare_l1_dependent(v, l1);
     merge_msr_bitmap(vcpu, v);
-    prepare_eptp(vcpu, ept12);
+    prepare_eptp(vcpu, v, ept12);
     prepare_apic_access(vcpu, v);
     if (proc2_12 & SECONDARY_EXEC_SHADOW_VMCS)
         shadow12_prepare(vcpu, v);
@@ -300,7 +305,7 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     if (vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID)
         vmcs_write16(VIRTUAL_PROCESSOR_ID, n->vpid02);
     n->vmcs02_eptp = 0;
-    prepare_eptp(vcpu, ept12);
+    prepare_eptp(vcpu, v, ept12);
     shadow12_prepare(vcpu, v);
 }
 
@@ -374,7 +379,8 @@ static const u32 verify_fields[] = {
     PAGE_FAULT_ERROR_CODE_MATCH, CR3_TARGET_COUNT, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_LOAD_COUNT,
     VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE,
     VM_ENTRY_INSTRUCTION_LEN, TSC_OFFSET, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VIRTUAL_PROCESSOR_ID,
-    EPT_POINTER,
+    EPT_POINTER, VIRTUAL_APIC_PAGE_ADDR, TPR_THRESHOLD, APIC_ACCESS_ADDR, EOI_EXIT_BITMAP0,
+    EOI_EXIT_BITMAP1, EOI_EXIT_BITMAP2, EOI_EXIT_BITMAP3, GUEST_INTR_STATUS,
 };
 #define N_VERIFY    (ARRAY_SIZE(guest_fields) + ARRAY_SIZE(verify_fields))
 _Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array holds every field");
@@ -382,6 +388,26 @@ _Static_assert(N_VERIFY <= VMCS02_VERIFY_FIELDS, "vmcs02_snapshot()'s array hold
 static u32 verify_field(u32 i)
 {
     return i < ARRAY_SIZE(guest_fields) ? guest_fields[i] : verify_fields[i - ARRAY_SIZE(guest_fields)];
+}
+
+/* Whether the CPU has this APIC field (any other field: true). */
+static bool vmcs02_has_field(u32 f)
+{
+    switch (f) {
+    case VIRTUAL_APIC_PAGE_ADDR:
+    case TPR_THRESHOLD:
+        return vmx_caps.proc.may_be_1 & CPU_BASED_TPR_SHADOW;
+    case APIC_ACCESS_ADDR:
+        return vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+    case EOI_EXIT_BITMAP0:
+    case EOI_EXIT_BITMAP1:
+    case EOI_EXIT_BITMAP2:
+    case EOI_EXIT_BITMAP3:
+    case GUEST_INTR_STATUS:
+        return vmx_caps.proc2.may_be_1 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+    default:
+        return true;
+    }
 }
 
 /* Fields this CPU's vmcs02 does not have read as 0. */
@@ -393,6 +419,8 @@ void vmcs02_snapshot(u64 *vals)
         if (f == GUEST_IA32_PAT && !(vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT))
             continue;
         if (f == VIRTUAL_PROCESSOR_ID && !(vmx_policy->proc2 & SECONDARY_EXEC_ENABLE_VPID))
+            continue;
+        if (!vmcs02_has_field(f))
             continue;
         vals[i] = __vmcs_read(f);
     }

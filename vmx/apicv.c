@@ -148,6 +148,7 @@ static void choose_mode(struct vcpu *vcpu, bool vid)
         if (!ept_set_4k(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, a->access_page, rwx, NULL))
             panic("EPT01 of '%s' lost its APIC-access page tables", vcpu->vm->name);
         ept_flush(vcpu->vm->eptp);
+        vcpu->vm->ept_gen++;
         a->access_mapped = map;
     }
     a->apic_base = l->s.apic_base;
@@ -176,6 +177,7 @@ bool apicv_vcpu_init(struct vcpu *vcpu)
             apicv_vcpu_free(vcpu);
             return false;
         }
+        vcpu->vm->ept_gen++;
         vmcs_write64(APIC_ACCESS_ADDR, a->access_page);
     }
     vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, a->vapic_page);
@@ -210,6 +212,7 @@ void apicv_vcpu_free(struct vcpu *vcpu)
     if (a->access_mapped) {
         if (ept_set_4k(NULL, vcpu->vm->ept_root, APIC_DEFAULT_PHYS_BASE, 0, 0, NULL))
             ept_flush(vcpu->vm->eptp);
+        vcpu->vm->ept_gen++;
         a->access_mapped = false;
     }
     if (a->access_page)

@@ -123,3 +123,25 @@ bool ept_set_2m(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 
 {
     return set_leaf(pool, root, gpa, hpa, rwx, tables, 2);
 }
+
+bool ept_clone_hiding(u64 root, u64 gpa, const u64 pages[EPT_LEVELS])
+{
+    const u64 *src = phys_to_virt(root);
+
+    for (int l = EPT_LEVELS, i = 0; l >= 1; l--, i++) {
+        u64 *dst = phys_to_virt(pages[i]);
+        memcpy(dst, src, PAGE_SIZE);
+        u64 *e = &dst[EPT_INDEX(gpa, l)];
+        if (!(*e & VMX_EPT_RWX_MASK))
+            return true;                /* nothing mapped there: nothing to hide */
+        if (l == 1) {
+            *e = 0;
+            return true;
+        }
+        if (*e & VMX_EPT_LARGE_PAGE_BIT)
+            return false;
+        src = phys_to_virt(*e & EPT_ADDR_MASK);
+        *e = pages[i + 1] | (*e & ~EPT_ADDR_MASK);
+    }
+    return true;
+}

@@ -35,4 +35,10 @@ bool ept_set_4k(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 
 /* Sets (or replaces) the 2 MiB leaf for gpa (2 MiB aligned). False if out
  * of memory or 4 KiB pages are mapped below it. */
 bool ept_set_2m(struct vm_pages *pool, u64 root, u64 gpa, u64 hpa, u64 rwx, u64 *tables);
+/* Makes pages[0..3] a root (pages[0]) that maps like root except the
+ * 4 KiB page at gpa, which it leaves not present: pages[0..3] take the
+ * place of root's tables on the path to gpa (PML4, PDPT, PD, PT), copied
+ * but for that one entry each; every other table is root's own, shared.
+ * False if a large page of root covers gpa. */
+bool ept_clone_hiding(u64 root, u64 gpa, const u64 pages[EPT_LEVELS]);
 #endif

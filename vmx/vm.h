@@ -57,6 +57,7 @@ struct vm {
     u64 n_chunks;
     u64 ept_root;               /* EPT01 PML4, host-physical */
     u64 eptp;
+    u32 ept_gen;                /* counts EPT01's changes once the VM runs (vmx/apicv.c) */
     /* What it may allocate once it runs (EPT02), reserved at load: one
      * VM cannot take another's pages (vmx/vm_pages.h). */
     struct vm_pages pages;

@@ -12,6 +12,11 @@
  *   BENCH: l0_exits_per_l2_exit N     turtle only: L0 exits L1 caused during
  *                                     the timed loop (VMCALL 4 before and
  *                                     after) per L2 exit, rounded
+ * Then the same loop again with a TPR shadow for L2 (VTPR 0x20), L1
+ * writing the TPR threshold before every VMRESUME (1 and 2 in turn: a new
+ * value each time), as KVM does after L2's TPR or its pending interrupts
+ * changed, where the CPU has a TPR shadow:
+ *   BENCH: l2_cpuid_tpr N             cycles per L2 CPUID round trip
  * No tests unless something fails: "SUMMARY: 0 tests, 0 failures".
  *
  * Two more modes, with EPT12 (an identity map of the low 256 MiB with
@@ -34,6 +39,8 @@
 #define BENCH_END           0xb2
 
 static volatile u64 l2_total, l2_empty;
+static bool tpr_writes;             /* L1 writes TPR_THRESHOLD before each entry */
+static u32 tpr_threshold = 1;
 
 static void l2_bench(void)
 {
@@ -73,6 +80,10 @@ static bool run_l2(u64 *exits_begin, u64 *exits_end)
 
     for (;;) {
         u64 reason = 0, len = 0, rip = 0;
+        if (tpr_writes) {
+            tpr_threshold ^= 3;                 /* 1, 2, 1, ...: at most VTPR[7:4] */
+            vmwrite(TPR_THRESHOLD, tpr_threshold);
+        }
         int st = vmx_enter(&g, mode);           /* one call site: HOST_RSP stays valid */
 
         if (st != VMX_OK)
@@ -93,6 +104,30 @@ static bool run_l2(u64 *exits_begin, u64 *exits_end)
         vmread(GUEST_RIP, &rip);
         vmwrite(GUEST_RIP, rip + len);
     }
+}
+
+/* The loop again, with a TPR shadow and a TPR-threshold write before
+ * every entry. */
+static void run_tpr(void)
+{
+    u32 *vapic = vmx_alloc_page();
+    u64 begin = 0, end = 0;
+
+    if (!vapic) {
+        report(false, "vmx_bench: a virtual-APIC page");
+        return;
+    }
+    vapic[0x80 / 4] = 0x20;                 /* VTPR */
+    vmx_vmcs_setup(l2_bench);
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW);
+    vmcs_write(VIRTUAL_APIC_PAGE_ADDR, vmx_pa(vapic));
+    tpr_writes = true;
+    if (run_l2(&begin, &end)) {
+        u64 net = l2_total > l2_empty ? l2_total - l2_empty : 0;
+        printf("BENCH: l2_cpuid_tpr %lu\n", (unsigned long)rounded_div(net, ITERATIONS));
+    }
+    tpr_writes = false;
+    vmx_vmcs_teardown();
 }
 
 /* ---- EPT12 modes ---- */
@@ -258,5 +293,7 @@ void guest_main(const struct boot_params *bp)
             printf("BENCH: l0_exits_per_l2_exit %lu\n", (unsigned long)rounded_div(end - begin, ITERATIONS));
     }
     vmx_vmcs_teardown();
+    if (vmx_has_proc(CPU_BASED_TPR_SHADOW))
+        run_tpr();
     vmxoff();
 }

@@ -420,6 +420,118 @@ static enum vmx_action ept_access_beyond_exit(struct vmx_exit *e)
                                "version read: exit 44, qualification 0x30");
 }
 
+/* ---- APIC fields L1 writes between entries (nested/dirty.c) ---- */
+
+/* L2 reaches L1 three times (VMCALLs); L1 changes an APIC field of
+ * vmcs12 before each VMRESUME, as KVM changes the TPR threshold. */
+static void l2_three_calls(void)
+{
+    l2_vmcall(1);
+    l2_vmcall(2);
+}
+
+static void init_threshold_writes(void) { apic_setup(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, 0, 0x40); }
+
+/* 1st exit: VMCALL, threshold 3 (at most VTPR[7:4] 4: no exit); 2nd:
+ * VMCALL, threshold 5, above VTPR[7:4]: the entry ends in exit 43
+ * (SDM 27.7), so vmcs02 took the new threshold; then 0 and on to the end;
+ * with bit 4 set, before that, VMRESUME fails with VMfailValid 7 (rule 7b,
+ * without virtual-interrupt delivery). */
+static enum vmx_action threshold_writes_exit(struct vmx_exit *e)
+{
+    const char *name = "TPR threshold written between entries: 3 no exit, 0x13 VMfailValid 7, 5 exit 43 at the entry";
+
+    switch (e->count) {
+    case 0:
+        if (!exit_is(name, e, EXIT_REASON_VMCALL))
+            return VMX_STOP;
+        vmx_skip_instruction(e);
+        vmcs_write(TPR_THRESHOLD, 3);
+        return VMX_RESUME;
+    case 1:
+        if (!exit_is(name, e, EXIT_REASON_VMCALL))
+            return VMX_STOP;
+        vmx_skip_instruction(e);
+        vmcs_write(TPR_THRESHOLD, 0x13);
+        return VMX_RESUME;
+    case 2:
+        if (!report(e->status == VMX_FAIL_VALID && e->error == VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+                    "TPR threshold 0x13 written between entries: VMRESUME fails with VMfailValid 7"))
+            return VMX_STOP;
+        vmcs_write(TPR_THRESHOLD, 5);
+        return VMX_RESUME;
+    case 3:
+        if (!exit_is(name, e, EXIT_REASON_TPR_BELOW_THRESHOLD))
+            return VMX_STOP;
+        report(e->qual == 0, "TPR threshold 5 written between entries, above VTPR: exit 43 at the entry");
+        vmcs_write(TPR_THRESHOLD, 0);
+        return VMX_RESUME;
+    default:
+        return expect_done(name, e);
+    }
+}
+
+/* ---- L2 without EPT12 reaches L1's own xAPIC (docs/nested.md) ---- */
+
+#define L1_APIC_PAGE    0xfee00000ull
+#define L1_APIC_TPR     ((volatile u32 *)(uintptr_t)(L1_APIC_PAGE + OFF_TPR))
+#define L2_TPR_VALUE    0x20u
+static u32 saved_l1_tpr;
+
+/* L1's xAPIC at its reset address: L2 runs on L1's physical addresses
+ * and page tables, so its MOV to 0xfee00080 is a write of L1's TPR. */
+static bool has_l1_xapic(void)
+{
+    u64 base = rdmsr64(0x1b);
+    return !(base & BIT(10)) && (base & BIT(11)) && (base & 0xfffff000ull) == L1_APIC_PAGE;
+}
+static bool has_tpr_xapic(void) { return has_tpr() && has_l1_xapic(); }
+static bool has_access_xapic(void) { return has_access() && has_l1_xapic(); }
+static bool has_x2apic_xapic(void) { return has_x2apic() && has_l1_xapic(); }
+
+static void l2_l1_tpr(void)
+{
+    *L1_APIC_TPR = L2_TPR_VALUE;
+    SEEN(0, *L1_APIC_TPR);
+}
+
+static void l1_tpr_setup(u32 proc2)
+{
+    saved_l1_tpr = *L1_APIC_TPR;
+    *L1_APIC_TPR = 0;
+    apic_setup(proc2, 0, 0);
+}
+static void init_l1_tpr_shadow(void) { l1_tpr_setup(0); }
+static void init_l1_tpr_access(void) { l1_tpr_setup(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES); }
+static void init_l1_tpr_x2apic(void) { l1_tpr_setup(SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE); }
+
+/* L2's write and read of 0xfee00080 reach L1's local APIC, not the
+ * virtual-APIC page (L1 does not virtualize that page for L2). */
+static enum vmx_action l1_tpr_check(const char *name, struct vmx_exit *e)
+{
+    u32 l1_tpr = *L1_APIC_TPR, vtpr = *reg(vapic, OFF_TPR);
+
+    *L1_APIC_TPR = saved_l1_tpr;
+    if (!vmx_is_l2_done(e))
+        return expect_done(name, e);
+    if (!report(l1_tpr == L2_TPR_VALUE && exit_seen[0] == L2_TPR_VALUE && vtpr == 0, "%s", name))
+        printf("  L1's TPR %#x, L2 read %#lx, VTPR %#x\n", l1_tpr, (unsigned long)exit_seen[0], vtpr);
+    return VMX_STOP;
+}
+static enum vmx_action l1_tpr_shadow_exit(struct vmx_exit *e)
+{
+    return l1_tpr_check("L2 without EPT12 under a TPR shadow writes L1's xAPIC TPR: L1 reads 0x20", e);
+}
+static enum vmx_action l1_tpr_access_exit(struct vmx_exit *e)
+{
+    return l1_tpr_check("L2 without EPT12, APIC accesses virtualized on another page, writes L1's xAPIC TPR: "
+                        "L1 reads 0x20", e);
+}
+static enum vmx_action l1_tpr_x2apic_exit(struct vmx_exit *e)
+{
+    return l1_tpr_check("L2 without EPT12 under x2APIC virtualization writes L1's xAPIC TPR: L1 reads 0x20", e);
+}
+
 const struct vmx_test apicv_tests[] = {
     { "TPR shadow CR8", has_tpr, NULL, init_cr8, l2_cr8, cr8_exit },
     { "TPR below threshold", has_tpr, NULL, init_cr8_below, l2_cr8_below, cr8_below_exit },
@@ -434,6 +546,12 @@ const struct vmx_test apicv_tests[] = {
     { "x2APIC registers", has_x2apic_regs, NULL, init_x2apic_regs, l2_x2apic_version, x2apic_version_exit },
     { "x2APIC bitmap", has_x2apic, NULL, init_x2apic_bitmap, l2_x2apic_tpr, x2apic_bitmap_exit },
     { "APIC access through EPT", has_ept_access, NULL, init_ept_access_ram, l2_ept_access, ept_access_ram_exit },
+    { "TPR threshold writes", has_access, NULL, init_threshold_writes, l2_three_calls, threshold_writes_exit },
+    { "L1's xAPIC under a TPR shadow", has_tpr_xapic, NULL, init_l1_tpr_shadow, l2_l1_tpr, l1_tpr_shadow_exit },
+    { "L1's xAPIC beside an APIC-access page", has_access_xapic, NULL, init_l1_tpr_access, l2_l1_tpr,
+      l1_tpr_access_exit },
+    { "L1's xAPIC under x2APIC virtualization", has_x2apic_xapic, NULL, init_l1_tpr_x2apic, l2_l1_tpr,
+      l1_tpr_x2apic_exit },
 };
 const size_t n_apicv_tests = ARRAY_SIZE(apicv_tests);
 

@@ -242,6 +242,47 @@ static void ept_in_pool(void **state)
     assert_int_equal(global_out, 0);
 }
 
+/* ept_clone_hiding(): the copy maps what the original maps, but for the
+ * one hidden 4 KiB page; its four tables replace the original's on the
+ * path to that page and nowhere else (the rest is shared, so a later leaf
+ * under a shared table shows in both); the original is untouched; a large
+ * page over the address is refused, a path that maps nothing is a copy. */
+static void ept_clone_hides_one_page(void **state)
+{
+    (void)state;
+    const u64 hide = 0xfee00000ULL;
+    u64 root = ept_alloc_root(NULL), pages[EPT_LEVELS];
+    int level;
+
+    assert_true(ept_map(NULL, root, 0, 0x200000, 2, VMX_EPT_RWX_MASK, NULL));        /* RAM, 2 MiB */
+    assert_true(ept_set_4k(NULL, root, 0x400000, 0x777000, VMX_EPT_RWX_MASK, NULL));  /* RAM, 4 KiB */
+    assert_true(ept_set_4k(NULL, root, hide, 0xabc000, VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK, NULL));
+    assert_true(ept_set_4k(NULL, root, hide + 0x1000, 0xdef000, VMX_EPT_READABLE_MASK, NULL));
+    assert_true(ept_set_4k(NULL, root, 0xfec00000ULL, 0x123000, VMX_EPT_READABLE_MASK, NULL));
+    for (u32 i = 0; i < EPT_LEVELS; i++)
+        pages[i] = alloc_page();
+    assert_true(ept_clone_hiding(root, hide, pages));
+    assert_int_equal(ept_lookup(pages[0], hide, &level), 0);
+    assert_int_equal(ept_lookup(root, hide, &level) & EPT_ADDR_MASK, 0xabc000);
+    const u64 same[] = { 0, 0x1ff000, 0x400000, hide + 0x1000, 0xfec00000ULL, 0x80000000ULL };
+    for (u32 i = 0; i < ARRAY_SIZE(same); i++) {
+        int l1 = 0, l2 = 0;
+        assert_int_equal(ept_lookup(pages[0], same[i], &l1), ept_lookup(root, same[i], &l2));
+        assert_int_equal(l1, l2);
+    }
+    /* Off the path, tables are shared: a new leaf there shows in the copy. */
+    assert_true(ept_set_4k(NULL, root, 0x401000, 0x778000, VMX_EPT_RWX_MASK, NULL));
+    assert_int_equal(ept_lookup(pages[0], 0x401000, &level) & EPT_ADDR_MASK, 0x778000);
+    /* An address nothing maps: a plain copy; under a large page: refused. */
+    assert_true(ept_clone_hiding(root, 0x8000000000ULL, pages));
+    assert_int_equal(ept_lookup(pages[0], 0x400000, &level) & EPT_ADDR_MASK, 0x777000);
+    assert_false(ept_clone_hiding(root, 0x100000, pages));
+    for (u32 i = 0; i < EPT_LEVELS; i++)
+        free_pages(pages[i], 1);
+    ept_free(NULL, root);
+    assert_int_equal(global_out, 0);
+}
+
 static u64 rng = 0x9e3779b97f4a7c15ULL;
 static u64 rnd(void)
 {
@@ -300,6 +341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_dry_pool_leaves_another, setup, teardown),
         cmocka_unit_test_setup_teardown(free_past_total_panics, setup, teardown),
         cmocka_unit_test_setup_teardown(ept_in_pool, setup, teardown),
+        cmocka_unit_test_setup_teardown(ept_clone_hides_one_page, setup, teardown),
         cmocka_unit_test_setup_teardown(random_model, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
