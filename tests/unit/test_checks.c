@@ -24,6 +24,7 @@
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
+static u64 vmfunc_cap;                  /* IA32_VMX_VMFUNC; shown with its secondary control */
 u64 nested_debugctl_allowed = DEBUGCTL_LBR | DEBUGCTL_BTF;
 static u8 l1_ram[64 << 10];             /* the L1 memory the checks may read */
 static int check_messages;
@@ -56,6 +57,10 @@ static const struct nested_caps *C(void)
     c.msr[IA32_VMX_CR0_FIXED1 - IA32_VMX_BASIC] = vmx_caps_cr0_fixed1();
     c.msr[IA32_VMX_CR4_FIXED0 - IA32_VMX_BASIC] = vmx_caps_cr4_fixed0();
     c.msr[IA32_VMX_CR4_FIXED1 - IA32_VMX_BASIC] = nested_cr4_fixed1();
+    if (nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VMFUNC) {
+        c.msr[IA32_VMX_VMFUNC - IA32_VMX_BASIC] = vmfunc_cap;
+        c.readable |= BIT(IA32_VMX_VMFUNC - IA32_VMX_BASIC);
+    }
     return &c;
 }
 
@@ -495,6 +500,45 @@ static void test_virtual_nmis_and_ept_ad(void **state)
     assert_true(all_pass(&v, &q));
 }
 
+/* VM functions (SDM 27.2.1.1): the control only where shown; VM-function
+ * controls within IA32_VMX_VMFUNC; EPTP switching with EPT and a 4 KiB
+ * aligned EPTP-list address within the width. */
+static void test_vmfunc(void **state)
+{
+    struct vmcs12 v;
+    u64 q = 99;
+
+    (void)state;
+    set_caps();
+    valid_vmcs12(&v);
+    v.secondary_vm_exec_control |= SECONDARY_EXEC_ENABLE_VMFUNC;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);         /* not shown: reserved */
+    nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_VMFUNC;
+    vmfunc_cap = VMX_VMFUNC_EPTP_SWITCHING;
+    assert_true(all_pass(&v, &q));                          /* no VM function enabled */
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING;
+    v.eptp_list_address = 0x9000;
+    assert_true(all_pass(&v, &q));
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING | BIT(1);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING;
+    v.eptp_list_address = 0x9008;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.eptp_list_address = 1ULL << 39;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.eptp_list_address = 0x9000;
+    v.secondary_vm_exec_control &= ~(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.vm_function_control = 0;                              /* no EPTP switching: no EPT needed */
+    v.eptp_list_address = 0x9008;
+    assert_true(all_pass(&v, &q));
+    valid_vmcs12(&v);                                       /* the fields mean nothing with */
+    v.vm_function_control = ~0ULL;                          /* VM functions off */
+    v.eptp_list_address = 0x9008;
+    assert_true(all_pass(&v, &q));
+    vmfunc_cap = 0;
+}
+
 static u64 rng_state = 0x9e3779b97f4a7c15ULL;
 static u64 rnd(void)
 {
@@ -622,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_sdm_rules),
         cmocka_unit_test(test_pdptes),
         cmocka_unit_test(test_virtual_nmis_and_ept_ad),
+        cmocka_unit_test(test_vmfunc),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_seg_memo),
     };
