@@ -25,7 +25,11 @@
  *     page, PML log, posted-interrupt descriptor) and the EPTP list (a way
  *     out of the sandbox through VMFUNC) only ever point into scratch pages
  *     of this image, or carry an address bit above any physical-address
- *     width (so VM entry must refuse them when they matter).
+ *     width (so VM entry must refuse them when they matter). The EPTP list
+ *     holds only the sandbox's EPTP and EPTPs nothing accepts; where the
+ *     CPU shows EPTP switching, one iteration in 4 turns it on and starts
+ *     L2 at a VMFUNC of random leaf and index (vmfunc_variation()), and
+ *     every exit must leave the sandbox's EPTP in the VMCS.
  *   - The VM-exit MSR-store list holds only MSRs every CPU can store, and
  *     its count never reaches past the scratch list: a store that fails is
  *     a VMX abort (SDM 28.4), L1 would lose control.
@@ -91,6 +95,7 @@
 #define SB_CODE             0x8000          /* vmcall; hlt; jmp $ */
 #define SB_SPIN             (SB_CODE + 4)   /* the jmp $ */
 #define SB_ISR              0x8100          /* every IDT vector: the same code */
+#define SB_VMFUNC           0x8200          /* mov eax, imm; mov ecx, imm; vmfunc; then SB_CODE's */
 #define SB_STACK_TOP        0xf000
 #define SB_GDT_LIMIT        0x27            /* null, code, data, 16-byte TSS */
 #define SB_IDT_LIMIT        0xfff
@@ -113,6 +118,11 @@
 #define BEYOND_ANY_WIDTH(b) BIT(52 + (b) % 12)
 
 static const u8 l2_code[] = { 0x0f, 0x01, 0xc1, 0xf4, 0xeb, 0xfe };     /* vmcall; hlt; jmp $ */
+#define OP_MOV_EAX_IMM32    0xb8
+#define OP_MOV_ECX_IMM32    0xb9
+static const u8 op_vmfunc[] = { 0x0f, 0x01, 0xd4 };
+#define VMFUNC_STREAM       0x564d46554e43ull   /* "VMFUNC": its own random stream */
+#define VMFUNC_ODDS         4                   /* one iteration in 4 */
 
 static u8 *sandbox;                 /* L1's view (identity map): the pointer is the L1-physical address */
 static u64 *ept_pml4, *ept_pdpt, *ept_pd;
@@ -686,11 +696,70 @@ static void check(const struct iteration *it)
         if (basic == EXIT_REASON_INVALID_STATE || basic == EXIT_REASON_MSR_LOAD_FAIL ||
             basic == EXIT_REASON_MCE_DURING_VMENTRY)
             anomaly(it, "an entry-failure reason without bit 31");
+        /* Only the sandbox's EPTP is in the EPTP list: a VMFUNC can switch
+         * to nothing else. */
+        u64 ept = 0;
+        vmread(EPT_POINTER, &ept);
+        if ((ept & ~(u64)VMX_EPTP_AD_ENABLE_BIT) != eptp)
+            anomaly(it, "an EPT pointer after the exit that L1 never gave (VMFUNC?)");
         break;
     }
     default:
         break;
     }
+}
+
+/* An EPTP no VM entry (and so no VMFUNC) accepts, whatever the CPU. */
+static u64 invalid_eptp(u64 *s)
+{
+    switch (rnd_below(s, 5)) {
+    case 0:  return (eptp & ~VMX_EPTP_MT_MASK) | (rnd_below(s, 2) ? 2 : 7);    /* reserved memory type */
+    case 1:  return (eptp & ~VMX_EPTP_PWL_MASK) | (1 << 3);                     /* a 2-level walk */
+    case 2:  return eptp | BIT(7 + rnd_below(s, 5));                            /* bits 11:7 reserved */
+    case 3:  return eptp | BEYOND_ANY_WIDTH(rnd_next(s));
+    default: return rnd_next(s) | BIT(7);
+    }
+}
+
+/* VM functions with EPTP switching, from a stream of its own (each seed's
+ * mutations stay what they were), in one iteration out of VMFUNC_ODDS: the
+ * EPTP list holds the sandbox's EPTP (with or without A/D flags where
+ * offered) at some indices and EPTPs nothing accepts at the others, so
+ * that no VMFUNC leaves the sandbox; L2 starts with a VMFUNC of random
+ * leaf and index. The mutations may then change any of it. */
+static void vmfunc_variation(u64 seed, u64 number)
+{
+    u64 s = iteration_state(seed ^ VMFUNC_STREAM, number);
+    u64 *list = (u64 *)scratch[PAGE_EPTP_LIST];
+    u8 *code = sandbox + SB_VMFUNC;
+    u32 leaf, index, valid = (u32)rnd_below(&s, 512);
+
+    if (!vmx_has_proc2(SECONDARY_EXEC_ENABLE_VMFUNC) || !(vmx_caps.vmfunc & VMX_VMFUNC_EPTP_SWITCHING) ||
+        rnd_below(&s, VMFUNC_ODDS))
+        return;
+    for (u32 i = 0; i < 512; i++) {
+        u64 ad = (vmx_caps.ept_vpid & VMX_EPT_AD_BIT) && rnd_below(&s, 2) ? VMX_EPTP_AD_ENABLE_BIT : 0;
+        list[i] = i == valid || !rnd_below(&s, 8) ? eptp | ad : invalid_eptp(&s);
+    }
+    switch (rnd_below(&s, 8)) {
+    case 0:  leaf = 1 + (u32)rnd_below(&s, 63); break;     /* a leaf no CPU enables */
+    case 1:  leaf = (u32)rnd_next(&s); break;              /* 64 and above too */
+    default: leaf = 0; break;
+    }
+    switch (rnd_below(&s, 4)) {
+    case 0:  index = (u32)rnd_below(&s, 512); break;
+    case 1:  index = (u32)rnd_next(&s); break;
+    default: index = valid; break;
+    }
+    *code++ = OP_MOV_EAX_IMM32;
+    memcpy(code, &leaf, 4), code += 4;
+    *code++ = OP_MOV_ECX_IMM32;
+    memcpy(code, &index, 4), code += 4;
+    memcpy(code, op_vmfunc, sizeof(op_vmfunc)), code += sizeof(op_vmfunc);
+    memcpy(code, l2_code, sizeof(l2_code));
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VMFUNC);
+    vmcs_write(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
+    vmcs_write(GUEST_RIP, SB_VMFUNC);
 }
 
 static void run_iteration(u64 seed, struct iteration *it)
@@ -718,6 +787,7 @@ static void run_iteration(u64 seed, struct iteration *it)
         if (vmx_has_proc(CPU_BASED_NMI_WINDOW_EXITING) && rnd_below(&s, 2))
             vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
     }
+    vmfunc_variation(seed, it->number);
     for (unsigned i = 0; i < it->n; i++)
         mutate(&s, &it->m[i]);
     contain();
