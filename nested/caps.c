@@ -16,6 +16,7 @@ u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 static u32 phys_addr_width;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
+u64 nested_vmfunc_allowed;
 u64 nested_debugctl_allowed;
 
 void nested_caps_init(void)
@@ -68,6 +69,14 @@ void nested_caps_init(void)
      * (nested/ept02.c, nested/pml.c): with EPT A/D only. */
     if ((c->proc2.may_be_1 & SECONDARY_EXEC_ENABLE_PML) && (c->ept_vpid & VMX_EPT_AD_BIT))
         nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_PML;
+    /* VM functions: EPTP switching, the only one turtle emulates
+     * (nested/vmfunc.c), where the CPU has it (vmcs02 enables VM functions
+     * so that L2's VMFUNC exits) and L1 has EPT to switch. */
+    if ((c->proc2.may_be_1 & SECONDARY_EXEC_ENABLE_VMFUNC) && (c->vmfunc & VMX_VMFUNC_EPTP_SWITCHING) &&
+        (nested_proc2_allowed & SECONDARY_EXEC_ENABLE_EPT)) {
+        nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_VMFUNC;
+        nested_vmfunc_allowed = VMX_VMFUNC_EPTP_SWITCHING;
+    }
 
     /* The debug controls are always there (default1, SDM A.4/A.5): vmcs02
      * loads and saves DR7 and IA32_DEBUGCTL itself (vmx/vmcs01.c). */
@@ -207,8 +216,9 @@ static bool host_msr(u32 msr, u64 *v)
     case IA32_VMX_EPT_VPID_CAP:
         *v = nested_ept_vpid_cap;
         return true;
-    case IA32_VMX_VMFUNC:
-        return false;                       /* VMFUNC is not shown: #GP */
+    case IA32_VMX_VMFUNC:                   /* exists with "enable VM functions" (SDM A.11) */
+        *v = nested_vmfunc_allowed;
+        return nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VMFUNC;
     default:
         return false;
     }

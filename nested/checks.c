@@ -150,6 +150,22 @@ static bool check_pml(const struct vmcs12 *v)
     return !CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)) && !CC(!page_addr_ok(v->pml_address));
 }
 
+/* SDM 27.2.1.1: with "enable VM functions", no VM-function control that
+ * IA32_VMX_VMFUNC does not allow; EPTP switching needs "enable EPT" and an
+ * EPTP-list address 4 KiB aligned within the physical-address width. */
+static bool check_vmfunc(const struct nested_caps *c, const struct vmcs12 *v)
+{
+    u32 proc2 = nested_proc2(v);
+
+    if (!(proc2 & SECONDARY_EXEC_ENABLE_VMFUNC))
+        return true;
+    if (CC(v->vm_function_control & ~nested_caps_vmfunc(c)))
+        return false;
+    if (!(v->vm_function_control & VMX_VMFUNC_EPTP_SWITCHING))
+        return true;
+    return !CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)) && !CC(!page_addr_ok(v->eptp_list_address));
+}
+
 bool nested_check_controls(const struct nested_caps *c, const struct vmcs12 *v)
 {
     u32 proc2 = nested_proc2(v);
@@ -183,6 +199,8 @@ bool nested_check_controls(const struct nested_caps *c, const struct vmcs12 *v)
     if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && CC(!(proc2 & SECONDARY_EXEC_ENABLE_EPT)))
         return false;
     if ((proc2 & SECONDARY_EXEC_ENABLE_VPID) && CC(v->virtual_processor_id == 0))
+        return false;
+    if (!check_vmfunc(c, v))
         return false;
     if (CC(!msr_list_ok(v->vm_exit_msr_store_count, v->vm_exit_msr_store_addr)) ||
         CC(!msr_list_ok(v->vm_exit_msr_load_count, v->vm_exit_msr_load_addr)) ||

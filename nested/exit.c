@@ -487,6 +487,10 @@ enum nested_exit_result nested_l2_exit(struct vcpu *vcpu, u32 full, u64 qual)
         (nested_proc2(&n->cached12) & SECONDARY_EXEC_SHADOW_VMCS) &&
         shadow12_l2_vmrw(vcpu, reason == EXIT_REASON_VMWRITE))
         return NESTED_EXIT_DONE;
+    /* L2's VMFUNC always exits (vmcs02's VM-function controls are 0):
+     * turtle completes an EPTP switch vmcs12 allows, L1 gets the rest. */
+    if (reason == EXIT_REASON_VMFUNC && nested_vmfunc(vcpu))
+        return NESTED_EXIT_DONE;
     if (nested_exit_wanted(vcpu, &n->cached12, reason, qual)) {
         nested_vmx_vmexit(vcpu, reason, NULL);
         return NESTED_EXIT_DONE;

@@ -59,6 +59,11 @@ static inline u32 nested_caps_exit(const struct nested_caps *c) { return nested_
 static inline u32 nested_caps_entry(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_TRUE_ENTRY_CTLS) >> 32; }
 static inline u64 nested_caps_ept_vpid(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_EPT_VPID_CAP); }
 static inline u64 nested_caps_misc(const struct nested_caps *c) { return nested_cap(c, IA32_VMX_MISC); }
+/* IA32_VMX_VMFUNC: no VM function where the MSR is not shown. */
+static inline u64 nested_caps_vmfunc(const struct nested_caps *c)
+{
+    return (c->readable & BIT(IA32_VMX_VMFUNC - IA32_VMX_BASIC)) ? nested_cap(c, IA32_VMX_VMFUNC) : 0;
+}
 static inline u32 nested_caps_timer_rate(const struct nested_caps *c)
 {
     return (u32)(nested_caps_misc(c) & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
@@ -295,11 +300,15 @@ u64 ept02_eptp(const struct nested_vmx *n);
 /* nested/pml.c: page-modification logging of L2's writes for L1. */
 bool nested_pml_log(struct vcpu *vcpu, u64 l2_gpa);
 bool nested_eptp_valid(const struct nested_caps *c, u64 eptp12);
+/* nested/vmfunc.c: L2's VMFUNC (exit 59). True when turtle completed it
+ * (an EPTP switch); false: the exit is L1's. */
+bool nested_vmfunc(struct vcpu *vcpu);
 
 /* nested/caps.c: what turtle lets L1 use (allowed-1 settings). */
 extern u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 extern u32 nested_exit_allowed, nested_entry_allowed;
 extern u64 nested_ept_vpid_cap;
+extern u64 nested_vmfunc_allowed;           /* IA32_VMX_VMFUNC, when shown */
 /* IA32_DEBUGCTL bits an L2 may get from vmcs12 (what L1 may write). */
 extern u64 nested_debugctl_allowed;
 void nested_caps_init(void);

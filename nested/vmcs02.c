@@ -194,6 +194,11 @@ static inline __attribute__((always_inline)) void prepare_eptp(struct vcpu *vcpu
     }
 }
 
+void vmcs02_load_eptp(struct vcpu *vcpu)
+{
+    prepare_eptp(vcpu, &vcpu->nvmx->cached12, true);     /* EPTP switching: EPT12 is on */
+}
+
 /*
  * The hot path's VMRESUME (docs/nested.md): vmcs02 still holds everything
  * the last entry put there and what L2 and its exits left, which is what
@@ -276,12 +281,15 @@ void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_s
     u32 proc2 = (proc2_12 & (SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_DESC |
                              SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_RDRAND_EXITING |
                              SECONDARY_EXEC_RDSEED_EXITING | SECONDARY_EXEC_SHADOW_VMCS |
-                             SECONDARY_EXEC_ENABLE_INVPCID)) |
+                             SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_ENABLE_VMFUNC)) |
                 (vmx_policy->proc2 & ~(SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID));
     apicv12_prepare(vcpu, v, &proc, &proc2);
     n->vmcs02_apic_access = apic_access_proc2(vcpu, v);
     vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | n->vmcs02_apic_access);
+    /* L2's VM functions: each one exits to turtle (nested/vmfunc.c). */
+    if (proc2 & SECONDARY_EXEC_ENABLE_VMFUNC)
+        vmcs_write64(VM_FUNCTION_CONTROL, 0);
     if (!(proc2_12 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) && vcpu->apicv.access_page)
         vmcs_write64(APIC_ACCESS_ADDR, vcpu->apicv.access_page);
     vmcs_write32(VM_EXIT_CONTROLS, vmx_policy->exit);

@@ -17,6 +17,8 @@ bool vmcs02_guest_field(u32 field);
  * comes from outside vmcs12). */
 void prepare_vmcs02(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1);
 void prepare_vmcs02_dirty(struct vcpu *vcpu, const struct vmcs12 *v, const struct l1_state *l1);
+/* vmcs02's EPT pointer: the current EPT02's (L2's VMFUNC switched it). */
+void vmcs02_load_eptp(struct vcpu *vcpu);
 /* The full sync (KVM's sync_vmcs02_to_vmcs12): every guest-state field L2
  * can change, from vmcs02 into v. Every reflected exit runs it, so vmcs12
  * is complete whenever L1 runs; a snapshot of L1 in L2 needs it too. */

@@ -35,13 +35,15 @@ SNAP_STATES = {
     "l2": "L2 running (GUEST_MODE)",
     "shadow": "L2 running with VMCS shadowing for L2 (GUEST_MODE, nested state 8320 bytes)",
     "launch": "VMLAUNCH emulated, L2 not entered yet (GUEST_MODE | RUN_PENDING)",
+    "vmfunc": "L2 running with EPT and VMFUNC EPTP switching (GUEST_MODE)",
 }
-# Tests snap_l1 reports in each state (state=shadow checks L2's shadow VMCS too).
-SNAP_TESTS = {"shadow": 4}
+# Tests snap_l1 reports in each state (state=shadow checks L2's shadow VMCS too,
+# state=vmfunc the EPT pointer L2's VMFUNCs left).
+SNAP_TESTS = {"shadow": 4, "vmfunc": 4}
 # What the taken run's turtle says of the nested state, where it is fixed.
 SNAP_NESTED_SIZE = {"shadow": 8320}
 # ... and of its flags (KVM's: 0x1 GUEST_MODE, 0x2 RUN_PENDING).
-SNAP_NESTED_FLAGS = {"l2": "0x1", "shadow": "0x1", "launch": "0x3"}
+SNAP_NESTED_FLAGS = {"l2": "0x1", "shadow": "0x1", "launch": "0x3", "vmfunc": "0x1"}
 
 
 SNAP_L1_END = [r"^\[snap\] snap_l1: L1 sum 1d275d765b400000, L2 sum b9e23369c6300000, L2 CPUID exits 400$",

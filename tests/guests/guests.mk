@@ -30,9 +30,9 @@ GUESTS_ALSO_ELF64 := cpuid_msr hello bootinfo
 GUESTS_VMX        := vmx_suite vmx_bench vmx_fuzz ept02_churn vmx_irq vmx_apic_l2 snap_l1 vmx_snap xsave
 vmx_suite_PARTS   := vmx_suite vmx_suite_instr vmx_suite_launch vmx_suite_checks vmx_suite_exits \
                      vmx_suite_exits_misc vmx_suite_exits_access vmx_suite_exits_state vmx_suite_events vmx_suite_nmi vmx_suite_ept \
-                     vmx_suite_vpid vmx_suite_ept_ad vmx_suite_shadow vmx_suite_apicv
+                     vmx_suite_vpid vmx_suite_ept_ad vmx_suite_shadow vmx_suite_apicv vmx_suite_vmfunc
 vmx_bench_PARTS   := vmx_bench
-vmx_fuzz_PARTS    := vmx_fuzz vmx_fuzz_sandbox vmx_fuzz_mutate
+vmx_fuzz_PARTS    := vmx_fuzz vmx_fuzz_sandbox vmx_fuzz_mutate vmx_fuzz_vmfunc
 ept02_churn_PARTS := ept02_churn
 vmx_irq_PARTS     := vmx_irq
 vmx_apic_l2_PARTS := vmx_apic_l2

@@ -16,6 +16,11 @@
  *          CPUID without an exit (nested state 8320 bytes: the shadow
  *          vmcs12 page follows vmcs12); L1 checks what L2 saw and, through
  *          VMPTRLD of the shadow VMCS, what L2 left there (a fourth test)
+ *   vmfunc as l2, with EPT and VM functions for L2: after each CPUID L2
+ *          switches to the other of two EPTs (identity maps of the first
+ *          16 MiB) with VMFUNC, without an exit; vmcs12 is snapshotted
+ *          with EPTP switching on, and L1 checks the EPT pointer L2 left
+ *          (a fourth test)
  * With `snap` it asks for the snapshot with "stop" (turtle powers off
  * once it has left); without, it runs the same path uninterrupted. Every
  * line after "snap_l1: snapshot point" must be the same in a run restored
@@ -46,6 +51,9 @@ static u8 l2_buf[WORK_PAGES * 4096] __attribute__((aligned(4096)));
 static u8 shadow_page[4096] __attribute__((aligned(4096)));
 static u8 shadow_bitmap[4096] __attribute__((aligned(4096)));   /* VMREAD and VMWRITE */
 static bool l2_shadowing;
+static u64 ept[2][3][512] __attribute__((aligned(4096)));     /* per EPT: PML4, PDPT, PD */
+static u64 eptp_list[512] __attribute__((aligned(4096)));
+static bool l2_vmfunc;
 static volatile u64 l2_shadow_bad;
 static volatile u64 l2_sum;
 static u64 l2_cpuid_exits;
@@ -80,6 +88,13 @@ static void l2_shadow_round(int i)
         l2_shadow_bad++;
 }
 
+/* With VM functions: to EPT (i & 1), VMFUNC leaf 0 (no exit). */
+static void l2_vmfunc_round(int i)
+{
+    if (l2_vmfunc)
+        __asm__ __volatile__(".byte 0x0f, 0x01, 0xd4" :: "a"(0), "c"(i & 1) : "memory");
+}
+
 static void l2_work(void)
 {
     u64 half = sizeof(l2_buf) / 2, sum;
@@ -87,12 +102,14 @@ static void l2_work(void)
     for (int i = 0; i < L2_CPUIDS / 2; i++) {
         cpuid((u32)i & 0xf);
         l2_shadow_round(i);
+        l2_vmfunc_round(i);
     }
     sum = fill_and_sum(l2_buf, 0, half, 0x33);
     l2_vmcall(L2_HALF);
     for (int i = L2_CPUIDS / 2; i < L2_CPUIDS; i++) {
         cpuid((u32)i & 0xf);
         l2_shadow_round(i);
+        l2_vmfunc_round(i);
     }
     l2_sum = sum ^ fill_and_sum(l2_buf, half, sizeof(l2_buf), 0x55);
 }
@@ -128,6 +145,35 @@ static bool shadow_setup(void)
     vmcs_write(VMREAD_BITMAP, vmx_pa(shadow_bitmap));
     vmcs_write(VMWRITE_BITMAP, vmx_pa(shadow_bitmap));
     l2_shadowing = true;
+    return true;
+}
+
+#define EPT_RWX             7
+#define EPT_WB_2M           ((6u << 3) | BIT(7))
+#define EPT_MAPPED_2M       8                   /* 16 MiB: all of this L1's RAM */
+
+static u64 vmfunc_eptp(int i) { return vmx_pa(ept[i][0]) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4; }
+
+/* EPT for L2 in the current (test) VMCS, and VM functions: the EPTP list
+ * holds two EPTs that map the same, at indices 0 and 1. */
+static bool vmfunc_setup(void)
+{
+    if (!vmx_has_ept() || !vmx_has_proc2(SECONDARY_EXEC_ENABLE_VMFUNC) ||
+        !(vmx_caps.vmfunc & VMX_VMFUNC_EPTP_SWITCHING))
+        return report(false, "snap_l1: EPT and VMFUNC EPTP switching are available to L1");
+    for (int i = 0; i < 2; i++) {
+        ept[i][0][0] = vmx_pa(ept[i][1]) | EPT_RWX;
+        ept[i][1][0] = vmx_pa(ept[i][2]) | EPT_RWX;
+        for (u64 j = 0; j < EPT_MAPPED_2M; j++)
+            ept[i][2][j] = (j << 21) | EPT_RWX | EPT_WB_2M;
+        eptp_list[i] = vmfunc_eptp(i);
+    }
+    vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_ACTIVATE_SECONDARY_CONTROLS);
+    vmcs_set_bits(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VMFUNC);
+    vmcs_write(EPT_POINTER, vmfunc_eptp(0));
+    vmcs_write(VM_FUNCTION_CONTROL, VMX_VMFUNC_EPTP_SWITCHING);
+    vmcs_write(EPTP_LIST_ADDRESS, vmx_pa(eptp_list));
+    l2_vmfunc = true;
     return true;
 }
 
@@ -217,10 +263,10 @@ void guest_main(const struct boot_params *bp)
     printf("snap_l1: state %s\n", state);
     l1_sum = fill_and_sum(l1_buf, 0, half, 0x11);
     bool at_l1 = !strcmp(state, "l1"), at_vmxon = !strcmp(state, "vmxon"), at_vmcs = !strcmp(state, "vmcs");
-    bool at_shadow = !strcmp(state, "shadow");
-    bool at_l2 = !strcmp(state, "l2") || at_shadow, at_launch = !strcmp(state, "launch");
+    bool at_shadow = !strcmp(state, "shadow"), at_vmfunc = !strcmp(state, "vmfunc");
+    bool at_l2 = !strcmp(state, "l2") || at_shadow || at_vmfunc, at_launch = !strcmp(state, "launch");
     if (!at_l1 && !at_vmxon && !at_vmcs && !at_l2 && !at_launch) {
-        report(false, "snap_l1: state=%s is l1, vmxon, vmcs, l2, shadow or launch", state);
+        report(false, "snap_l1: state=%s is l1, vmxon, vmcs, l2, shadow, vmfunc or launch", state);
         return;
     }
     if (at_l1)
@@ -233,6 +279,8 @@ void guest_main(const struct boot_params *bp)
         snapshot_point("VMXON, no current VMCS");
     vmx_vmcs_setup(l2_work);
     if (at_shadow && !shadow_setup())
+        return;
+    if (at_vmfunc && !vmfunc_setup())
         return;
     if (at_l2) {
         /* Armed first: the lines after the point are all printed after
@@ -268,6 +316,10 @@ void guest_main(const struct boot_params *bp)
     shown();
     if (at_shadow)
         shadow_check();
+    if (at_vmfunc)
+        report(vmcs_read(EPT_POINTER) == vmfunc_eptp((L2_CPUIDS - 1) & 1),
+               "snap_l1: L2's %u VMFUNCs ran without exits, the EPT pointer is the last one's list entry %d",
+               L2_CPUIDS, (L2_CPUIDS - 1) & 1);
     vmx_vmcs_teardown();
     vmxoff();
 }

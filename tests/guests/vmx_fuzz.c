@@ -25,7 +25,11 @@
  *     page, PML log, posted-interrupt descriptor) and the EPTP list (a way
  *     out of the sandbox through VMFUNC) only ever point into scratch pages
  *     of this image, or carry an address bit above any physical-address
- *     width (so VM entry must refuse them when they matter).
+ *     width (so VM entry must refuse them when they matter). The EPTP list
+ *     holds only the sandbox's EPTP and EPTPs nothing accepts; where the
+ *     CPU shows EPTP switching, one iteration in 4 turns it on and starts
+ *     L2 at a VMFUNC of random leaf and index (vmx_fuzz_vmfunc.c), and
+ *     every exit must leave the sandbox's EPTP in the VMCS.
  *   - The VM-exit MSR-store list holds only MSRs every CPU can store, and
  *     its count never reaches past the scratch list: a store that fails is
  *     a VMX abort (SDM 28.4), L1 would lose control.
@@ -249,6 +253,12 @@ static void check(const struct iteration *it)
         if (basic == EXIT_REASON_INVALID_STATE || basic == EXIT_REASON_MSR_LOAD_FAIL ||
             basic == EXIT_REASON_MCE_DURING_VMENTRY)
             anomaly(it, "an entry-failure reason without bit 31");
+        /* Only the sandbox's EPTP is in the EPTP list: a VMFUNC can switch
+         * to nothing else. */
+        u64 ept = 0;
+        vmread(EPT_POINTER, &ept);
+        if ((ept & ~(u64)VMX_EPTP_AD_ENABLE_BIT) != eptp)
+            anomaly(it, "an EPT pointer after the exit that L1 never gave (VMFUNC?)");
         break;
     }
     default:
@@ -281,6 +291,7 @@ static void run_iteration(u64 seed, struct iteration *it)
         if (vmx_has_proc(CPU_BASED_NMI_WINDOW_EXITING) && rnd_below(&s, 2))
             vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
     }
+    vmfunc_variation(iteration_state(seed ^ VMFUNC_STREAM, it->number));
     for (unsigned i = 0; i < it->n; i++) {
         mutate(&s, &it->m[i]);
         if (it->m[i].status != VMX_OK)

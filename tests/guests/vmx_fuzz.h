@@ -31,6 +31,7 @@
 #define SB_CODE             0x8000          /* vmcall; hlt; jmp $ */
 #define SB_SPIN             (SB_CODE + 4)   /* the jmp $ */
 #define SB_ISR              0x8100          /* every IDT vector: the same code */
+#define SB_VMFUNC           0x8200          /* mov eax, imm; mov ecx, imm; vmfunc; then SB_CODE's */
 #define SB_STACK_TOP        0xf000
 #define SB_GDT_LIMIT        0x27            /* null, code, data, 16-byte TSS */
 #define SB_IDT_LIMIT        0xfff
@@ -64,6 +65,10 @@ extern struct msr_entry load_list[PAGE_4K / sizeof(struct msr_entry)];
 extern u8 scratch[N_SCRATCH_PAGES][PAGE_4K];
 extern u8 shadow_vmcs[PAGE_4K];
 
+/* An address bit above any physical-address width. */
+#define BEYOND_ANY_WIDTH(b) BIT(52 + (b) % 12)
+
+extern const u8 l2_code[6];         /* vmcall; hlt; jmp $ */
 extern u8 *sandbox;                 /* L1's view (identity map): the pointer is the L1-physical address */
 extern u64 eptp;                    /* EPT12 of the sandbox */
 extern u64 timer_default;           /* the valid VMCS's VMX-preemption timer value */
@@ -107,6 +112,14 @@ void scratch_reset(void);
 void build_ept(void);
 /* The library's valid default VMCS, then L2 moved into the sandbox. */
 void vmcs_sandbox(void);
+
+/* vmx_fuzz_vmfunc.c */
+/* The stream of its own the VMFUNC variation draws from (with the seed). */
+#define VMFUNC_STREAM       0x564d46554e43ull   /* "VMFUNC" */
+/* One iteration in 4, where the CPU shows EPTP switching: VM functions on,
+ * L2 starting at a VMFUNC, the EPTP list holding only the sandbox's EPTP
+ * and EPTPs nothing accepts. s: the iteration's VMFUNC stream. */
+void vmfunc_variation(u64 s);
 
 /* vmx_fuzz_mutate.c */
 extern const struct field fields[];

@@ -10,7 +10,6 @@
 #define EXCEPTIONS_WITH_ERROR_CODE  (BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21))
 
 /* An address bit no physical-address width reaches (MAXPHYADDR <= 52). */
-#define BEYOND_ANY_WIDTH(b) BIT(52 + (b) % 12)
 
 enum field_kind {
     K_ANY,              /* any value */

@@ -5,7 +5,7 @@
  */
 #include "vmx_fuzz.h"
 
-static const u8 l2_code[] = { 0x0f, 0x01, 0xc1, 0xf4, 0xeb, 0xfe };     /* vmcall; hlt; jmp $ */
+const u8 l2_code[6] = { 0x0f, 0x01, 0xc1, 0xf4, 0xeb, 0xfe };     /* vmcall; hlt; jmp $ */
 
 u8 *sandbox;
 static u64 *ept_pml4, *ept_pdpt, *ept_pd;

@@ -29,6 +29,7 @@
  *   vmx_suite_ept.c     EPT and VPID, INVEPT/INVVPID
  *   vmx_suite_vpid.c    VPID: what INVVPID and a new VPID guarantee L2
  *   vmx_suite_ept_ad.c  EPT A/D flags, PML, EPT violations and virtual NMIs
+ *   vmx_suite_vmfunc.c  VMFUNC: EPTP switching, its exits and entry checks
  *   lib/vmx.[ch], lib/vmx_stub.asm: the L1 hypervisor framework
  * Each test leaves no current VMCS behind, so the tests are independent.
  */
@@ -79,6 +80,7 @@ void guest_main(const struct boot_params *bp)
     vmx_run_tests(ept_tests, n_ept_tests);
     vmx_run_tests(vpid_tests, n_vpid_tests);
     vmx_run_tests(ept_ad_tests, n_ept_ad_tests);
+    vmx_run_tests(vmfunc_tests, n_vmfunc_tests);
     vmx_run_tests(shadow_tests, n_shadow_tests);
     if (turtle) {
         turtle_ept_tests(bp->mem_top);

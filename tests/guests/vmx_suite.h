@@ -94,6 +94,10 @@ void turtle_ept_tests(u64 mem_top);
 extern const struct vmx_test vpid_tests[];
 extern const size_t n_vpid_tests;
 
+/* vmx_suite_vmfunc.c: VMFUNC EPTP switching */
+extern const struct vmx_test vmfunc_tests[];
+extern const size_t n_vmfunc_tests;
+
 /* vmx_suite_ept_ad.c */
 extern const struct vmx_test ept_ad_tests[];
 extern const size_t n_ept_ad_tests;

@@ -19,13 +19,15 @@ u64 *pml4, *pdpt, *pd, *pt;
 u8 data_pages[3][PAGE_4K] __attribute__((aligned(PAGE_4K)));
 static u64 seen[4];
 
-static u64 eptp(void)
+u64 eptp_for(const u64 *root)
 {
-    u64 p = vmx_pa(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+    u64 p = vmx_pa(root) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
     if (vmx_caps.ept_vpid & VMX_EPT_AD_BIT)
         p |= VMX_EPTP_AD_ENABLE_BIT;
     return p;
 }
+
+static u64 eptp(void) { return eptp_for(pml4); }
 
 u64 *pte_of(const void *p) { return &pt[vmx_pa(p) >> 12]; }
 

@@ -41,6 +41,8 @@
 extern u64 *pml4, *pdpt, *pd, *pt;
 extern u8 data_pages[3][PAGE_4K];
 
+/* The EPT pointer of an EPT at root: WB, 4 levels, A/D flags where offered. */
+u64 eptp_for(const u64 *root);
 u64 *pte_of(const void *p);             /* the 4 KiB EPT entry of a page below 2 MiB */
 bool has_ept(void);
 void invept_context(void);

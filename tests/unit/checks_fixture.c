@@ -19,6 +19,7 @@
 u32 nested_pin_allowed, nested_proc_allowed, nested_proc2_allowed;
 u32 nested_exit_allowed, nested_entry_allowed;
 u64 nested_ept_vpid_cap;
+u64 vmfunc_cap;                         /* IA32_VMX_VMFUNC; shown with its secondary control */
 u64 nested_debugctl_allowed = DEBUGCTL_LBR | DEBUGCTL_BTF;
 u8 l1_ram[64 << 10];             /* the L1 memory the checks may read */
 int check_messages;
@@ -51,6 +52,10 @@ const struct nested_caps *C(void)
     c.msr[IA32_VMX_CR0_FIXED1 - IA32_VMX_BASIC] = vmx_caps_cr0_fixed1();
     c.msr[IA32_VMX_CR4_FIXED0 - IA32_VMX_BASIC] = vmx_caps_cr4_fixed0();
     c.msr[IA32_VMX_CR4_FIXED1 - IA32_VMX_BASIC] = nested_cr4_fixed1();
+    if (nested_proc2_allowed & SECONDARY_EXEC_ENABLE_VMFUNC) {
+        c.msr[IA32_VMX_VMFUNC - IA32_VMX_BASIC] = vmfunc_cap;
+        c.readable |= BIT(IA32_VMX_VMFUNC - IA32_VMX_BASIC);
+    }
     return &c;
 }
 

@@ -18,6 +18,8 @@ extern bool host_cet;
 /* The capability MSRs of the checks' L1, from nested_*_allowed (the tests
  * change those): a struct nested_caps as nested/caps.c builds one. */
 const struct nested_caps *C(void);
+/* IA32_VMX_VMFUNC as C() shows it, with the VMFUNC secondary control. */
+extern u64 vmfunc_cap;
 /* nested_*_allowed and nested_ept_vpid_cap as the tests start from. */
 void set_caps(void);
 /* A vmcs12 as a 64-bit L1 sets it up for a 64-bit L2 (turtle-as-L1 style). */

@@ -367,6 +367,45 @@ static void test_virtual_nmis_and_ept_ad(void **state)
     assert_true(all_pass(&v, &q));
 }
 
+/* VM functions (SDM 27.2.1.1): the control only where shown; VM-function
+ * controls within IA32_VMX_VMFUNC; EPTP switching with EPT and a 4 KiB
+ * aligned EPTP-list address within the width. */
+static void test_vmfunc(void **state)
+{
+    struct vmcs12 v;
+    u64 q = 99;
+
+    (void)state;
+    set_caps();
+    valid_vmcs12(&v);
+    v.secondary_vm_exec_control |= SECONDARY_EXEC_ENABLE_VMFUNC;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);         /* not shown: reserved */
+    nested_proc2_allowed |= SECONDARY_EXEC_ENABLE_VMFUNC;
+    vmfunc_cap = VMX_VMFUNC_EPTP_SWITCHING;
+    assert_true(all_pass(&v, &q));                          /* no VM function enabled */
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING;
+    v.eptp_list_address = 0x9000;
+    assert_true(all_pass(&v, &q));
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING | BIT(1);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.vm_function_control = VMX_VMFUNC_EPTP_SWITCHING;
+    v.eptp_list_address = 0x9008;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.eptp_list_address = 1ULL << 39;
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.eptp_list_address = 0x9000;
+    v.secondary_vm_exec_control &= ~(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST);
+    assert_int_equal(refused_by(&v, &q), CONTROLS);
+    v.vm_function_control = 0;                              /* no EPTP switching: no EPT needed */
+    v.eptp_list_address = 0x9008;
+    assert_true(all_pass(&v, &q));
+    valid_vmcs12(&v);                                       /* the fields mean nothing with */
+    v.vm_function_control = ~0ULL;                          /* VM functions off */
+    v.eptp_list_address = 0x9008;
+    assert_true(all_pass(&v, &q));
+    vmfunc_cap = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_sdm_rules),
         cmocka_unit_test(test_pdptes),
         cmocka_unit_test(test_virtual_nmis_and_ept_ad),
+        cmocka_unit_test(test_vmfunc),
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_seg_memo),
     };

@@ -106,6 +106,12 @@ static const struct ncase cases[] = {
     { "EPTP reserved", SNAPFIX_L2, {{ SET, VF(ept_pointer), 0x8000 | 6 | 3 << 3 | 0x100 }}, "KVM 6.1.15: EPT pointer: reserved" },
     { "VMFUNC control", SNAPFIX_L2, {{ OR, VF(secondary_vm_exec_control), SECONDARY_EXEC_ENABLE_VMFUNC },
                                      { SET, VF(vm_function_control), 2 }}, "KVM 6.1.16" },
+    { "VMFUNC EPTP switching", SNAPFIX_L2, {{ OR, VF(secondary_vm_exec_control), SECONDARY_EXEC_ENABLE_VMFUNC },
+                                            { SET, VF(vm_function_control), VMX_VMFUNC_EPTP_SWITCHING },
+                                            { SET, VF(eptp_list_address), 0x8000 }}, NULL },
+    { "EPTP-list address", SNAPFIX_L2, {{ OR, VF(secondary_vm_exec_control), SECONDARY_EXEC_ENABLE_VMFUNC },
+                                        { SET, VF(vm_function_control), VMX_VMFUNC_EPTP_SWITCHING },
+                                        { SET, VF(eptp_list_address), 0x8008 }}, "KVM 6.1.16" },
     { "exit controls", SNAPFIX_L2, {{ SET, VF(vm_exit_controls), 0 }}, "KVM 6.1.17" },
     { "exit MSR-store list", SNAPFIX_L2, {{ SET, VF(vm_exit_msr_store_count), 1 },
                                           { SET, VF(vm_exit_msr_store_addr), 0x1008 }}, "KVM 6.1.18" },
@@ -229,6 +235,17 @@ static void test_vcpu_and_length(void **state)
     struct edit evmcs[2] = { { OR, HF(flags), TSNAP_KVM_STATE_NESTED_EVMCS }, { SET, HF(vmcs12_pa), ~0ULL } };
     assert_null(run(SNAPFIX_VMCS, evmcs, 2, 0));    /* KVM selftest case 12's shape */
     caps = saved;
+    /* VM functions where the capabilities do not show them: a reserved
+     * secondary control (the restoring host shows what its CPU has). */
+    caps.procbased2 &= ~((u64)SECONDARY_EXEC_ENABLE_VMFUNC << 32);
+    caps.vmfunc = 0;
+    struct edit vmfunc[3] = { { OR, VF(secondary_vm_exec_control), SECONDARY_EXEC_ENABLE_VMFUNC },
+                              { SET, VF(vm_function_control), VMX_VMFUNC_EPTP_SWITCHING },
+                              { SET, VF(eptp_list_address), 0x8000 } };
+    e = run(SNAPFIX_L2, vmfunc, 3, 0);
+    assert_memory_equal(e, "KVM 6.1.2", 9);
+    caps = saved;
+    assert_null(run(SNAPFIX_L2, vmfunc, 3, 0));
     /* Without a reader the link pointer's page is unreachable. */
     snapfix_nested(SNAPFIX_L2_SHADOW, blob);
     e = nested_check_state(blob, TSNAP_NESTED_SIZE_MAX, &caps, NULL, NULL);
