@@ -257,18 +257,42 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
     }
 }
 
+static const struct vm_cpuid_entry *recorded_end(const struct vm *vm)
+{
+    return (const struct vm_cpuid_entry *)phys_to_virt(vm->cpuid_pa) + vm->cpuid_n;
+}
+
+/* The table is ordered by leaf once installed (vm_cpuid_installed()), a
+ * leaf's entries in their recorded order: the first that matches answers.
+ * The first entry of leaf, or the end of the table. */
+static const struct vm_cpuid_entry *recorded_first(const struct vm *vm, u32 leaf)
+{
+    const struct vm_cpuid_entry *t = phys_to_virt(vm->cpuid_pa);
+    u32 lo = 0, hi = vm->cpuid_n;
+
+    while (lo < hi) {
+        u32 mid = lo + (hi - lo) / 2;
+        if (t[mid].leaf < leaf)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return &t[lo];
+}
+
 /* A VM restored from a snapshot answers CPUID as recorded (KVM: the VMM's
  * KVM_SET_CPUID2), a leaf it lacks with zeros. The bits that follow the
  * vCPU's state stay live, as KVM updates them: the APIC ID (leaf 1 EBX
  * 31:24, leaves 0xb/0x1f EDX), OSXSAVE, the APIC's enable bit and OSPKE. */
 static void recorded(const struct vm *vm, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
-    const struct vm_cpuid_entry *e = phys_to_virt(vm->cpuid_pa);
+    const struct vm_cpuid_entry *e = recorded_first(vm, leaf);
+    const struct vm_cpuid_entry *end = recorded_end(vm);
     struct cpuid_regs live = *r;
 
     *r = (struct cpuid_regs){ 0 };
-    for (u32 i = 0; i < vm->cpuid_n; i++, e++) {
-        if (e->leaf == leaf && (!e->indexed || e->subleaf == subleaf)) {
+    for (; e < end && e->leaf == leaf; e++) {
+        if (!e->indexed || e->subleaf == subleaf) {
             *r = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
             break;
         }
@@ -309,14 +333,10 @@ _Static_assert(LEAF_FREQUENCY < CPUID_CACHE_BASIC, "the cached basic leaves fit 
  * Vol. 2A CPUID): there only the leaves turtle makes up itself are safe. */
 static bool subleaf_free(const struct vm *vm, u32 leaf, u32 max)
 {
-    const struct vm_cpuid_entry *e = phys_to_virt(vm->cpuid_pa);
-
     if (!vm->cpuid_n)
         return leaf <= max || (leaf < CPUID_CACHE_BASIC && (CPUID_SYNTHESIZED & BIT(leaf)));
-    for (u32 i = 0; i < vm->cpuid_n; i++, e++)
-        if (e->leaf == leaf)
-            return !e->indexed;
-    return true;
+    const struct vm_cpuid_entry *e = recorded_first(vm, leaf);
+    return e == recorded_end(vm) || e->leaf != leaf || !e->indexed;
 }
 
 /* Fills vcpu's CPUID cache (vmx/vcpu.h) from vcpu_cpuid(): leaf 1's live
@@ -345,8 +365,18 @@ static __attribute__((noinline, cold)) void cpuid_cache_fill(struct vcpu *vcpu)
     c->ext_ok = ext_ok;
 }
 
-void vm_cpuid_changed(struct vm *vm)
+void vm_cpuid_installed(struct vm *vm)
 {
+    struct vm_cpuid_entry *t = phys_to_virt(vm->cpuid_pa);
+
+    /* Insertion sort by leaf: stable, so a leaf's entries keep their order. */
+    for (u32 i = 1; i < vm->cpuid_n; i++) {
+        struct vm_cpuid_entry e = t[i];
+        u32 j = i;
+        for (; j > 0 && t[j - 1].leaf > e.leaf; j--)
+            t[j] = t[j - 1];
+        t[j] = e;
+    }
     for (u32 i = 0; i < vm->n_vcpus; i++)
         vm->vcpus[i]->cpuid_cache.basic_ok = vm->vcpus[i]->cpuid_cache.ext_ok = 0;
 }

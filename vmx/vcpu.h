@@ -46,7 +46,7 @@ struct guest_msrs {
  * basic leaves 0..CPUID_CACHE_BASIC-1 and extended leaves from
  * 0x80000000. A bit of basic_ok/ext_ok says that leaf is held; both 0
  * until the first CPUID exit fills them, and again whenever the VM's
- * answers change (vm_cpuid_changed()). Leaf 1's OSXSAVE and APIC bits
+ * answers change (vm_cpuid_installed()). Leaf 1's OSXSAVE and APIC bits
  * follow the vCPU's CR4 and APIC base: the fast path sets them live. */
 #define CPUID_CACHE_BASIC       0x17
 #define CPUID_CACHE_EXT_BASE    0x80000000u
