@@ -236,6 +236,7 @@ static const char *load_cpuid(struct vcpu *vcpu, const struct tsnap_view *v)
     }
     vm->cpuid_pa = pa;
     vm->cpuid_n = v->cpuid->nent;
+    vm_cpuid_installed(vm);
     return NULL;
 }
 

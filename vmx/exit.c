@@ -174,9 +174,8 @@ static __attribute__((noinline, cold)) void odd_exit(struct vcpu *vcpu, u32 full
  * or handled); otherwise, and for whatever nested/ leaves to L0, the one
  * table above runs with the current VMCS (vmcs01, or vmcs02 for L2).
  */
-void vmx_handle_exit(struct vcpu *vcpu)
+void vmx_handle_exit(struct vcpu *vcpu, u32 full)
 {
-    u32 full = vmcs_read32(VM_EXIT_REASON);
     u32 reason = full & VMX_EXIT_REASON_BASIC_MASK;
     u64 qual = vmcs_readl(EXIT_QUALIFICATION);
 

@@ -39,6 +39,11 @@ void handle_eoi_induced(struct vcpu *vcpu, u64 qual);
 void handle_tpr_below_threshold(struct vcpu *vcpu, u64 qual);
 /* CPUID leaf.subleaf as vcpu sees it (what handle_cpuid answers). */
 void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r);
+/* Leaf 1's bits that follow vcpu's CR4 and APIC base, set in r. */
+void cpuid1_live(struct vcpu *vcpu, struct cpuid_regs *r);
+/* A recorded CPUID table was installed at vm->cpuid_pa (a restore): it is
+ * indexed, and the vCPUs' CPUID caches (vmx/vcpu.h) are dropped. */
+void vm_cpuid_installed(struct vm *vm);
 /* vmx/exit_mmio.c: an EPT violation on a device's page (gpa). */
 void handle_mmio(struct vcpu *vcpu, u64 gpa);
 

@@ -130,6 +130,19 @@ static void cpuid_xsave(struct vcpu *vcpu, u32 subleaf, struct cpuid_regs *r)
     }
 }
 
+/* The bits of leaf 1 that follow the vCPU's state: OSXSAVE its CR4 (SDM
+ * Vol. 2A CPUID, Table 3-10), where XSAVE is offered; APIC its
+ * IA32_APIC_BASE.EN. The rest of r stays. */
+void cpuid1_live(struct vcpu *vcpu, struct cpuid_regs *r)
+{
+    r->ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
+    if (xsave_caps.xsave && (guest_read_cr4() & X86_CR4_OSXSAVE))
+        r->ecx |= (u32)CPUID1_ECX_OSXSAVE;
+    r->edx &= ~(u32)CPUID1_EDX_APIC;
+    if (lapic_hw_enabled(&vcpu->lapic))
+        r->edx |= (u32)CPUID1_EDX_APIC;
+}
+
 static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
     switch (leaf) {
@@ -141,8 +154,6 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
          * as vmx/exit_cr.c allows it. */
         if (!xsave_caps.xsave)
             r->ecx &= ~(u32)CPUID1_ECX_XSAVE;
-        else if (guest_read_cr4() & X86_CR4_OSXSAVE)
-            r->ecx |= (u32)CPUID1_ECX_OSXSAVE;
         if (!(xsave_caps.xcr0 & XFEATURE_AVX))
             r->ecx &= ~(u32)CPUID1_ECX_AVX_ALL;
         if (!(vmx_policy->cr4_guest & X86_CR4_PCIDE))
@@ -153,10 +164,9 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
         /* The local APIC (xAPIC and x2APIC) and its TSC-deadline timer are
          * turtle's (vmx/dev/lapic.c); APIC follows IA32_APIC_BASE.EN. */
         r->ecx |= (u32)(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
-        r->edx &= ~(u32)(CPUID1_EDX_MCE | CPUID1_EDX_APIC | CPUID1_EDX_MTRR | CPUID1_EDX_MCA |
+        r->edx &= ~(u32)(CPUID1_EDX_MCE | CPUID1_EDX_MTRR | CPUID1_EDX_MCA |
                          CPUID1_EDX_ACPI | CPUID1_EDX_DS | CPUID1_EDX_TM | CPUID1_EDX_PBE);
-        if (lapic_hw_enabled(&vcpu->lapic))
-            r->edx |= (u32)CPUID1_EDX_APIC;
+        cpuid1_live(vcpu, r);
         r->ebx &= 0x0000ffff;           /* initial APIC ID, one logical CPU per package */
         r->ebx |= 1u << 16 | vcpu->id << 24;
         break;
@@ -247,18 +257,42 @@ static void cpuid_filter(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_
     }
 }
 
+static const struct vm_cpuid_entry *recorded_end(const struct vm *vm)
+{
+    return (const struct vm_cpuid_entry *)phys_to_virt(vm->cpuid_pa) + vm->cpuid_n;
+}
+
+/* The table is ordered by leaf once installed (vm_cpuid_installed()), a
+ * leaf's entries in their recorded order: the first that matches answers.
+ * The first entry of leaf, or the end of the table. */
+static const struct vm_cpuid_entry *recorded_first(const struct vm *vm, u32 leaf)
+{
+    const struct vm_cpuid_entry *t = phys_to_virt(vm->cpuid_pa);
+    u32 lo = 0, hi = vm->cpuid_n;
+
+    while (lo < hi) {
+        u32 mid = lo + (hi - lo) / 2;
+        if (t[mid].leaf < leaf)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return &t[lo];
+}
+
 /* A VM restored from a snapshot answers CPUID as recorded (KVM: the VMM's
  * KVM_SET_CPUID2), a leaf it lacks with zeros. The bits that follow the
  * vCPU's state stay live, as KVM updates them: the APIC ID (leaf 1 EBX
  * 31:24, leaves 0xb/0x1f EDX), OSXSAVE, the APIC's enable bit and OSPKE. */
 static void recorded(const struct vm *vm, u32 leaf, u32 subleaf, struct cpuid_regs *r)
 {
-    const struct vm_cpuid_entry *e = phys_to_virt(vm->cpuid_pa);
+    const struct vm_cpuid_entry *e = recorded_first(vm, leaf);
+    const struct vm_cpuid_entry *end = recorded_end(vm);
     struct cpuid_regs live = *r;
 
     *r = (struct cpuid_regs){ 0 };
-    for (u32 i = 0; i < vm->cpuid_n; i++, e++) {
-        if (e->leaf == leaf && (!e->indexed || e->subleaf == subleaf)) {
+    for (; e < end && e->leaf == leaf; e++) {
+        if (!e->indexed || e->subleaf == subleaf) {
             *r = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
             break;
         }
@@ -285,12 +319,77 @@ void vcpu_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf, struct cpuid_regs *r)
         recorded(vcpu->vm, leaf, subleaf, r);
 }
 
+/* The leaves vcpu_cpuid() answers without looking at the subleaf (SDM
+ * Vol. 2A CPUID), where subleaf_free() agrees; turtle makes up the
+ * synthesized ones whole. */
+#define CPUID_SYNTHESIZED   (BIT(LEAF_THERMAL) | BIT(LEAF_PMU) | BIT(LEAF_TSC_CRYSTAL) | BIT(LEAF_FREQUENCY))
+#define CPUID_CACHED_BASIC  (BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(5) | BIT(9) | CPUID_SYNTHESIZED)
+_Static_assert(LEAF_FREQUENCY < CPUID_CACHE_BASIC, "the cached basic leaves fit the cache");
+
+/* Whether leaf (one of the cached ones) answers the same for every
+ * subleaf. A recorded table answers a leaf from its first entry, or zero
+ * (recorded()). The CPU answers a leaf past its last one (max, of the
+ * leaf's range) with its last basic leaf, which may take a subleaf (SDM
+ * Vol. 2A CPUID): there only the leaves turtle makes up itself are safe. */
+static bool subleaf_free(const struct vm *vm, u32 leaf, u32 max)
+{
+    if (!vm->cpuid_n)
+        return leaf <= max || (leaf < CPUID_CACHE_BASIC && (CPUID_SYNTHESIZED & BIT(leaf)));
+    const struct vm_cpuid_entry *e = recorded_first(vm, leaf);
+    return e == recorded_end(vm) || e->leaf != leaf || !e->indexed;
+}
+
+/* Fills vcpu's CPUID cache (vmx/vcpu.h) from vcpu_cpuid(): leaf 1's live
+ * bits as they are now, which the fast path sets again at every use. */
+static __attribute__((noinline, cold)) void cpuid_cache_fill(struct vcpu *vcpu)
+{
+    struct vcpu_cpuid_cache *c = &vcpu->cpuid_cache;
+    u32 basic_ok = 0, ext_ok = 0;
+    struct cpuid_regs max, max_ext;
+
+    cpuid_count(0, 0, &max);
+    cpuid_count(CPUID_CACHE_EXT_BASE, 0, &max_ext);
+    for (u32 leaf = 0; leaf < CPUID_CACHE_BASIC; leaf++) {
+        if (!(CPUID_CACHED_BASIC & BIT(leaf)) || !subleaf_free(vcpu->vm, leaf, max.eax))
+            continue;
+        vcpu_cpuid(vcpu, leaf, 0, &c->basic[leaf]);
+        basic_ok |= (u32)BIT(leaf);
+    }
+    for (u32 i = 0; i < CPUID_CACHE_EXT; i++) {
+        if (!subleaf_free(vcpu->vm, CPUID_CACHE_EXT_BASE + i, max_ext.eax))
+            continue;
+        vcpu_cpuid(vcpu, CPUID_CACHE_EXT_BASE + i, 0, &c->ext[i]);
+        ext_ok |= (u32)BIT(i);
+    }
+    c->basic_ok = basic_ok;
+    c->ext_ok = ext_ok;
+}
+
+void vm_cpuid_installed(struct vm *vm)
+{
+    struct vm_cpuid_entry *t = phys_to_virt(vm->cpuid_pa);
+
+    /* Insertion sort by leaf: stable, so a leaf's entries keep their order. */
+    for (u32 i = 1; i < vm->cpuid_n; i++) {
+        struct vm_cpuid_entry e = t[i];
+        u32 j = i;
+        for (; j > 0 && t[j - 1].leaf > e.leaf; j--)
+            t[j] = t[j - 1];
+        t[j] = e;
+    }
+    for (u32 i = 0; i < vm->n_vcpus; i++)
+        vm->vcpus[i]->cpuid_cache.basic_ok = vm->vcpus[i]->cpuid_cache.ext_ok = 0;
+}
+
 void handle_cpuid(struct vcpu *vcpu, u64 qual)
 {
     u32 leaf = (u32)vcpu->regs.gpr[REG_RAX], subleaf = (u32)vcpu->regs.gpr[REG_RCX];
     struct cpuid_regs r;
 
     (void)qual;
+    /* The cache serves L1 (vmx/exit_fast.h): filled with vmcs01 current. */
+    if (__builtin_expect(!vcpu->cpuid_cache.basic_ok && !vcpu->guest_mode, 0))
+        cpuid_cache_fill(vcpu);
     vcpu_cpuid(vcpu, leaf, subleaf, &r);
     vcpu->regs.gpr[REG_RAX] = r.eax;
     vcpu->regs.gpr[REG_RBX] = r.ebx;

@@ -14,6 +14,7 @@
 #include "kernel/tsc.h"
 #include "kernel/x86.h"
 #include "vmx/caps.h"
+#include "vmx/exit_fast.h"
 #include "vmx/prof.h"
 #include "vmx/spec_caps.h"
 #include "vmx/vmx.h"
@@ -121,7 +122,10 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         slice_end = MAX(wake, start + len / 8);
 
     vcpu->yield = false;
+    if (!sched_first_entry_tsc)
+        sched_first_entry_tsc = rdtsc();
     while (!vcpu->yield && !vm->stopped) {
+    enter:;
         u64 now = rdtsc();
         /* One test on the way in: the end of the slice or a device
          * deadline (the earlier of the two; both usually far off). */
@@ -151,8 +155,6 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
             apicv_push(vcpu);           /* the model changed: its image for the CPU */
         }
         vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (u32)ticks);
-        if (!sched_first_entry_tsc)
-            sched_first_entry_tsc = rdtsc();
         PROF_MARK(PROF_LOOP);
         int failed = vmx_enter(&vcpu->regs, vcpu->launched);
         PROF_MARK(PROF_GUEST);
@@ -170,9 +172,14 @@ static void run_slice(struct vcpu *vcpu, u64 slice, u64 wake)
         }
         /* A VMCS is launched once an entry succeeded: not by an exit that
          * reports a failed entry (SDM 27.8). */
-        if (!vcpu->launched && !(vmcs_read32(VM_EXIT_REASON) & VMX_EXIT_REASONS_FAILED_VMENTRY))
+        u32 reason = vmcs_read32(VM_EXIT_REASON);
+        if (__builtin_expect(!vcpu->launched, 0) && !(reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
             vcpu->launched = true;
-        vmx_handle_exit(vcpu);
+        if (vmx_exit_fastpath(vcpu, reason)) {
+            PROF_MARK(PROF_L1_HANDLER);
+            goto enter;                 /* it neither yields nor stops the VM */
+        }
+        vmx_handle_exit(vcpu, reason);
     }
     /* Between slices the model is read (runnable(), the console, a
      * snapshot): it holds what the CPU wrote. */

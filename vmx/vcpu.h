@@ -8,6 +8,7 @@
 #define TURTLE_VCPU_H
 
 #include "kernel/types.h"
+#include "kernel/x86.h"
 #include "vmx/apicv.h"
 #include "vmx/dev/lapic.h"
 #include "vmx/event.h"
@@ -40,6 +41,22 @@ struct guest_msrs {
     u64 dr[4], dr6;             /* debug registers (DR7 is in the VMCS) */
 };
 
+/* The CPUID leaves whose answer needs no subleaf, as handle_cpuid gave
+ * them (vcpu_cpuid()), kept for the exit fast path (vmx/exit_fast.h):
+ * basic leaves 0..CPUID_CACHE_BASIC-1 and extended leaves from
+ * 0x80000000. A bit of basic_ok/ext_ok says that leaf is held; both 0
+ * until the first CPUID exit fills them, and again whenever the VM's
+ * answers change (vm_cpuid_installed()). Leaf 1's OSXSAVE and APIC bits
+ * follow the vCPU's CR4 and APIC base: the fast path sets them live. */
+#define CPUID_CACHE_BASIC       0x17
+#define CPUID_CACHE_EXT_BASE    0x80000000u
+#define CPUID_CACHE_EXT         9
+struct vcpu_cpuid_cache {
+    u32 basic_ok, ext_ok;
+    struct cpuid_regs basic[CPUID_CACHE_BASIC];
+    struct cpuid_regs ext[CPUID_CACHE_EXT];
+};
+
 struct nested_vmx;              /* nested/: VT-x as this vCPU's L1 sees it */
 struct percpu;
 
@@ -57,6 +74,7 @@ struct vcpu {
     u8 *xsave;                  /* its XSAVE area, one page (vmx/xsave.h) */
     u64 xcr0;                   /* its XCR0, loaded while it runs */
     struct guest_msrs msrs;
+    struct vcpu_cpuid_cache cpuid_cache;
 
     struct vcpu_events events;  /* vmx/event.c */
     struct lapic lapic;         /* its local APIC (vmx/dev/lapic.c) */

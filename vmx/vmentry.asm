@@ -42,8 +42,7 @@ vmx_enter:
 
     mov rax, [rdi + REGS_CR2]
     mov cr2, rax
-    mov eax, esi                        ; launched?
-    test eax, eax
+    test esi, esi                       ; launched?
     mov rax, [rdi + GPR(IDX_RAX)]
     mov rcx, [rdi + GPR(IDX_RCX)]
     mov rdx, [rdi + GPR(IDX_RDX)]

@@ -92,7 +92,8 @@ void guest_update_paging_mode(struct vcpu *vcpu);
 bool sched_vcpu_sync_here(struct vcpu *vcpu);
 
 /* vmx/exit.c */
-void vmx_handle_exit(struct vcpu *vcpu);
+/* One exit; full is its VM_EXIT_REASON, which the run loop read. */
+void vmx_handle_exit(struct vcpu *vcpu, u32 full);
 void skip_instruction(void);
 /* The same for an instruction turtle decoded itself (len bytes). */
 void advance_rip(u32 len);

@@ -103,6 +103,117 @@ static void test_cpuid(void)
     report(r.edx & CPUID_EXT_EDX_LM, "cpuid 0x80000001 EDX long mode");
 }
 
+/*
+ * CPUID's two paths under turtle: most leaves are answered from a cache
+ * right after the exit, but with RFLAGS.TF set the full path runs (the
+ * single-step trap after the instruction). Every leaf that needs no
+ * subleaf must answer the same both ways, and for any ECX; the #DB comes
+ * right after the CPUID; a prefixed CPUID is skipped whole; leaf 1's
+ * OSXSAVE follows CR4 each time. The same holds on bare hardware.
+ */
+#define X86_CR4_OSXSAVE         BIT(18)
+#define VECTOR_DB               1
+#define IDT_GATE_SIZE           16
+
+__asm__(".text\n"
+        "cpuid_db_handler:\n"
+        "    push %rax\n"
+        "    mov 8(%rsp), %rax\n"              /* the trap's RIP */
+        "    mov %rax, cpuid_db_rip(%rip)\n"
+        "    andq $~0x100, 24(%rsp)\n"         /* RFLAGS.TF off in the frame */
+        "    incl cpuid_db_count(%rip)\n"
+        "    pop %rax\n"
+        "    iretq\n");
+void cpuid_db_handler(void);
+volatile u64 cpuid_db_rip;
+volatile u32 cpuid_db_count;
+
+/* CPUID with RFLAGS.TF set by POPF: the trap follows the CPUID (SDM Vol. 3
+ * 18.3.1.4); *after is the address the trap should report. */
+static struct cpuid_regs cpuid_stepped(u32 leaf, u32 subleaf, u64 *after)
+{
+    struct cpuid_regs r;
+
+    __asm__ __volatile__("pushfq\n\t"
+                         "orq $0x100, (%%rsp)\n\t"
+                         "popfq\n\t"
+                         "cpuid\n"
+                         "1:\n\t"
+                         "lea 1b(%%rip), %%rsi\n\t"
+                         : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx), "=S"(*after)
+                         : "a"(leaf), "c"(subleaf) : "memory", "cc");
+    return r;
+}
+
+static void write_cr4(unsigned long v)
+{
+    __asm__ __volatile__("mov %0, %%cr4" :: "r"(v) : "memory");
+}
+
+static bool same(struct cpuid_regs a, struct cpuid_regs b)
+{
+    return a.eax == b.eax && a.ebx == b.ebx && a.ecx == b.ecx && a.edx == b.edx;
+}
+
+static void test_cpuid_paths(void)
+{
+    static const u32 leaves[] = { 0, 1, 2, 3, 5, 6, 9, 0xa, 0x15, 0x16, 0x80000000, 0x80000001,
+                                  0x80000002, 0x80000003, 0x80000004, 0x80000005, 0x80000006,
+                                  0x80000007, 0x80000008 };
+    struct { u16 limit; u64 base; } __attribute__((packed)) idtr;
+    u8 saved[IDT_GATE_SIZE];
+
+    __asm__ __volatile__("sidt %0" : "=m"(idtr));
+    u8 *gate = (u8 *)(uintptr_t)(idtr.base + VECTOR_DB * IDT_GATE_SIZE);
+    u64 h = (u64)(uintptr_t)cpuid_db_handler;
+    memcpy(saved, gate, sizeof(saved));
+    gate[0] = (u8)h;                    /* offset 15:0, 31:16, 63:32; selector and type stay */
+    gate[1] = (u8)(h >> 8);
+    gate[6] = (u8)(h >> 16);
+    gate[7] = (u8)(h >> 24);
+    memcpy(gate + 8, (u8 *)&h + 4, 4);
+
+    /* Past the last leaf of its range the CPU answers its last basic
+     * leaf, which may take a subleaf: only leaves up to the last. */
+    u32 max = cpuid(0).eax, max_ext = cpuid(0x80000000).eax;
+    u32 bad = 0, first_bad = 0;
+    for (u32 i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+        u32 leaf = leaves[i], count = cpuid_db_count;
+        if (leaf > (leaf < 0x80000000 ? max : max_ext))
+            continue;
+        u64 after = 0;
+        struct cpuid_regs plain = cpuid_count(leaf, 0), other = cpuid_count(leaf, 7);
+        struct cpuid_regs stepped = cpuid_stepped(leaf, 0, &after);
+        if (!same(plain, other) || !same(plain, stepped) || cpuid_db_count != count + 1 ||
+            cpuid_db_rip != after) {
+            if (!bad++)
+                first_bad = leaf;
+        }
+    }
+    if (!report(!bad, "cpuid without subleaves: the same for any ECX and single-stepped, #DB after it"))
+        printf("  %u leaves differ, the first %#x\n", bad, first_bad);
+
+    /* A DS prefix: the instruction is 3 bytes; resuming inside it would
+     * run A2 (MOV moffs8, AL) with the wrong meaning. */
+    struct cpuid_regs r, p = cpuid(0);
+    __asm__ __volatile__(".byte 0x3e\n\tcpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                         : "a"(0), "c"(0));
+    report(same(r, p), "cpuid with a DS prefix answers as without it");
+
+    /* Without XSAVE, CR4.OSXSAVE cannot be set (#GP) and OSXSAVE reads 0. */
+    bool on = true, off = cpuid(1).ecx & CPUID_1_ECX_OSXSAVE;
+    if (cpuid(1).ecx & CPUID_1_ECX_XSAVE) {
+        unsigned long cr4 = read_cr4();
+        write_cr4(cr4 | X86_CR4_OSXSAVE);
+        on = cpuid(1).ecx & CPUID_1_ECX_OSXSAVE;
+        write_cr4(cr4 & ~X86_CR4_OSXSAVE);
+        off = cpuid(1).ecx & CPUID_1_ECX_OSXSAVE;
+        write_cr4(cr4);
+    }
+    report(on && !off, "cpuid 1 ECX OSXSAVE follows CR4.OSXSAVE, set then cleared");
+    memcpy(gate, saved, sizeof(saved));
+}
+
 /* Writes val, reads it back, restores the old value. */
 static void msr_round_trip(const char *name, u32 msr, u64 val)
 {
@@ -311,6 +422,7 @@ void guest_main(const struct boot_params *bp)
     test_boot_contract(bp);
     test_fault_catching();
     test_cpuid();
+    test_cpuid_paths();
     test_msrs();
     test_debug_state();
     if (on_turtle()) {
