@@ -13,7 +13,11 @@
  *     switching back and forth rebuilds nothing), past the instruction;
  *   - anything else: the VMFUNC exit goes to L1 with L2's state as it was.
  * L1's list is read at the VMFUNC, as the CPU reads it, so L1 may change
- * it at any time without telling anyone. The EPTP-index field exists only
+ * it at any time without telling anyone. With vmcs12's monitor trap flag
+ * the completed VMFUNC is followed by the MTF VM exit the CPU would make
+ * at that instruction boundary (SDM 26.5.2), unless a single-step trap is
+ * pending: that #DB comes first (it outranks MTF), and its delivery ends
+ * the boundary. The EPTP-index field exists only
  * with "EPT-violation #VE", which turtle does not show (nor has KVM's
  * vmcs12 a place for it): L1 sees the switch through the EPT pointer.
  */
@@ -44,5 +48,10 @@ bool nested_vmfunc(struct vcpu *vcpu)
     v->ept_pointer = eptp;
     vmcs02_load_eptp(vcpu);
     skip_instruction();
+    if ((v->cpu_based_vm_exec_control & CPU_BASED_MONITOR_TRAP_FLAG) &&
+        !(vmcs_readl(GUEST_RFLAGS) & X86_RFLAGS_TF)) {
+        static const u64 no_qual;
+        nested_vmx_vmexit(vcpu, EXIT_REASON_MONITOR_TRAP_FLAG, &no_qual);
+    }
     return true;
 }
