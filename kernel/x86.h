@@ -195,4 +195,17 @@ DEFINE_DR_ACCESS(3)
 DEFINE_DR_ACCESS(6)
 #undef DEFINE_DR_ACCESS
 
+/* A value IA32_PAT accepts: each of its eight entries a valid memory type,
+ * 0, 1, 4, 5, 6 or 7 (SDM 11.12.2: WRMSR of another is #GP; the VM-entry
+ * checks of "load IA32_PAT", SDM 27.2.2 and 27.3.1.1, are the same rule). */
+static inline bool x86_pat_valid(u64 v)
+{
+    for (int i = 0; i < 8; i++) {
+        u8 t = (u8)(v >> (8 * i));
+        if (t == 2 || t == 3 || t > 7)
+            return false;
+    }
+    return true;
+}
+
 #endif

@@ -218,7 +218,7 @@ bool nested_check_host_state(const struct nested_caps *c, const struct vmcs12 *v
         return false;
     if (CC(!is_canonical(v->host_ia32_sysenter_esp)) || CC(!is_canonical(v->host_ia32_sysenter_eip)))
         return false;
-    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && CC(!nested_pat_valid(v->host_ia32_pat)))
+    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && CC(!x86_pat_valid(v->host_ia32_pat)))
         return false;
     if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER) &&
         (CC(v->host_ia32_efer & EFER_RESERVED) ||
@@ -364,7 +364,7 @@ bool nested_check_guest_state_memo(const struct nested_caps *c, struct vm *vm, c
         return false;
     if (CC(!is_canonical(v->guest_sysenter_esp)) || CC(!is_canonical(v->guest_sysenter_eip)))
         return false;
-    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && CC(!nested_pat_valid(v->guest_ia32_pat)))
+    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && CC(!x86_pat_valid(v->guest_ia32_pat)))
         return false;
     if (v->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER) {
         u64 efer = v->guest_ia32_efer;

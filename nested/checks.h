@@ -2,21 +2,10 @@
 #ifndef TURTLE_NESTED_CHECKS_H
 #define TURTLE_NESTED_CHECKS_H
 
+#include "kernel/x86.h"
 #include "nested/nested.h"
 
 u32 nested_proc2(const struct vmcs12 *v);
-/* A PAT value the "load IA32_PAT" controls accept: each of its eight
- * entries a valid memory type, 0, 1, 4, 5, 6 or 7 (SDM 27.2.2, 27.3.1.1).
- * Inline: snapshot/nested_check_vmcs12.c, in host tools too, uses it. */
-static inline bool nested_pat_valid(u64 v)
-{
-    for (int i = 0; i < 8; i++) {
-        u8 t = (u8)(v >> (8 * i));
-        if (t == 2 || t == 3 || t > 7)
-            return false;
-    }
-    return true;
-}
 /* Each against the capability MSRs the L1 was shown (c: its vCPU's). */
 bool nested_check_controls(const struct nested_caps *c, const struct vmcs12 *v);
 bool nested_check_host_state(const struct nested_caps *c, const struct vmcs12 *v, bool l1_long_mode);

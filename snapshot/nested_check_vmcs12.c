@@ -252,7 +252,7 @@ static const char *check_host(const struct nested_check_caps *c, const struct vm
         REFUSE("6.2.4", "host_cr4.CET without host_cr0.WP");
     if (!canonical(v->host_ia32_sysenter_esp, w) || !canonical(v->host_ia32_sysenter_eip, w))
         REFUSE("6.2.5", "host SYSENTER ESP/EIP not canonical");
-    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && !nested_pat_valid(v->host_ia32_pat))
+    if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) && !x86_pat_valid(v->host_ia32_pat))
         REFUSE("6.2.6", "host_ia32_pat not a valid PAT");
     if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL) &&
         (v->host_ia32_perf_global_ctrl & ~c->perf_global_ctrl_allowed))
@@ -296,7 +296,7 @@ static const char *check_guest(const struct nested_check_caps *c, const struct v
     if ((v->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
         ((v->guest_dr7 >> 32) || (v->guest_ia32_debugctl & ~c->debugctl_allowed)))
         REFUSE("6.3.4", "guest_dr7 bits 63:32 or unsupported guest_ia32_debugctl bits");
-    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && !nested_pat_valid(v->guest_ia32_pat))
+    if ((v->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) && !x86_pat_valid(v->guest_ia32_pat))
         REFUSE("6.3.5", "guest_ia32_pat not a valid PAT");
     if (v->vmcs_link_pointer != TSNAP_INVALID_GPA) {
         u32 hdr;

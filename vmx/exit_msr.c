@@ -14,7 +14,6 @@
 #define MSR_IA32_TSC_ADJUST     0x0000003b
 #define CPUID7_EBX_TSC_ADJUST   BIT(1)
 #define EFER_GUEST_WRITABLE     (EFER_SCE | EFER_LME | EFER_NXE)
-#define PAT_RESERVED_TYPES      0xf8f8f8f8f8f8f8f8ULL
 
 /* IA32_FEATURE_CONTROL as a guest sees it: nested guests find VMX enabled
  * and the MSR locked, so they never try to write it (SDM 24.7). */
@@ -32,19 +31,6 @@ static bool has_tsc_adjust(void)
         return false;
     cpuid_count(7, 0, &r);
     return r.ebx & CPUID7_EBX_TSC_ADJUST;
-}
-
-/* Every PAT entry must be a valid memory type: 0, 1, 4, 5, 6 or 7. */
-static bool pat_valid(u64 v)
-{
-    if (v & PAT_RESERVED_TYPES)
-        return false;
-    for (int i = 0; i < 8; i++) {
-        u8 t = (u8)(v >> (8 * i));
-        if (t == 2 || t == 3)
-            return false;
-    }
-    return true;
 }
 
 /* MSRs other layers own: the VMX capability MSRs (nested/, for a nested
@@ -143,7 +129,7 @@ void handle_wrmsr(struct vcpu *vcpu, u64 qual)
         break;
     }
     case MSR_IA32_PAT:
-        if (!pat_valid(v))
+        if (!x86_pat_valid(v))
             goto gp;
         if (vmx_policy->entry & VM_ENTRY_LOAD_IA32_PAT) {
             vmcs_write64(GUEST_IA32_PAT, v);
