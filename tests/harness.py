@@ -136,6 +136,20 @@ def emulator_command(case, d, iso, serial, port=None):
     return cmd
 
 
+def wait_quiet(path, proc, quiet=1.0, limit=15.0):
+    """Waits until the file at path has not grown for quiet seconds, the
+    emulator has ended, or limit seconds have passed."""
+    start = since = time.monotonic()
+    size = os.path.getsize(path)
+    while proc.poll() is None and time.monotonic() - start < limit:
+        time.sleep(0.05)
+        now, grown = time.monotonic(), os.path.getsize(path)
+        if grown != size:
+            size, since = grown, now
+        elif now - since >= quiet:
+            return
+
+
 def boot(case, echo=None, keyboard=None):
     """Runs the case; returns (log text, seconds, timed_out, returncode, unsent).
 
@@ -185,11 +199,16 @@ def boot(case, echo=None, keyboard=None):
             elif case.until and not pending:
                 if re.compile(case.until, re.M).search(text, pos):
                     break
-            elif TERMINAL.search(text) and (case.end != "poweroff"):
-                # Give the emulator a moment to power off by itself (a
-                # panic halts: nothing more will come).
+            elif TERMINAL.search(complete_lines(text)) and (case.end != "poweroff"):
+                # Only a whole line ends the run (the emulator may be in the
+                # middle of writing it). Give the emulator a moment to power
+                # off by itself; a panic halts, but its dump (registers,
+                # backtrace, guest state) may still be on its way: wait until
+                # the serial output is quiet.
                 try:
-                    if not re.search(r"^turtle: panic: ", text, re.M):
+                    if re.search(r"^turtle: panic: ", text, re.M):
+                        wait_quiet(serial, proc)
+                    else:
                         proc.wait(timeout=2)
                 except subprocess.TimeoutExpired:
                     pass
